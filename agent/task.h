@@ -1,0 +1,68 @@
+// What the runner hands one agent process (task.json) and what it hands back (result.json).
+// Value types with JSON round-trips; the files are the whole contract between the two
+// processes, so every field is named and versioned here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "agent/model.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "verifiers/verifier.h"
+
+namespace drover::agent {
+
+struct AgentLimits {
+  int max_turns = 30;                  // Model calls per attempt.
+  int64_t max_tokens = 400000;          // Input + output tokens per attempt.
+  int max_wall_seconds = 1800;          // Whole attempt, model time and commands.
+  int max_consecutive_errors = 3;       // Malformed replies / failing tool calls in a row.
+  int command_timeout_seconds = 300;    // One `run` tool call.
+  int max_output_tokens = 4096;         // Per model reply.
+};
+
+struct AgentTask {
+  std::string migration_id;
+  std::string title;
+  std::string instructions;     // The migration body (Markdown).
+  std::string repository;       // Display name of the target ("events-py").
+  std::filesystem::path workspace;
+  std::vector<verifiers::VerifierSpec> verifiers;
+  AgentLimits limits;
+  Provider provider = Provider::kOpenAiChat;
+  std::string model;
+  // Gateway endpoint: the agent's only way to the model.
+  std::string gateway_socket;
+  // Report from the previous attempt's final check, empty on the first attempt.
+  std::string previous_attempt_feedback;
+  int attempt = 1;
+};
+
+enum class AgentStatus {
+  kFinished,       // The agent called finish with verifiers passing.
+  kNotApplicable,  // The agent declared the migration does not apply here, with a reason.
+  kFailed,         // Limits, repeated malformed replies, model errors.
+};
+
+std::string_view AgentStatusName(AgentStatus status);  // "finished", "not_applicable", "failed"
+
+struct AgentOutcome {
+  AgentStatus status = AgentStatus::kFailed;
+  std::string reason;   // Why it failed / why not applicable; empty when finished.
+  std::string summary;  // The agent's own summary for the PR body.
+  int turns = 0;
+  Usage usage;
+  int tool_calls = 0;
+  int tool_errors = 0;
+  double wall_seconds = 0;
+};
+
+Json ToJson(const AgentTask& task);
+Result<AgentTask> AgentTaskFromJson(const Json& json);  // kInvalidArgument names the field.
+Json ToJson(const AgentOutcome& outcome);
+Result<AgentOutcome> AgentOutcomeFromJson(const Json& json);
+
+}  // namespace drover::agent

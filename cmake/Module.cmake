@@ -1,0 +1,22 @@
+# drover_module(NAME DEPS ...): one folder = one library named drover_<NAME>.
+# Sources are the folder's *.cc files; DEPS are the lower modules it may link
+# (see ARCHITECTURE.md); LIBS and PRIVATE_LIBS are its third-party libraries.
+function(drover_module name)
+  cmake_parse_arguments(ARG "" "" "DEPS;LIBS;PRIVATE_LIBS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
+  if(sources)
+    set(scope PUBLIC)
+    add_library(drover_${name} STATIC ${sources})
+  else()
+    set(scope INTERFACE)
+    add_library(drover_${name} INTERFACE)
+  endif()
+  target_link_libraries(drover_${name} ${scope} drover_settings)
+  foreach(dep IN LISTS ARG_DEPS)
+    target_link_libraries(drover_${name} ${scope} drover_${dep})
+  endforeach()
+  target_link_libraries(drover_${name} ${scope} ${ARG_LIBS})
+  if(sources)
+    target_link_libraries(drover_${name} PRIVATE ${ARG_PRIVATE_LIBS})
+  endif()
+endfunction()

@@ -1,0 +1,270 @@
+#include "sandbox/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace drover::sandbox {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Keeps the first and last halves of a stream within `limit` bytes.
+class HeadTailBuffer {
+ public:
+  explicit HeadTailBuffer(size_t limit) : limit_(limit) {}
+
+  void Append(const char* data, size_t n) {
+    total_ += n;
+    size_t head_room = limit_ / 2 > head_.size() ? limit_ / 2 - head_.size() : 0;
+    size_t to_head = std::min(head_room, n);
+    head_.append(data, to_head);
+    data += to_head;
+    n -= to_head;
+    if (n == 0) return;
+    tail_.append(data, n);
+    size_t tail_limit = limit_ - limit_ / 2;
+    if (tail_.size() > 2 * tail_limit + 4096) tail_.erase(0, tail_.size() - tail_limit);
+  }
+
+  std::string Take() {
+    size_t tail_limit = limit_ - limit_ / 2;
+    if (tail_.size() > tail_limit) {
+      size_t dropped = total_ - head_.size() - tail_limit;
+      tail_.erase(0, tail_.size() - tail_limit);
+      return head_ + "\n[... " + std::to_string(dropped) + " bytes of output omitted ...]\n" +
+             tail_;
+    }
+    return head_ + tail_;
+  }
+
+  size_t total() const { return total_; }
+
+ private:
+  size_t limit_;
+  size_t total_ = 0;
+  std::string head_;
+  std::string tail_;
+};
+
+// Everything the child needs is prepared before fork: after fork only async-signal-safe calls.
+struct ChildPlan {
+  std::vector<std::string> argv_storage;
+  std::vector<char*> argv;
+  std::vector<std::string> env_storage;
+  std::vector<char*> envp;
+  std::string exe;  // Resolved program path.
+  std::string cwd;
+};
+
+std::string ResolveProgram(const std::string& name, const std::map<std::string, std::string>& env) {
+  if (name.find('/') != std::string::npos) return name;
+  auto it = env.find("PATH");
+  std::string path = it != env.end() ? it->second : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+void KillGroup(pid_t pgid) {
+  if (pgid > 0) ::kill(-pgid, SIGKILL);
+}
+
+[[noreturn]] void ExecChild(const ChildPlan& plan, int out_fd, int in_fd) {
+  ::setsid();  // New session and process group: no controlling terminal, killable as a group.
+  if (in_fd >= 0) {
+    ::dup2(in_fd, STDIN_FILENO);
+  } else {
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+  }
+  ::dup2(out_fd, STDOUT_FILENO);
+  ::dup2(out_fd, STDERR_FILENO);
+  // Inherited descriptors never reach the command.
+  ::syscall(SYS_close_range, 3U, ~0U, 0U);
+  if (!plan.cwd.empty() && ::chdir(plan.cwd.c_str()) != 0) {
+    static constexpr char kMsg[] = "drover: cannot change to the working directory\n";
+    (void)!::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+    ::_exit(126);
+  }
+  ::signal(SIGPIPE, SIG_DFL);
+  ::execve(plan.exe.c_str(), plan.argv.data(), plan.envp.data());
+  static constexpr char kMsg[] = "drover: exec failed\n";
+  (void)!::write(STDERR_FILENO, kMsg, sizeof kMsg - 1);
+  ::_exit(127);
+}
+
+class LocalProcessRunner final : public ProcessRunner {
+ public:
+  Result<ProcessResult> Run(const ProcessSpec& spec) override {
+    if (spec.argv.empty()) return Fail(ErrorCode::kInvalidArgument, "empty command");
+    ChildPlan plan;
+    plan.exe = ResolveProgram(spec.argv[0], spec.env);
+    if (plan.exe.empty()) {
+      return Fail(ErrorCode::kNotFound, "program not found on PATH: " + spec.argv[0]);
+    }
+    plan.argv_storage = spec.argv;
+    for (auto& a : plan.argv_storage) plan.argv.push_back(a.data());
+    plan.argv.push_back(nullptr);
+    for (const auto& [k, v] : spec.env) plan.env_storage.push_back(k + "=" + v);
+    for (auto& e : plan.env_storage) plan.envp.push_back(e.data());
+    plan.envp.push_back(nullptr);
+    plan.cwd = spec.cwd.string();
+
+    int out_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+      return Fail(ErrorCode::kIo, std::string("pipe: ") + std::strerror(errno));
+    }
+    int in_pipe[2] = {-1, -1};
+    if (spec.stdin_data && ::pipe2(in_pipe, O_CLOEXEC) != 0) {
+      ::close(out_pipe[0]);
+      ::close(out_pipe[1]);
+      return Fail(ErrorCode::kIo, std::string("pipe: ") + std::strerror(errno));
+    }
+
+    int log_fd = -1;
+    if (spec.log_file) {
+      log_fd = ::open(spec.log_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    }
+
+    auto started = Clock::now();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      int err = errno;
+      ::close(out_pipe[0]);
+      ::close(out_pipe[1]);
+      if (in_pipe[0] >= 0) {
+        ::close(in_pipe[0]);
+        ::close(in_pipe[1]);
+      }
+      if (log_fd >= 0) ::close(log_fd);
+      return Fail(ErrorCode::kIo, std::string("fork: ") + std::strerror(err));
+    }
+    if (pid == 0) ExecChild(plan, out_pipe[1], in_pipe[0]);
+
+    // The child called setsid(), so its pid is its group id; set it here too to close the race
+    // where we time out before the child ran setsid.
+    ::setpgid(pid, pid);
+    ::close(out_pipe[1]);
+    if (in_pipe[0] >= 0) {
+      ::close(in_pipe[0]);
+      std::string_view data = *spec.stdin_data;
+      // Small inputs only (prompts, patches); larger ones would need to be interleaved.
+      while (!data.empty()) {
+        ssize_t n = ::write(in_pipe[1], data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        data.remove_prefix(static_cast<size_t>(n));
+      }
+      ::close(in_pipe[1]);
+    }
+
+    HeadTailBuffer buffer(spec.max_output_bytes);
+    ProcessResult result;
+    auto deadline = started + spec.timeout;
+    int status = 0;
+    bool exited = false;
+    char chunk[65536];
+    while (true) {
+      auto now = Clock::now();
+      if (now >= deadline) {
+        result.timed_out = true;
+        KillGroup(pid);
+        break;
+      }
+      if (!exited) {
+        // WNOWAIT leaves the leader a zombie, so its group id cannot be reused before the kill.
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == pid) {
+          exited = true;
+          // Background children die with the command; the pipe then reaches EOF.
+          KillGroup(pid);
+        }
+      }
+      auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
+      pollfd pfd{out_pipe[0], POLLIN, 0};
+      int ready = ::poll(&pfd, 1, static_cast<int>(std::min<long long>(wait_ms, exited ? 100 : 50)));
+      if (ready < 0 && errno != EINTR) break;
+      if (ready <= 0) continue;
+      ssize_t n = ::read(out_pipe[0], chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      buffer.Append(chunk, static_cast<size_t>(n));
+      if (log_fd >= 0) (void)!::write(log_fd, chunk, static_cast<size_t>(n));
+    }
+    ::close(out_pipe[0]);
+    KillGroup(pid);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (log_fd >= 0) ::close(log_fd);
+
+    result.duration =
+        std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+    if (WIFEXITED(status)) {
+      result.exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+      result.term_signal = WTERMSIG(status);
+    }
+    result.output_bytes = buffer.total();
+    result.output = buffer.Take();
+    return result;
+  }
+};
+
+}  // namespace
+
+std::string ProcessResult::Describe() const {
+  if (timed_out) {
+    return "timed out after " + std::to_string(duration.count() / 1000) + "s";
+  }
+  if (term_signal != 0) return "killed by signal " + std::to_string(term_signal);
+  return "exit " + std::to_string(exit_code);
+}
+
+std::unique_ptr<ProcessRunner> MakeLocalProcessRunner() {
+  return std::make_unique<LocalProcessRunner>();
+}
+
+std::map<std::string, std::string> BaseEnvironment(
+    const std::map<std::string, std::string>& parent) {
+  static constexpr std::string_view kAllowed[] = {"PATH", "LANG", "LC_ALL", "TERM", "TZ", "HOME"};
+  std::map<std::string, std::string> env;
+  for (auto name : kAllowed) {
+    auto it = parent.find(std::string(name));
+    if (it != parent.end()) env.insert(*it);
+  }
+  if (!env.contains("PATH")) env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+  return env;
+}
+
+std::map<std::string, std::string> CurrentEnvironment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+}  // namespace drover::sandbox

@@ -1,0 +1,141 @@
+#include "sandbox/process.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/testing/testing.h"
+
+namespace drover::sandbox {
+namespace {
+
+using drover::testing::TempDir;
+
+ProcessSpec Shell(const std::string& script) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", script};
+  spec.env = {{"PATH", "/usr/bin:/bin"}};
+  spec.timeout = std::chrono::seconds(20);
+  return spec;
+}
+
+TEST(ProcessRunner, CapturesOutputAndExitCode) {
+  auto runner = MakeLocalProcessRunner();
+  auto result = runner->Run(Shell("echo out; echo err >&2; exit 3"));
+  ASSERT_OK(result);
+  EXPECT_EQ(result->exit_code, 3);
+  EXPECT_FALSE(result->ok());
+  EXPECT_NE(result->output.find("out\n"), std::string::npos);
+  EXPECT_NE(result->output.find("err\n"), std::string::npos);
+  EXPECT_EQ(result->Describe(), "exit 3");
+}
+
+TEST(ProcessRunner, ChildSeesOnlyTheGivenEnvironment) {
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("env");
+  spec.env["ONLY_THIS"] = "yes";
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_NE(result->output.find("ONLY_THIS=yes"), std::string::npos);
+  // HOME and everything else of the test process's environment are absent.
+  EXPECT_EQ(result->output.find("HOME="), std::string::npos) << result->output;
+}
+
+TEST(ProcessRunner, BaseEnvironmentDropsCredentials) {
+  auto env = BaseEnvironment({{"PATH", "/bin"},
+                              {"OPENAI_API_KEY", "sk-secret-secret-secret"},
+                              {"GITHUB_TOKEN", "x"},
+                              {"LANG", "C.UTF-8"}});
+  EXPECT_EQ(env.size(), 2u);
+  EXPECT_EQ(env["PATH"], "/bin");
+  EXPECT_FALSE(env.contains("OPENAI_API_KEY"));
+}
+
+TEST(ProcessRunner, InheritedDescriptorsAreClosed) {
+  TempDir dir;
+  drover::testing::WriteTestFile(dir.path(), "secret.txt", "top secret");
+  // Opened without O_CLOEXEC, as a careless library would.
+  int fd = ::open((dir.path() / "secret.txt").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 3);
+  auto runner = MakeLocalProcessRunner();
+  auto result = runner->Run(Shell("cat /proc/self/fd/" + std::to_string(fd) + " 2>&1; true"));
+  ::close(fd);
+  ASSERT_OK(result);
+  EXPECT_EQ(result->output.find("top secret"), std::string::npos) << result->output;
+}
+
+TEST(ProcessRunner, TimeoutKillsTheWholeGroup) {
+  TempDir dir;
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("(sleep 3; touch survivor) & sleep 30");
+  spec.cwd = dir.path();
+  spec.timeout = std::chrono::milliseconds(300);
+  auto started = std::chrono::steady_clock::now();
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_TRUE(result->timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "survivor"));
+}
+
+TEST(ProcessRunner, BackgroundChildDoesNotHoldTheRunOpen) {
+  TempDir dir;
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("(sleep 2; touch survivor) & echo started");
+  spec.cwd = dir.path();
+  auto started = std::chrono::steady_clock::now();
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_TRUE(result->ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1500));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "survivor"));
+}
+
+TEST(ProcessRunner, KeepsHeadAndTailOfLongOutput) {
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("echo FIRST; seq 1 100000; echo LAST");
+  spec.max_output_bytes = 1000;
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_LT(result->output.size(), 1200u);
+  EXPECT_EQ(result->output.rfind("FIRST", 0), 0u);
+  EXPECT_NE(result->output.find("LAST"), std::string::npos);
+  EXPECT_NE(result->output.find("bytes of output omitted"), std::string::npos);
+  EXPECT_GT(result->output_bytes, 500000u);
+}
+
+TEST(ProcessRunner, MissingProgramIsAnError) {
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec;
+  spec.argv = {"no-such-program-anywhere"};
+  spec.env = {{"PATH", "/usr/bin:/bin"}};
+  auto result = runner->Run(spec);
+  ASSERT_FALSE(result.has_value());
+  EXPECT_EQ(result.error().code, ErrorCode::kNotFound);
+}
+
+TEST(ProcessRunner, FeedsStdinAndRunsInCwd) {
+  TempDir dir;
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("cat > got.txt; pwd");
+  spec.cwd = dir.path();
+  spec.stdin_data = "hello";
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_EQ(drover::testing::ReadTestFile(dir.path() / "got.txt"), "hello");
+  EXPECT_NE(result->output.find(dir.path().string()), std::string::npos);
+}
+
+TEST(ProcessRunner, NoControllingTerminal) {
+  auto runner = MakeLocalProcessRunner();
+  auto result = runner->Run(Shell("(exec 3</dev/tty) 2>/dev/null && echo HAS_TTY || echo NO_TTY"));
+  ASSERT_OK(result);
+  EXPECT_NE(result->output.find("NO_TTY"), std::string::npos) << result->output;
+}
+
+}  // namespace
+}  // namespace drover::sandbox

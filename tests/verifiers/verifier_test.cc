@@ -1,0 +1,75 @@
+#include "verifiers/verifier.h"
+
+#include "tests/testing/testing.h"
+
+namespace drover::verifiers {
+namespace {
+
+using drover::testing::TempDir;
+
+std::map<std::string, std::string> Env() { return {{"PATH", "/usr/bin:/bin"}}; }
+
+TEST(RunVerifiers, ReportsEachVerifierAndRunsAllOfThem) {
+  TempDir dir;
+  drover::testing::WriteTestFile(dir.path(), "ok.txt", "x");
+  auto runner = sandbox::MakeLocalProcessRunner();
+  std::vector<VerifierSpec> specs = {
+      {"build", "test -f ok.txt", std::chrono::seconds(10)},
+      {"test", "echo 'test_parse: AssertionError: 1 != 2' >&2; exit 1", std::chrono::seconds(10)},
+      {"lint", "true", std::chrono::seconds(10)}};
+  VerifierReport report = RunVerifiers(*runner, specs, dir.path(), Env());
+  ASSERT_EQ(report.results.size(), 3u);
+  EXPECT_TRUE(report.results[0].passed);
+  EXPECT_FALSE(report.results[1].passed);
+  EXPECT_TRUE(report.results[2].passed);
+  EXPECT_FALSE(report.passed());
+  EXPECT_NE(report.Summary().find("test: FAILED exit 1"), std::string::npos) << report.Summary();
+  std::string for_model = report.ForModel();
+  EXPECT_NE(for_model.find("AssertionError: 1 != 2"), std::string::npos);
+  EXPECT_EQ(report.ToJson()["passed"], false);
+}
+
+TEST(RunVerifiers, TimeoutIsAFailure) {
+  TempDir dir;
+  auto runner = sandbox::MakeLocalProcessRunner();
+  VerifierReport report =
+      RunVerifiers(*runner, {{"slow", "sleep 5", std::chrono::seconds(1)}}, dir.path(), Env());
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_FALSE(report.passed());
+  EXPECT_NE(report.results[0].outcome.find("timed out"), std::string::npos);
+}
+
+TEST(RunVerifiers, EmptyListDoesNotPass) {
+  TempDir dir;
+  auto runner = sandbox::MakeLocalProcessRunner();
+  EXPECT_FALSE(RunVerifiers(*runner, {}, dir.path(), Env()).passed());
+}
+
+TEST(Distill, KeepsErrorLinesAndTailWithinBudget) {
+  std::string log;
+  for (int i = 0; i < 5000; ++i) log += "compiling unit " + std::to_string(i) + "\n";
+  log += "src/reader.cc:42:7: error: 'user_id' was not declared in this scope\n";
+  for (int i = 0; i < 5000; ++i) log += "noise line " + std::to_string(i) + "\n";
+  log += "make: *** [Makefile:3: all] Error 1\n";
+  std::string distilled = Distill(log, 2000);
+  EXPECT_LE(distilled.size(), 2000u);
+  EXPECT_NE(distilled.find("src/reader.cc:42:7: error: 'user_id'"), std::string::npos);
+  EXPECT_NE(distilled.find("make: *** [Makefile:3: all] Error 1"), std::string::npos);
+  EXPECT_GT(log.size() / distilled.size(), 20u);
+}
+
+TEST(Distill, ShortOutputIsKeptWhole) { EXPECT_EQ(Distill("a\nb\n", 100), "a\nb\n"); }
+
+TEST(VerifierSpecJson, RoundTripsAndNamesMissingFields) {
+  VerifierSpec spec{"test", "make test", std::chrono::seconds(42)};
+  auto back = VerifierSpecFromJson(ToJson(spec));
+  ASSERT_OK(back);
+  EXPECT_EQ(back->command, "make test");
+  EXPECT_EQ(back->timeout.count(), 42);
+  auto bad = VerifierSpecFromJson(Json{{"name", "x"}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("command"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace drover::verifiers

@@ -1,0 +1,58 @@
+// Verifier specs (a named shell command judged by its exit status), running them through a
+// ProcessRunner in a workspace, and the report handed to the model and the PR.
+// Thread-safe: free functions over value types.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json.h"
+#include "sandbox/process.h"
+
+namespace drover::verifiers {
+
+struct VerifierSpec {
+  std::string name;     // "build", "test", ...
+  std::string command;  // Run as `/bin/sh -c command` in the workspace root.
+  std::chrono::seconds timeout{600};
+};
+
+struct VerifierResult {
+  std::string name;
+  std::string command;
+  bool passed = false;
+  std::string outcome;      // ProcessResult::Describe(), e.g. "exit 1".
+  std::chrono::milliseconds duration{0};
+  std::string distilled;    // Short text for the model: error-looking lines and the tail.
+  std::string output;       // Head/tail-truncated full output.
+};
+
+struct VerifierReport {
+  std::vector<VerifierResult> results;
+  bool passed() const;
+  // "build: passed (1.2s); test: FAILED exit 1 (0.8s)".
+  std::string Summary() const;
+  // Summary plus each failing verifier's distilled output, within `budget_bytes`.
+  std::string ForModel(size_t budget_bytes = 6000) const;
+  Json ToJson() const;
+};
+
+Json ToJson(const VerifierSpec& spec);
+// Reads {"name","command","timeout_seconds"}; kInvalidArgument names the missing field.
+Result<VerifierSpec> VerifierSpecFromJson(const Json& json);
+
+// Runs each verifier in order in `workspace` (all of them, even after a failure).
+// `env` is the complete environment of each command. Failing to start is a failed result.
+VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
+                            const std::filesystem::path& workspace,
+                            const std::map<std::string, std::string>& env);
+
+// Cuts raw output down for the model: lines that look like errors (with a line of context)
+// and the last lines, within `budget_bytes`.
+std::string Distill(std::string_view output, size_t budget_bytes = 3000);
+
+}  // namespace drover::verifiers
