@@ -1,0 +1,51 @@
+// Codecs between the neutral model types (model.h) and the provider wire formats: OpenAI Chat
+// Completions and Anthropic Messages, for requests and replies in both directions.
+// Thread-safe: pure functions.
+//
+// Usage convention: Usage.input_tokens counts every prompt token, cached ones included, and
+// cached_input_tokens is the cached part (OpenAI's prompt_tokens semantics). Anthropic reports
+// uncached input_tokens plus cache_read_input_tokens; the codec converts both ways.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "agent/model.h"
+#include "core/error.h"
+#include "core/json.h"
+
+namespace drover::agent {
+
+// The path a request goes to: "/v1/chat/completions" or "/v1/messages".
+std::string_view RequestPath(Provider provider);
+
+// The public endpoint: "https://api.openai.com/v1" (includes /v1, like OPENAI_BASE_URL) or
+// "https://api.anthropic.com" (like ANTHROPIC_BASE_URL).
+std::string DefaultBaseUrl(Provider provider);
+
+// The full request URL for a base URL in that provider's convention: OpenAI base +
+// "/chat/completions", Anthropic base + "/v1/messages". Trailing slashes are tolerated.
+std::string UpstreamUrl(Provider provider, std::string_view base_url);
+
+// The request body for `request`. Anthropic: system messages go to the top-level "system",
+// consecutive tool results become one user message of tool_result blocks, and a tool call
+// whose arguments are not a JSON object is sent with input {}.
+Json EncodeRequest(Provider provider, const ModelRequest& request);
+
+// Parses a request body in the provider's format. Errors: kParse (not JSON), kProtocol (not
+// the provider's shape; the message names the field).
+Result<ModelRequest> DecodeRequest(Provider provider, std::string_view body);
+
+// A complete, successful provider response carrying `reply`. An empty stop_reason is derived
+// from the reply; the other provider's stop words are translated.
+Json EncodeResponse(Provider provider, const std::string& model, const ModelReply& reply);
+
+// Parses a successful provider response. Errors: kParse (not JSON), kProtocol (an error
+// object, or not the provider's shape). Tool call arguments are kept as raw text.
+Result<ModelReply> DecodeResponse(Provider provider, std::string_view body);
+
+// The message of a provider error body ({"error": {"message": ...}} and similar), or the body
+// itself truncated to a few hundred bytes.
+std::string ErrorMessageFromBody(std::string_view body);
+
+}  // namespace drover::agent

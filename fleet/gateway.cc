@@ -1,0 +1,427 @@
+#include "fleet/gateway.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "agent/http_model_client.h"
+#include "agent/protocol.h"
+#include "core/fs.h"
+#include "core/http_server.h"
+#include "core/json.h"
+#include "core/redact.h"
+#include "fleet/cassette.h"
+
+namespace drover::fleet {
+namespace {
+
+constexpr size_t kLogTextChars = 300;
+
+std::string Dump(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Truncate(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return std::string(text);
+  return std::string(text.substr(0, limit)) + "...";
+}
+
+std::string UtcNow() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) %
+                1000;
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(millis.count()));
+  return out;
+}
+
+// Errors the gateway itself produces, in a shape both providers' clients read.
+HttpResponse GatewayError(int status, std::string_view kind, const std::string& message) {
+  HttpResponse response;
+  response.status = status;
+  response.headers["content-type"] = "application/json";
+  response.headers["x-drover-error"] = std::string(kind);
+  response.body = Dump({{"type", "error"}, {"error", {{"type", kind}, {"message", message}}}});
+  return response;
+}
+
+HttpResponse JsonResponse(std::string body) {
+  HttpResponse response;
+  response.status = 200;
+  response.headers["content-type"] = "application/json";
+  response.body = std::move(body);
+  return response;
+}
+
+int64_t EstimateTokens(size_t bytes) { return std::max<int64_t>(1, static_cast<int64_t>(bytes / 4)); }
+
+size_t ReplyBytes(const agent::ModelReply& reply) {
+  size_t bytes = reply.text.size();
+  for (const auto& call : reply.tool_calls) bytes += call.name.size() + call.arguments.size();
+  return bytes;
+}
+
+Json UsageJson(const agent::Usage& usage) {
+  return {{"input_tokens", usage.input_tokens},
+          {"output_tokens", usage.output_tokens},
+          {"cached_input_tokens", usage.cached_input_tokens}};
+}
+
+Json RequestSummary(const agent::ModelRequest& request) {
+  Json summary = {{"model", request.model}, {"messages", request.messages.size()}};
+  if (!request.messages.empty()) {
+    summary["last_message"] = Truncate(request.messages.back().text, kLogTextChars);
+  }
+  return summary;
+}
+
+Json ReplySummary(const agent::ModelReply& reply) {
+  Json calls = Json::array();
+  for (const auto& call : reply.tool_calls) {
+    calls.push_back({{"name", call.name}, {"arguments", Truncate(call.arguments, kLogTextChars)}});
+  }
+  return {{"text", Truncate(reply.text, kLogTextChars)},
+          {"tool_calls", std::move(calls)},
+          {"stop_reason", reply.stop_reason}};
+}
+
+}  // namespace
+
+struct Gateway::Job {
+  JobConfig config;
+  std::optional<Cassette> cassette;
+  Redactor redactor;
+  std::unique_ptr<HttpServer> server;
+
+  std::mutex mutex;  // Guards the fields below.
+  size_t next_exchange = 0;
+  JobUsage usage;
+  Cassette recording;
+
+  // Records one exchange, when the job has a log. `entry` gets the common fields.
+  void Log(Json entry) {
+    if (!config.exchange_log) return;
+    entry["time"] = UtcNow();
+    entry["job"] = config.job_id;
+    std::string line = redactor.Redact(Dump(entry)) + "\n";
+    std::lock_guard lock(mutex);
+    if (auto appended = AppendFile(*config.exchange_log, line); !appended) {
+      spdlog::warn("gateway: job {}: exchange log: {}", config.job_id, appended.error().message);
+    }
+  }
+
+  // Adds a reply's tokens to the job's usage.
+  void Meter(const agent::Usage& reply_usage) {
+    std::lock_guard lock(mutex);
+    usage.input_tokens += reply_usage.input_tokens;
+    usage.output_tokens += reply_usage.output_tokens;
+    usage.cached_input_tokens += reply_usage.cached_input_tokens;
+  }
+};
+
+Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
+  if (!options_.sleep) {
+    options_.sleep = [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); };
+  }
+}
+
+Gateway::~Gateway() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [id, job] : jobs_) ids.push_back(id);
+  }
+  for (const auto& id : ids) (void)CloseJob(id);
+}
+
+Status Gateway::OpenJob(const JobConfig& config) {
+  if (config.job_id.empty()) return Fail(ErrorCode::kInvalidArgument, "gateway: empty job id");
+  std::string what = "gateway: job " + config.job_id;
+  std::lock_guard lock(mutex_);
+  if (jobs_.contains(config.job_id)) {
+    return Fail(ErrorCode::kInvalidArgument, what + " is already open");
+  }
+  auto job = std::make_shared<Job>();
+  job->config = config;
+  if (config.cassette) {
+    auto cassette = LoadCassette(*config.cassette);
+    if (!cassette) return Fail(WithContext(cassette.error(), what));
+    job->cassette = *std::move(cassette);
+  } else if (!options_.upstream) {
+    return Fail(ErrorCode::kInvalidArgument, what + ": no cassette to replay and no upstream model");
+  } else if (options_.http == nullptr) {
+    return Fail(ErrorCode::kInvalidArgument, what + ": upstream configured without an HTTP client");
+  }
+  if (options_.upstream) job->redactor = Redactor({options_.upstream->api_key});
+  if (config.exchange_log && config.exchange_log->has_parent_path()) {
+    if (auto made = CreateDirectories(config.exchange_log->parent_path()); !made) {
+      return Fail(WithContext(made.error(), what));
+    }
+  }
+  Job* raw = job.get();
+  job->server = std::make_unique<HttpServer>(
+      [this, raw](const HttpRequest& request) { return Handle(*raw, request); });
+  if (auto listening = job->server->ListenUnix(config.socket_path); !listening) {
+    return Fail(WithContext(listening.error(), what));
+  }
+  closed_usage_.erase(config.job_id);
+  jobs_.emplace(config.job_id, std::move(job));
+  return {};
+}
+
+JobUsage Gateway::Usage(std::string_view job_id) const {
+  std::lock_guard lock(mutex_);
+  if (auto it = jobs_.find(job_id); it != jobs_.end()) {
+    std::lock_guard job_lock(it->second->mutex);
+    return it->second->usage;
+  }
+  if (auto it = closed_usage_.find(job_id); it != closed_usage_.end()) return it->second;
+  return JobUsage{};
+}
+
+Status Gateway::CloseJob(std::string_view job_id) {
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) {
+      return Fail(ErrorCode::kNotFound, "gateway: no open job " + std::string(job_id));
+    }
+    job = std::move(it->second);
+    jobs_.erase(it);
+  }
+  // Waits for requests in flight, so the usage and recording below are final.
+  job->server->Stop();
+  std::error_code ignored;
+  std::filesystem::remove(job->config.socket_path, ignored);
+  JobUsage usage;
+  Cassette recording;
+  {
+    std::lock_guard job_lock(job->mutex);
+    usage = job->usage;
+    recording = std::move(job->recording);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    closed_usage_[job->config.job_id] = usage;
+  }
+  if (!options_.record_dir || job->cassette) return {};
+  if (auto made = CreateDirectories(*options_.record_dir); !made) return made;
+  return SaveCassette(*options_.record_dir / (job->config.repository + ".json"), recording);
+}
+
+HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
+  std::string path = http_request.url.substr(0, http_request.url.find('?'));
+  agent::Provider provider = agent::Provider::kOpenAiChat;
+  if (path == agent::RequestPath(agent::Provider::kOpenAiChat) || path == "/chat/completions") {
+    provider = agent::Provider::kOpenAiChat;
+  } else if (path == agent::RequestPath(agent::Provider::kAnthropic)) {
+    provider = agent::Provider::kAnthropic;
+  } else {
+    return GatewayError(404, "not_found",
+                        "no model endpoint at " + path + " (use /v1/chat/completions or "
+                        "/v1/messages)");
+  }
+  if (http_request.method != "POST") {
+    return GatewayError(405, "method_not_allowed", "model endpoints take POST");
+  }
+  std::optional<std::string> refusal;
+  {
+    std::lock_guard lock(job.mutex);
+    ++job.usage.requests;
+    int64_t used = job.usage.input_tokens + job.usage.output_tokens;
+    if (job.config.max_tokens > 0 && used >= job.config.max_tokens) {
+      refusal = "job " + job.config.job_id + " has used " + std::to_string(used) + " of its " +
+                std::to_string(job.config.max_tokens) + " tokens";
+    }
+  }
+  const std::string source = job.cassette ? "replay" : "upstream";
+  if (refusal) {
+    job.Log({{"provider", agent::ProviderName(provider)},
+             {"source", source},
+             {"error", {{"status", 403}, {"kind", "budget_exhausted"}, {"message", *refusal}}}});
+    return GatewayError(403, "budget_exhausted", "token budget exhausted: " + *refusal);
+  }
+  auto request = agent::DecodeRequest(provider, http_request.body);
+  if (!request) {
+    job.Log({{"provider", agent::ProviderName(provider)},
+             {"source", source},
+             {"error", {{"status", 400}, {"kind", "bad_request"},
+                        {"message", request.error().message}}}});
+    return GatewayError(400, "bad_request", request.error().message);
+  }
+  if (job.cassette) return Replay(job, provider, *request, http_request);
+  return Forward(job, provider, *request, http_request);
+}
+
+HttpResponse Gateway::Replay(Job& job, agent::Provider provider,
+                             const agent::ModelRequest& request,
+                             const HttpRequest& http_request) {
+  Json entry = {{"provider", agent::ProviderName(provider)},
+                {"source", "replay"},
+                {"request", RequestSummary(request)},
+                {"attempts", 1}};
+  std::string cassette_name = job.config.cassette->string();
+  HttpResponse response;
+  std::optional<agent::ModelReply> reply;
+  {
+    std::lock_guard lock(job.mutex);
+    const auto& exchanges = job.cassette->exchanges;
+    if (job.next_exchange >= exchanges.size()) {
+      response = GatewayError(500, "cassette_exhausted",
+                              "cassette " + cassette_name + " has no exchange left (all " +
+                                  std::to_string(exchanges.size()) + " used)");
+    } else {
+      size_t index = job.next_exchange;
+      const CassetteExchange& exchange = exchanges[index];
+      entry["exchange"] = index;
+      if (auto mismatch = ExpectationMismatch(exchange, request)) {
+        response = GatewayError(500, "cassette_mismatch", "cassette " + cassette_name +
+                                                              ": exchange " +
+                                                              std::to_string(index) + ": " +
+                                                              *mismatch);
+      } else {
+        ++job.next_exchange;
+        ++job.usage.replayed;
+        if (exchange.failure) {
+          response = *exchange.failure;
+        } else {
+          reply = *exchange.reply;
+          if (!exchange.has_usage) {
+            reply->usage.input_tokens = EstimateTokens(http_request.body.size());
+            reply->usage.output_tokens = EstimateTokens(ReplyBytes(*reply));
+          }
+        }
+      }
+    }
+  }
+  if (reply) {
+    job.Meter(reply->usage);
+    response = JsonResponse(Dump(agent::EncodeResponse(provider, request.model, *reply)));
+    entry["reply"] = ReplySummary(*reply);
+    entry["usage"] = UsageJson(reply->usage);
+  } else {
+    entry["error"] = {{"status", response.status},
+                      {"message", Truncate(agent::ErrorMessageFromBody(response.body),
+                                           kLogTextChars)}};
+  }
+  job.Log(std::move(entry));
+  return response;
+}
+
+HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
+                              const agent::ModelRequest& request,
+                              const HttpRequest& http_request) {
+  const UpstreamConfig& upstream = *options_.upstream;
+  HttpRequest out;
+  out.method = "POST";
+  out.url = agent::UpstreamUrl(upstream.provider, upstream.base_url);
+  out.headers["content-type"] = "application/json";
+  switch (upstream.provider) {
+    case agent::Provider::kOpenAiChat:
+      if (!upstream.api_key.empty()) out.headers["authorization"] = "Bearer " + upstream.api_key;
+      break;
+    case agent::Provider::kAnthropic:
+      if (!upstream.api_key.empty()) out.headers["x-api-key"] = upstream.api_key;
+      out.headers["anthropic-version"] = "2023-06-01";
+      break;
+  }
+  // Same protocol: forward the agent's bytes untouched; otherwise translate.
+  out.body = provider == upstream.provider
+                 ? http_request.body
+                 : Dump(agent::EncodeRequest(upstream.provider, request));
+
+  Json entry = {{"provider", agent::ProviderName(provider)},
+                {"source", "upstream"},
+                {"request", RequestSummary(request)}};
+  const int max_attempts = std::max(1, options_.retry.max_attempts);
+  std::string last_error;
+  int attempt = 0;
+  while (true) {
+    ++attempt;
+    std::optional<std::chrono::milliseconds> retry_after;
+    auto response = options_.http->Send(out);
+    if (!response) {
+      last_error = response.error().ToString();
+      if (!IsRetryable(response.error())) break;
+    } else if (response->status >= 200 && response->status < 300) {
+      entry["attempts"] = attempt;
+      auto reply = agent::DecodeResponse(upstream.provider, response->body);
+      if (!reply) {
+        std::string message = "upstream " + out.url + " sent a reply drover cannot read: " +
+                              reply.error().message;
+        entry["error"] = {{"status", 502}, {"message", Truncate(message, kLogTextChars)}};
+        job.Log(std::move(entry));
+        return GatewayError(502, "upstream_bad_reply", message);
+      }
+      job.Meter(reply->usage);
+      if (options_.record_dir) {
+        CassetteExchange recorded;
+        recorded.reply = *reply;
+        recorded.has_usage = true;
+        std::lock_guard lock(job.mutex);
+        job.recording.exchanges.push_back(std::move(recorded));
+      }
+      entry["reply"] = ReplySummary(*reply);
+      entry["usage"] = UsageJson(reply->usage);
+      job.Log(std::move(entry));
+      if (provider == upstream.provider) return JsonResponse(std::move(response->body));
+      return JsonResponse(Dump(agent::EncodeResponse(provider, request.model, *reply)));
+    } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
+      last_error = "HTTP " + std::to_string(response->status) + ": " +
+                   agent::ErrorMessageFromBody(response->body);
+      retry_after = agent::RetryAfterFromHeaders(response->headers);
+    } else {
+      // The request itself is wrong (4xx): repeating it cannot help; the agent sees it as is.
+      entry["attempts"] = attempt;
+      entry["error"] = {{"status", response->status},
+                        {"message", Truncate(agent::ErrorMessageFromBody(response->body),
+                                             kLogTextChars)}};
+      job.Log(std::move(entry));
+      HttpResponse passed;
+      passed.status = response->status;
+      auto type = response->headers.find("content-type");
+      passed.headers["content-type"] =
+          type != response->headers.end() ? type->second : "application/json";
+      passed.body = std::move(response->body);
+      return passed;
+    }
+    if (attempt >= max_attempts) break;
+    std::chrono::milliseconds delay =
+        retry_after ? std::min(*retry_after, options_.retry.max_delay) : Backoff(attempt - 1);
+    {
+      std::lock_guard lock(job.mutex);
+      ++job.usage.upstream_retries;
+    }
+    options_.sleep(delay);
+  }
+  std::string message = "upstream " + out.url + " failed after " + std::to_string(attempt) +
+                        (attempt == 1 ? " attempt" : " attempts") + "; last error: " + last_error;
+  entry["attempts"] = attempt;
+  entry["error"] = {{"status", 502}, {"message", Truncate(message, kLogTextChars)}};
+  job.Log(std::move(entry));
+  return GatewayError(502, "upstream_unavailable", message);
+}
+
+std::chrono::milliseconds Gateway::Backoff(int retry) const {
+  const int64_t cap = std::max<int64_t>(0, options_.retry.max_delay.count());
+  int64_t delay = std::max<int64_t>(0, options_.retry.base_delay.count());
+  for (int i = 0; i < retry && delay < cap; ++i) delay *= 2;
+  delay = std::min(delay, cap);
+  // Half fixed, half random: spreads retries of many jobs hitting the same limit.
+  thread_local std::mt19937_64 random(std::random_device{}());
+  std::uniform_int_distribution<int64_t> jitter(0, delay / 2);
+  return std::chrono::milliseconds(delay - delay / 2 + jitter(random));
+}
+
+}  // namespace drover::fleet

@@ -1,0 +1,104 @@
+// The LLM gateway: serves each job's agent on its own Unix socket; adds credentials, enforces
+// the token budget, retries the upstream, meters usage, logs exchanges, replays/records cassettes.
+// Thread-safe: every method may be called from any thread; requests are served concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "agent/model.h"
+#include "core/error.h"
+#include "core/http.h"
+
+namespace drover::fleet {
+
+struct UpstreamConfig {
+  agent::Provider provider = agent::Provider::kOpenAiChat;
+  std::string base_url;  // In the provider's convention (agent::UpstreamUrl).
+  std::string api_key;   // Empty: no credential header (local servers).
+};
+
+struct RetryPolicy {
+  int max_attempts = 5;                           // Upstream tries per request, first included.
+  std::chrono::milliseconds base_delay{500};      // Backoff before try k+2: base * 2^k, jittered.
+  std::chrono::milliseconds max_delay{30000};     // Cap for backoff and for Retry-After.
+};
+
+struct GatewayOptions {
+  // The real model; absent: jobs must replay a cassette.
+  std::optional<UpstreamConfig> upstream;
+  RetryPolicy retry;
+  // When set (upstream mode), each job's replies are saved as <record_dir>/<repository>.json
+  // at CloseJob.
+  std::optional<std::filesystem::path> record_dir;
+  // Waits between upstream tries; default: std::this_thread::sleep_for.
+  std::function<void(std::chrono::milliseconds)> sleep;
+  // Borrowed; must outlive the gateway. REQUIRES: set when `upstream` is.
+  HttpClient* http = nullptr;
+};
+
+struct JobConfig {
+  std::string job_id;
+  std::string repository;
+  // Input + output tokens the job may use; 0 or less: no limit.
+  int64_t max_tokens = 0;
+  std::filesystem::path socket_path;
+  // Replay this job from the cassette instead of the upstream.
+  std::optional<std::filesystem::path> cassette;
+  // JSONL, one line per exchange, secrets redacted. Appended to.
+  std::optional<std::filesystem::path> exchange_log;
+};
+
+struct JobUsage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cached_input_tokens = 0;
+  int requests = 0;          // Model requests the agent sent (refused ones included).
+  int upstream_retries = 0;  // Upstream tries beyond the first, over all requests.
+  int replayed = 0;          // Cassette exchanges served.
+};
+
+class Gateway {
+ public:
+  explicit Gateway(GatewayOptions options);
+  ~Gateway();  // Closes every open job.
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Loads the job's cassette (if any) and starts serving on its socket.
+  // Errors: kInvalidArgument (duplicate id, no cassette and no upstream, bad cassette, bad
+  // socket path), kNotFound (cassette file), kIo.
+  Status OpenJob(const JobConfig& config);
+
+  // Usage so far; still available after CloseJob. Zeros for an unknown job.
+  JobUsage Usage(std::string_view job_id) const;
+
+  // Stops serving the job, removes its socket and, when recording, writes its cassette.
+  // Errors: kNotFound (unknown job), kIo (writing the recording).
+  Status CloseJob(std::string_view job_id);
+
+ private:
+  struct Job;
+
+  HttpResponse Handle(Job& job, const HttpRequest& request);
+  HttpResponse Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
+                      const HttpRequest& http_request);
+  HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request,
+                       const HttpRequest& http_request);
+  std::chrono::milliseconds Backoff(int retry) const;
+
+  GatewayOptions options_;
+  mutable std::mutex mutex_;  // Guards jobs_ and closed_usage_.
+  std::map<std::string, std::shared_ptr<Job>, std::less<>> jobs_;
+  std::map<std::string, JobUsage, std::less<>> closed_usage_;
+};
+
+}  // namespace drover::fleet

@@ -1,0 +1,487 @@
+#include "fleet/gateway.h"
+
+#include <sstream>
+
+#include "agent/http_model_client.h"
+#include "agent/protocol.h"
+#include "fleet/cassette.h"
+#include "tests/testing/model_server.h"
+#include "tests/testing/testing.h"
+
+namespace drover::fleet {
+namespace {
+
+using agent::Provider;
+using std::chrono::milliseconds;
+
+constexpr const char* kUpstreamKey = "sk-upstream-secret-0123456789abcdef";
+
+agent::ModelRequest UserSays(std::string text) {
+  agent::ModelRequest request;
+  request.model = "model-x";
+  request.messages.push_back({agent::Role::kSystem, "You migrate code.", {}, "", false});
+  request.messages.push_back({agent::Role::kUser, std::move(text), {}, "", false});
+  return request;
+}
+
+HttpResponse Raw(int status, std::string body, HttpHeaders headers = {}) {
+  return HttpResponse{status, std::move(headers), std::move(body)};
+}
+
+std::vector<Json> ReadJsonLines(const std::filesystem::path& path) {
+  std::vector<Json> lines;
+  std::istringstream in(testing::ReadTestFile(path));
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(Json::parse(line));
+  return lines;
+}
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  GatewayOptions Options() {
+    GatewayOptions options;
+    options.sleep = [this](milliseconds delay) { sleeps_.push_back(delay); };
+    options.http = http_.get();
+    options.retry.base_delay = milliseconds(100);
+    options.retry.max_delay = milliseconds(5000);
+    return options;
+  }
+
+  GatewayOptions UpstreamOptions(Provider provider) {
+    GatewayOptions options = Options();
+    options.upstream = UpstreamConfig{provider,
+                                      provider == Provider::kAnthropic
+                                          ? upstream_.AnthropicBaseUrl()
+                                          : upstream_.OpenAiBaseUrl(),
+                                      kUpstreamKey};
+    return options;
+  }
+
+  JobConfig Job(const std::string& id) {
+    JobConfig job;
+    job.job_id = id;
+    job.repository = "repo-" + id;
+    job.max_tokens = 1000000;
+    job.socket_path = dir_ / (id + ".sock");
+    job.exchange_log = dir_ / "logs" / (id + ".jsonl");
+    return job;
+  }
+
+  JobConfig ReplayJob(const std::string& id, const std::string& cassette_json) {
+    testing::WriteTestFile(dir_.path(), id + ".cassette.json", cassette_json);
+    JobConfig job = Job(id);
+    job.cassette = dir_ / (id + ".cassette.json");
+    return job;
+  }
+
+  // What the agent process builds: no key of its own is needed, but one is sent here to
+  // check that the gateway drops it.
+  agent::HttpModelClient Client(Provider provider, const JobConfig& job) {
+    agent::HttpModelClientOptions options;
+    options.provider = provider;
+    options.base_url = provider == Provider::kAnthropic ? "http://gateway" : "http://gateway/v1";
+    options.unix_socket = job.socket_path.string();
+    options.api_key = "agent-own-key-should-vanish";
+    options.timeout = std::chrono::seconds(20);
+    return agent::HttpModelClient(options, *http_);
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<HttpClient> http_ = MakeCurlHttpClient();
+  std::vector<milliseconds> sleeps_;
+  testing::ScriptedModelServer upstream_;
+};
+
+constexpr const char* kTwoTurns = R"json({"drover_cassette": 1, "exchanges": [
+  {"expect": {"last_message_contains": ["rename user_id"]},
+   "reply": {"text": "Reading.",
+             "tool_calls": [{"name": "read_file", "arguments": {"path": "a.py"}}],
+             "usage": {"input_tokens": 1200, "output_tokens": 80}}},
+  {"expect": {"last_message_contains": ["print(user_id)"]},
+   "reply": {"text": "Done."}}
+]})json";
+
+void RunTwoTurns(agent::HttpModelClient& client) {
+  auto request = UserSays("please rename user_id to account_id");
+  auto first = client.Complete(request);
+  ASSERT_OK(first);
+  EXPECT_EQ(first->text, "Reading.");
+  ASSERT_EQ(first->tool_calls.size(), 1u);
+  EXPECT_EQ(first->tool_calls[0].name, "read_file");
+  EXPECT_EQ(first->tool_calls[0].id, "call_1");
+  EXPECT_EQ(Json::parse(first->tool_calls[0].arguments), Json({{"path", "a.py"}}));
+  EXPECT_EQ(first->usage.input_tokens, 1200);
+
+  request.messages.push_back({agent::Role::kAssistant, first->text, first->tool_calls, "", false});
+  request.messages.push_back({agent::Role::kTool, "print(user_id)", {}, "call_1", false});
+  auto second = client.Complete(request);
+  ASSERT_OK(second);
+  EXPECT_EQ(second->text, "Done.");
+  EXPECT_TRUE(second->tool_calls.empty());
+  // No usage in the cassette: estimated from sizes.
+  EXPECT_GT(second->usage.input_tokens, 10);
+  EXPECT_GE(second->usage.output_tokens, 1);
+}
+
+TEST_F(GatewayTest, OneCassetteReplaysToBothProtocolsOverUnixSockets) {
+  Gateway gateway(Options());
+  for (Provider provider : {Provider::kOpenAiChat, Provider::kAnthropic}) {
+    std::string id(agent::ProviderName(provider));
+    SCOPED_TRACE(id);
+    JobConfig job = ReplayJob(id, kTwoTurns);
+    ASSERT_OK(gateway.OpenJob(job));
+    auto client = Client(provider, job);
+    RunTwoTurns(client);
+    JobUsage usage = gateway.Usage(id);
+    EXPECT_EQ(usage.requests, 2);
+    EXPECT_EQ(usage.replayed, 2);
+    EXPECT_GT(usage.input_tokens, 1200);
+    EXPECT_GT(usage.output_tokens, 80);
+    ASSERT_OK(gateway.CloseJob(id));
+    EXPECT_FALSE(std::filesystem::exists(job.socket_path));
+    EXPECT_EQ(gateway.Usage(id).requests, 2) << "usage outlives the job";
+    auto log = ReadJsonLines(*job.exchange_log);
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[0]["job"], id);
+    EXPECT_EQ(log[0]["source"], "replay");
+    EXPECT_EQ(log[0]["reply"]["tool_calls"][0]["name"], "read_file");
+    EXPECT_EQ(log[1]["request"]["last_message"], "print(user_id)");
+  }
+}
+
+TEST_F(GatewayTest, ExpectationMismatchQuotesTheExpectationThenExhaustion) {
+  Gateway gateway(Options());
+  JobConfig job = ReplayJob("j", kTwoTurns);
+  ASSERT_OK(gateway.OpenJob(job));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto wrong = client.Complete(UserSays("something unrelated"));
+  ASSERT_FALSE(wrong.has_value());
+  EXPECT_EQ(wrong.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(wrong.error().message.find("cassette_mismatch"), std::string::npos)
+      << wrong.error().message;
+  EXPECT_NE(wrong.error().message.find("rename user_id"), std::string::npos);
+  EXPECT_NE(wrong.error().message.find("exchange 0"), std::string::npos);
+
+  // A mismatch does not use up the exchange.
+  RunTwoTurns(client);
+  auto extra = client.Complete(UserSays("more?"));
+  ASSERT_FALSE(extra.has_value());
+  EXPECT_EQ(extra.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(extra.error().message.find("cassette_exhausted"), std::string::npos)
+      << extra.error().message;
+}
+
+TEST_F(GatewayTest, InjectedFailuresAreReturnedAsGiven) {
+  Gateway gateway(Options());
+  JobConfig job = ReplayJob("j", R"({"drover_cassette": 1, "exchanges": [
+    {"status": 503, "body": "{\"error\": {\"message\": \"overloaded\"}}",
+     "headers": {"retry-after": "1"}},
+    {"status": 429, "body": "slow down"},
+    {"status": 200, "body": "not json at all"},
+    {"reply": {"text": "finally"}}]})");
+  ASSERT_OK(gateway.OpenJob(job));
+  auto client = Client(Provider::kAnthropic, job);
+  auto overloaded = client.Complete(UserSays("x"));
+  ASSERT_FALSE(overloaded.has_value());
+  EXPECT_EQ(overloaded.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(overloaded.error().retry_after, milliseconds(1000));
+  EXPECT_NE(overloaded.error().message.find("overloaded"), std::string::npos);
+  auto limited = client.Complete(UserSays("x"));
+  ASSERT_FALSE(limited.has_value());
+  EXPECT_EQ(limited.error().code, ErrorCode::kRateLimited);
+  auto garbage = client.Complete(UserSays("x"));
+  ASSERT_FALSE(garbage.has_value());
+  EXPECT_EQ(garbage.error().code, ErrorCode::kParse);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "finally");
+  EXPECT_EQ(gateway.Usage("j").replayed, 4);
+}
+
+TEST_F(GatewayTest, BudgetExhaustedRefusesFurtherRequests) {
+  Gateway gateway(Options());
+  JobConfig job = ReplayJob("j", R"({"drover_cassette": 1, "exchanges": [
+    {"reply": {"text": "a", "usage": {"input_tokens": 90, "output_tokens": 20}}},
+    {"reply": {"text": "b"}}]})");
+  job.max_tokens = 100;
+  ASSERT_OK(gateway.OpenJob(job));
+  auto client = Client(Provider::kOpenAiChat, job);
+  ASSERT_OK(client.Complete(UserSays("x")));
+  auto refused = client.Complete(UserSays("x"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kBudgetExhausted) << refused.error().ToString();
+  EXPECT_NE(refused.error().message.find("110 of its 100"), std::string::npos)
+      << refused.error().message;
+  JobUsage usage = gateway.Usage("j");
+  EXPECT_EQ(usage.input_tokens, 90);
+  EXPECT_EQ(usage.output_tokens, 20);
+  EXPECT_EQ(usage.requests, 2);
+  EXPECT_EQ(usage.replayed, 1);
+}
+
+TEST_F(GatewayTest, ForwardsUpstreamWithTheKeyAndWithoutTheAgentsHeaders) {
+  for (Provider provider : {Provider::kOpenAiChat, Provider::kAnthropic}) {
+    std::string id(agent::ProviderName(provider));
+    SCOPED_TRACE(id);
+    size_t before = upstream_.requests().size();
+    Gateway gateway(UpstreamOptions(provider));
+    JobConfig job = Job(id);
+    ASSERT_OK(gateway.OpenJob(job));
+    agent::ModelReply scripted;
+    scripted.text = "ok";
+    scripted.tool_calls.push_back({"call_7", "edit", "{broken"});
+    scripted.usage = {500, 40, 100};
+    upstream_.AddReply(scripted);
+    auto client = Client(provider, job);
+    // The key turns up in the conversation; the log must still not show it.
+    auto reply = client.Complete(UserSays(std::string("my key is ") + kUpstreamKey));
+    ASSERT_OK(reply);
+    EXPECT_EQ(reply->text, "ok");
+    if (provider == Provider::kOpenAiChat) {
+      EXPECT_EQ(reply->tool_calls[0].arguments, "{broken");
+    }
+    auto received = upstream_.requests();
+    ASSERT_EQ(received.size(), before + 1);
+    const auto& headers = received.back().headers;
+    EXPECT_EQ(received.back().path, agent::RequestPath(provider));
+    if (provider == Provider::kOpenAiChat) {
+      EXPECT_EQ(headers.at("authorization"), std::string("Bearer ") + kUpstreamKey);
+    } else {
+      EXPECT_EQ(headers.at("x-api-key"), kUpstreamKey);
+      EXPECT_EQ(headers.at("anthropic-version"), "2023-06-01");
+    }
+    for (const auto& [name, value] : headers) {
+      EXPECT_EQ(value.find("agent-own-key"), std::string::npos) << name;
+    }
+    JobUsage usage = gateway.Usage(id);
+    EXPECT_EQ(usage.input_tokens, 500);
+    EXPECT_EQ(usage.output_tokens, 40);
+    EXPECT_EQ(usage.cached_input_tokens, 100);
+    EXPECT_EQ(usage.replayed, 0);
+    ASSERT_OK(gateway.CloseJob(id));
+    std::string log = testing::ReadTestFile(*job.exchange_log);
+    EXPECT_EQ(log.find(kUpstreamKey), std::string::npos) << log;
+    EXPECT_EQ(log.find("0123456789abcdef"), std::string::npos) << log;
+    EXPECT_NE(log.find("[REDACTED]"), std::string::npos) << log;
+    EXPECT_EQ(ReadJsonLines(*job.exchange_log).at(0)["attempts"], 1);
+  }
+}
+
+TEST_F(GatewayTest, TranslatesBetweenProtocols) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  agent::ModelReply scripted;
+  scripted.tool_calls.push_back({"call_1", "read_file", R"({"path":"b.py"})"});
+  upstream_.AddReply(scripted);
+  auto client = Client(Provider::kAnthropic, job);
+  auto reply = client.Complete(UserSays("hi"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->stop_reason, "tool_use");
+  EXPECT_EQ(Json::parse(reply->tool_calls[0].arguments)["path"], "b.py");
+  auto received = upstream_.requests();
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0].path, "/v1/chat/completions");
+  auto sent = agent::DecodeRequest(Provider::kOpenAiChat, received[0].body);
+  ASSERT_OK(sent);
+  EXPECT_EQ(sent->messages.back().text, "hi");
+  EXPECT_EQ(sent->model, "model-x");
+}
+
+TEST_F(GatewayTest, RetriesWithBackoffHonouringRetryAfter) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(429, R"({"error": {"message": "rate limited"}})", {{"retry-after", "2"}}));
+  upstream_.AddResponse(Raw(503, "unavailable"));
+  upstream_.AddResponse(Raw(500, "boom", {{"retry-after", "100"}}));  // Capped at max_delay.
+  upstream_.AddReply(agent::ModelReply{"at last", {}, {10, 5, 0}, "stop"});
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "at last");
+  ASSERT_EQ(sleeps_.size(), 3u);
+  EXPECT_EQ(sleeps_[0], milliseconds(2000));
+  // Second retry: base * 2 = 200 ms, jittered into [100, 200].
+  EXPECT_GE(sleeps_[1], milliseconds(100));
+  EXPECT_LE(sleeps_[1], milliseconds(200));
+  EXPECT_EQ(sleeps_[2], milliseconds(5000));
+  EXPECT_EQ(upstream_.requests().size(), 4u);
+  JobUsage usage = gateway.Usage("j");
+  EXPECT_EQ(usage.upstream_retries, 3);
+  EXPECT_EQ(usage.requests, 1);
+  EXPECT_EQ(usage.input_tokens, 10);
+  ASSERT_OK(gateway.CloseJob("j"));
+  EXPECT_EQ(ReadJsonLines(*job.exchange_log).at(0)["attempts"], 4);
+}
+
+TEST_F(GatewayTest, BackoffGrowsExponentiallyUpToTheCap) {
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.retry.max_attempts = 6;
+  options.retry.base_delay = milliseconds(1000);
+  options.retry.max_delay = milliseconds(3000);
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  for (int i = 0; i < 6; ++i) upstream_.AddResponse(Raw(502, "bad gateway"));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_FALSE(reply.has_value());
+  ASSERT_EQ(sleeps_.size(), 5u);
+  const int64_t ceilings[] = {1000, 2000, 3000, 3000, 3000};
+  for (size_t i = 0; i < sleeps_.size(); ++i) {
+    EXPECT_GE(sleeps_[i].count(), ceilings[i] / 2) << i;
+    EXPECT_LE(sleeps_[i].count(), ceilings[i]) << i;
+  }
+}
+
+TEST_F(GatewayTest, GivesUpAfterMaxAttemptsWithAClearError) {
+  GatewayOptions options = UpstreamOptions(Provider::kAnthropic);
+  options.retry.max_attempts = 3;
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  for (int i = 0; i < 3; ++i) {
+    upstream_.AddResponse(
+        Raw(529, R"({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})"));
+  }
+  auto client = Client(Provider::kAnthropic, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_FALSE(reply.has_value());
+  EXPECT_EQ(reply.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(reply.error().message.find("after 3 attempts"), std::string::npos)
+      << reply.error().message;
+  EXPECT_NE(reply.error().message.find("529"), std::string::npos);
+  EXPECT_NE(reply.error().message.find("Overloaded"), std::string::npos);
+  EXPECT_EQ(upstream_.requests().size(), 3u);
+  EXPECT_EQ(sleeps_.size(), 2u);
+  EXPECT_EQ(gateway.Usage("j").upstream_retries, 2);
+}
+
+TEST_F(GatewayTest, UnreachableUpstreamIsRetriedThenReported) {
+  GatewayOptions options = Options();
+  options.retry.max_attempts = 2;
+  options.upstream = UpstreamConfig{Provider::kOpenAiChat, "http://127.0.0.1:1/v1", kUpstreamKey};
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_FALSE(reply.has_value());
+  EXPECT_EQ(reply.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(reply.error().message.find("upstream_unavailable"), std::string::npos);
+  EXPECT_EQ(sleeps_.size(), 1u);
+}
+
+TEST_F(GatewayTest, ClientErrorsPassThroughUnretried) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(400, R"({"error": {"message": "unknown model 'model-x'"}})"));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_FALSE(reply.has_value());
+  EXPECT_EQ(reply.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(reply.error().message.find("unknown model 'model-x'"), std::string::npos);
+  EXPECT_EQ(upstream_.requests().size(), 1u);
+  EXPECT_TRUE(sleeps_.empty());
+}
+
+TEST_F(GatewayTest, RecordingWritesACassetteThatReplays) {
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.record_dir = dir_ / "recorded";
+  std::vector<agent::ModelReply> replies;
+  {
+    Gateway recorder(options);
+    JobConfig job = Job("rec");
+    ASSERT_OK(recorder.OpenJob(job));
+    upstream_.AddReply({"first", {{"call_a", "read_file", R"({"path":"a.py"})"}}, {300, 30, 0},
+                        "tool_calls"});
+    upstream_.AddReply({"", {{"call_b", "edit", "{not json"}}, {400, 40, 10}, "tool_calls"});
+    auto client = Client(Provider::kOpenAiChat, job);
+    for (int i = 0; i < 2; ++i) {
+      auto reply = client.Complete(UserSays("turn " + std::to_string(i)));
+      ASSERT_OK(reply);
+      replies.push_back(*reply);
+    }
+    ASSERT_OK(recorder.CloseJob("rec"));
+  }
+  std::filesystem::path recorded = dir_ / "recorded" / "repo-rec.json";
+  ASSERT_TRUE(std::filesystem::exists(recorded));
+  EXPECT_EQ(testing::ReadTestFile(recorded).find(kUpstreamKey), std::string::npos);
+
+  Gateway player(Options());
+  JobConfig job = Job("play");
+  job.cassette = recorded;
+  ASSERT_OK(player.OpenJob(job));
+  auto client = Client(Provider::kOpenAiChat, job);
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    auto reply = client.Complete(UserSays("turn " + std::to_string(i)));
+    ASSERT_OK(reply);
+    EXPECT_EQ(reply->text, replies[i].text);
+    ASSERT_EQ(reply->tool_calls.size(), 1u);
+    EXPECT_EQ(reply->tool_calls[0].id, replies[i].tool_calls[0].id);
+    EXPECT_EQ(reply->tool_calls[0].arguments, replies[i].tool_calls[0].arguments);
+    EXPECT_EQ(reply->usage.input_tokens, replies[i].usage.input_tokens);
+    EXPECT_EQ(reply->usage.cached_input_tokens, replies[i].usage.cached_input_tokens);
+  }
+  JobUsage usage = player.Usage("play");
+  EXPECT_EQ(usage.input_tokens, 700);
+  EXPECT_EQ(usage.output_tokens, 70);
+  EXPECT_EQ(upstream_.requests().size(), 2u) << "replay never reaches the upstream";
+}
+
+TEST_F(GatewayTest, OpenAndCloseErrors) {
+  Gateway replay_only(Options());
+  auto no_model = replay_only.OpenJob(Job("a"));
+  ASSERT_FALSE(no_model.has_value());
+  EXPECT_EQ(no_model.error().code, ErrorCode::kInvalidArgument);
+
+  JobConfig missing = Job("b");
+  missing.cassette = dir_ / "nope.json";
+  auto not_found = replay_only.OpenJob(missing);
+  ASSERT_FALSE(not_found.has_value());
+  EXPECT_EQ(not_found.error().code, ErrorCode::kNotFound);
+
+  JobConfig bad = ReplayJob("c", R"({"drover_cassette": 1, "exchanges": [{"reply": 3}]})");
+  auto invalid = replay_only.OpenJob(bad);
+  ASSERT_FALSE(invalid.has_value());
+  EXPECT_NE(invalid.error().message.find("exchange 0: reply"), std::string::npos)
+      << invalid.error().message;
+
+  JobConfig good = ReplayJob("d", kTwoTurns);
+  ASSERT_OK(replay_only.OpenJob(good));
+  auto duplicate = replay_only.OpenJob(good);
+  ASSERT_FALSE(duplicate.has_value());
+  EXPECT_EQ(duplicate.error().code, ErrorCode::kInvalidArgument);
+  ASSERT_OK(replay_only.CloseJob("d"));
+  auto unknown = replay_only.CloseJob("d");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(GatewayTest, UnknownPathsAndBadBodiesAreRefused) {
+  Gateway gateway(Options());
+  JobConfig job = ReplayJob("j", kTwoTurns);
+  ASSERT_OK(gateway.OpenJob(job));
+  HttpRequest request;
+  request.method = "POST";
+  request.url = "http://gateway/v1/embeddings";
+  request.unix_socket = job.socket_path.string();
+  request.body = "{}";
+  auto not_found = http_->Send(request);
+  ASSERT_OK(not_found);
+  EXPECT_EQ(not_found->status, 404);
+
+  request.url = "http://gateway/v1/chat/completions";
+  request.body = "{\"messages\": 7}";
+  auto bad = http_->Send(request);
+  ASSERT_OK(bad);
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(bad->headers["x-drover-error"], "bad_request");
+  EXPECT_EQ(gateway.Usage("j").replayed, 0);
+}
+
+}  // namespace
+}  // namespace drover::fleet

@@ -1,0 +1,98 @@
+#include "tests/testing/model_server.h"
+
+#include <gtest/gtest.h>
+
+#include "agent/protocol.h"
+#include "core/json.h"
+
+namespace drover::testing {
+namespace {
+
+HttpResponse TextResponse(int status, std::string body) {
+  HttpResponse response;
+  response.status = status;
+  response.headers["content-type"] = "application/json";
+  response.body = Json{{"type", "error"}, {"error", {{"type", "test_server"}, {"message", body}}}}
+                      .dump();
+  return response;
+}
+
+}  // namespace
+
+ScriptedModelServer::ScriptedModelServer()
+    : server_([this](const HttpRequest& request) { return Handle(request); }) {
+  auto listening = server_.ListenTcp(0);
+  if (!listening) ADD_FAILURE() << "scripted model server: " << listening.error().ToString();
+}
+
+ScriptedModelServer::~ScriptedModelServer() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stopped_.notify_all();
+  server_.Stop();
+}
+
+void ScriptedModelServer::AddReply(agent::ModelReply reply, std::chrono::milliseconds delay) {
+  std::lock_guard lock(mutex_);
+  script_.push_back(Step{std::move(reply), delay});
+}
+
+void ScriptedModelServer::AddResponse(HttpResponse response, std::chrono::milliseconds delay) {
+  std::lock_guard lock(mutex_);
+  script_.push_back(Step{std::move(response), delay});
+}
+
+std::vector<ScriptedModelServer::Received> ScriptedModelServer::requests() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+size_t ScriptedModelServer::pending_steps() const {
+  std::lock_guard lock(mutex_);
+  return script_.size();
+}
+
+std::string ScriptedModelServer::OpenAiBaseUrl() const {
+  return "http://127.0.0.1:" + std::to_string(port()) + "/v1";
+}
+
+std::string ScriptedModelServer::AnthropicBaseUrl() const {
+  return "http://127.0.0.1:" + std::to_string(port());
+}
+
+HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
+  std::unique_lock lock(mutex_);
+  received_.push_back(Received{request.method, request.url, request.headers, request.body});
+  std::string path = request.url.substr(0, request.url.find('?'));
+  agent::Provider provider = agent::Provider::kOpenAiChat;
+  if (path == "/v1/chat/completions" || path == "/chat/completions") {
+    provider = agent::Provider::kOpenAiChat;
+  } else if (path == "/v1/messages") {
+    provider = agent::Provider::kAnthropic;
+  } else {
+    return TextResponse(404, "scripted model server: no endpoint " + path);
+  }
+  if (script_.empty()) {
+    return TextResponse(500, "scripted model server: script is empty (request " +
+                                 std::to_string(received_.size()) + " to " + path + ")");
+  }
+  Step step = std::move(script_.front());
+  script_.pop_front();
+  if (step.delay.count() > 0) {
+    stopped_.wait_for(lock, step.delay, [this] { return stopping_; });
+  }
+  if (auto* response = std::get_if<HttpResponse>(&step.answer)) return *response;
+  std::string model = "scripted";
+  auto decoded = agent::DecodeRequest(provider, request.body);
+  if (decoded) model = decoded->model;
+  HttpResponse response;
+  response.status = 200;
+  response.headers["content-type"] = "application/json";
+  response.body =
+      agent::EncodeResponse(provider, model, std::get<agent::ModelReply>(step.answer)).dump();
+  return response;
+}
+
+}  // namespace drover::testing

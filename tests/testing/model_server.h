@@ -1,0 +1,66 @@
+// A scripted model provider on a real loopback HTTP server, speaking both OpenAI Chat
+// Completions and Anthropic Messages, that records every request it receives.
+// Thread-safe: script it and inspect it from any thread while it serves.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "agent/model.h"
+#include "core/http.h"
+#include "core/http_server.h"
+
+namespace drover::testing {
+
+class ScriptedModelServer {
+ public:
+  struct Received {
+    std::string method;
+    std::string path;  // The request target, e.g. "/v1/messages".
+    HttpHeaders headers;
+    std::string body;
+  };
+
+  // Starts listening on 127.0.0.1 on a free port (a failure fails the test).
+  ScriptedModelServer();
+  ~ScriptedModelServer();
+  ScriptedModelServer(const ScriptedModelServer&) = delete;
+  ScriptedModelServer& operator=(const ScriptedModelServer&) = delete;
+
+  // Queues a reply, rendered in the protocol of the request that takes it, after `delay`.
+  void AddReply(agent::ModelReply reply,
+                std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // Queues a raw answer (429 with retry-after, 500, a garbage 200...), after `delay`.
+  void AddResponse(HttpResponse response,
+                   std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+
+  std::vector<Received> requests() const;
+  size_t pending_steps() const;
+
+  uint16_t port() const { return server_.port(); }
+  std::string OpenAiBaseUrl() const;     // "http://127.0.0.1:PORT/v1"
+  std::string AnthropicBaseUrl() const;  // "http://127.0.0.1:PORT"
+
+ private:
+  struct Step {
+    std::variant<agent::ModelReply, HttpResponse> answer;
+    std::chrono::milliseconds delay{0};
+  };
+
+  HttpResponse Handle(const HttpRequest& request);
+
+  mutable std::mutex mutex_;
+  std::condition_variable stopped_;  // Wakes delayed answers on shutdown.
+  bool stopping_ = false;
+  std::deque<Step> script_;
+  std::vector<Received> received_;
+  HttpServer server_;  // Last: stopped first, while the state above still exists.
+};
+
+}  // namespace drover::testing
