@@ -1,0 +1,83 @@
+// Git for the runner (libgit2): a cache of bare mirrors, throw-away working copies without git
+// metadata, their diff, commit and push. Never runs hooks, filters, fsmonitor or the git CLI.
+// Thread-safe: one GitRepos may be used from many threads; a mirror is updated by one at a time.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "fleet/spec.h"
+
+namespace drover::fleet {
+
+struct Mirror {
+  std::filesystem::path path;  // Bare repository in the cache.
+  std::string url;             // The location it was fetched from.
+  std::string default_branch;  // "main".
+  std::string head_commit;     // Hex sha of the default branch.
+};
+
+// A working copy: files in `workspace` (no .git entry at all), git metadata in `git_dir`,
+// which borrows its objects from the mirror.
+struct Worktree {
+  std::filesystem::path git_dir;
+  std::filesystem::path workspace;
+  std::string base_commit;
+  std::string base_branch;
+};
+
+struct DiffSummary {
+  std::string patch;  // Unified diff with a/ and b/ prefixes; binary files noted as such.
+  int files_changed = 0;
+  int lines_added = 0;
+  int lines_removed = 0;
+  std::vector<std::string> paths;  // Changed paths (the new path of a rename).
+  bool empty() const { return files_changed == 0; }
+};
+
+class GitRepos {
+ public:
+  // Mirrors live in `cache_dir` (created on first use).
+  explicit GitRepos(std::filesystem::path cache_dir);
+  GitRepos(const GitRepos&) = delete;
+  GitRepos& operator=(const GitRepos&) = delete;
+
+  // Clones every branch of `location` (URL or absolute path) into a bare mirror, or fetches
+  // into the existing one (forced, pruned). Errors name the location: kNotFound for a missing
+  // repository, kUnavailable for network failures (retryable), kIo for local trouble.
+  Result<Mirror> UpdateMirror(const std::string& location);
+
+  // A fresh working copy of `mirror.head_commit`: git dir in job_dir/git (objects borrowed
+  // through objects/info/alternates), files in job_dir/workspace. Both are removed first.
+  Result<Worktree> CreateWorktree(const Mirror& mirror, const std::filesystem::path& job_dir);
+
+  // Every change in the workspace against base_commit: modified, deleted, and new files not
+  // ignored by the workspace's .gitignore files.
+  Result<DiffSummary> Diff(const Worktree& wt);
+
+  // Commits the workspace (the tree Diff compares) with parent base_commit onto
+  // refs/heads/<branch>, replacing what the branch held. Returns the commit's hex sha.
+  Result<std::string> Commit(const Worktree& wt, const std::string& branch,
+                             const std::string& message, const GitAuthor& author);
+
+  // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch.
+  // A local non-bare repository gets the objects and the ref written directly; it is refused
+  // (kInvalidArgument) when it has `branch` checked out.
+  Status Push(const Worktree& wt, const std::string& remote_location, const std::string& branch);
+
+  // Removes the workspace and the git dir (not the rest of the job directory).
+  Status RemoveWorktree(const Worktree& wt);
+
+ private:
+  std::mutex& MirrorLock(const std::filesystem::path& path);
+
+  std::filesystem::path cache_dir_;
+  std::mutex locks_mutex_;
+  std::map<std::filesystem::path, std::mutex> mirror_locks_;  // Guarded by locks_mutex_.
+};
+
+}  // namespace drover::fleet

@@ -1,0 +1,62 @@
+// The migration spec: a Markdown file whose YAML front matter configures the run and whose
+// body is the agent's instructions. Parsing is strict (unknown fields are errors).
+// Thread-safe: free functions over value types.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/task.h"
+#include "core/error.h"
+#include "verifiers/verifier.h"
+
+namespace drover::fleet {
+
+struct PrTemplate {
+  std::string title;                // Default: the spec's title.
+  std::string branch;               // Default: "drover/" + id.
+  std::vector<std::string> labels;  // Default: none.
+  bool draft = false;
+};
+
+struct GitAuthor {
+  std::string name = "drover";
+  std::string email = "drover@localhost";
+};
+
+// A change larger than either limit is not published.
+struct DiffPolicy {
+  int max_files_changed = 50;
+  int max_lines_changed = 2000;  // Added plus removed.
+};
+
+enum class OnRedBaseline {
+  kSkip,           // A target whose verifiers fail before the agent runs is skipped.
+  kNoNewFailures,  // Work on it anyway; the final check may not fail more than the baseline.
+};
+
+struct MigrationSpec {
+  std::string id;                                  // Required, [a-z0-9][a-z0-9._-]*.
+  std::string title;                               // Required.
+  std::string instructions;                        // The Markdown body; never empty.
+  std::vector<verifiers::VerifierSpec> verifiers;  // At least one; names unique.
+  agent::AgentLimits limits;                       // Key `limits`; every field optional.
+  int max_attempts = 2;  // Key `limits.max_attempts`: agent attempts per target.
+  OnRedBaseline on_red_baseline = OnRedBaseline::kSkip;  // Key `baseline.on_red`.
+  DiffPolicy policy;                                     // Key `policy`.
+  PrTemplate pr;                                         // Key `pr`.
+  GitAuthor author;                                      // Key `author`.
+  std::filesystem::path file;  // Where the spec was read from (empty when parsed from text).
+};
+
+// Reads and parses `file`. Errors: those of ReadFile (kNotFound, kIo), or kInvalidArgument
+// as ParseMigrationSpec, naming the path.
+Result<MigrationSpec> LoadMigrationSpec(const std::filesystem::path& file);
+
+// Parses a spec's text. Every error is kInvalidArgument with a message of the form
+// `<file_name>:<line>: <field.path>: <what is wrong>`, `line` being 1-based in the file.
+Result<MigrationSpec> ParseMigrationSpec(std::string_view text, std::string_view file_name);
+
+}  // namespace drover::fleet

@@ -1,0 +1,287 @@
+#include "fleet/spec.h"
+
+#include <gtest/gtest.h>
+
+#include "fleet/targets.h"
+#include "tests/testing/testing.h"
+
+namespace drover::fleet {
+namespace {
+
+using drover::testing::TempDir;
+using drover::testing::WriteTestFile;
+
+constexpr char kFullSpec[] = R"md(---
+id: playlist-events-v2
+title: Move to v2
+verifiers:
+  - name: build
+    command: make -s
+  - name: test
+    command: make -s test
+    timeout: 300
+limits:
+  max_turns: 20
+  max_tokens: 200000
+  max_wall_seconds: 600
+  max_consecutive_errors: 4
+  command_timeout_seconds: 120
+  max_output_tokens: 2048
+  max_attempts: 3
+baseline:
+  on_red: no_new_failures
+policy:
+  max_files_changed: 10
+  max_lines_changed: 200
+pr:
+  title: "Read v2 (user_id → account_id)"
+  branch: migrations/v2
+  labels: [data-migration, drover]
+  draft: true
+author:
+  name: Bot
+  email: bot@example.com
+---
+
+The dataset moved.
+
+- Rename `user_id`.
+)md";
+
+// The error of parsing `text`, which must fail.
+std::string ErrorOf(const std::string& text) {
+  auto spec = ParseMigrationSpec(text, "migration.md");
+  EXPECT_FALSE(spec.has_value()) << "parsed: " << text;
+  if (spec) return "";
+  EXPECT_EQ(spec.error().code, ErrorCode::kInvalidArgument) << spec.error().ToString();
+  return spec.error().message;
+}
+
+constexpr char kMinimalHead[] = "---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    command: c\n";
+
+TEST(Spec, ParsesEveryField) {
+  auto spec = ParseMigrationSpec(kFullSpec, "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->id, "playlist-events-v2");
+  EXPECT_EQ(spec->title, "Move to v2");
+  ASSERT_EQ(spec->verifiers.size(), 2u);
+  EXPECT_EQ(spec->verifiers[0].name, "build");
+  EXPECT_EQ(spec->verifiers[0].command, "make -s");
+  EXPECT_EQ(spec->verifiers[0].timeout, std::chrono::seconds(600));
+  EXPECT_EQ(spec->verifiers[1].timeout, std::chrono::seconds(300));
+  EXPECT_EQ(spec->limits.max_turns, 20);
+  EXPECT_EQ(spec->limits.max_tokens, 200000);
+  EXPECT_EQ(spec->limits.max_wall_seconds, 600);
+  EXPECT_EQ(spec->limits.max_consecutive_errors, 4);
+  EXPECT_EQ(spec->limits.command_timeout_seconds, 120);
+  EXPECT_EQ(spec->limits.max_output_tokens, 2048);
+  EXPECT_EQ(spec->max_attempts, 3);
+  EXPECT_EQ(spec->on_red_baseline, OnRedBaseline::kNoNewFailures);
+  EXPECT_EQ(spec->policy.max_files_changed, 10);
+  EXPECT_EQ(spec->policy.max_lines_changed, 200);
+  EXPECT_EQ(spec->pr.title, "Read v2 (user_id → account_id)");
+  EXPECT_EQ(spec->pr.branch, "migrations/v2");
+  EXPECT_EQ(spec->pr.labels, (std::vector<std::string>{"data-migration", "drover"}));
+  EXPECT_TRUE(spec->pr.draft);
+  EXPECT_EQ(spec->author.name, "Bot");
+  EXPECT_EQ(spec->author.email, "bot@example.com");
+  EXPECT_EQ(spec->instructions, "The dataset moved.\n\n- Rename `user_id`.\n");
+}
+
+TEST(Spec, AppliesDefaults) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) + "---\nDo it.\n", "m.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->pr.title, "X");
+  EXPECT_EQ(spec->pr.branch, "drover/x");
+  EXPECT_TRUE(spec->pr.labels.empty());
+  EXPECT_FALSE(spec->pr.draft);
+  EXPECT_EQ(spec->author.name, "drover");
+  EXPECT_EQ(spec->author.email, "drover@localhost");
+  EXPECT_EQ(spec->max_attempts, 2);
+  EXPECT_EQ(spec->on_red_baseline, OnRedBaseline::kSkip);
+  EXPECT_EQ(spec->policy.max_files_changed, 50);
+  EXPECT_EQ(spec->policy.max_lines_changed, 2000);
+  EXPECT_EQ(spec->limits.max_turns, agent::AgentLimits{}.max_turns);
+  EXPECT_EQ(spec->verifiers[0].timeout, std::chrono::seconds(600));
+  EXPECT_EQ(spec->instructions, "Do it.\n");
+}
+
+TEST(Spec, AcceptsCrLfAndEmptySections) {
+  auto spec = ParseMigrationSpec(
+      "---\r\nid: x\r\ntitle: X\r\nverifiers:\r\n  - {name: t, command: c}\r\nlimits:\r\n"
+      "---\r\nBody\r\n",
+      "m.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->instructions, "Body\n");
+}
+
+TEST(Spec, BadValueNamesFileLineAndField) {
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turns: ten\n---\nDo it.\n"),
+            "migration.md:8: limits.max_turns: expected a positive integer, got \"ten\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_tokens: -5\n---\nDo it.\n"),
+            "migration.md:8: limits.max_tokens: expected a positive integer, got \"-5\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "policy:\n  max_files_changed: 1.5\n---\nx\n"),
+            "migration.md:8: policy.max_files_changed: expected a positive integer, got \"1.5\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "pr:\n  draft: maybe\n---\nx\n"),
+            "migration.md:8: pr.draft: expected true or false, got \"maybe\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "baseline:\n  on_red: ignore\n---\nx\n"),
+            "migration.md:8: baseline.on_red: expected skip or no_new_failures, got \"ignore\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "pr:\n  labels: urgent\n---\nx\n"),
+            "migration.md:8: pr.labels: expected a list of labels, got \"urgent\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "pr:\n  branch: \"a..b\"\n---\nx\n"),
+            "migration.md:8: pr.branch: \"a..b\" is not a valid git branch name");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits: 5\n---\nx\n"),
+            "migration.md:7: limits: expected a mapping, got \"5\"");
+}
+
+TEST(Spec, VerifierErrorsNameTheEntry) {
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    command: c\n"
+                    "  - name: u\n    timeout: soon\n    command: d\n---\nx\n"),
+            "migration.md:8: verifiers[1].timeout: expected a positive integer, got \"soon\"");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n---\nx\n"),
+            "migration.md:5: verifiers[0]: missing field 'command'");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers: []\n---\nx\n"),
+            "migration.md:4: verifiers: at least one verifier is required");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    comand: c\n---\nx\n"),
+            "migration.md:6: verifiers[0]: unknown field 'comand' (did you mean 'command'?)");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - {name: t, command: c}\n"
+                    "  - {name: t, command: d}\n---\nx\n"),
+            "migration.md:6: verifiers[1].name: another verifier is already named 't'");
+}
+
+TEST(Spec, UnknownFieldSuggestsTheClosestName) {
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifers:\n  - name: t\n    command: c\n---\nDo.\n"),
+            "migration.md:4: unknown field 'verifers' (did you mean 'verifiers'?)");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turn: 3\n---\nx\n"),
+            "migration.md:8: limits: unknown field 'max_turn' (did you mean 'max_turns'?)");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout: fast\n---\nx\n"),
+            "migration.md:7: unknown field 'rollout'");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "title: Y\n---\nx\n"),
+            "migration.md:7: field 'title' appears twice");
+}
+
+TEST(Spec, MissingAndInvalidRequiredFields) {
+  EXPECT_EQ(ErrorOf("---\nid: x\nverifiers:\n  - {name: t, command: c}\n---\nx\n"),
+            "migration.md:2: missing required field 'title'");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\n---\nx\n"),
+            "migration.md:2: missing required field 'verifiers'");
+  EXPECT_EQ(ErrorOf("---\nid: Bad_Id\ntitle: X\nverifiers:\n  - {name: t, command: c}\n---\nx\n")
+                .substr(0, 34),
+            "migration.md:2: id: \"Bad_Id\" is no");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle:\nverifiers:\n  - {name: t, command: c}\n---\nx\n"),
+            "migration.md:3: title: expected text, got nothing");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: [a]\nverifiers:\n  - {name: t, command: c}\n---\nx\n"),
+            "migration.md:3: title: expected text, got a list");
+}
+
+TEST(Spec, FrontMatterAndBodyErrors) {
+  EXPECT_EQ(ErrorOf("# Just Markdown\n").substr(0, 44),
+            "migration.md:1: expected YAML front matter: ");
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\n"),
+            "migration.md:1: the front matter is not closed: no \"---\" line after the first one");
+  EXPECT_EQ(ErrorOf("---\n---\nBody\n"),
+            "migration.md:2: the front matter is empty (required: id, title, verifiers)");
+  EXPECT_EQ(ErrorOf("---\n- a\n- b\n---\nBody\n"),
+            "migration.md:2: the front matter must be a mapping of fields, got a list");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "---\n\n  \n"),
+            "migration.md:8: the instructions are empty: write them below the front matter");
+}
+
+TEST(Spec, YamlSyntaxErrorNamesTheLine) {
+  std::string message =
+      ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    command: [c\n---\nx\n");
+  EXPECT_TRUE(message.starts_with("migration.md:")) << message;
+  EXPECT_NE(message.find("invalid YAML"), std::string::npos) << message;
+  message = ErrorOf("---\nid: x\ntitle: X\n  bad: indent\nverifiers: []\n---\nx\n");
+  EXPECT_TRUE(message.starts_with("migration.md:4: invalid YAML")) << message;
+}
+
+TEST(Spec, LoadNamesThePath) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "migration.md", kFullSpec);
+  auto spec = LoadMigrationSpec(dir / "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->file, dir / "migration.md");
+
+  WriteTestFile(dir.path(), "bad.md",
+                std::string(kMinimalHead) + "limits:\n  max_turns: 0\n---\nx\n");
+  auto bad = LoadMigrationSpec(dir / "bad.md");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(
+      bad.error().message,
+      (dir / "bad.md").string() + ":8: limits.max_turns: expected a positive integer, got \"0\"");
+
+  auto missing = LoadMigrationSpec(dir / "nope.md");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST(Spec, ExampleMigrationParses) {
+  auto spec = LoadMigrationSpec(std::filesystem::path(DROVER_SOURCE_DIR) / "examples" /
+                                "playlist-events-v2" / "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->id, "playlist-events-v2");
+  EXPECT_EQ(spec->max_attempts, 2);
+}
+
+TEST(Targets, ParsesPathsUrlsAndComments) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "repos.txt",
+                "# the fleet\n"
+                "\n"
+                "repos/shop   # relative to this file\n"
+                "/abs/path/billing.git/\n"
+                "https://github.com/org/shop.git\n"
+                "git@github.com:other/shop.git\n"
+                "file:///srv/git/notes.git\n"
+                "  ssh://git@host/x/a#b\n");
+  auto targets = LoadTargets(dir / "repos.txt");
+  ASSERT_OK(targets);
+  ASSERT_EQ(targets->size(), 6u);
+  const auto& t = *targets;
+  EXPECT_EQ(t[0].location, (dir / "repos" / "shop").string());
+  EXPECT_EQ(t[0].name, "shop");
+  EXPECT_TRUE(t[0].is_local);
+  EXPECT_EQ(t[0].line, 3);
+  EXPECT_EQ(t[1].location, "/abs/path/billing.git");
+  EXPECT_EQ(t[1].name, "billing");
+  EXPECT_TRUE(t[1].is_local);
+  EXPECT_EQ(t[2].name, "shop-2");
+  EXPECT_FALSE(t[2].is_local);
+  EXPECT_EQ(t[3].location, "git@github.com:other/shop.git");
+  EXPECT_EQ(t[3].name, "shop-3");
+  EXPECT_FALSE(t[3].is_local);
+  EXPECT_EQ(t[4].name, "notes");
+  EXPECT_TRUE(t[4].is_local);
+  EXPECT_EQ(t[5].location, "ssh://git@host/x/a#b");
+  EXPECT_EQ(t[5].name, "a-b");
+  EXPECT_EQ(t[5].line, 8);
+}
+
+TEST(Targets, ErrorsNameFileAndLine) {
+  TempDir dir;
+  std::string file = (dir / "repos.txt").string();
+  WriteTestFile(dir.path(), "repos.txt", "/a/x\n\nftp://host/y.git\n");
+  auto bad = LoadTargets(dir / "repos.txt");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(bad.error().message.starts_with(file + ":3: unsupported URL scheme"))
+      << bad.error().message;
+
+  WriteTestFile(dir.path(), "repos.txt", "/a/x\n/a/y extra\n");
+  bad = LoadTargets(dir / "repos.txt");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_TRUE(bad.error().message.starts_with(file + ":2: expected one")) << bad.error().message;
+
+  WriteTestFile(dir.path(), "repos.txt", "/a/x\n/a/./x  # again\n");
+  bad = LoadTargets(dir / "repos.txt");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message, file + ":2: \"/a/x\" is already a target (line 1)");
+
+  auto missing = LoadTargets(dir / "nope.txt");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace drover::fleet
