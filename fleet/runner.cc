@@ -1,0 +1,544 @@
+#include "fleet/runner.h"
+
+#include <spdlog/spdlog.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <ctime>
+#include <mutex>
+#include <thread>
+
+#include "agent/protocol.h"
+#include "agent/task.h"
+#include "core/http.h"
+#include "core/fs.h"
+#include "fleet/cassette.h"
+#include "fleet/forge.h"
+#include "fleet/git.h"
+#include "sandbox/process.h"
+#include "verifiers/verifier.h"
+
+namespace drover::fleet {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// "20261123T074501Z": sorts by time and is safe in a path.
+std::string UtcStamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+// Everything shared by the jobs of one run.
+struct RunContext {
+  const RunOptions& options;
+  const MigrationSpec& spec;
+  RunObserver& observer;
+  GitRepos& git;
+  Forge& forge;
+  Gateway& gateway;
+  sandbox::ProcessRunner& processes;
+  std::filesystem::path run_dir;
+  std::filesystem::path socket_dir;  // Short path: Unix socket names are limited to 107 bytes.
+};
+
+class Job {
+ public:
+  Job(RunContext& run, const Target& target, size_t index)
+      : run_(run), target_(target), index_(index) {
+    report_.repository = target.name;
+    report_.location = target.location;
+    report_.branch = run.spec.pr.branch;
+    report_.job_dir = run.run_dir / "jobs" / target.name;
+  }
+
+  JobReport Run() {
+    auto started = SteadyClock::now();
+    if (auto made = CreateDirectories(report_.job_dir); !made) {
+      Finish(JobStatus::kFailed, made.error().ToString());
+    } else {
+      Execute();
+    }
+    report_.seconds = SecondsSince(started);
+    if (worktree_ && !run_.options.keep_workspaces) (void)run_.git.RemoveWorktree(*worktree_);
+    (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+    return report_;
+  }
+
+ private:
+  void Execute() {
+    if (!Prepare() || !Baseline()) return;
+    if (!Agent()) return;
+    Publish();
+  }
+
+  void Step(std::string_view step) {
+    report_.step = std::string(step);
+    spdlog::info("{}: {}", target_.name, step);
+    run_.observer.OnJobStep(target_.name, step);
+    (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+  }
+
+  void Finish(JobStatus status, std::string reason) {
+    report_.status = status;
+    report_.reason = std::move(reason);
+    spdlog::info("{}: {}{}{}", target_.name, JobStatusName(status),
+                 report_.reason.empty() ? "" : ": ", report_.reason);
+  }
+
+  std::map<std::string, std::string> ChildEnv() const {
+    auto env = sandbox::BaseEnvironment(run_.options.parent_env);
+    env["HOME"] = (report_.job_dir / "home").string();
+    return env;
+  }
+
+  bool Prepare() {
+    Step("preparing");
+    // Clones and fetches fail for passing reasons (network) too: try those again.
+    Result<Mirror> mirror = run_.git.UpdateMirror(target_.location);
+    for (int attempt = 1; !mirror && IsRetryable(mirror.error()) && attempt < 3; ++attempt) {
+      std::this_thread::sleep_for(std::chrono::seconds(attempt));
+      mirror = run_.git.UpdateMirror(target_.location);
+    }
+    if (!mirror) {
+      Finish(JobStatus::kFailed, "clone failed: " + mirror.error().message);
+      return false;
+    }
+    mirror_ = *mirror;
+    if (!ResetWorktree()) return false;
+    (void)CreateDirectories(report_.job_dir / "home");
+    Step("prepared");
+    return true;
+  }
+
+  bool ResetWorktree() {
+    auto worktree = run_.git.CreateWorktree(mirror_, report_.job_dir);
+    if (!worktree) {
+      Finish(JobStatus::kFailed, "worktree: " + worktree.error().message);
+      return false;
+    }
+    worktree_ = *worktree;
+    return true;
+  }
+
+  bool Baseline() {
+    Step("baseline");
+    auto report = verifiers::RunVerifiers(run_.processes, run_.spec.verifiers,
+                                          worktree_->workspace, ChildEnv());
+    report_.baseline = report.Summary();
+    (void)WriteFileAtomic(report_.job_dir / "baseline.json", report.ToJson().dump(2) + "\n");
+    if (!report.passed()) {
+      // A red baseline is the repository's state, not the agent's failure.
+      Finish(JobStatus::kSkipped, "baseline red before any change: " + report.Summary());
+      return false;
+    }
+    return true;
+  }
+
+  bool Agent() {
+    const auto& spec = run_.spec;
+    JobConfig gateway_job;
+    gateway_job.job_id = target_.name;
+    gateway_job.repository = target_.name;
+    gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
+    gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
+    gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
+    if (run_.options.model.replay_dir) {
+      auto cassette = FindCassette(*run_.options.model.replay_dir, target_.name);
+      if (!cassette) {
+        Finish(JobStatus::kFailed, "replay: " + cassette.error().message);
+        return false;
+      }
+      gateway_job.cassette = *cassette;
+    }
+    if (auto opened = run_.gateway.OpenJob(gateway_job); !opened) {
+      Finish(JobStatus::kFailed, "gateway: " + opened.error().message);
+      return false;
+    }
+    bool verified = false;
+    std::string feedback;
+    for (int attempt = 1; attempt <= spec.max_attempts && !verified; ++attempt) {
+      if (attempt > 1 && !ResetWorktree()) break;
+      report_.attempts = attempt;
+      auto outcome = RunAttempt(gateway_job.socket_path.string(), attempt, feedback);
+      if (!outcome) {
+        feedback = outcome.error().message;
+        Finish(JobStatus::kFailed, outcome.error().message);
+        continue;
+      }
+      report_.turns += outcome->turns;
+      if (outcome->status == agent::AgentStatus::kNotApplicable) {
+        Finish(JobStatus::kNotApplicable, outcome->reason);
+        break;
+      }
+      if (outcome->status == agent::AgentStatus::kFailed) {
+        feedback = "The previous attempt failed: " + outcome->reason;
+        Finish(JobStatus::kFailed, "agent: " + outcome->reason);
+        // Budget and protocol failures repeat themselves; a fresh attempt will not help.
+        if (outcome->reason.find("budget") != std::string::npos) break;
+        continue;
+      }
+      summary_ = outcome->summary;
+      verified = FinalCheck(feedback);
+    }
+    JobUsage usage = run_.gateway.Usage(gateway_job.job_id);
+    report_.input_tokens = usage.input_tokens;
+    report_.output_tokens = usage.output_tokens;
+    (void)run_.gateway.CloseJob(gateway_job.job_id);
+    return verified;
+  }
+
+  Result<agent::AgentOutcome> RunAttempt(const std::string& socket, int attempt,
+                                         const std::string& feedback) {
+    Step("agent");
+    const auto& spec = run_.spec;
+    std::filesystem::path dir = report_.job_dir / ("attempt-" + std::to_string(attempt));
+    if (auto made = CreateDirectories(dir); !made) return Fail(made.error());
+    agent::AgentTask task;
+    task.migration_id = spec.id;
+    task.title = spec.title;
+    task.instructions = spec.instructions;
+    task.repository = target_.name;
+    task.workspace = worktree_->workspace;
+    task.verifiers = spec.verifiers;
+    task.limits = spec.limits;
+    task.provider = run_.options.model.provider;
+    task.model = run_.options.model.model;
+    task.gateway_socket = socket;
+    task.previous_attempt_feedback = feedback;
+    task.attempt = attempt;
+    if (auto wrote = WriteFileAtomic(dir / "task.json", agent::ToJson(task).dump(2)); !wrote) {
+      return Fail(wrote.error());
+    }
+    sandbox::ProcessSpec process;
+    process.argv = {run_.options.drover_binary.string(), "agent",
+                    "--task",       (dir / "task.json").string(),
+                    "--transcript", (dir / "transcript.jsonl").string(),
+                    "--result",     (dir / "result.json").string()};
+    process.cwd = worktree_->workspace;
+    // The agent gets no credential of any kind: only what BaseEnvironment allows.
+    process.env = ChildEnv();
+    process.timeout = std::chrono::seconds(spec.limits.max_wall_seconds + 30);
+    process.max_output_bytes = 64 * 1024;
+    process.log_file = dir / "agent.log";
+    auto ran = run_.processes.Run(process);
+    if (!ran) return Fail(ErrorCode::kIo, "could not start the agent: " + ran.error().message);
+    auto text = ReadFile(dir / "result.json");
+    if (!text) {
+      return Fail(ErrorCode::kInternal, "agent process ended (" + ran->Describe() +
+                                            ") without a result; see " +
+                                            (dir / "agent.log").string());
+    }
+    auto json = ParseJson(*text, (dir / "result.json").string());
+    if (!json) return Fail(json.error());
+    return agent::AgentOutcomeFromJson(*json);
+  }
+
+  // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
+  bool FinalCheck(std::string& feedback) {
+    Step("verifying");
+    auto report = verifiers::RunVerifiers(run_.processes, run_.spec.verifiers,
+                                          worktree_->workspace, ChildEnv());
+    report_.verifier = report.Summary();
+    (void)WriteFileAtomic(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
+    if (!report.passed()) {
+      feedback = "The runner's own verifier run failed after your last attempt:\n" +
+                 report.ForModel();
+      Finish(JobStatus::kFailed, "final check failed: " + report.Summary());
+      return false;
+    }
+    auto diff = run_.git.Diff(*worktree_);
+    if (!diff) {
+      Finish(JobStatus::kFailed, "diff: " + diff.error().message);
+      return false;
+    }
+    report_.files_changed = diff->files_changed;
+    report_.lines_added = diff->lines_added;
+    report_.lines_removed = diff->lines_removed;
+    if (diff->empty()) {
+      feedback = "The previous attempt finished without changing any file.";
+      Finish(JobStatus::kFailed, "final check failed: the agent changed nothing");
+      return false;
+    }
+    const auto& policy = run_.spec.policy;
+    int lines = diff->lines_added + diff->lines_removed;
+    if (diff->files_changed > policy.max_files_changed || lines > policy.max_lines_changed) {
+      feedback = "The previous change was too large for this migration's policy (" +
+                 std::to_string(diff->files_changed) + " files, " + std::to_string(lines) +
+                 " lines; at most " + std::to_string(policy.max_files_changed) + " files and " +
+                 std::to_string(policy.max_lines_changed) + " lines).";
+      Finish(JobStatus::kFailed, "diff policy: " + std::to_string(diff->files_changed) +
+                                     " files and " + std::to_string(lines) +
+                                     " lines changed exceed the limits");
+      return false;
+    }
+    patch_ = diff->patch;
+    Step("verified");
+    return true;
+  }
+
+  std::string PrBody() const {
+    const auto& spec = run_.spec;
+    std::string body;
+    body += "This change was made by drover for the migration **" + spec.title + "** (`" +
+            spec.id + "`).\n\n";
+    body += "## What the agent says it did\n\n" +
+            (summary_.empty() ? std::string("(no summary)") : summary_) + "\n\n";
+    body += "## Verification\n\n";
+    body += "Checked by the runner on the final tree, independently of the agent:\n\n";
+    body += "| | result |\n|---|---|\n";
+    body += "| baseline (before) | " + report_.baseline + " |\n";
+    body += "| final check (after) | " + report_.verifier + " |\n\n";
+    body += "## Size and cost\n\n";
+    body += "- " + std::to_string(report_.files_changed) + " files changed, +" +
+            std::to_string(report_.lines_added) + " −" + std::to_string(report_.lines_removed) +
+            " lines\n";
+    body += "- " + std::to_string(report_.attempts) + " attempt(s), " +
+            std::to_string(report_.turns) + " model turns, " +
+            std::to_string(report_.input_tokens) + " input and " +
+            std::to_string(report_.output_tokens) + " output tokens\n";
+    body += "- model: " + run_.options.model.Describe() + "\n\n";
+    body += "## The migration's instructions\n\n" + spec.instructions + "\n";
+    return body;
+  }
+
+  void Publish() {
+    Step("publishing");
+    const auto& spec = run_.spec;
+    std::string message = spec.pr.title + "\n\n" +
+                          (summary_.empty() ? spec.title : summary_) +
+                          "\n\nMigration: " + spec.id + "\n";
+    // Usage comes from the gateway, which closed the job; the report already has it.
+    auto commit = run_.git.Commit(*worktree_, spec.pr.branch, message, spec.author);
+    if (!commit) {
+      Finish(JobStatus::kFailed, "commit: " + commit.error().message);
+      return;
+    }
+    PullRequestDraft draft;
+    draft.repository = target_.name;
+    draft.target_location = target_.location;
+    draft.target_is_local = target_.is_local;
+    draft.base_branch = mirror_.default_branch;
+    draft.head_branch = spec.pr.branch;
+    draft.title = spec.pr.title;
+    draft.body = PrBody();
+    draft.patch = patch_;
+    draft.labels = spec.pr.labels;
+    draft.draft = spec.pr.draft;
+    draft.output_dir = report_.job_dir;
+    auto pr = run_.forge.OpenOrUpdate(draft, *worktree_);
+    if (!pr) {
+      Finish(JobStatus::kFailed, "publish: " + pr.error().message);
+      return;
+    }
+    report_.pr_url = pr->url;
+    Step("published");
+    Finish(JobStatus::kPublished, "");
+  }
+
+  RunContext& run_;
+  const Target& target_;
+  size_t index_;
+  JobReport report_;
+  Mirror mirror_;
+  std::optional<Worktree> worktree_;
+  std::string summary_;
+  std::string patch_;
+};
+
+}  // namespace
+
+std::string_view JobStatusName(JobStatus status) {
+  switch (status) {
+    case JobStatus::kPublished: return "published";
+    case JobStatus::kFailed: return "failed";
+    case JobStatus::kSkipped: return "skipped";
+    case JobStatus::kNotApplicable: return "not_applicable";
+  }
+  return "unknown";
+}
+
+Json JobReport::ToJson() const {
+  return Json{{"repository", repository},
+              {"location", location},
+              {"status", JobStatusName(status)},
+              {"step", step},
+              {"reason", reason},
+              {"attempts", attempts},
+              {"turns", turns},
+              {"input_tokens", input_tokens},
+              {"output_tokens", output_tokens},
+              {"baseline", baseline},
+              {"verifier", verifier},
+              {"pr", pr_url},
+              {"branch", branch},
+              {"files_changed", files_changed},
+              {"lines_added", lines_added},
+              {"lines_removed", lines_removed},
+              {"seconds", seconds},
+              {"job_dir", job_dir.string()}};
+}
+
+int RunReport::CountWith(JobStatus status) const {
+  int n = 0;
+  for (const auto& job : jobs) n += job.status == status ? 1 : 0;
+  return n;
+}
+
+Json RunReport::ToJson() const {
+  Json list = Json::array();
+  for (const auto& job : jobs) list.push_back(job.ToJson());
+  return Json{{"run_id", run_id},
+              {"run_dir", run_dir.string()},
+              {"migration", migration_id},
+              {"model", model},
+              {"replayed", replayed},
+              {"seconds", seconds},
+              {"counts",
+               {{"published", CountWith(JobStatus::kPublished)},
+                {"failed", CountWith(JobStatus::kFailed)},
+                {"skipped", CountWith(JobStatus::kSkipped)},
+                {"not_applicable", CountWith(JobStatus::kNotApplicable)}}},
+              {"jobs", list}};
+}
+
+std::string ModelSetting::Describe() const {
+  if (replay_dir) return "replay:" + replay_dir->string() + " (recorded model exchanges)";
+  return std::string(agent::ProviderName(provider)) + ":" + model;
+}
+
+Result<ModelSetting> ParseModelSetting(std::string_view text,
+                                       const std::map<std::string, std::string>& env) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "DROVER_MODEL '" + std::string(text) +
+                    "' must be openai:MODEL, anthropic:MODEL or replay:DIR");
+  }
+  std::string kind(text.substr(0, colon));
+  std::string value(text.substr(colon + 1));
+  auto get = [&](const std::string& name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  ModelSetting setting;
+  if (kind == "replay") {
+    setting.model = "replay";
+    setting.replay_dir = std::filesystem::absolute(value);
+    if (!std::filesystem::is_directory(*setting.replay_dir)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "DROVER_MODEL: replay folder " + setting.replay_dir->string() + " does not exist");
+    }
+    return setting;
+  }
+  auto provider = agent::ParseProvider(kind);
+  if (!provider) return Fail(WithContext(provider.error(), "DROVER_MODEL"));
+  setting.provider = *provider;
+  setting.model = value;
+  UpstreamConfig upstream;
+  upstream.provider = *provider;
+  std::string prefix = *provider == agent::Provider::kAnthropic ? "ANTHROPIC" : "OPENAI";
+  upstream.api_key = get(prefix + "_API_KEY");
+  upstream.base_url = get(prefix + "_BASE_URL");
+  if (upstream.base_url.empty()) upstream.base_url = agent::DefaultBaseUrl(*provider);
+  // Local OpenAI-compatible servers (llama.cpp, Ollama, vLLM) often need no key.
+  if (upstream.api_key.empty() && get(prefix + "_BASE_URL").empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                prefix + "_API_KEY is not set (needed for " + std::string(text) + ")");
+  }
+  setting.upstream = upstream;
+  return setting;
+}
+
+Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer) {
+  auto started = SteadyClock::now();
+  auto spec = LoadMigrationSpec(options.migration_file);
+  if (!spec) return Fail(spec.error());
+  auto targets = LoadTargets(options.repos_file);
+  if (!targets) return Fail(targets.error());
+  if (targets->empty()) {
+    return Fail(ErrorCode::kInvalidArgument,
+                options.repos_file.string() + ": no targets (one git URL or path per line)");
+  }
+
+  RunReport report;
+  report.migration_id = spec->id;
+  report.run_id = options.run_id.empty() ? spec->id + "-" + UtcStamp()
+                                         : options.run_id;
+  report.run_dir = std::filesystem::absolute(options.state_dir / "runs" / report.run_id);
+  report.model = options.model.Describe();
+  report.replayed = options.model.replay_dir.has_value();
+  if (auto made = CreateDirectories(report.run_dir / "jobs"); !made) return Fail(made.error());
+
+  std::string socket_template = "/tmp/drover-gw-XXXXXX";
+  if (::mkdtemp(socket_template.data()) == nullptr) {
+    return Fail(ErrorCode::kIo, "creating the gateway socket directory failed");
+  }
+  std::filesystem::path socket_dir = socket_template;
+
+  GitRepos git(options.state_dir / "mirrors");
+  LocalForge forge(git);
+  auto http = MakeCurlHttpClient();
+  GatewayOptions gateway_options;
+  gateway_options.upstream = options.model.upstream;
+  gateway_options.record_dir = options.record_dir;
+  gateway_options.http = http.get();
+  Gateway gateway(gateway_options);
+  auto processes = sandbox::MakeLocalProcessRunner();
+  RunContext context{options, *spec,  observer,   git,    forge,
+                     gateway, *processes, report.run_dir, socket_dir};
+
+  observer.OnRunStarted(report, targets->size());
+  report.jobs.resize(targets->size());
+  std::atomic<size_t> next{0};
+  std::mutex report_mutex;
+  auto worker = [&] {
+    for (size_t i = next++; i < targets->size(); i = next++) {
+      JobReport job = Job(context, (*targets)[i], i).Run();
+      observer.OnJobFinished(job);
+      std::lock_guard lock(report_mutex);
+      report.jobs[i] = std::move(job);
+    }
+  };
+  std::vector<std::thread> workers;
+  size_t count = std::min<size_t>(std::max(1, options.jobs), targets->size());
+  for (size_t i = 0; i < count; ++i) workers.emplace_back(worker);
+  for (auto& w : workers) w.join();
+
+  (void)RemoveAll(socket_dir);
+  report.seconds = SecondsSince(started);
+  if (auto wrote = WriteRunSummary(report); !wrote) return Fail(wrote.error());
+  return report;
+}
+
+Status WriteRunSummary(const RunReport& report) {
+  if (auto wrote = WriteFileAtomic(report.run_dir / "summary.json", report.ToJson().dump(2) + "\n");
+      !wrote) {
+    return wrote;
+  }
+  std::string md = "# drover run " + report.run_id + "\n\n";
+  md += "Migration `" + report.migration_id + "`, model " + report.model + ".\n\n";
+  if (report.replayed) {
+    md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
+  }
+  md += "| repository | status | turns | tokens (in/out) | verifier | PR / reason |\n";
+  md += "|---|---|---:|---:|---|---|\n";
+  for (const auto& job : report.jobs) {
+    std::string last = job.status == JobStatus::kPublished ? job.pr_url : job.reason;
+    md += "| " + job.repository + " | " + std::string(JobStatusName(job.status)) + " | " +
+          std::to_string(job.turns) + " | " + std::to_string(job.input_tokens) + "/" +
+          std::to_string(job.output_tokens) + " | " +
+          (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
+  }
+  return WriteFileAtomic(report.run_dir / "summary.md", md);
+}
+
+}  // namespace drover::fleet

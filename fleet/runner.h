@@ -1,0 +1,108 @@
+// The fleet runner: one migration over a list of targets. Per target it prepares a worktree,
+// runs the baseline, runs `drover agent` attempts against the gateway, re-verifies the result
+// itself, and publishes through the forge. Library code: progress goes to a RunObserver.
+// RunMigration is called once per run; observers are called from job threads concurrently.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/model.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "fleet/gateway.h"
+#include "fleet/spec.h"
+#include "fleet/targets.h"
+
+namespace drover::fleet {
+
+enum class JobStatus {
+  kPublished,      // Verified and the PR is written/opened.
+  kFailed,         // Clone, agent, final check or publish failed; `reason` says which.
+  kSkipped,        // Baseline red (on_red: skip) or the repository opted out.
+  kNotApplicable,  // The agent showed the migration does not apply here.
+};
+std::string_view JobStatusName(JobStatus status);  // "published", "failed", ...
+
+struct JobReport {
+  std::string repository;
+  std::string location;
+  JobStatus status = JobStatus::kFailed;
+  std::string step;    // Last step reached: prepared, baseline, agent, verified, published.
+  std::string reason;  // Why it failed or was skipped; empty when published.
+  int attempts = 0;
+  int turns = 0;       // Over all attempts.
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  std::string baseline;  // Verifier summary on the untouched tree.
+  std::string verifier;  // Runner's final verifier summary ("" when never reached).
+  std::string pr_url;
+  std::string branch;
+  int files_changed = 0;
+  int lines_added = 0;
+  int lines_removed = 0;
+  double seconds = 0;
+  std::filesystem::path job_dir;
+  Json ToJson() const;
+};
+
+struct RunReport {
+  std::string run_id;
+  std::filesystem::path run_dir;
+  std::string migration_id;
+  std::string model;  // "openai:gpt-4.1", "replay:DIR"
+  bool replayed = false;
+  std::vector<JobReport> jobs;
+  double seconds = 0;
+  int CountWith(JobStatus status) const;
+  Json ToJson() const;
+};
+
+struct ModelSetting {
+  agent::Provider provider = agent::Provider::kOpenAiChat;
+  std::string model;  // Upstream model name; for replay, the label in reports.
+  // Exactly one of these: a real upstream, or a folder of cassettes (<repository>.json).
+  std::optional<UpstreamConfig> upstream;
+  std::optional<std::filesystem::path> replay_dir;
+  std::string Describe() const;
+};
+
+// Parses DROVER_MODEL-style text: "openai:MODEL", "anthropic:MODEL" or "replay:DIR", taking
+// keys and base URLs from `env` (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY,
+// ANTHROPIC_BASE_URL). kInvalidArgument names what is missing.
+Result<ModelSetting> ParseModelSetting(std::string_view text,
+                                       const std::map<std::string, std::string>& env);
+
+struct RunOptions {
+  std::filesystem::path migration_file;
+  std::filesystem::path repos_file;
+  std::filesystem::path state_dir;  // Mirrors in state_dir/mirrors, runs in state_dir/runs.
+  std::string run_id;               // Default: <migration id>-<UTC timestamp>.
+  int jobs = 4;                     // Repositories worked on at once.
+  ModelSetting model;
+  std::optional<std::filesystem::path> record_dir;  // Save cassettes of upstream exchanges.
+  std::filesystem::path drover_binary;  // Started as `drover agent` for each attempt.
+  std::map<std::string, std::string> parent_env;  // Source of PATH/LANG for children.
+  bool keep_workspaces = false;
+};
+
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void OnRunStarted(const RunReport& /*run*/, size_t /*targets*/) {}
+  virtual void OnJobStep(const std::string& /*repository*/, std::string_view /*step*/) {}
+  virtual void OnJobFinished(const JobReport& /*job*/) {}
+};
+
+// Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing
+// runs), then runs every job. A job's failure is a JobReport, never an error of the run.
+// Errors: bad input, or a run directory that cannot be created.
+Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer);
+
+// Writes run_dir/summary.json and run_dir/summary.md.
+Status WriteRunSummary(const RunReport& report);
+
+}  // namespace drover::fleet
