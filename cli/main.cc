@@ -1,1 +1,257 @@
-int main() { return 0; }
+// drover's composition root: parses the command line, picks implementations, owns stdout,
+// the log sinks and the exit code. No business logic lives here.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <mutex>
+
+#include "agent/agent.h"
+#include "agent/http_model_client.h"
+#include "agent/task.h"
+#include "agent/transcript.h"
+#include "cli/exit_code.h"
+#include "core/fs.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "fleet/runner.h"
+#include "prompts/prompts.h"
+#include "sandbox/process.h"
+
+namespace drover::cli {
+namespace {
+
+struct CommonFlags {
+  bool json = false;
+  std::string log_level = "warn";
+};
+
+// Live lines on stderr: one per job step, so a person sees progress; stdout stays for results.
+class TerminalObserver final : public fleet::RunObserver {
+ public:
+  explicit TerminalObserver(bool quiet) : quiet_(quiet) {}
+  void OnRunStarted(const fleet::RunReport& run, size_t targets) override {
+    if (auto added = AddLogFile(run.run_dir / "run.log"); !added) {
+      std::fprintf(stderr, "drover: %s\n", added.error().message.c_str());
+    }
+    if (quiet_) return;
+    std::lock_guard lock(mutex_);
+    total_ = targets;
+    std::fprintf(stderr, "drover: run %s over %zu repositories, model %s\n", run.run_id.c_str(),
+                 targets, run.model.c_str());
+  }
+  void OnJobFinished(const fleet::JobReport& job) override {
+    if (quiet_) return;
+    std::lock_guard lock(mutex_);
+    ++done_;
+    std::fprintf(stderr, "drover: [%zu/%zu] %s: %s%s%s\n", done_, total_, job.repository.c_str(),
+                 std::string(fleet::JobStatusName(job.status)).c_str(),
+                 job.reason.empty() ? "" : ": ", job.reason.c_str());
+  }
+
+ private:
+  bool quiet_;
+  std::mutex mutex_;
+  size_t total_ = 0;
+  size_t done_ = 0;
+};
+
+std::string Truncate(std::string text, size_t width) {
+  if (text.size() <= width) return text;
+  return text.substr(0, width - 3) + "...";
+}
+
+void PrintTable(const fleet::RunReport& report) {
+  std::printf("\n%-18s %-15s %5s %15s  %-34s %s\n", "REPOSITORY", "STATUS", "TURNS",
+              "TOKENS in/out", "VERIFIER", "PR / REASON");
+  for (const auto& job : report.jobs) {
+    std::string tokens = std::to_string(job.input_tokens) + "/" + std::to_string(job.output_tokens);
+    std::string verifier = job.verifier.empty() ? "baseline: " + job.baseline : job.verifier;
+    std::string last = job.status == fleet::JobStatus::kPublished ? job.pr_url : job.reason;
+    std::printf("%-18s %-15s %5d %15s  %-34s %s\n", Truncate(job.repository, 18).c_str(),
+                std::string(fleet::JobStatusName(job.status)).c_str(), job.turns, tokens.c_str(),
+                Truncate(verifier, 34).c_str(), Truncate(last, 90).c_str());
+  }
+  std::printf("\n%d published, %d failed, %d skipped, %d not applicable in %.1fs\n",
+              report.CountWith(fleet::JobStatus::kPublished),
+              report.CountWith(fleet::JobStatus::kFailed),
+              report.CountWith(fleet::JobStatus::kSkipped),
+              report.CountWith(fleet::JobStatus::kNotApplicable), report.seconds);
+  if (report.replayed) {
+    std::printf("Model: recorded exchanges replayed (a test of the pipeline, not of a model).\n");
+  }
+  bool any_pr = false;
+  for (const auto& job : report.jobs) {
+    if (job.status != fleet::JobStatus::kPublished) continue;
+    if (!any_pr) std::printf("\nPull requests to look at:\n");
+    any_pr = true;
+    std::printf("  %s\n  %s\n", (job.job_dir / "pr.md").c_str(), (job.job_dir / "pr.patch").c_str());
+  }
+  std::printf("\nRun directory: %s (summary.md, jobs/*/attempt-*/transcript.jsonl)\n",
+              report.run_dir.c_str());
+}
+
+std::filesystem::path SelfPath(const char* argv0) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) return self;
+  return std::filesystem::absolute(argv0);
+}
+
+std::string DefaultStateDir(const std::map<std::string, std::string>& env) {
+  if (auto it = env.find("DROVER_STATE_DIR"); it != env.end() && !it->second.empty()) {
+    return it->second;
+  }
+  return ".drover";
+}
+
+int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
+               const CommonFlags& flags) {
+  fleet::RunOptions options = base;
+  auto model = fleet::ParseModelSetting(model_text, options.parent_env);
+  if (!model) {
+    std::fprintf(stderr, "drover: %s\n", model.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  options.model = *model;
+  TerminalObserver observer(flags.json);
+  auto report = fleet::RunMigration(options, observer);
+  if (!report) {
+    std::fprintf(stderr, "drover: %s\n", report.error().message.c_str());
+    return ToInt(report.error().code == ErrorCode::kInvalidArgument ||
+                         report.error().code == ErrorCode::kNotFound ||
+                         report.error().code == ErrorCode::kParse
+                     ? ExitCode::kInvalidInput
+                     : ExitCode::kEnvironment);
+  }
+  if (flags.json) {
+    std::cout << report->ToJson().dump(2) << std::endl;
+  } else {
+    PrintTable(*report);
+  }
+  return ToInt(report->CountWith(fleet::JobStatus::kFailed) > 0 ? ExitCode::kJobsFailed
+                                                                : ExitCode::kOk);
+}
+
+// `drover agent`: one attempt in one repository. Started by the runner with a clean
+// environment; its only way to the model is the gateway socket named in the task.
+int AgentCommand(const std::filesystem::path& task_file, const std::filesystem::path& transcript_file,
+                 const std::filesystem::path& result_file) {
+  auto text = ReadFile(task_file);
+  if (!text) {
+    std::fprintf(stderr, "drover agent: %s\n", text.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  auto json = ParseJson(*text, task_file.string());
+  if (!json) {
+    std::fprintf(stderr, "drover agent: %s\n", json.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  auto task = agent::AgentTaskFromJson(*json);
+  if (!task) {
+    std::fprintf(stderr, "drover agent: %s: %s\n", task_file.c_str(), task.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  auto http = MakeCurlHttpClient();
+  agent::HttpModelClientOptions client_options;
+  client_options.provider = task->provider;
+  client_options.model = task->model;
+  client_options.base_url = task->provider == agent::Provider::kAnthropic ? "http://gateway"
+                                                                          : "http://gateway/v1";
+  client_options.unix_socket = task->gateway_socket;
+  client_options.timeout = std::chrono::minutes(10);
+  agent::HttpModelClient model(client_options, *http);
+  auto processes = sandbox::MakeLocalProcessRunner();
+  agent::Transcript transcript(transcript_file, Redactor());
+  auto env = sandbox::CurrentEnvironment();
+  agent::Agent loop(*task, model, *processes, transcript, env);
+  agent::AgentOutcome outcome = loop.Run();
+  if (auto wrote = WriteFileAtomic(result_file, agent::ToJson(outcome).dump(2) + "\n"); !wrote) {
+    std::fprintf(stderr, "drover agent: %s\n", wrote.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  return ToInt(outcome.status == agent::AgentStatus::kFailed ? ExitCode::kAgentFailed
+                                                             : ExitCode::kOk);
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  auto env = sandbox::CurrentEnvironment();
+  CLI::App app{"drover: one code migration across many repositories, with LLM agents"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "drover 0.1.0");
+  CommonFlags flags;
+  app.add_flag("--json", flags.json, "Machine-readable output on stdout")->group("Output");
+  app.add_option("--log-level", flags.log_level, "debug, info, warn or error (stderr)")
+      ->group("Output");
+
+  fleet::RunOptions run;
+  run.parent_env = env;
+  run.drover_binary = SelfPath(argv[0]);
+  std::string state_dir = DefaultStateDir(env);
+  std::string model_text = env.contains("DROVER_MODEL") ? env["DROVER_MODEL"] : "";
+  std::string record_dir;
+  auto* run_cmd = app.add_subcommand("run", "Run a migration over a list of repositories");
+  run_cmd->add_option("migration", run.migration_file, "migration.md")->required();
+  run_cmd->add_option("--repos", run.repos_file, "Targets: git URLs or paths, one per line")
+      ->required();
+  run_cmd->add_option("--model", model_text,
+                      "openai:MODEL, anthropic:MODEL or replay:DIR (default: $DROVER_MODEL)");
+  run_cmd->add_option("--state-dir", state_dir, "Mirrors and runs (default: $DROVER_STATE_DIR or .drover)");
+  run_cmd->add_option("--run-id", run.run_id, "Name of this run (default: <id>-<time>)");
+  run_cmd->add_option("--jobs", run.jobs, "Repositories worked on at once")->check(CLI::Range(1, 1024));
+  run_cmd->add_option("--record", record_dir, "Save each repository's model exchanges as a cassette here");
+  run_cmd->add_flag("--keep-workspaces", run.keep_workspaces, "Keep each job's checked-out tree");
+  run_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
+
+  std::filesystem::path task_file, transcript_file, result_file;
+  auto* agent_cmd = app.add_subcommand("agent", "One agent attempt (started by the runner)");
+  agent_cmd->add_option("--task", task_file)->required();
+  agent_cmd->add_option("--transcript", transcript_file)->required();
+  agent_cmd->add_option("--result", result_file)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : ToInt(ExitCode::kUsage);
+  }
+
+  auto level = ParseLogLevel(flags.log_level);
+  if (!level) {
+    std::fprintf(stderr, "drover: %s\n", level.error().message.c_str());
+    return ToInt(ExitCode::kUsage);
+  }
+  if (auto dir = env.find("DROVER_PROMPTS_DIR"); dir != env.end() && !dir->second.empty()) {
+    prompts::SetOverrideDir(dir->second);
+  }
+
+  if (*agent_cmd) {
+    (void)SetUpLogging(LogLevel::kWarn, std::nullopt);
+    return AgentCommand(task_file, transcript_file, result_file);
+  }
+  if (*run_cmd) {
+    if (model_text.empty()) {
+      std::fprintf(stderr,
+                   "drover: no model: set DROVER_MODEL (openai:MODEL, anthropic:MODEL or "
+                   "replay:DIR) or pass --model\n");
+      return ToInt(ExitCode::kUsage);
+    }
+    run.state_dir = std::filesystem::absolute(state_dir);
+    if (!record_dir.empty()) run.record_dir = std::filesystem::absolute(record_dir);
+    if (auto made = CreateDirectories(run.state_dir); !made) {
+      std::fprintf(stderr, "drover: %s\n", made.error().message.c_str());
+      return ToInt(ExitCode::kEnvironment);
+    }
+    (void)SetUpLogging(*level, std::nullopt);
+    return RunCommand(run, model_text, flags);
+  }
+  return ToInt(ExitCode::kUsage);
+}
+
+}  // namespace drover::cli
+
+int main(int argc, char** argv) { return drover::cli::Main(argc, argv); }

@@ -1,0 +1,266 @@
+#include "agent/agent.h"
+
+#include <thread>
+#include <utility>
+
+#include "prompts/prompts.h"
+
+namespace drover::agent {
+namespace {
+
+constexpr int kLocalRetries = 2;
+constexpr std::chrono::milliseconds kRetryDelay{500};
+constexpr std::chrono::milliseconds kMaxRetryDelay{5000};
+constexpr int kStuckWarnRepeats = 4;
+constexpr int kStuckFailRepeats = 6;
+
+std::string FirstLine(std::string_view text) {
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+// The same call with different spacing or key order is still the same call.
+std::string CallKey(const ToolCall& call) {
+  auto parsed = ParseJson(call.arguments, "arguments");
+  return call.name + " " + (parsed ? parsed->dump() : call.arguments);
+}
+
+Json UsageJson(const Usage& usage) {
+  return {{"input_tokens", usage.input_tokens},
+          {"output_tokens", usage.output_tokens},
+          {"cached_input_tokens", usage.cached_input_tokens}};
+}
+
+}  // namespace
+
+Agent::Agent(const AgentTask& task, ModelClient& model, sandbox::ProcessRunner& processes,
+             Transcript& transcript, std::map<std::string, std::string> command_env)
+    : task_(task),
+      model_(model),
+      transcript_(transcript),
+      workspace_(task.workspace),
+      tools_(task, workspace_, processes, std::move(command_env)) {}
+
+AgentOutcome Agent::Run() {
+  started_ = std::chrono::steady_clock::now();
+  Json verifier_names = Json::array();
+  for (const auto& spec : task_.verifiers) verifier_names.push_back(spec.name);
+  (void)transcript_.Write("task", {{"migration_id", task_.migration_id},
+                                   {"title", task_.title},
+                                   {"repository", task_.repository},
+                                   {"attempt", task_.attempt},
+                                   {"provider", ProviderName(task_.provider)},
+                                   {"model", task_.model},
+                                   {"verifiers", verifier_names},
+                                   {"limits", ToJson(task_)["limits"]}});
+  if (auto started = Start(); !started) End(AgentStatus::kFailed, started.error().message);
+  while (!done_) {
+    if (auto limit = LimitReached()) {
+      End(AgentStatus::kFailed, *limit);
+      break;
+    }
+    Step();
+  }
+  outcome_.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  (void)transcript_.Write("outcome", ToJson(outcome_));
+  return outcome_;
+}
+
+Status Agent::Start() {
+  if (auto root = workspace_.Resolve("", false); !root) {
+    return Fail(WithContext(root.error(), "workspace"));
+  }
+  auto system = prompts::Render("agent_system.md", {});
+  if (!system) return Fail(WithContext(system.error(), "prompt"));
+  std::string checks;
+  for (const auto& spec : task_.verifiers) {
+    checks += (checks.empty() ? "- " : "\n- ") + spec.name + ": `" + spec.command + "`";
+  }
+  if (checks.empty()) checks = "(none configured)";
+  std::string feedback;
+  if (!task_.previous_attempt_feedback.empty()) {
+    feedback = "\n## Previous attempt\n\nAn earlier attempt did not succeed:\n\n" +
+               task_.previous_attempt_feedback + "\n";
+  }
+  auto user = prompts::Render("agent_task.md", {{"title", task_.title},
+                                                {"instructions", task_.instructions},
+                                                {"repository", task_.repository},
+                                                {"verifiers", checks},
+                                                {"feedback", feedback}});
+  if (!user) return Fail(WithContext(user.error(), "prompt"));
+  messages_.push_back(Message{Role::kSystem, std::move(*system), {}, "", false});
+  messages_.push_back(Message{Role::kUser, std::move(*user), {}, "", false});
+  return {};
+}
+
+std::optional<std::string> Agent::LimitReached() {
+  const AgentLimits& limits = task_.limits;
+  int64_t tokens = outcome_.usage.input_tokens + outcome_.usage.output_tokens;
+  auto elapsed =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+          .count();
+  std::string name;
+  int64_t used = 0;
+  int64_t max = 0;
+  std::string reason;
+  if (outcome_.turns >= limits.max_turns) {
+    name = "turns";
+    used = outcome_.turns;
+    max = limits.max_turns;
+    reason = "turn limit reached: " + std::to_string(used) + " model calls";
+  } else if (tokens >= limits.max_tokens) {
+    name = "tokens";
+    used = tokens;
+    max = limits.max_tokens;
+    reason = "token limit reached: " + std::to_string(used) + " of " + std::to_string(max) +
+             " tokens used";
+  } else if (elapsed >= limits.max_wall_seconds) {
+    name = "wall_seconds";
+    used = elapsed;
+    max = limits.max_wall_seconds;
+    reason =
+        "wall-clock limit reached: " + std::to_string(used) + "s of " + std::to_string(max) + "s";
+  } else {
+    return std::nullopt;
+  }
+  (void)transcript_.Write("limit", {{"limit", name}, {"used", used}, {"max", max}});
+  return reason;
+}
+
+void Agent::Step() {
+  auto reply = Query();
+  if (!reply) {
+    End(AgentStatus::kFailed, reply.error().message);
+    return;
+  }
+  ++outcome_.turns;
+  outcome_.usage.input_tokens += reply->usage.input_tokens;
+  outcome_.usage.output_tokens += reply->usage.output_tokens;
+  outcome_.usage.cached_input_tokens += reply->usage.cached_input_tokens;
+  Message assistant{Role::kAssistant, reply->text, reply->tool_calls, "", false};
+  for (size_t i = 0; i < assistant.tool_calls.size(); ++i) {
+    if (assistant.tool_calls[i].id.empty()) {
+      assistant.tool_calls[i].id =
+          "call_" + std::to_string(outcome_.turns) + "_" + std::to_string(i + 1);
+    }
+  }
+  Json calls = Json::array();
+  for (const auto& call : assistant.tool_calls) {
+    calls.push_back({{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}});
+  }
+  (void)transcript_.Write("model_reply", {{"turn", outcome_.turns},
+                                          {"text", reply->text},
+                                          {"tool_calls", calls},
+                                          {"usage", UsageJson(reply->usage)},
+                                          {"stop_reason", reply->stop_reason}});
+  // Providers reject empty assistant messages; an empty reply leaves only the nudge below.
+  if (!assistant.text.empty() || !assistant.tool_calls.empty()) messages_.push_back(assistant);
+
+  bool usable = false;
+  if (assistant.tool_calls.empty()) {
+    last_error_ = "the reply called no tool";
+    messages_.push_back(Message{Role::kUser,
+                                "Your reply called no tool. Continue by calling a tool; call "
+                                "finish when the work is done.",
+                                {},
+                                "",
+                                false});
+  }
+  for (const auto& call : assistant.tool_calls) {
+    ToolResult result = Execute(call);
+    if (done_) return;
+    if (result.malformed) {
+      last_error_ = FirstLine(result.text);
+    } else {
+      usable = true;
+    }
+    if (result.finished) {
+      outcome_.summary = result.summary;
+      if (result.not_applicable) {
+        End(AgentStatus::kNotApplicable, result.reason);
+      } else {
+        End(AgentStatus::kFinished, "");
+      }
+      return;
+    }
+  }
+  if (usable) {
+    error_turns_ = 0;
+    return;
+  }
+  ++error_turns_;
+  if (error_turns_ >= task_.limits.max_consecutive_errors) {
+    End(AgentStatus::kFailed, std::to_string(error_turns_) +
+                                  " malformed or refused model replies in a row: " + last_error_);
+  }
+}
+
+Result<ModelReply> Agent::Query() {
+  ModelRequest request;
+  request.model = task_.model;
+  request.messages = messages_;
+  request.tools = Tools::Schemas();
+  request.max_output_tokens = task_.limits.max_output_tokens;
+  (void)transcript_.Write("model_request", {{"turn", outcome_.turns + 1},
+                                            {"messages", messages_.size()},
+                                            {"tokens_so_far", outcome_.usage.input_tokens +
+                                                                  outcome_.usage.output_tokens},
+                                            {"usage_so_far", UsageJson(outcome_.usage)}});
+  for (int attempt = 0;; ++attempt) {
+    auto reply = model_.Complete(request);
+    if (reply) return reply;
+    const Error& error = reply.error();
+    (void)transcript_.Write("error", {{"where", "model"},
+                                      {"code", ErrorCodeName(error.code)},
+                                      {"message", error.message},
+                                      {"attempt", attempt + 1}});
+    if (error.code == ErrorCode::kBudgetExhausted) {
+      std::string reason = error.message.find("budget exhausted") != std::string::npos
+                               ? error.message
+                               : "token budget exhausted: " + error.message;
+      return Fail(ErrorCode::kBudgetExhausted, std::move(reason));
+    }
+    if (!IsRetryable(error)) return Fail(error.code, "model error: " + error.ToString());
+    if (attempt >= kLocalRetries) return Fail(error.code, "model unreachable: " + error.ToString());
+    auto delay = kRetryDelay * (attempt + 1);
+    if (error.retry_after) delay = std::min(*error.retry_after, kMaxRetryDelay);
+    std::this_thread::sleep_for(delay);
+  }
+}
+
+ToolResult Agent::Execute(const ToolCall& call) {
+  ++outcome_.tool_calls;
+  (void)transcript_.Write("tool_call",
+                          {{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}});
+  ToolResult result = tools_.Execute(call);
+
+  std::string key = CallKey(call);
+  repeats_ = key == last_call_ ? repeats_ + 1 : 1;
+  last_call_ = std::move(key);
+  if (repeats_ >= kStuckWarnRepeats && repeats_ < kStuckFailRepeats) {
+    result.text += "\n[You made this same call " + std::to_string(repeats_) +
+                   " times in a row; its result will not change. Try something different.]";
+  }
+  if (result.is_error) ++outcome_.tool_errors;
+  if (result.report) (void)transcript_.Write("verifier_report", result.report->ToJson());
+  (void)transcript_.Write("tool_result", {{"id", call.id},
+                                          {"name", call.name},
+                                          {"is_error", result.is_error},
+                                          {"finished", result.finished},
+                                          {"text", result.text}});
+  messages_.push_back(Message{Role::kTool, result.text, {}, call.id, result.is_error});
+  if (repeats_ >= kStuckFailRepeats) {
+    End(AgentStatus::kFailed,
+        "stuck: the same " + call.name + " call " + std::to_string(repeats_) + " times in a row");
+  }
+  return result;
+}
+
+void Agent::End(AgentStatus status, std::string reason) {
+  if (done_) return;
+  done_ = true;
+  outcome_.status = status;
+  outcome_.reason = std::move(reason);
+}
+
+}  // namespace drover::agent

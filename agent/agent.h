@@ -1,0 +1,55 @@
+// The agent loop for one attempt in one repository: Run → Step → Query → Execute, with the
+// limits checked before every model call and every event written to the transcript as it
+// happens. Not thread-safe: one Agent per process, used by one thread.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/model.h"
+#include "agent/task.h"
+#include "agent/tools.h"
+#include "agent/transcript.h"
+#include "agent/workspace.h"
+#include "sandbox/process.h"
+
+namespace drover::agent {
+
+class Agent {
+ public:
+  // `task`, `model`, `processes` and `transcript` must outlive the Agent. `command_env` is the
+  // complete environment of the commands the agent runs (the run tool, verifiers).
+  Agent(const AgentTask& task, ModelClient& model, sandbox::ProcessRunner& processes,
+        Transcript& transcript, std::map<std::string, std::string> command_env);
+
+  // Runs the attempt to its end and returns how it ended. Never fails: limits, model errors
+  // and repeated malformed replies end it with kFailed and a reason.
+  AgentOutcome Run();
+
+ private:
+  Status Start();
+  std::optional<std::string> LimitReached();
+  void Step();
+  Result<ModelReply> Query();
+  ToolResult Execute(const ToolCall& call);
+  void End(AgentStatus status, std::string reason);
+
+  const AgentTask& task_;
+  ModelClient& model_;
+  Transcript& transcript_;
+  Workspace workspace_;
+  Tools tools_;
+  std::vector<Message> messages_;
+  AgentOutcome outcome_;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point started_;
+  int error_turns_ = 0;  // Consecutive replies with no usable tool call.
+  std::string last_error_;
+  std::string last_call_;  // Name and arguments of the previous tool call.
+  int repeats_ = 0;        // How many times in a row last_call_ was made.
+};
+
+}  // namespace drover::agent

@@ -1,0 +1,64 @@
+// The tools the model may call (read_file, list_files, search, edit, write_file, run, verify,
+// finish): their schemas and their execution, confined to the task's workspace.
+// Not thread-safe: one agent loop owns its Tools.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/model.h"
+#include "agent/task.h"
+#include "agent/workspace.h"
+#include "sandbox/process.h"
+#include "verifiers/verifier.h"
+
+namespace drover::agent {
+
+struct ToolResult {
+  std::string text;       // What the model sees (valid UTF-8).
+  bool is_error = false;  // The call failed; the text says why and what was expected.
+  // The call was unusable as given (invalid JSON, unknown tool, missing or mistyped fields) or
+  // finish was refused: counts toward AgentLimits::max_consecutive_errors.
+  bool malformed = false;
+  bool finished = false;        // finish accepted: the attempt ends.
+  bool not_applicable = false;  // With finished: the agent declared the migration inapplicable.
+  std::string summary;          // finish: the agent's summary.
+  std::string reason;           // finish: the not-applicable reason.
+  std::optional<verifiers::VerifierReport> report;  // Set when verifiers ran during the call.
+};
+
+class Tools {
+ public:
+  // `task`, `workspace` and `processes` must outlive the Tools. `command_env` is the complete
+  // environment of `run` and `verify` commands.
+  Tools(const AgentTask& task, Workspace& workspace, sandbox::ProcessRunner& processes,
+        std::map<std::string, std::string> command_env);
+
+  // The schemas offered to the model on every call, in a stable order.
+  static const std::vector<ToolSchema>& Schemas();
+
+  // Runs one call. Never fails: every problem is an is_error result the model can act on.
+  ToolResult Execute(const ToolCall& call);
+
+ private:
+  ToolResult ReadFile(const Json& args);
+  ToolResult ListFiles(const Json& args);
+  ToolResult Search(const Json& args);
+  ToolResult Edit(const Json& args);
+  ToolResult WriteFile(const Json& args);
+  ToolResult Run(const Json& args);
+  ToolResult Verify();
+  ToolResult Finish(const Json& args);
+
+  const AgentTask& task_;
+  Workspace& workspace_;
+  sandbox::ProcessRunner& processes_;
+  std::map<std::string, std::string> command_env_;
+  // Whether files may have changed since the last verify (edits, writes, commands).
+  bool changed_since_verify_ = false;
+  std::optional<verifiers::VerifierReport> last_report_;
+};
+
+}  // namespace drover::agent

@@ -1,0 +1,17 @@
+// The exit codes of the drover binary: a typed, documented set (also in the README).
+#pragma once
+
+namespace drover::cli {
+
+enum class ExitCode : int {
+  kOk = 0,             // Done; every job published, skipped or not applicable.
+  kJobsFailed = 1,     // The run finished, and at least one job failed (see the summary).
+  kUsage = 2,          // Bad command-line arguments.
+  kInvalidInput = 3,   // A migration spec, repos file or model setting is invalid; nothing ran.
+  kEnvironment = 4,    // drover could not work here (state dir, sockets, binaries).
+  kAgentFailed = 5,    // `drover agent` only: the agent's attempt ended failed (result written).
+};
+
+inline int ToInt(ExitCode code) { return static_cast<int>(code); }
+
+}  // namespace drover::cli

@@ -1,0 +1,399 @@
+#include "agent/agent.h"
+
+#include <deque>
+#include <sstream>
+
+#include "tests/testing/testing.h"
+
+namespace drover::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using drover::testing::ReadTestFile;
+using drover::testing::TempDir;
+using drover::testing::WriteTestFile;
+
+// Replies from a script, in order; records every request. Runs out → kProtocol.
+class ScriptedModel final : public ModelClient {
+ public:
+  Result<ModelReply> Complete(const ModelRequest& request) override {
+    requests.push_back(request);
+    if (script.empty()) return Fail(ErrorCode::kProtocol, "script exhausted");
+    Result<ModelReply> next = std::move(script.front());
+    script.pop_front();
+    return next;
+  }
+
+  void Reply(const std::string& tool, const Json& arguments, int64_t tokens = 100) {
+    Raw(tool, arguments.dump(), tokens);
+  }
+  void Raw(const std::string& tool, const std::string& arguments, int64_t tokens = 100) {
+    ModelReply reply;
+    reply.tool_calls.push_back({"call_" + std::to_string(script.size()), tool, arguments});
+    reply.usage = {tokens, tokens / 10, 0};
+    script.emplace_back(std::move(reply));
+  }
+  void Text(const std::string& text) {
+    ModelReply reply;
+    reply.text = text;
+    reply.usage = {10, 1, 0};
+    script.emplace_back(std::move(reply));
+  }
+  void Error(ErrorCode code, const std::string& message) {
+    script.emplace_back(std::unexpected(drover::Error{code, message, std::nullopt}));
+  }
+
+  std::deque<Result<ModelReply>> script;
+  std::vector<ModelRequest> requests;
+};
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = tmp_.path() / "repo";
+    WriteTestFile(root_, "pricing.py", "def compute_total(items):\n    return sum(items)\n");
+    task_.migration_id = "rename-total";
+    task_.title = "Rename compute_total to compute_sum";
+    task_.instructions = "Rename `compute_total` to `compute_sum` everywhere.";
+    task_.repository = "shop";
+    task_.workspace = root_;
+    task_.model = "test-model";
+    task_.verifiers = {{"test", "! grep -rn compute_total .", std::chrono::seconds(30)}};
+    processes_ = sandbox::MakeLocalProcessRunner();
+  }
+
+  AgentOutcome RunAgent() {
+    Transcript transcript(transcript_path(), Redactor());
+    Agent agent(task_, model_, *processes_, transcript,
+                sandbox::BaseEnvironment(sandbox::CurrentEnvironment()));
+    return agent.Run();
+  }
+
+  fs::path transcript_path() const { return tmp_.path() / "transcript.jsonl"; }
+
+  std::vector<Json> Events() const {
+    std::vector<Json> events;
+    std::istringstream in(ReadTestFile(transcript_path()));
+    std::string line;
+    while (std::getline(in, line)) {
+      auto event = ParseJson(line, "transcript");
+      EXPECT_TRUE(event.has_value()) << line;
+      if (event) events.push_back(*event);
+    }
+    return events;
+  }
+
+  // The last message the model saw in request `i`.
+  const Message& LastMessage(size_t i) const { return model_.requests.at(i).messages.back(); }
+
+  void ScriptSuccess() {
+    model_.Reply("edit", {{"path", "pricing.py"},
+                          {"search", "def compute_total(items):"},
+                          {"replace", "def compute_sum(items):"}});
+    model_.Reply("verify", Json::object());
+    model_.Reply("finish", {{"summary", "Renamed compute_total."}});
+  }
+
+  TempDir tmp_;
+  fs::path root_;
+  AgentTask task_;
+  ScriptedModel model_;
+  std::unique_ptr<sandbox::ProcessRunner> processes_;
+};
+
+TEST_F(AgentTest, FinishesAfterEditAndVerify) {
+  ScriptSuccess();
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
+  EXPECT_EQ(outcome.summary, "Renamed compute_total.");
+  EXPECT_EQ(outcome.turns, 3);
+  EXPECT_EQ(outcome.tool_calls, 3);
+  EXPECT_EQ(outcome.tool_errors, 0);
+  EXPECT_EQ(outcome.usage.input_tokens, 300);
+  EXPECT_EQ(ReadTestFile(root_ / "pricing.py"), "def compute_sum(items):\n    return sum(items)\n");
+
+  // The first request: system prompt, then the task with title, instructions and checks.
+  const auto& first = model_.requests.at(0);
+  EXPECT_EQ(first.model, "test-model");
+  ASSERT_EQ(first.messages.size(), 2u);
+  EXPECT_EQ(first.messages[0].role, Role::kSystem);
+  EXPECT_NE(first.messages[0].text.find("not_applicable_reason"), std::string::npos);
+  EXPECT_NE(first.messages[1].text.find("Rename compute_total to compute_sum"), std::string::npos);
+  EXPECT_NE(first.messages[1].text.find("`! grep -rn compute_total .`"), std::string::npos);
+  EXPECT_EQ(first.tools.size(), Tools::Schemas().size());
+  // Tool results answer their calls by id.
+  EXPECT_EQ(LastMessage(1).role, Role::kTool);
+  EXPECT_EQ(LastMessage(1).tool_call_id, "call_0");
+  EXPECT_NE(LastMessage(2).text.find("test: passed"), std::string::npos) << LastMessage(2).text;
+
+  auto events = Events();
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.front()["type"], "task");
+  EXPECT_EQ(events.back()["type"], "outcome");
+  EXPECT_EQ(events.back()["status"], "finished");
+  std::vector<std::string> types;
+  for (const auto& e : events) types.push_back(e["type"]);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "model_request"), 3);
+  EXPECT_EQ(std::count(types.begin(), types.end(), "verifier_report"), 1);
+  for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i]["seq"], i + 1);
+}
+
+TEST_F(AgentTest, InvalidJsonArgumentsAreShownToTheModelAndTheRunGoesOn) {
+  model_.Raw("edit", R"({"path": "pricing.py", )");
+  ScriptSuccess();
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
+  EXPECT_EQ(outcome.tool_errors, 1);
+  const Message& seen = LastMessage(1);
+  EXPECT_EQ(seen.role, Role::kTool);
+  EXPECT_TRUE(seen.is_error);
+  EXPECT_NE(seen.text.find("invalid JSON in arguments of edit"), std::string::npos) << seen.text;
+}
+
+TEST_F(AgentTest, RepeatedMalformedRepliesFailCleanlyWithTheLastError) {
+  model_.Raw("edit", "not json");
+  model_.Reply("delete_everything", Json::object());
+  model_.Raw("edit", "{");
+  model_.Reply("finish", {{"summary", "never reached"}});
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(model_.requests.size(), 3u);
+  EXPECT_EQ(outcome.reason.rfind("3 malformed or refused model replies in a row: invalid JSON in "
+                                 "arguments of edit: ",
+                                 0),
+            0u)
+      << outcome.reason;
+  EXPECT_EQ(Events().back()["type"], "outcome");
+}
+
+TEST_F(AgentTest, AGoodCallResetsTheMalformedCount) {
+  model_.Raw("edit", "not json");
+  model_.Reply("unknown_tool", Json::object());
+  model_.Reply("list_files", Json::object());
+  model_.Raw("edit", "not json");
+  model_.Text("");
+  model_.Reply("finish", {{"summary", "x"}, {"not_applicable_reason", "nothing uses it"}});
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kNotApplicable) << outcome.reason;
+  EXPECT_EQ(outcome.reason, "nothing uses it");
+}
+
+TEST_F(AgentTest, UnknownToolIsAnErrorTheModelSees) {
+  model_.Reply("delete_everything", {{"path", "."}});
+  ScriptSuccess();
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
+  EXPECT_NE(LastMessage(1).text.find("unknown tool 'delete_everything'"), std::string::npos);
+  EXPECT_TRUE(fs::exists(root_ / "pricing.py"));
+}
+
+TEST_F(AgentTest, EmptyReplyGetsANudge) {
+  model_.Text("");
+  model_.Text("I think I should rename it.");
+  ScriptSuccess();
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
+  // The empty reply is not echoed back; the text-only one is, followed by the nudge.
+  ASSERT_EQ(model_.requests.at(1).messages.size(), 3u);
+  EXPECT_EQ(LastMessage(1).role, Role::kUser);
+  EXPECT_NE(LastMessage(1).text.find("called no tool"), std::string::npos);
+  ASSERT_EQ(model_.requests.at(2).messages.size(), 5u);
+  EXPECT_EQ(model_.requests.at(2).messages[3].text, "I think I should rename it.");
+}
+
+TEST_F(AgentTest, FinishIsRefusedWhileTestsFail) {
+  model_.Reply("edit", {{"path", "pricing.py"}, {"search", "sum(items)"}, {"replace", "0"}});
+  for (int i = 0; i < 3; ++i) model_.Reply("finish", {{"summary", "Done."}});
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_NE(outcome.reason.find("in a row"), std::string::npos) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("test: FAILED"), std::string::npos) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("failed"), std::string::npos) << outcome.reason;
+  EXPECT_TRUE(LastMessage(2).is_error);
+  EXPECT_NE(LastMessage(2).text.find("finish refused"), std::string::npos);
+}
+
+TEST_F(AgentTest, NotApplicableIsACleanOutcome) {
+  model_.Reply("search", {{"pattern", "compute_total"}});
+  model_.Reply("finish", {{"summary", "No change."},
+                          {"not_applicable_reason", "The repository has no callers to update."}});
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kNotApplicable);
+  EXPECT_EQ(outcome.reason, "The repository has no callers to update.");
+  EXPECT_EQ(outcome.summary, "No change.");
+  EXPECT_EQ(Events().back()["status"], "not_applicable");
+}
+
+TEST_F(AgentTest, TurnLimitIsCheckedBeforeEachModelCall) {
+  task_.limits.max_turns = 2;
+  for (int i = 0; i < 5; ++i)
+    model_.Reply("read_file", {{"path", "pricing.py"}, {"start_line", i + 1}});
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(model_.requests.size(), 2u);
+  EXPECT_EQ(outcome.turns, 2);
+  EXPECT_NE(outcome.reason.find("turn limit"), std::string::npos) << outcome.reason;
+  bool limit_event = false;
+  for (const auto& e : Events()) limit_event |= e["type"] == "limit" && e["limit"] == "turns";
+  EXPECT_TRUE(limit_event);
+}
+
+TEST_F(AgentTest, TokenLimitIsCheckedBeforeEachModelCall) {
+  task_.limits.max_tokens = 1000;
+  for (int i = 0; i < 5; ++i) {
+    model_.Reply("read_file", {{"path", "pricing.py"}, {"start_line", (i % 2) + 1}}, 500);
+  }
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(model_.requests.size(), 2u);  // 550 after one call, 1100 after two.
+  EXPECT_NE(outcome.reason.find("token limit reached: 1100 of 1000"), std::string::npos)
+      << outcome.reason;
+}
+
+TEST_F(AgentTest, WallClockLimitIsCheckedBeforeEachModelCall) {
+  task_.limits.max_wall_seconds = 0;
+  ScriptSuccess();
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_TRUE(model_.requests.empty());
+  EXPECT_NE(outcome.reason.find("wall-clock limit"), std::string::npos) << outcome.reason;
+}
+
+TEST_F(AgentTest, BudgetExhaustedFromTheGatewayFails) {
+  model_.Error(ErrorCode::kBudgetExhausted, "job spent 2000 of 2000 tokens");
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(outcome.reason, "token budget exhausted: job spent 2000 of 2000 tokens");
+  EXPECT_EQ(model_.requests.size(), 1u);
+}
+
+TEST_F(AgentTest, TransientModelErrorsAreRetriedTwice) {
+  model_.Error(ErrorCode::kUnavailable, "connection refused");
+  model_.Error(ErrorCode::kTimeout, "read timed out");
+  ScriptSuccess();
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
+  EXPECT_EQ(outcome.turns, 3);
+}
+
+TEST_F(AgentTest, UnreachableModelFailsAfterRetries) {
+  for (int i = 0; i < 4; ++i) model_.Error(ErrorCode::kUnavailable, "connection refused");
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(model_.requests.size(), 3u);
+  EXPECT_EQ(outcome.reason.rfind("model unreachable: ", 0), 0u) << outcome.reason;
+  EXPECT_NE(outcome.reason.find("connection refused"), std::string::npos);
+}
+
+TEST_F(AgentTest, ProtocolErrorsFailAtOnce) {
+  model_.Error(ErrorCode::kProtocol, "400 bad request: unknown field");
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(model_.requests.size(), 1u);
+  EXPECT_NE(outcome.reason.find("400 bad request"), std::string::npos);
+}
+
+TEST_F(AgentTest, RepeatedIdenticalCallsWarnThenFail) {
+  for (int i = 0; i < 8; ++i) model_.Reply("read_file", {{"path", "pricing.py"}});
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(model_.requests.size(), 6u);
+  EXPECT_NE(outcome.reason.find("stuck"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(LastMessage(3).text.find("same call"), std::string::npos);
+  EXPECT_NE(LastMessage(4).text.find("same call 4 times"), std::string::npos)
+      << LastMessage(4).text;
+}
+
+TEST_F(AgentTest, PreviousAttemptFeedbackReachesTheTaskMessage) {
+  task_.previous_attempt_feedback = "The previous attempt failed: test: FAILED exit 1";
+  model_.Reply("finish", {{"summary", "x"}, {"not_applicable_reason", "y"}});
+  RunAgent();
+  EXPECT_NE(model_.requests.at(0).messages[1].text.find("test: FAILED exit 1"), std::string::npos);
+}
+
+TEST_F(AgentTest, MissingWorkspaceFailsWithAnOutcome) {
+  task_.workspace = tmp_.path() / "nowhere";
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_NE(outcome.reason.find("workspace"), std::string::npos) << outcome.reason;
+  EXPECT_TRUE(model_.requests.empty());
+  EXPECT_EQ(Events().back()["type"], "outcome");
+}
+
+TEST_F(AgentTest, TranscriptIsValidJsonlAndRedactsKeys) {
+  std::string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
+  WriteTestFile(root_, "settings.py", "API_KEY = '" + key + "'\n");
+  model_.script.emplace_back(ModelReply{"I found the key " + key + " in settings.py.",
+                                        {{"c1", "read_file", R"({"path": "settings.py"})"}},
+                                        {10, 5, 0},
+                                        "tool_calls"});
+  model_.Reply("finish", {{"summary", "x"}, {"not_applicable_reason", "no pricing here"}});
+  RunAgent();
+  std::string text = ReadTestFile(transcript_path());
+  EXPECT_EQ(text.find(key), std::string::npos);
+  EXPECT_NE(text.find("[REDACTED]"), std::string::npos);
+  auto events = Events();  // Fails the test on any line that is not JSON.
+  std::set<std::string> types;
+  for (const auto& e : events) types.insert(e["type"]);
+  EXPECT_EQ(types, (std::set<std::string>{"task", "model_request", "model_reply", "tool_call",
+                                          "tool_result", "outcome"}));
+}
+
+TEST(AgentTaskJson, RoundTripsAndNamesBadFields) {
+  AgentTask task;
+  task.migration_id = "m";
+  task.title = "T";
+  task.instructions = "Do it.";
+  task.repository = "repo";
+  task.workspace = "/tmp/ws";
+  task.verifiers = {{"test", "make test", std::chrono::seconds(60)}};
+  task.limits.max_turns = 7;
+  task.provider = Provider::kAnthropic;
+  task.model = "claude";
+  task.gateway_socket = "/run/g.sock";
+  task.previous_attempt_feedback = "fb";
+  task.attempt = 2;
+  auto back = AgentTaskFromJson(ToJson(task));
+  ASSERT_OK(back);
+  EXPECT_EQ(ToJson(*back), ToJson(task));
+  EXPECT_EQ(back->limits.max_turns, 7);
+  EXPECT_EQ(back->verifiers.at(0).timeout, std::chrono::seconds(60));
+
+  Json missing = ToJson(task);
+  missing.erase("title");
+  auto no_title = AgentTaskFromJson(missing);
+  ASSERT_FALSE(no_title.has_value());
+  EXPECT_NE(no_title.error().message.find("task.title"), std::string::npos);
+  Json mistyped = ToJson(task);
+  mistyped["limits"]["max_turns"] = "ten";
+  auto bad_limit = AgentTaskFromJson(mistyped);
+  ASSERT_FALSE(bad_limit.has_value());
+  EXPECT_NE(bad_limit.error().message.find("task.limits.max_turns"), std::string::npos);
+  Json bad_verifier = ToJson(task);
+  bad_verifier["verifiers"][0].erase("command");
+  auto no_command = AgentTaskFromJson(bad_verifier);
+  ASSERT_FALSE(no_command.has_value());
+  EXPECT_NE(no_command.error().message.find("task.verifiers[0]"), std::string::npos);
+}
+
+TEST(AgentOutcomeJson, RoundTrips) {
+  AgentOutcome outcome;
+  outcome.status = AgentStatus::kNotApplicable;
+  outcome.reason = "no callers";
+  outcome.summary = "nothing";
+  outcome.turns = 3;
+  outcome.usage = {100, 20, 5};
+  outcome.tool_calls = 4;
+  outcome.tool_errors = 1;
+  outcome.wall_seconds = 1.5;
+  auto back = AgentOutcomeFromJson(ToJson(outcome));
+  ASSERT_OK(back);
+  EXPECT_EQ(ToJson(*back), ToJson(outcome));
+  EXPECT_EQ(AgentStatusName(back->status), "not_applicable");
+  auto bad = AgentOutcomeFromJson(Json{{"status", "done"}});
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("outcome.status"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace drover::agent

@@ -1,0 +1,93 @@
+// End-to-end with a real upstream: the built drover binary, its gateway, and a scripted model
+// server on loopback speaking the provider's protocol.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/e2e.h"
+#include "tests/testing/model_server.h"
+
+namespace drover::e2e {
+namespace {
+
+using drover::testing::ReadTestFile;
+using drover::testing::ScriptedModelServer;
+
+constexpr char kSecret[] = "sk-test-9f8e7d6c5b4a3f2e1d0c";
+
+std::map<std::string, std::string> RepoFiles() {
+  return {{"Makefile", "test:\n\ttrue\n"}, {"README.md", "nothing to migrate\n"}};
+}
+
+agent::ModelReply ToolReply(const std::string& name, const Json& arguments) {
+  agent::ModelReply reply;
+  reply.tool_calls.push_back({"call_" + name, name, arguments.dump()});
+  reply.usage = {120, 30, 0};
+  return reply;
+}
+
+// (f) The agent process never sees an API key; the gateway adds it upstream.
+void ExpectKeyStaysInTheRunner(const std::string& provider) {
+  ScriptedModelServer server;
+  server.AddReply(ToolReply("run", {{"command", "env; cat /proc/self/environ | tr '\\0' '\\n'"}}));
+  server.AddReply(ToolReply("finish", {{"summary", "n/a"},
+                                       {"not_applicable_reason", "Environment check only."}}));
+  Fixture fx;
+  fx.AddRepo("svc", RepoFiles());
+  fx.WriteSpec(StandardSpec());
+  std::map<std::string, std::string> env;
+  if (provider == "openai") {
+    env = {{"DROVER_MODEL", "openai:test-model"},
+           {"OPENAI_API_KEY", kSecret},
+           {"OPENAI_BASE_URL", server.OpenAiBaseUrl()}};
+  } else {
+    env = {{"DROVER_MODEL", "anthropic:test-model"},
+           {"ANTHROPIC_API_KEY", kSecret},
+           {"ANTHROPIC_BASE_URL", server.AnthropicBaseUrl()}};
+  }
+  DroverRun run = fx.Run(env);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  for (const auto& request : requests) {
+    if (provider == "openai") {
+      EXPECT_EQ(request.headers.at("authorization"), std::string("Bearer ") + kSecret);
+    } else {
+      EXPECT_EQ(request.headers.at("x-api-key"), kSecret);
+    }
+  }
+  // The second request carries the output of `env` run by the agent: the command ran, and
+  // no key or key name was in its environment.
+  const std::string& body = requests[1].body;
+  EXPECT_NE(body.find("PATH="), std::string::npos) << body;
+  EXPECT_EQ(body.find(kSecret), std::string::npos);
+  EXPECT_EQ(body.find("API_KEY"), std::string::npos) << body;
+  EXPECT_EQ(body.find("DROVER_MODEL"), std::string::npos) << body;
+
+  // Nothing the run wrote holds the key.
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(fx.root() / "state")) {
+    if (!entry.is_regular_file()) continue;
+    EXPECT_EQ(ReadTestFile(entry.path()).find(kSecret), std::string::npos) << entry.path();
+  }
+}
+
+TEST(Upstream, OpenAiKeyNeverReachesTheAgent) { ExpectKeyStaysInTheRunner("openai"); }
+TEST(Upstream, AnthropicKeyNeverReachesTheAgent) { ExpectKeyStaysInTheRunner("anthropic"); }
+
+// A model server answering garbage: the job fails saying so, and the run ends cleanly.
+TEST(Upstream, GarbageRepliesFailTheJobWithAReason) {
+  ScriptedModelServer server;
+  for (int i = 0; i < 10; ++i) server.AddResponse(HttpResponse{200, {}, "<html>not json</html>"});
+  Fixture fx;
+  fx.AddRepo("svc", RepoFiles());
+  fx.WriteSpec(StandardSpec());
+  DroverRun run = fx.Run({{"DROVER_MODEL", "openai:test-model"},
+                          {"OPENAI_API_KEY", kSecret},
+                          {"OPENAI_BASE_URL", server.OpenAiBaseUrl()}});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = run.summary["jobs"][0];
+  EXPECT_EQ(job["status"], "failed");
+  EXPECT_NE(job["reason"].get<std::string>().find("model"), std::string::npos) << job.dump(2);
+}
+
+}  // namespace
+}  // namespace drover::e2e
