@@ -69,7 +69,13 @@ void PrintTable(const fleet::RunReport& report) {
   for (const auto& job : report.jobs) {
     std::string tokens = std::to_string(job.input_tokens) + "/" + std::to_string(job.output_tokens);
     std::string verifier = job.verifier.empty() ? "baseline: " + job.baseline : job.verifier;
-    std::string last = job.status == fleet::JobStatus::kPublished ? job.pr_url : job.reason;
+    std::string last = job.reason;
+    if (job.status == fleet::JobStatus::kPublished) {
+      // Local PRs are files in the run directory; the path below it is what fits a table.
+      auto relative = std::filesystem::path(job.pr_url).lexically_relative(report.run_dir);
+      last = relative.empty() || relative.string().starts_with("..") ? job.pr_url
+                                                                     : relative.string();
+    }
     std::printf("%-18s %-15s %5d %15s  %-34s %s\n", Truncate(job.repository, 18).c_str(),
                 std::string(fleet::JobStatusName(job.status)).c_str(), job.turns, tokens.c_str(),
                 Truncate(verifier, 34).c_str(), Truncate(last, 90).c_str());
