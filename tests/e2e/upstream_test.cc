@@ -89,5 +89,36 @@ TEST(Upstream, GarbageRepliesFailTheJobWithAReason) {
   EXPECT_NE(job["reason"].get<std::string>().find("model"), std::string::npos) << job.dump(2);
 }
 
+// A run against a real upstream, recorded with --record, replays to the same result.
+TEST(Upstream, RecordedRunReplaysTheSame) {
+  ScriptedModelServer server;
+  server.AddReply(ToolReply("write_file", {{"path", "NOTES.md"}, {"content", "migrated\n"}}));
+  server.AddReply(ToolReply("verify", Json::object()));
+  server.AddReply(ToolReply("finish", {{"summary", "Added NOTES.md."}}));
+  Fixture fx;
+  fx.AddRepo("svc", RepoFiles());
+  fx.WriteSpec(StandardSpec());
+  std::filesystem::path recorded = fx.root() / "recorded";
+  DroverRun live = fx.Run({{"DROVER_MODEL", "anthropic:test-model"},
+                           {"ANTHROPIC_API_KEY", kSecret},
+                           {"ANTHROPIC_BASE_URL", server.AnthropicBaseUrl()}},
+                          {"--record", recorded.string()});
+  ASSERT_EQ(live.exit_code, 0) << live.output;
+  ASSERT_TRUE(std::filesystem::exists(recorded / "svc.json")) << live.output;
+  EXPECT_EQ(ReadTestFile(recorded / "svc.json").find(kSecret), std::string::npos);
+
+  DroverRun replayed = fx.Run({{"DROVER_MODEL", "replay:" + recorded.string()}});
+  ASSERT_EQ(replayed.exit_code, 0) << replayed.output;
+  const Json& a = live.summary["jobs"][0];
+  const Json& b = replayed.summary["jobs"][0];
+  EXPECT_EQ(a["status"], "published");
+  EXPECT_EQ(b["status"], "published");
+  EXPECT_EQ(a["turns"], b["turns"]);
+  EXPECT_EQ(a["input_tokens"], b["input_tokens"]);
+  EXPECT_EQ(ReadTestFile(live.run_dir / "jobs" / "svc" / "pr.patch"),
+            ReadTestFile(replayed.run_dir / "jobs" / "svc" / "pr.patch"));
+  EXPECT_EQ(server.requests().size(), 3u);
+}
+
 }  // namespace
 }  // namespace drover::e2e
