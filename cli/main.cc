@@ -188,6 +188,7 @@ int Main(int argc, char** argv) {
   auto env = sandbox::CurrentEnvironment();
   CLI::App app{"drover: one code migration across many repositories, with LLM agents"};
   app.require_subcommand(1);
+  app.fallthrough();  // Global options (--log-level, --json) may follow the subcommand.
   app.set_version_flag("--version", "drover 0.1.0");
   CommonFlags flags;
   app.add_flag("--json", flags.json, "Machine-readable output on stdout")->group("Output");
