@@ -8,9 +8,6 @@
 namespace drover::agent {
 namespace {
 
-constexpr int kLocalRetries = 2;
-constexpr std::chrono::milliseconds kRetryDelay{500};
-constexpr std::chrono::milliseconds kMaxRetryDelay{5000};
 constexpr int kStuckWarnRepeats = 4;
 constexpr int kStuckFailRepeats = 6;
 
@@ -206,26 +203,23 @@ Result<ModelReply> Agent::Query() {
                                             {"tokens_so_far", outcome_.usage.input_tokens +
                                                                   outcome_.usage.output_tokens},
                                             {"usage_so_far", UsageJson(outcome_.usage)}});
-  for (int attempt = 0;; ++attempt) {
-    auto reply = model_.Complete(request);
-    if (reply) return reply;
-    const Error& error = reply.error();
-    (void)transcript_.Write("error", {{"where", "model"},
-                                      {"code", ErrorCodeName(error.code)},
-                                      {"message", error.message},
-                                      {"attempt", attempt + 1}});
-    if (error.code == ErrorCode::kBudgetExhausted) {
-      std::string reason = error.message.find("budget exhausted") != std::string::npos
-                               ? error.message
-                               : "token budget exhausted: " + error.message;
-      return Fail(ErrorCode::kBudgetExhausted, std::move(reason));
-    }
-    if (!IsRetryable(error)) return Fail(error.code, "model error: " + error.ToString());
-    if (attempt >= kLocalRetries) return Fail(error.code, "model unreachable: " + error.ToString());
-    auto delay = kRetryDelay * (attempt + 1);
-    if (error.retry_after) delay = std::min(*error.retry_after, kMaxRetryDelay);
-    std::this_thread::sleep_for(delay);
+  // No retries here: the gateway already retried transport errors, 429 and 5xx upstream,
+  // and retrying on top of it would multiply the attempts against a failing provider.
+  auto reply = model_.Complete(request);
+  if (reply) return reply;
+  const Error& error = reply.error();
+  (void)transcript_.Write("error", {{"where", "model"},
+                                    {"code", ErrorCodeName(error.code)},
+                                    {"message", error.message}});
+  outcome_.model_error = std::string(ErrorCodeName(error.code));
+  if (error.code == ErrorCode::kBudgetExhausted) {
+    std::string reason = error.message.find("budget exhausted") != std::string::npos
+                             ? error.message
+                             : "token budget exhausted: " + error.message;
+    return Fail(ErrorCode::kBudgetExhausted, std::move(reason));
   }
+  if (IsRetryable(error)) return Fail(error.code, "model unreachable: " + error.ToString());
+  return Fail(error.code, "model error: " + error.ToString());
 }
 
 ToolResult Agent::Execute(const ToolCall& call) {

@@ -190,6 +190,7 @@ Json ToJson(const AgentOutcome& outcome) {
   return Json{{"version", kFormatVersion},
               {"status", AgentStatusName(outcome.status)},
               {"reason", outcome.reason},
+              {"model_error", outcome.model_error},
               {"summary", outcome.summary},
               {"turns", outcome.turns},
               {"usage",
@@ -211,6 +212,7 @@ Result<AgentOutcome> AgentOutcomeFromJson(const Json& json) {
   std::string status;
   for (auto read :
        {in.String("status", true, status), in.String("reason", false, outcome.reason),
+        in.String("model_error", false, outcome.model_error),
         in.String("summary", false, outcome.summary), in.Integer("turns", false, outcome.turns),
         in.Integer("tool_calls", false, outcome.tool_calls),
         in.Integer("tool_errors", false, outcome.tool_errors),

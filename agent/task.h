@@ -52,6 +52,9 @@ std::string_view AgentStatusName(AgentStatus status);  // "finished", "not_appli
 struct AgentOutcome {
   AgentStatus status = AgentStatus::kFailed;
   std::string reason;   // Why it failed / why not applicable; empty when finished.
+  // Set when a model or gateway error ended the attempt (ErrorCodeName: "unavailable",
+  // "budget_exhausted", "protocol", ...): a new attempt would meet the same error.
+  std::string model_error;
   std::string summary;  // The agent's own summary for the PR body.
   int turns = 0;
   Usage usage;

@@ -182,8 +182,9 @@ class Job {
       if (outcome->status == agent::AgentStatus::kFailed) {
         feedback = "The previous attempt failed: " + outcome->reason;
         Finish(JobStatus::kFailed, "agent: " + outcome->reason);
-        // Budget and protocol failures repeat themselves; a fresh attempt will not help.
-        if (outcome->reason.find("budget") != std::string::npos) break;
+        // A model or gateway failure (already retried by the gateway) or a spent budget would
+        // repeat itself; a fresh attempt helps only when the agent's own work went wrong.
+        if (!outcome->model_error.empty()) break;
         continue;
       }
       summary_ = outcome->summary;

@@ -267,22 +267,23 @@ TEST_F(AgentTest, BudgetExhaustedFromTheGatewayFails) {
   EXPECT_EQ(model_.requests.size(), 1u);
 }
 
-TEST_F(AgentTest, TransientModelErrorsAreRetriedTwice) {
-  model_.Error(ErrorCode::kUnavailable, "connection refused");
-  model_.Error(ErrorCode::kTimeout, "read timed out");
-  ScriptSuccess();
-  AgentOutcome outcome = RunAgent();
-  EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
-  EXPECT_EQ(outcome.turns, 3);
-}
-
-TEST_F(AgentTest, UnreachableModelFailsAfterRetries) {
+// The gateway retries transient upstream errors; the agent adds no retries of its own, so a
+// failing provider is tried max_attempts times in all, not multiplied per layer.
+TEST_F(AgentTest, UnreachableModelFailsAtOnceWithItsErrorCode) {
   for (int i = 0; i < 4; ++i) model_.Error(ErrorCode::kUnavailable, "connection refused");
   AgentOutcome outcome = RunAgent();
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
-  EXPECT_EQ(model_.requests.size(), 3u);
+  EXPECT_EQ(model_.requests.size(), 1u);
+  EXPECT_EQ(outcome.model_error, "unavailable");
   EXPECT_EQ(outcome.reason.rfind("model unreachable: ", 0), 0u) << outcome.reason;
   EXPECT_NE(outcome.reason.find("connection refused"), std::string::npos);
+}
+
+TEST_F(AgentTest, OwnFailuresCarryNoModelError) {
+  for (int i = 0; i < 3; ++i) model_.Reply("no_such_tool", Json::object());
+  AgentOutcome outcome = RunAgent();
+  EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_TRUE(outcome.model_error.empty()) << outcome.model_error;
 }
 
 TEST_F(AgentTest, ProtocolErrorsFailAtOnce) {

@@ -120,5 +120,24 @@ TEST(Upstream, RecordedRunReplaysTheSame) {
   EXPECT_EQ(server.requests().size(), 3u);
 }
 
+// An unreachable model: the gateway's bounded retries, then one failed attempt that says so
+// (a second attempt would only meet the same error).
+TEST(Upstream, UnreachableModelFailsTheJobAfterBoundedRetries) {
+  Fixture fx;
+  fx.AddRepo("svc", RepoFiles());
+  fx.WriteSpec(StandardSpec(/*max_attempts=*/3));
+  // Port 9 (discard) on loopback: nothing listens there on a test machine.
+  DroverRun run = fx.Run({{"DROVER_MODEL", "openai:test-model"},
+                          {"OPENAI_API_KEY", kSecret},
+                          {"OPENAI_BASE_URL", "http://127.0.0.1:9/v1"}});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = run.summary["jobs"][0];
+  EXPECT_EQ(job["status"], "failed");
+  EXPECT_EQ(job["attempts"], 1);
+  EXPECT_NE(job["reason"].get<std::string>().find("model unreachable"), std::string::npos)
+      << job.dump(2);
+}
+
 }  // namespace
 }  // namespace drover::e2e
