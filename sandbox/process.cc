@@ -88,8 +88,28 @@ void KillGroup(pid_t pgid) {
   if (pgid > 0) ::kill(-pgid, SIGKILL);
 }
 
+// Kills every process whose session is `sid`: the command's nested commands live in their own
+// process groups of that session, so a group kill alone would leave them running.
+void KillSession(pid_t sid) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (::getsid(pid) == sid) ::kill(pid, SIGKILL);
+  }
+}
+
 [[noreturn]] void ExecChild(const ChildPlan& plan, int out_fd, int in_fd) {
-  ::setsid();  // New session and process group: no controlling terminal, killable as a group.
+  // A command started by a drover process that leads its own session (the agent) stays in
+  // that session, in a group of its own: killable alone on its timeout, and swept with the
+  // session when its parent is killed. Anything else gets a new session: no controlling
+  // terminal, and a session the runner can sweep.
+  if (::getsid(0) == ::getppid()) {
+    ::setpgid(0, 0);
+  } else {
+    ::setsid();
+  }
   if (in_fd >= 0) {
     ::dup2(in_fd, STDIN_FILENO);
   } else {
@@ -145,6 +165,13 @@ class LocalProcessRunner final : public ProcessRunner {
       log_fd = ::open(spec.log_file->c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     }
 
+    int sync_pipe[2];
+    if (::pipe2(sync_pipe, O_CLOEXEC) != 0) {
+      ::close(out_pipe[0]);
+      ::close(out_pipe[1]);
+      if (log_fd >= 0) ::close(log_fd);
+      return Fail(ErrorCode::kIo, std::string("pipe: ") + std::strerror(errno));
+    }
     auto started = Clock::now();
     pid_t pid = ::fork();
     if (pid < 0) {
@@ -156,13 +183,21 @@ class LocalProcessRunner final : public ProcessRunner {
         ::close(in_pipe[1]);
       }
       if (log_fd >= 0) ::close(log_fd);
+      ::close(sync_pipe[0]);
+      ::close(sync_pipe[1]);
       return Fail(ErrorCode::kIo, std::string("fork: ") + std::strerror(err));
     }
     if (pid == 0) ExecChild(plan, out_pipe[1], in_pipe[0]);
 
-    // The child called setsid(), so its pid is its group id; set it here too to close the race
-    // where we time out before the child ran setsid.
-    ::setpgid(pid, pid);
+    // Wait until the child has its own session or group (it closes every fd >= 3, the sync
+    // pipe's write end among them, right after): a kill before that would miss it, and a
+    // setpgid from here would race its setsid.
+    ::close(sync_pipe[1]);
+    char sync_byte = 0;
+    while (::read(sync_pipe[0], &sync_byte, 1) < 0 && errno == EINTR) {
+    }
+    ::close(sync_pipe[0]);
+    const bool leads_session = ::getsid(0) != ::getpid();
     ::close(out_pipe[1]);
     if (in_pipe[0] >= 0) {
       ::close(in_pipe[0]);
@@ -213,6 +248,8 @@ class LocalProcessRunner final : public ProcessRunner {
     }
     ::close(out_pipe[0]);
     KillGroup(pid);
+    // While the leader is unreaped its pid (the session id) cannot be reused.
+    if (leads_session) KillSession(pid);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (log_fd >= 0) ::close(log_fd);

@@ -81,6 +81,24 @@ TEST(ProcessRunner, TimeoutKillsTheWholeGroup) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "survivor"));
 }
 
+// The agent's commands run in their own process groups inside the agent's session; when the
+// agent is killed, they must go too.
+TEST(ProcessRunner, TimeoutKillsNestedGroupsOfTheSession) {
+  TempDir dir;
+  auto runner = MakeLocalProcessRunner();
+  // A background job in a process group of its own, as a nested runner makes.
+  ProcessSpec spec = Shell(
+      "python3 -c 'import os, time; os.setpgid(0, 0); time.sleep(2); open(\"survivor\", \"w\")' & "
+      "sleep 30");
+  spec.cwd = dir.path();
+  spec.timeout = std::chrono::milliseconds(300);
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_TRUE(result->timed_out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "survivor"));
+}
+
 TEST(ProcessRunner, BackgroundChildDoesNotHoldTheRunOpen) {
   TempDir dir;
   auto runner = MakeLocalProcessRunner();
