@@ -350,7 +350,9 @@ TEST(Http, StopIsPromptWithIdleConnections) {
   EXPECT_TRUE(idle.ClosedByPeer());
 }
 
-TEST(Http, LowerHeaderName) { EXPECT_EQ(LowerHeaderName("X-Api-KEY"), "x-api-key"); }
+TEST(Http, LowerHeaderName) {
+  EXPECT_EQ(LowerHeaderName("X-Api-KEY"), "x-api-key");
+}
 
 }  // namespace
 }  // namespace drover

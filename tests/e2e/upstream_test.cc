@@ -25,7 +25,10 @@ agent::ModelReply ToolReply(const std::string& name, const Json& arguments) {
 }
 
 // (f) The agent process never sees an API key; the gateway adds it upstream.
-void ExpectKeyStaysInTheRunner(const std::string& provider) {
+class KeyIsolation : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KeyIsolation, KeyNeverReachesTheAgent) {
+  const std::string provider = GetParam();
   ScriptedModelServer server;
   server.AddReply(ToolReply("run", {{"command", "env; cat /proc/self/environ | tr '\\0' '\\n'"}}));
   server.AddReply(ToolReply("finish", {{"summary", "n/a"},
@@ -69,8 +72,7 @@ void ExpectKeyStaysInTheRunner(const std::string& provider) {
   }
 }
 
-TEST(Upstream, OpenAiKeyNeverReachesTheAgent) { ExpectKeyStaysInTheRunner("openai"); }
-TEST(Upstream, AnthropicKeyNeverReachesTheAgent) { ExpectKeyStaysInTheRunner("anthropic"); }
+INSTANTIATE_TEST_SUITE_P(Providers, KeyIsolation, ::testing::Values("openai", "anthropic"));
 
 // A model server answering garbage: the job fails saying so, and the run ends cleanly.
 TEST(Upstream, GarbageRepliesFailTheJobWithAReason) {

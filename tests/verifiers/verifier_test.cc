@@ -58,7 +58,9 @@ TEST(Distill, KeepsErrorLinesAndTailWithinBudget) {
   EXPECT_GT(log.size() / distilled.size(), 20u);
 }
 
-TEST(Distill, ShortOutputIsKeptWhole) { EXPECT_EQ(Distill("a\nb\n", 100), "a\nb\n"); }
+TEST(Distill, ShortOutputIsKeptWhole) {
+  EXPECT_EQ(Distill("a\nb\n", 100), "a\nb\n");
+}
 
 TEST(VerifierSpecJson, RoundTripsAndNamesMissingFields) {
   VerifierSpec spec{"test", "make test", std::chrono::seconds(42)};
