@@ -1,8 +1,10 @@
 // drover's composition root: parses the command line, picks implementations, owns stdout,
 // the log sinks and the exit code. No business logic lives here.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,6 +20,9 @@
 #include "core/log.h"
 #include "fleet/runner.h"
 #include "prompts/prompts.h"
+#include "sandbox/helper.h"
+#include "sandbox/isolated_runner.h"
+#include "sandbox/probe.h"
 #include "sandbox/process.h"
 
 namespace drover::cli {
@@ -182,9 +187,82 @@ int AgentCommand(const std::filesystem::path& task_file, const std::filesystem::
                                                              : ExitCode::kOk);
 }
 
+// `drover __sandbox POLICY -- CMD ARGS...`: the sandbox helper, run before anything else so
+// the process is still single-threaded. Exits like the command (re-raising its signal).
+int SandboxHelper(int argc, char** argv) {
+  if (argc < 5 || std::string(argv[3]) != "--") {
+    std::fprintf(stderr, "usage: drover __sandbox POLICY_JSON|FD|FILE -- CMD ARGS...\n");
+    return ToInt(ExitCode::kUsage);
+  }
+  auto policy = sandbox::LoadPolicyArgument(argv[2]);
+  if (!policy) {
+    std::fprintf(stderr, "drover __sandbox: %s\n", policy.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  auto status = sandbox::RunSandboxed(*policy, std::vector<std::string>(argv + 4, argv + argc));
+  if (!status) {
+    std::fprintf(stderr, "drover __sandbox: %s\n", status.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  if (WIFSIGNALED(*status)) {
+    std::signal(WTERMSIG(*status), SIG_DFL);
+    std::raise(WTERMSIG(*status));
+  }
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : 1;
+}
+
+// `drover sandbox --probe` and `drover sandbox [--writable DIR] [--timeout S] -- CMD ARGS...`.
+int SandboxCommand(const std::filesystem::path& self, bool probe, bool json,
+                   const std::string& writable, int timeout_seconds,
+                   const std::vector<std::string>& command,
+                   const std::map<std::string, std::string>& env) {
+  if (probe) {
+    auto scratch = std::filesystem::temp_directory_path() /
+                   ("drover-probe-" + std::to_string(getpid()));
+    std::error_code ec;
+    std::filesystem::create_directories(scratch, ec);
+    auto result = sandbox::ProbeSandbox(self, scratch);
+    std::filesystem::remove_all(scratch, ec);
+    if (json) {
+      std::cout << sandbox::ToJson(result).dump(2) << std::endl;
+    } else {
+      std::printf("user_ns %d, mount_ns %d, pid_ns %d, net_ns %d, seccomp %d, landlock %d (ABI %d), "
+                  "cgroup writable %d\nlevel: %s\n",
+                  result.user_ns, result.mount_ns, result.pid_ns, result.net_ns, result.seccomp,
+                  result.landlock, result.landlock_abi, result.cgroup_writable, result.level.c_str());
+    }
+    return ToInt(result.level.starts_with("none") ? ExitCode::kEnvironment : ExitCode::kOk);
+  }
+  if (command.empty()) {
+    std::fprintf(stderr, "drover sandbox: give --probe or -- CMD ARGS...\n");
+    return ToInt(ExitCode::kUsage);
+  }
+  sandbox::SandboxPolicy policy;
+  std::error_code ec;
+  policy.workspace = std::filesystem::absolute(writable.empty() ? "." : writable, ec);
+  if (std::filesystem::exists(policy.workspace / ".git", ec)) policy.read_only_subpaths = {".git"};
+  auto runner = sandbox::MakeIsolatedProcessRunner(policy, self);
+  sandbox::ProcessSpec spec;
+  spec.argv = command;
+  spec.cwd = policy.workspace;
+  spec.env = sandbox::BaseEnvironment(env);
+  spec.timeout = std::chrono::seconds(timeout_seconds);
+  auto result = runner->Run(spec);
+  if (!result) {
+    std::fprintf(stderr, "drover sandbox: %s\n", result.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  std::fwrite(result->output.data(), 1, result->output.size(), stdout);
+  if (!result->ok()) std::fprintf(stderr, "drover sandbox: %s\n", result->Describe().c_str());
+  return result->timed_out || result->term_signal != 0 ? 124 : result->exit_code;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == sandbox::kSandboxHelperCommand) {
+    return SandboxHelper(argc, argv);
+  }
   auto env = sandbox::CurrentEnvironment();
   CLI::App app{"drover: one code migration across many repositories, with LLM agents"};
   app.require_subcommand(1);
@@ -220,6 +298,18 @@ int Main(int argc, char** argv) {
   agent_cmd->add_option("--transcript", transcript_file)->required();
   agent_cmd->add_option("--result", result_file)->required();
 
+  bool probe = false;
+  std::string writable;
+  int sandbox_timeout = 600;
+  std::vector<std::string> sandbox_argv;
+  auto* sandbox_cmd = app.add_subcommand("sandbox", "Probe the sandbox, or run a command in it");
+  sandbox_cmd->add_flag("--probe", probe, "Print which isolation layers work on this machine");
+  sandbox_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
+  sandbox_cmd->add_option("--writable", writable, "The writable workspace (default: .)");
+  sandbox_cmd->add_option("--timeout", sandbox_timeout, "Seconds before the command is killed")
+      ->check(CLI::Range(1, 86400));
+  sandbox_cmd->add_option("command", sandbox_argv, "-- CMD ARGS...");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -236,6 +326,10 @@ int Main(int argc, char** argv) {
     prompts::SetOverrideDir(dir->second);
   }
 
+  if (*sandbox_cmd) {
+    return SandboxCommand(SelfPath(argv[0]), probe, flags.json, writable, sandbox_timeout,
+                          sandbox_argv, env);
+  }
   if (*agent_cmd) {
     (void)SetUpLogging(LogLevel::kWarn, std::nullopt);
     return AgentCommand(task_file, transcript_file, result_file);

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates python3 make
   libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libyaml-cpp-dev libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev
+  libyaml-cpp-dev libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev libseccomp-dev
 )
 
 missing=()

@@ -1,0 +1,425 @@
+#include "sandbox/helper.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <net/if.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/fs.h"
+
+namespace drover::sandbox {
+namespace {
+
+// The sandboxed uid/gid: unprivileged inside, mapped to the caller's ids outside.
+constexpr int kInsideId = 1000;
+
+// Landlock's ruleset attribute grew over ABI versions; the kernel takes the size we pass.
+struct LandlockRulesetAttr {
+  uint64_t handled_access_fs;
+  uint64_t handled_access_net;
+  uint64_t scoped;
+};
+constexpr uint64_t kLandlockTruncate = 1ULL << 14;  // ABI 3.
+constexpr uint64_t kLandlockIoctlDev = 1ULL << 15;  // ABI 5.
+constexpr uint64_t kLandlockNetBind = 1ULL << 0;    // ABI 4.
+constexpr uint64_t kLandlockNetConnect = 1ULL << 1;
+constexpr uint64_t kLandlockScopeAbstractUnix = 1ULL << 0;  // ABI 6.
+constexpr uint64_t kLandlockScopeSignal = 1ULL << 1;
+
+std::unexpected<Error> SysFail(const std::string& step) {
+  return Fail(ErrorCode::kPermissionDenied, step + ": " + std::strerror(errno));
+}
+
+Status WriteProcFile(const char* path, const std::string& text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return SysFail(std::string("open ") + path);
+  ssize_t n = write(fd, text.data(), text.size());
+  close(fd);
+  if (n != static_cast<ssize_t>(text.size())) return SysFail(std::string("write ") + path);
+  return {};
+}
+
+Status MakeDirs(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Fail(ErrorCode::kIo, "mkdir " + dir.string() + ": " + ec.message());
+  return {};
+}
+
+// Binds `source` (a path under the old root) onto the same path under `root`, creating the
+// mount point, then applies `attrs` to the whole subtree.
+Status Bind(const std::filesystem::path& source, const std::filesystem::path& target,
+            uint64_t attrs) {
+  struct stat st;
+  if (lstat(source.c_str(), &st) != 0) return SysFail("stat " + source.string());
+  if (S_ISLNK(st.st_mode)) return Fail(ErrorCode::kPermissionDenied, "symlink: " + source.string());
+  if (S_ISDIR(st.st_mode)) {
+    if (auto made = MakeDirs(target); !made) return made;
+  } else {
+    if (auto made = MakeDirs(target.parent_path()); !made) return made;
+    int fd = open(target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return SysFail("create " + target.string());
+    close(fd);
+  }
+  if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+    return SysFail("bind " + source.string());
+  }
+  mount_attr attr{};
+  attr.attr_set = attrs;
+  if (mount_setattr(AT_FDCWD, target.c_str(), AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+    return SysFail("mount_setattr " + target.string());
+  }
+  return {};
+}
+
+std::filesystem::path Under(const std::filesystem::path& root, const std::filesystem::path& abs) {
+  return root / abs.relative_path();
+}
+
+Status BuildRoot(const SandboxPolicy& policy) {
+  constexpr uint64_t kRo = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  constexpr uint64_t kRw = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    return SysFail("make / private");
+  // A scratch tmpfs over /tmp becomes the root for a moment, so the host root (including
+  // whatever /tmp hides) stays reachable under /oldroot while the new view is built.
+  if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
+    return SysFail("mount scratch tmpfs");
+  }
+  if (chdir("/tmp") != 0) return SysFail("chdir scratch");
+  if (mkdir("oldroot", 0755) != 0 || mkdir("newroot", 0755) != 0) return SysFail("mkdir scratch");
+  if (syscall(SYS_pivot_root, ".", "oldroot") != 0) return SysFail("pivot_root scratch");
+  if (chdir("/") != 0) return SysFail("chdir /");
+  if (mount("tmpfs", "/newroot", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
+    return SysFail("mount root tmpfs");
+  }
+  const std::filesystem::path old_root = "/oldroot";
+  const std::filesystem::path root = "/newroot";
+  for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"}) {
+    auto source = Under(old_root, dir);
+    struct stat st;
+    if (lstat(source.c_str(), &st) != 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(source, ec);
+      if (ec || symlink(target.c_str(), Under(root, dir).c_str()) != 0)
+        return SysFail("symlink " + std::string(dir));
+      continue;
+    }
+    if (auto bound = Bind(source, Under(root, dir), kRo); !bound) return bound;
+  }
+  if (auto made = MakeDirs(root / "tmp"); !made) return made;
+  if (mount("tmpfs", (root / "tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
+    return SysFail("mount /tmp");
+  }
+  if (auto made = MakeDirs(root / "dev"); !made) return made;
+  if (mount("tmpfs", (root / "dev").c_str(), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755") != 0) {
+    return SysFail("mount /dev");
+  }
+  for (const char* dev : {"null", "zero", "full", "random", "urandom"}) {
+    if (auto bound =
+            Bind(old_root / "dev" / dev, root / "dev" / dev, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+        !bound) {
+      return bound;
+    }
+  }
+  (void)symlink("/proc/self/fd", (root / "dev/fd").c_str());
+  (void)symlink("/proc/self/fd/0", (root / "dev/stdin").c_str());
+  (void)symlink("/proc/self/fd/1", (root / "dev/stdout").c_str());
+  (void)symlink("/proc/self/fd/2", (root / "dev/stderr").c_str());
+  (void)mkdir((root / "dev/shm").c_str(), 01777);
+  for (const auto& path : policy.read_only_paths) {
+    if (auto bound = Bind(Under(old_root, path), Under(root, path), kRo); !bound) return bound;
+  }
+  for (const auto& path : policy.sockets) {
+    if (auto bound = Bind(Under(old_root, path), Under(root, path), kRw); !bound) return bound;
+  }
+  auto workspace = Under(root, policy.workspace);
+  if (auto bound = Bind(Under(old_root, policy.workspace), workspace, kRw); !bound) return bound;
+  for (const auto& sub : policy.read_only_subpaths) {
+    auto source = workspace / sub;
+    struct stat st;
+    if (lstat(source.c_str(), &st) != 0) continue;  // Absent: nothing to protect.
+    if (auto bound = Bind(source, source, kRo); !bound) return bound;
+  }
+  if (auto made = MakeDirs(root / "proc"); !made) return made;
+  if (mount("proc", (root / "proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) !=
+      0) {
+    return SysFail("mount /proc");
+  }
+  if (chdir(root.c_str()) != 0) return SysFail("chdir new root");
+  if (syscall(SYS_pivot_root, ".", ".") != 0) return SysFail("pivot_root");
+  if (umount2(".", MNT_DETACH) != 0) return SysFail("detach old root");
+  if (chdir("/") != 0) return SysFail("chdir /");
+  mount_attr attr{};
+  attr.attr_set = MOUNT_ATTR_RDONLY;
+  if (mount_setattr(AT_FDCWD, "/", 0, &attr, sizeof(attr)) != 0) return SysFail("read-only /");
+  if (mount_setattr(AT_FDCWD, "/dev", 0, &attr, sizeof(attr)) != 0)
+    return SysFail("read-only /dev");
+  return {};
+}
+
+void LoopbackUp() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ifreq request{};
+  std::strncpy(request.ifr_name, "lo", IFNAMSIZ - 1);
+  if (ioctl(fd, SIOCGIFFLAGS, &request) == 0) {
+    request.ifr_flags |= IFF_UP | IFF_RUNNING;
+    (void)ioctl(fd, SIOCSIFFLAGS, &request);
+  }
+  close(fd);
+}
+
+Status SetLimits(const SandboxPolicy& policy) {
+  auto set = [](int resource, uint64_t value) -> Status {
+    if (value == 0) return {};
+    rlimit limit{value, value};
+    if (setrlimit(resource, &limit) != 0) return SysFail("setrlimit");
+    return {};
+  };
+  if (auto s = set(RLIMIT_CPU, policy.cpu_seconds); !s) return s;
+  if (auto s = set(RLIMIT_FSIZE, policy.file_size_bytes); !s) return s;
+  if (auto s = set(RLIMIT_NOFILE, policy.open_files); !s) return s;
+  if (auto s = set(RLIMIT_AS, policy.address_space_bytes); !s) return s;
+  rlimit no_core{0, 0};
+  (void)setrlimit(RLIMIT_CORE, &no_core);
+  return {};
+}
+
+Status DropCapabilities() {
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+      return SysFail("drop bounding set");
+  }
+  (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capset, &header, data) != 0) return SysFail("capset");
+  return {};
+}
+
+Status ApplyLandlock(const SandboxPolicy& policy) {
+  int abi = LandlockAbi();
+  if (abi <= 0) return {};  // Unavailable: the namespaces and seccomp still hold.
+  constexpr uint64_t kRead =
+      LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+  uint64_t all = (1ULL << 13) - 1;
+  if (abi >= 2) all |= LANDLOCK_ACCESS_FS_REFER;
+  if (abi >= 3) all |= kLandlockTruncate;
+  if (abi >= 5) all |= kLandlockIoctlDev;
+  LandlockRulesetAttr attr{all, 0, 0};
+  size_t size = sizeof(uint64_t);
+  if (abi >= 4) {
+    size = 2 * sizeof(uint64_t);
+    if (!policy.network) attr.handled_access_net = kLandlockNetBind | kLandlockNetConnect;
+  }
+  if (abi >= 6) {
+    size = sizeof(attr);
+    attr.scoped = kLandlockScopeAbstractUnix | kLandlockScopeSignal;
+  }
+  int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, size, 0));
+  if (ruleset < 0) return SysFail("landlock_create_ruleset");
+  auto allow = [&](const std::filesystem::path& path, uint64_t access) -> Status {
+    int fd = open(path.c_str(), O_PATH | O_CLOEXEC);
+    if (fd < 0) return SysFail("landlock open " + path.string());
+    landlock_path_beneath_attr rule{access & all, fd};
+    long rc = syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0);
+    close(fd);
+    if (rc != 0) return SysFail("landlock_add_rule " + path.string());
+    return {};
+  };
+  Status status = allow("/", kRead);
+  if (status) status = allow(policy.workspace, all);
+  if (status) status = allow("/tmp", all);
+  if (status) {
+    status = allow("/dev",
+                   kRead | LANDLOCK_ACCESS_FS_WRITE_FILE | kLandlockTruncate | kLandlockIoctlDev);
+  }
+  // Listed sockets need no rule: connect() to a pathname socket is not a Landlock access.
+  if (status && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) {
+    status = SysFail("landlock_restrict_self");
+  }
+  close(ruleset);
+  return status;
+}
+
+Status ApplySeccomp() {
+  scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+  if (filter == nullptr) return Fail(ErrorCode::kPermissionDenied, "seccomp_init failed");
+  int rc = 0;
+  auto deny = [&](int syscall_number) {
+    if (rc == 0) rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), syscall_number, 0);
+  };
+  for (int number : {SCMP_SYS(ptrace),
+                     SCMP_SYS(mount),
+                     SCMP_SYS(umount2),
+                     SCMP_SYS(pivot_root),
+                     SCMP_SYS(kexec_load),
+                     SCMP_SYS(kexec_file_load),
+                     SCMP_SYS(bpf),
+                     SCMP_SYS(perf_event_open),
+                     SCMP_SYS(keyctl),
+                     SCMP_SYS(add_key),
+                     SCMP_SYS(request_key),
+                     SCMP_SYS(unshare),
+                     SCMP_SYS(setns),
+                     SCMP_SYS(io_uring_setup),
+                     SCMP_SYS(io_uring_enter),
+                     SCMP_SYS(io_uring_register),
+                     SCMP_SYS(open_tree),
+                     SCMP_SYS(move_mount),
+                     SCMP_SYS(fsopen),
+                     SCMP_SYS(fsmount),
+                     SCMP_SYS(fspick),
+                     SCMP_SYS(mount_setattr),
+                     SCMP_SYS(process_vm_writev),
+                     SCMP_SYS(userfaultfd)}) {
+    deny(number);
+  }
+  // clone3 passes its flags in memory seccomp cannot read: make libc fall back to clone.
+  if (rc == 0) rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+  for (uint64_t flag : std::initializer_list<uint64_t>{CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID,
+                                                       CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS,
+                                                       CLONE_NEWCGROUP, CLONE_NEWTIME}) {
+    if (rc == 0) {
+      rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                            SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag));
+    }
+  }
+  // The ioctl number is an int: mask the high bits so TIOCSTI | (1 << 32) cannot slip by.
+  for (uint64_t request : {static_cast<uint64_t>(TIOCSTI), static_cast<uint64_t>(TIOCLINUX)}) {
+    if (rc == 0) {
+      rc = seccomp_rule_add(filter, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+                            SCMP_A1(SCMP_CMP_MASKED_EQ, 0xFFFFFFFFULL, request));
+    }
+  }
+  if (rc == 0) rc = seccomp_load(filter);
+  seccomp_release(filter);
+  if (rc != 0) {
+    errno = -rc;
+    return SysFail("seccomp");
+  }
+  return {};
+}
+
+// Runs in pid 1 of the new namespaces; returns only on failure.
+Status SetUpAndExec(const SandboxPolicy& policy, const std::vector<std::string>& argv,
+                    const std::string& cwd) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return SysFail("pdeathsig");
+  if (auto built = BuildRoot(policy); !built) return built;
+  (void)sethostname("drover-sandbox", 14);
+  if (!policy.network) LoopbackUp();
+  if (chdir(cwd.c_str()) != 0 && chdir(policy.workspace.c_str()) != 0)
+    return SysFail("chdir workspace");
+  if (auto limited = SetLimits(policy); !limited) return limited;
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return SysFail("no_new_privs");
+  if (auto landlocked = ApplyLandlock(policy); !landlocked) return landlocked;
+  if (auto dropped = DropCapabilities(); !dropped) return dropped;
+  (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (auto filtered = ApplySeccomp(); !filtered) return filtered;
+  std::vector<char*> args;
+  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+              "exec " + argv[0] + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+int LandlockAbi() {
+  long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi > 0 ? static_cast<int>(abi) : 0;
+}
+
+Result<SandboxPolicy> LoadPolicyArgument(const std::string& argument) {
+  std::string text;
+  if (argument.starts_with("{")) {
+    text = argument;
+  } else if (!argument.empty() && argument.find_first_not_of("0123456789") == std::string::npos) {
+    int fd = std::stoi(argument);
+    char buffer[4096];
+    ssize_t n;
+    while ((n = read(fd, buffer, sizeof(buffer))) > 0) text.append(buffer, static_cast<size_t>(n));
+    close(fd);
+    if (n < 0)
+      return Fail(ErrorCode::kIo, "reading policy fd: " + std::string(std::strerror(errno)));
+  } else {
+    auto read = ReadFile(argument);
+    if (!read) return Fail(read.error());
+    text = *read;
+  }
+  auto json = ParseJson(text, "sandbox policy");
+  if (!json) return Fail(json.error());
+  return SandboxPolicyFromJson(*json);
+}
+
+Result<int> RunSandboxed(const SandboxPolicy& policy, const std::vector<std::string>& argv) {
+  if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no command");
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  uid_t uid = getuid();
+  gid_t gid = getgid();
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+              CLONE_NEWUTS) != 0) {
+    return SysFail("unshare");
+  }
+  // Root outside must not be root inside (NOTES pitfall 3): the caller maps to an
+  // unprivileged id; the capabilities unshare gave us last only until DropCapabilities.
+  if (auto s = WriteProcFile("/proc/self/setgroups", "deny"); !s) return Fail(s.error());
+  if (auto s = WriteProcFile("/proc/self/uid_map",
+                             std::to_string(kInsideId) + " " + std::to_string(uid) + " 1");
+      !s) {
+    return Fail(s.error());
+  }
+  if (auto s = WriteProcFile("/proc/self/gid_map",
+                             std::to_string(kInsideId) + " " + std::to_string(gid) + " 1");
+      !s) {
+    return Fail(s.error());
+  }
+  int error_pipe[2];
+  if (pipe2(error_pipe, O_CLOEXEC) != 0) return SysFail("pipe");
+  pid_t child = fork();
+  if (child < 0) return SysFail("fork");
+  if (child == 0) {
+    close(error_pipe[0]);
+    auto failed = SetUpAndExec(policy, argv, cwd);
+    std::string message = failed ? std::string("unexpected return") : failed.error().message;
+    (void)!write(error_pipe[1], message.data(), message.size());
+    _exit(127);
+  }
+  close(error_pipe[1]);
+  std::string message;
+  char buffer[512];
+  ssize_t n;
+  while ((n = read(error_pipe[0], buffer, sizeof(buffer))) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    message.append(buffer, static_cast<size_t>(n));
+  }
+  close(error_pipe[0]);
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!message.empty()) return Fail(ErrorCode::kPermissionDenied, "sandbox: " + message);
+  return status;
+}
+
+}  // namespace drover::sandbox

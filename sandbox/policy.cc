@@ -1,0 +1,63 @@
+#include "sandbox/policy.h"
+
+namespace drover::sandbox {
+
+Json ToJson(const SandboxPolicy& policy) {
+  auto paths = [](const std::vector<std::filesystem::path>& list) {
+    Json out = Json::array();
+    for (const auto& p : list) out.push_back(p.string());
+    return out;
+  };
+  return Json{{"workspace", policy.workspace.string()},
+              {"read_only_paths", paths(policy.read_only_paths)},
+              {"read_only_subpaths", policy.read_only_subpaths},
+              {"sockets", paths(policy.sockets)},
+              {"network", policy.network},
+              {"cpu_seconds", policy.cpu_seconds},
+              {"file_size_bytes", policy.file_size_bytes},
+              {"open_files", policy.open_files},
+              {"address_space_bytes", policy.address_space_bytes}};
+}
+
+Result<SandboxPolicy> SandboxPolicyFromJson(const Json& json) {
+  if (!json.is_object()) return Fail(ErrorCode::kParse, "sandbox policy: not a JSON object");
+  SandboxPolicy policy;
+  try {
+    policy.workspace = json.value("workspace", std::string());
+    for (const auto& p : json.value("read_only_paths", Json::array())) {
+      policy.read_only_paths.emplace_back(p.get<std::string>());
+    }
+    policy.read_only_subpaths = json.value("read_only_subpaths", std::vector<std::string>());
+    for (const auto& p : json.value("sockets", Json::array())) {
+      policy.sockets.emplace_back(p.get<std::string>());
+    }
+    policy.network = json.value("network", false);
+    policy.cpu_seconds = json.value("cpu_seconds", policy.cpu_seconds);
+    policy.file_size_bytes = json.value("file_size_bytes", policy.file_size_bytes);
+    policy.open_files = json.value("open_files", policy.open_files);
+    policy.address_space_bytes = json.value("address_space_bytes", policy.address_space_bytes);
+  } catch (const Json::exception& e) {
+    return Fail(ErrorCode::kParse, std::string("sandbox policy: ") + e.what());
+  }
+  if (!policy.workspace.is_absolute()) {
+    return Fail(ErrorCode::kInvalidArgument, "sandbox policy: workspace must be an absolute path");
+  }
+  for (const auto& list : {policy.read_only_paths, policy.sockets}) {
+    for (const auto& p : list) {
+      if (!p.is_absolute()) {
+        return Fail(ErrorCode::kInvalidArgument, "sandbox policy: not absolute: " + p.string());
+      }
+    }
+  }
+  for (const auto& sub : policy.read_only_subpaths) {
+    std::filesystem::path p(sub);
+    bool dotdot = false;
+    for (const auto& part : p) dotdot = dotdot || part == "..";
+    if (sub.empty() || p.is_absolute() || dotdot) {
+      return Fail(ErrorCode::kInvalidArgument, "sandbox policy: bad read-only subpath: " + sub);
+    }
+  }
+  return policy;
+}
+
+}  // namespace drover::sandbox
