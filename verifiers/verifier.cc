@@ -5,6 +5,8 @@
 #include <sstream>
 #include <vector>
 
+#include "verifiers/distill.h"
+
 namespace drover::verifiers {
 namespace {
 
@@ -134,7 +136,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
       result.outcome = ran->Describe();
       result.duration = ran->duration;
       result.output = std::move(ran->output);
-      result.distilled = result.passed ? "" : Distill(result.output);
+      result.distilled = result.passed ? "" : Render(DistillOutput(result.output));
     }
     report.results.push_back(std::move(result));
   }

@@ -27,7 +27,7 @@ struct VerifierResult {
   bool passed = false;
   std::string outcome;      // ProcessResult::Describe(), e.g. "exit 1".
   std::chrono::milliseconds duration{0};
-  std::string distilled;    // Short text for the model: error-looking lines and the tail.
+  std::string distilled;    // Short text for the model: parsed diagnostics, else error lines + tail.
   std::string output;       // Head/tail-truncated full output.
 };
 
