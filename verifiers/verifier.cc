@@ -136,7 +136,11 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
       result.outcome = ran->Describe();
       result.duration = ran->duration;
       result.output = std::move(ran->output);
-      result.distilled = result.passed ? "" : Render(DistillOutput(result.output));
+      if (!result.passed) {
+        // A log shorter than its digest is clearer as it is.
+        std::string digest = Render(DistillOutput(result.output));
+        result.distilled = digest.size() < result.output.size() ? std::move(digest) : result.output;
+      }
     }
     report.results.push_back(std::move(result));
   }

@@ -29,6 +29,16 @@ TEST(RunVerifiers, ReportsEachVerifierAndRunsAllOfThem) {
   EXPECT_EQ(report.ToJson()["passed"], false);
 }
 
+TEST(RunVerifiers, ShortFailingOutputIsHandedOverWhole) {
+  TempDir dir;
+  auto runner = sandbox::MakeLocalProcessRunner();
+  VerifierReport report = RunVerifiers(
+      *runner, {{"build", "echo './x.go:3:5: undefined: y' >&2; exit 2", std::chrono::seconds(10)}},
+      dir.path(), Env());
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_EQ(report.results[0].distilled, "./x.go:3:5: undefined: y\n");
+}
+
 TEST(RunVerifiers, TimeoutIsAFailure) {
   TempDir dir;
   auto runner = sandbox::MakeLocalProcessRunner();
