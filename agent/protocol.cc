@@ -552,23 +552,33 @@ Json EncodeRequest(Provider provider, const ModelRequest& request) {
   return Json::object();
 }
 
-Result<ModelRequest> DecodeRequest(Provider provider, std::string_view body) {
-  auto json = ParseJson(body, std::string(ProviderName(provider)) + " request");
+// Parses `body` as a JSON object and hands it to the provider's decoder. Decoders read fields
+// with nlohmann accessors that throw on a wrong type: that becomes kProtocol naming `what`.
+namespace {
+
+template <typename T>
+Result<T> DecodeBody(Provider provider, std::string_view body, std::string_view what,
+                     Result<T> (*openai)(const Json&), Result<T> (*anthropic)(const Json&)) {
+  std::string name = std::string(ProviderName(provider)) + " " + std::string(what);
+  auto json = ParseJson(body, name);
   if (!json) return Fail(json.error());
-  if (!json->is_object()) {
-    return Fail(ErrorCode::kProtocol,
-                std::string(ProviderName(provider)) + " request: expected a JSON object");
-  }
+  if (!json->is_object()) return Fail(ErrorCode::kProtocol, name + ": expected a JSON object");
   try {
     switch (provider) {
-      case Provider::kOpenAiChat: return DecodeOpenAiRequest(*json);
-      case Provider::kAnthropic: return DecodeAnthropicRequest(*json);
+      case Provider::kOpenAiChat: return openai(*json);
+      case Provider::kAnthropic: return anthropic(*json);
     }
   } catch (const Json::exception& e) {
-    return Fail(ErrorCode::kProtocol,
-                std::string(ProviderName(provider)) + " request: " + e.what());
+    return Fail(ErrorCode::kProtocol, name + ": " + e.what());
   }
   return Fail(ErrorCode::kInternal, "unknown provider");
+}
+
+}  // namespace
+
+Result<ModelRequest> DecodeRequest(Provider provider, std::string_view body) {
+  return DecodeBody<ModelRequest>(provider, body, "request", DecodeOpenAiRequest,
+                                  DecodeAnthropicRequest);
 }
 
 Json EncodeResponse(Provider provider, const std::string& model, const ModelReply& reply) {
@@ -580,21 +590,8 @@ Json EncodeResponse(Provider provider, const std::string& model, const ModelRepl
 }
 
 Result<ModelReply> DecodeResponse(Provider provider, std::string_view body) {
-  auto json = ParseJson(body, std::string(ProviderName(provider)) + " reply");
-  if (!json) return Fail(json.error());
-  if (!json->is_object()) {
-    return Fail(ErrorCode::kProtocol,
-                std::string(ProviderName(provider)) + " reply: expected a JSON object");
-  }
-  try {
-    switch (provider) {
-      case Provider::kOpenAiChat: return DecodeOpenAiResponse(*json);
-      case Provider::kAnthropic: return DecodeAnthropicResponse(*json);
-    }
-  } catch (const Json::exception& e) {
-    return Fail(ErrorCode::kProtocol, std::string(ProviderName(provider)) + " reply: " + e.what());
-  }
-  return Fail(ErrorCode::kInternal, "unknown provider");
+  return DecodeBody<ModelReply>(provider, body, "reply", DecodeOpenAiResponse,
+                                DecodeAnthropicResponse);
 }
 
 std::string ErrorMessageFromBody(std::string_view body) {
