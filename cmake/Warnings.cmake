@@ -2,7 +2,7 @@
 add_library(drover_settings INTERFACE)
 target_compile_options(drover_settings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wunused -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2
+  -Wunused -Woverloaded-virtual -Wdouble-promotion -Wformat=2
   -Wimplicit-fallthrough -Wno-missing-field-initializers)
 if(DROVER_WERROR)
   target_compile_options(drover_settings INTERFACE -Werror)
