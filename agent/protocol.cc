@@ -343,6 +343,34 @@ Json EncodeAnthropicRequest(const ModelRequest& request) {
   return body;
 }
 
+// Anthropic assistant content blocks (in a request's history or in a reply): text blocks
+// join into `text`, tool_use blocks become calls; other blocks (thinking, images) carry
+// nothing the neutral types hold. `at` prefixes the location in error messages.
+Status ReadAssistantBlocks(const Json& content, std::string_view what, const std::string& at,
+                           std::string& text, std::vector<ToolCall>& calls) {
+  for (size_t b = 0; b < content.size(); ++b) {
+    const Json& block = content[b];
+    std::string block_at = at + "content[" + std::to_string(b) + "]";
+    const Json* type = Member(block, "type");
+    if (type == nullptr || !type->is_string()) return ShapeError(what, block_at, "missing type");
+    if (*type == "text") {
+      text += ContentText(Json::array({block}));
+    } else if (*type == "tool_use") {
+      const Json* name = Member(block, "name");
+      if (name == nullptr || !name->is_string()) return ShapeError(what, block_at, "missing name");
+      ToolCall call;
+      call.name = name->get<std::string>();
+      if (const Json* id = Member(block, "id"); id != nullptr && id->is_string()) {
+        call.id = id->get<std::string>();
+      }
+      const Json* input = Member(block, "input");
+      call.arguments = DumpArguments(input != nullptr ? *input : Json::object());
+      calls.push_back(std::move(call));
+    }
+  }
+  return {};
+}
+
 Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
   constexpr std::string_view kWhat = "anthropic request";
   ModelRequest request;
@@ -379,26 +407,10 @@ Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
     if (assistant) {
       Message message;
       message.role = Role::kAssistant;
-      for (size_t b = 0; b < content->size(); ++b) {
-        const Json& block = (*content)[b];
-        std::string block_at = at + ".content[" + std::to_string(b) + "]";
-        const Json* type = Member(block, "type");
-        if (type == nullptr || !type->is_string()) return ShapeError(kWhat, block_at, "missing type");
-        if (*type == "text") {
-          message.text += ContentText(Json::array({block}));
-        } else if (*type == "tool_use") {
-          const Json* name = Member(block, "name");
-          if (name == nullptr || !name->is_string()) return ShapeError(kWhat, block_at, "missing name");
-          ToolCall call;
-          call.name = name->get<std::string>();
-          if (const Json* id = Member(block, "id"); id != nullptr && id->is_string()) {
-            call.id = id->get<std::string>();
-          }
-          const Json* input = Member(block, "input");
-          call.arguments = DumpArguments(input != nullptr ? *input : Json::object());
-          message.tool_calls.push_back(std::move(call));
-        }
-        // Other blocks (thinking, images) carry nothing the neutral types hold.
+      if (auto read = ReadAssistantBlocks(*content, kWhat, at + ".", message.text,
+                                          message.tool_calls);
+          !read) {
+        return Fail(read.error());
       }
       request.messages.push_back(std::move(message));
       continue;
@@ -484,25 +496,8 @@ Result<ModelReply> DecodeAnthropicResponse(const Json& body) {
     return ShapeError(kWhat, "content", "expected an array of blocks");
   }
   ModelReply reply;
-  for (size_t b = 0; b < content->size(); ++b) {
-    const Json& block = (*content)[b];
-    std::string at = "content[" + std::to_string(b) + "]";
-    const Json* type = Member(block, "type");
-    if (type == nullptr || !type->is_string()) return ShapeError(kWhat, at, "missing type");
-    if (*type == "text") {
-      reply.text += ContentText(Json::array({block}));
-    } else if (*type == "tool_use") {
-      const Json* name = Member(block, "name");
-      if (name == nullptr || !name->is_string()) return ShapeError(kWhat, at, "missing name");
-      ToolCall call;
-      call.name = name->get<std::string>();
-      if (const Json* id = Member(block, "id"); id != nullptr && id->is_string()) {
-        call.id = id->get<std::string>();
-      }
-      const Json* input = Member(block, "input");
-      call.arguments = DumpArguments(input != nullptr ? *input : Json::object());
-      reply.tool_calls.push_back(std::move(call));
-    }
+  if (auto read = ReadAssistantBlocks(*content, kWhat, "", reply.text, reply.tool_calls); !read) {
+    return Fail(read.error());
   }
   if (const Json* stop = Member(body, "stop_reason"); stop != nullptr && stop->is_string()) {
     reply.stop_reason = stop->get<std::string>();
