@@ -228,7 +228,7 @@ Status ApplyLandlock(const SandboxPolicy& policy) {
   size_t size = sizeof(uint64_t);
   if (abi >= 4) {
     size = 2 * sizeof(uint64_t);
-    if (!policy.network) attr.handled_access_net = kLandlockNetBind | kLandlockNetConnect;
+    attr.handled_access_net = kLandlockNetBind | kLandlockNetConnect;
   }
   if (abi >= 6) {
     size = sizeof(attr);
@@ -325,7 +325,7 @@ Status SetUpAndExec(const SandboxPolicy& policy, const std::vector<std::string>&
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return SysFail("pdeathsig");
   if (auto built = BuildRoot(policy); !built) return built;
   (void)sethostname("drover-sandbox", 14);
-  if (!policy.network) LoopbackUp();
+  LoopbackUp();
   if (chdir(cwd.c_str()) != 0 && chdir(policy.workspace.c_str()) != 0)
     return SysFail("chdir workspace");
   if (auto limited = SetLimits(policy); !limited) return limited;

@@ -21,10 +21,26 @@ struct SandboxPolicy {
   // Relative paths inside the workspace kept read-only, e.g. ".git". Missing ones are skipped;
   // REQUIRES: no "..", not absolute.
   std::vector<std::string> read_only_subpaths;
+  // Further writable directories at the same path (the agent's attempt directory).
+  std::vector<std::filesystem::path> writable_paths;
   // Unix sockets exposed at the same path (the gateway socket); nothing else of /run is.
   std::vector<std::filesystem::path> sockets;
-  // false: an empty network namespace with only loopback up.
-  bool network = false;
+  // The network namespace is always empty but for loopback. Egress, when wanted, goes through
+  // the runner's allow-listing proxy (egress_proxy.h) listening on this Unix socket: a relay
+  // inside listens on 127.0.0.1:proxy_port and HTTP_PROXY/HTTPS_PROXY point to it.
+  std::filesystem::path proxy_socket;
+  uint16_t proxy_port = 3128;
+  // cgroup directories the helper joins before anything else (one per hierarchy: the v2
+  // directory, or the v1 memory and pids ones). Made, limited and removed by the caller.
+  std::vector<std::filesystem::path> cgroups;
+  // cgroup limits the isolated runner applies when a writable cgroup exists (probe.h says).
+  uint64_t memory_bytes = 8ULL << 30;
+  uint64_t max_processes = 2048;
+  // Size of the private /tmp (tmpfs); its pages count against the memory limit too.
+  uint64_t tmp_bytes = 2ULL << 30;
+  // The workspace may grow by at most this many bytes (a watchdog in the helper kills the
+  // command past it); 0: unlimited.
+  uint64_t disk_bytes = 0;
   // rlimits; 0 means "not limited by the policy". Defaults: 1h of CPU, 8 GiB files, 4096 fds.
   uint64_t cpu_seconds = 3600;
   uint64_t file_size_bytes = 8ULL << 30;

@@ -60,7 +60,10 @@ TEST(SandboxPolicyJson, RoundTripsAndRejectsEscapingSubpaths) {
   policy.read_only_paths = {"/opt/tool"};
   policy.read_only_subpaths = {".git"};
   policy.sockets = {"/run/gw.sock"};
-  policy.network = true;
+  policy.writable_paths = {"/attempt"};
+  policy.proxy_socket = "/run/proxy.sock";
+  policy.cgroups = {"/sys/fs/cgroup/unified/x"};
+  policy.memory_bytes = 1 << 28;
   policy.cpu_seconds = 7;
   policy.address_space_bytes = 1 << 30;
   auto back = SandboxPolicyFromJson(ToJson(policy));
