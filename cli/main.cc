@@ -1,10 +1,8 @@
 // drover's composition root: parses the command line, picks implementations, owns stdout,
 // the log sinks and the exit code. No business logic lives here.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -20,10 +18,13 @@
 #include "core/log.h"
 #include "fleet/runner.h"
 #include "prompts/prompts.h"
+#include "sandbox/egress_proxy.h"
 #include "sandbox/helper.h"
+#include "sandbox/helper_main.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"
+#include "sandbox/toolchains.h"
 
 namespace drover::cli {
 namespace {
@@ -93,6 +94,7 @@ void PrintTable(const fleet::RunReport& report) {
   if (report.replayed) {
     std::printf("Model: recorded exchanges replayed (a test of the pipeline, not of a model).\n");
   }
+  std::printf("Isolation: %s\n", report.isolation.c_str());
   bool any_pr = false;
   for (const auto& job : report.jobs) {
     if (job.status != fleet::JobStatus::kPublished) continue;
@@ -187,35 +189,21 @@ int AgentCommand(const std::filesystem::path& task_file, const std::filesystem::
                                                              : ExitCode::kOk);
 }
 
-// `drover __sandbox POLICY -- CMD ARGS...`: the sandbox helper, run before anything else so
-// the process is still single-threaded. Exits like the command (re-raising its signal).
-int SandboxHelper(int argc, char** argv) {
-  if (argc < 5 || std::string(argv[3]) != "--") {
-    std::fprintf(stderr, "usage: drover __sandbox POLICY_JSON|FD|FILE -- CMD ARGS...\n");
-    return ToInt(ExitCode::kUsage);
-  }
-  auto policy = sandbox::LoadPolicyArgument(argv[2]);
-  if (!policy) {
-    std::fprintf(stderr, "drover __sandbox: %s\n", policy.error().message.c_str());
-    return ToInt(ExitCode::kEnvironment);
-  }
-  auto status = sandbox::RunSandboxed(*policy, std::vector<std::string>(argv + 4, argv + argc));
-  if (!status) {
-    std::fprintf(stderr, "drover __sandbox: %s\n", status.error().message.c_str());
-    return ToInt(ExitCode::kEnvironment);
-  }
-  if (WIFSIGNALED(*status)) {
-    std::signal(WTERMSIG(*status), SIG_DFL);
-    std::raise(WTERMSIG(*status));
-  }
-  return WIFEXITED(*status) ? WEXITSTATUS(*status) : 1;
-}
+struct SandboxFlags {
+  bool probe = false;
+  std::string writable;
+  std::vector<std::string> allow_hosts;
+  int timeout_seconds = 600;
+  std::vector<std::string> command;
+};
 
-// `drover sandbox --probe` and `drover sandbox [--writable DIR] [--timeout S] -- CMD ARGS...`.
-int SandboxCommand(const std::filesystem::path& self, bool probe, bool json,
-                   const std::string& writable, int timeout_seconds,
-                   const std::vector<std::string>& command,
+// `drover sandbox --probe` and
+// `drover sandbox [--writable DIR] [--allow-host HOST] [--timeout S] -- CMD ARGS...`: the
+// policy a job's commands get (toolchains from PATH, limits), for trying it by hand.
+int SandboxCommand(const std::filesystem::path& self, const SandboxFlags& flags, bool json,
                    const std::map<std::string, std::string>& env) {
+  bool probe = flags.probe;
+  const auto& command = flags.command;
   if (probe) {
     auto scratch = std::filesystem::temp_directory_path() /
                    ("drover-probe-" + std::to_string(getpid()));
@@ -227,9 +215,10 @@ int SandboxCommand(const std::filesystem::path& self, bool probe, bool json,
       std::cout << sandbox::ToJson(result).dump(2) << std::endl;
     } else {
       std::printf("user_ns %d, mount_ns %d, pid_ns %d, net_ns %d, seccomp %d, landlock %d (ABI %d), "
-                  "cgroup writable %d\nlevel: %s\n",
+                  "cgroup limits %d\ncgroup: %s\nlevel: %s\n",
                   result.user_ns, result.mount_ns, result.pid_ns, result.net_ns, result.seccomp,
-                  result.landlock, result.landlock_abi, result.cgroup_writable, result.level.c_str());
+                  result.landlock, result.landlock_abi, result.cgroup_writable,
+                  result.cgroup.c_str(), result.level.c_str());
     }
     return ToInt(result.level.starts_with("none") ? ExitCode::kEnvironment : ExitCode::kOk);
   }
@@ -239,15 +228,44 @@ int SandboxCommand(const std::filesystem::path& self, bool probe, bool json,
   }
   sandbox::SandboxPolicy policy;
   std::error_code ec;
-  policy.workspace = std::filesystem::absolute(writable.empty() ? "." : writable, ec);
+  policy.workspace = std::filesystem::absolute(flags.writable.empty() ? "." : flags.writable, ec);
   if (std::filesystem::exists(policy.workspace / ".git", ec)) policy.read_only_subpaths = {".git"};
+  auto toolchains = sandbox::FindToolchains(env);
+  policy.read_only_paths = toolchains.read_only_paths;
+  std::unique_ptr<sandbox::EgressProxy> proxy;
+  std::filesystem::path proxy_dir;
+  if (!flags.allow_hosts.empty()) {
+    std::string dir_template = (std::filesystem::temp_directory_path() / "drover-egress-XXXXXX");
+    if (::mkdtemp(dir_template.data()) == nullptr) {
+      std::fprintf(stderr, "drover sandbox: cannot create a directory for the proxy socket\n");
+      return ToInt(ExitCode::kEnvironment);
+    }
+    proxy_dir = dir_template;
+    sandbox::EgressProxyOptions options;
+    options.socket_path = proxy_dir / "egress.sock";
+    options.allowed_hosts = flags.allow_hosts;
+    options.log = [](const std::string& line) {
+      std::fprintf(stderr, "drover sandbox: egress %s\n", line.c_str());
+    };
+    auto started = sandbox::EgressProxy::Start(options);
+    if (!started) {
+      std::filesystem::remove_all(proxy_dir, ec);
+      std::fprintf(stderr, "drover sandbox: --allow-host: %s\n", started.error().message.c_str());
+      return ToInt(ExitCode::kUsage);
+    }
+    proxy = std::move(*started);
+    policy.proxy_socket = proxy->socket_path();
+  }
   auto runner = sandbox::MakeIsolatedProcessRunner(policy, self);
   sandbox::ProcessSpec spec;
   spec.argv = command;
   spec.cwd = policy.workspace;
   spec.env = sandbox::BaseEnvironment(env);
-  spec.timeout = std::chrono::seconds(timeout_seconds);
+  for (const auto& [name, value] : toolchains.env) spec.env[name] = value;
+  spec.timeout = std::chrono::seconds(flags.timeout_seconds);
   auto result = runner->Run(spec);
+  proxy.reset();
+  if (!proxy_dir.empty()) std::filesystem::remove_all(proxy_dir, ec);
   if (!result) {
     std::fprintf(stderr, "drover sandbox: %s\n", result.error().message.c_str());
     return ToInt(ExitCode::kEnvironment);
@@ -259,9 +277,13 @@ int SandboxCommand(const std::filesystem::path& self, bool probe, bool json,
 
 }  // namespace
 
+static_assert(sandbox::kHelperUsageExit == static_cast<int>(ExitCode::kUsage));
+static_assert(sandbox::kHelperSetUpFailedExit == static_cast<int>(ExitCode::kEnvironment));
+
 int Main(int argc, char** argv) {
+  // The sandbox helper runs before anything else, while the process is single-threaded.
   if (argc > 1 && std::string(argv[1]) == sandbox::kSandboxHelperCommand) {
-    return SandboxHelper(argc, argv);
+    return sandbox::SandboxHelperMain("drover __sandbox", argc - 1, argv + 1);
   }
   auto env = sandbox::CurrentEnvironment();
   CLI::App app{"drover: one code migration across many repositories, with LLM agents"};
@@ -290,6 +312,12 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--jobs", run.jobs, "Repositories worked on at once")->check(CLI::Range(1, 1024));
   run_cmd->add_option("--record", record_dir, "Save each repository's model exchanges as a cassette here");
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces, "Keep each job's checked-out tree");
+  run_cmd->add_option("--sandbox", run.sandbox,
+                      "required (default): agents and verifiers run isolated, or the run is "
+                      "refused; none: plain processes, for repositories you trust")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, fleet::SandboxMode>{{"required", fleet::SandboxMode::kRequired},
+                                                    {"none", fleet::SandboxMode::kNone}}));
   run_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
 
   std::filesystem::path task_file, transcript_file, result_file;
@@ -298,17 +326,20 @@ int Main(int argc, char** argv) {
   agent_cmd->add_option("--transcript", transcript_file)->required();
   agent_cmd->add_option("--result", result_file)->required();
 
-  bool probe = false;
-  std::string writable;
-  int sandbox_timeout = 600;
-  std::vector<std::string> sandbox_argv;
+  SandboxFlags sandbox_flags;
   auto* sandbox_cmd = app.add_subcommand("sandbox", "Probe the sandbox, or run a command in it");
-  sandbox_cmd->add_flag("--probe", probe, "Print which isolation layers work on this machine");
+  sandbox_cmd->add_flag("--probe", sandbox_flags.probe,
+                        "Print which isolation layers work on this machine");
   sandbox_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
-  sandbox_cmd->add_option("--writable", writable, "The writable workspace (default: .)");
-  sandbox_cmd->add_option("--timeout", sandbox_timeout, "Seconds before the command is killed")
+  sandbox_cmd->add_option("--writable", sandbox_flags.writable,
+                          "The writable workspace (default: .)");
+  sandbox_cmd->add_option("--allow-host", sandbox_flags.allow_hosts,
+                          "A host name the command may reach through the egress proxy "
+                          "(repeatable; \"*.example.org\" for its subdomains)");
+  sandbox_cmd->add_option("--timeout", sandbox_flags.timeout_seconds,
+                          "Seconds before the command is killed")
       ->check(CLI::Range(1, 86400));
-  sandbox_cmd->add_option("command", sandbox_argv, "-- CMD ARGS...");
+  sandbox_cmd->add_option("command", sandbox_flags.command, "-- CMD ARGS...");
 
   try {
     app.parse(argc, argv);
@@ -327,8 +358,7 @@ int Main(int argc, char** argv) {
   }
 
   if (*sandbox_cmd) {
-    return SandboxCommand(SelfPath(argv[0]), probe, flags.json, writable, sandbox_timeout,
-                          sandbox_argv, env);
+    return SandboxCommand(SelfPath(argv[0]), sandbox_flags, flags.json, env);
   }
   if (*agent_cmd) {
     (void)SetUpLogging(LogLevel::kWarn, std::nullopt);

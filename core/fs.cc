@@ -1,9 +1,11 @@
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -28,17 +30,14 @@ Status WriteAll(int fd, std::string_view data, const std::filesystem::path& path
   return {};
 }
 
-}  // namespace
-
-Result<std::string> ReadFile(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::unexpected(ErrnoError("reading", path, errno));
+// Reads `fd` to its end, or until more than `max_bytes` arrived; closes it.
+Result<std::string> ReadAllAndClose(int fd, const std::filesystem::path& path, size_t max_bytes) {
   std::string out;
   char buf[65536];
-  while (true) {
+  while (out.size() <= max_bytes) {
     ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      if (errno == EINTR) continue;
       int err = errno;
       ::close(fd);
       return std::unexpected(ErrnoError("reading", path, err));
@@ -48,6 +47,43 @@ Result<std::string> ReadFile(const std::filesystem::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+}  // namespace
+
+Result<std::string> ReadRegularFile(const std::filesystem::path& path, size_t max_bytes) {
+  // O_NONBLOCK: opening a FIFO planted in place of the file must not hang the reader.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      return Fail(ErrorCode::kPermissionDenied, "refusing to read " + path.string() +
+                                                    ": it is a symbolic link");
+    }
+    return std::unexpected(ErrnoError("reading", path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Fail(ErrorCode::kPermissionDenied,
+                "refusing to read " + path.string() + ": not a regular file");
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    return Fail(ErrorCode::kIo, "refusing to read " + path.string() + ": larger than " +
+                                    std::to_string(max_bytes) + " bytes");
+  }
+  auto out = ReadAllAndClose(fd, path, max_bytes);
+  if (out && out->size() > max_bytes) {
+    return Fail(ErrorCode::kIo, "refusing to read " + path.string() + ": it grew past " +
+                                    std::to_string(max_bytes) + " bytes");
+  }
+  return out;
+}
+
+Result<std::string> ReadFile(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(ErrnoError("reading", path, errno));
+  return ReadAllAndClose(fd, path, SIZE_MAX - 1);
 }
 
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view contents) {

@@ -15,7 +15,12 @@
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
 #include "fleet/git.h"
+#include "sandbox/egress_proxy.h"
+#include "sandbox/isolated_runner.h"
+#include "sandbox/policy.h"
+#include "sandbox/probe.h"
 #include "sandbox/process.h"
+#include "sandbox/toolchains.h"
 #include "verifiers/verifier.h"
 
 namespace drover::fleet {
@@ -48,6 +53,11 @@ struct RunContext {
   sandbox::ProcessRunner& processes;
   std::filesystem::path run_dir;
   std::filesystem::path socket_dir;  // Short path: Unix socket names are limited to 107 bytes.
+  // Set unless --sandbox=none: what every sandbox of the run shares (toolchains, limits,
+  // the egress proxy), completed per command with its workspace and its own paths.
+  std::optional<sandbox::SandboxPolicy> base_policy;
+  std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
+  std::string isolation;
 };
 
 class Job {
@@ -58,6 +68,7 @@ class Job {
     report_.location = target.location;
     report_.branch = run.spec.pr.branch;
     report_.job_dir = run.run_dir / "jobs" / target.name;
+    report_.isolation = run.isolation;
   }
 
   JobReport Run() {
@@ -96,8 +107,32 @@ class Job {
 
   std::map<std::string, std::string> ChildEnv() const {
     auto env = sandbox::BaseEnvironment(run_.options.parent_env);
-    env["HOME"] = (report_.job_dir / "home").string();
+    // In a sandbox HOME is its private /tmp, fresh for every verifier run: nothing the agent
+    // leaves in a home directory can change how the final check behaves.
+    env["HOME"] = run_.base_policy ? "/tmp" : (report_.job_dir / "home").string();
+    for (const auto& [name, value] : run_.toolchain_env) env[name] = value;
     return env;
+  }
+
+  // The sandbox policy for one command tree in this job's workspace.
+  sandbox::SandboxPolicy Policy() const {
+    sandbox::SandboxPolicy policy = *run_.base_policy;
+    policy.workspace = worktree_->workspace;
+    policy.read_only_subpaths = {".git"};
+    return policy;
+  }
+
+  // Each Run of the returned runner is a fresh sandbox over the workspace (or, with
+  // --sandbox=none, a plain process).
+  std::unique_ptr<sandbox::ProcessRunner> VerifierProcesses() const {
+    if (!run_.base_policy) return nullptr;
+    return sandbox::MakeIsolatedProcessRunner(Policy(), run_.options.drover_binary);
+  }
+
+  verifiers::VerifierReport RunJobVerifiers() const {
+    auto isolated = VerifierProcesses();
+    return verifiers::RunVerifiers(isolated ? *isolated : run_.processes, run_.spec.verifiers,
+                                   worktree_->workspace, ChildEnv());
   }
 
   bool Prepare() {
@@ -131,8 +166,7 @@ class Job {
 
   bool Baseline() {
     Step("baseline");
-    auto report = verifiers::RunVerifiers(run_.processes, run_.spec.verifiers,
-                                          worktree_->workspace, ChildEnv());
+    auto report = RunJobVerifiers();
     report_.baseline = report.Summary();
     (void)WriteFileAtomic(report_.job_dir / "baseline.json", report.ToJson().dump(2) + "\n");
     if (!report.passed()) {
@@ -230,9 +264,20 @@ class Job {
     process.timeout = std::chrono::seconds(spec.limits.max_wall_seconds + 30);
     process.max_output_bytes = 64 * 1024;
     process.log_file = dir / "agent.log";
-    auto ran = run_.processes.Run(process);
+    std::unique_ptr<sandbox::ProcessRunner> isolated;
+    if (run_.base_policy) {
+      // The agent and every command it runs share one sandbox: the workspace, its attempt
+      // directory and its gateway socket are all it can write to or reach.
+      auto policy = Policy();
+      policy.writable_paths = {dir};
+      policy.sockets = {socket};
+      policy.read_only_paths.push_back(run_.options.drover_binary);
+      isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
+    }
+    auto ran = (isolated ? *isolated : run_.processes).Run(process);
     if (!ran) return Fail(ErrorCode::kIo, "could not start the agent: " + ran.error().message);
-    auto text = ReadFile(dir / "result.json");
+    // The attempt directory was writable inside the sandbox: no links followed, no FIFOs.
+    auto text = ReadRegularFile(dir / "result.json", 16 << 20);
     if (!text) {
       return Fail(ErrorCode::kInternal, "agent process ended (" + ran->Describe() +
                                             ") without a result; see " +
@@ -246,8 +291,7 @@ class Job {
   // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
   bool FinalCheck(std::string& feedback) {
     Step("verifying");
-    auto report = verifiers::RunVerifiers(run_.processes, run_.spec.verifiers,
-                                          worktree_->workspace, ChildEnv());
+    auto report = RunJobVerifiers();
     report_.verifier = report.Summary();
     (void)WriteFileAtomic(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
     if (!report.passed()) {
@@ -385,7 +429,8 @@ Json JobReport::ToJson() const {
               {"lines_added", lines_added},
               {"lines_removed", lines_removed},
               {"seconds", seconds},
-              {"job_dir", job_dir.string()}};
+              {"job_dir", job_dir.string()},
+              {"isolation", isolation}};
 }
 
 int RunReport::CountWith(JobStatus status) const {
@@ -402,6 +447,7 @@ Json RunReport::ToJson() const {
               {"migration", migration_id},
               {"model", model},
               {"replayed", replayed},
+              {"isolation", isolation},
               {"seconds", seconds},
               {"counts",
                {{"published", CountWith(JobStatus::kPublished)},
@@ -459,6 +505,49 @@ Result<ModelSetting> ParseModelSetting(std::string_view text,
   return setting;
 }
 
+struct PreparedSandbox {
+  sandbox::SandboxPolicy policy;
+  std::map<std::string, std::string> toolchain_env;
+  std::string isolation;
+};
+
+// Probes the sandbox (refusing to go on without one), finds the toolchains to show, and starts
+// the egress proxy when the spec allows hosts.
+Result<PreparedSandbox> PrepareSandbox(const RunOptions& options, const MigrationSpec& spec,
+                                       const std::filesystem::path& scratch,
+                                       std::unique_ptr<sandbox::EgressProxy>& proxy) {
+  auto probe = sandbox::ProbeSandbox(options.drover_binary, scratch);
+  if (probe.level.starts_with("none")) {
+    return Fail(ErrorCode::kPermissionDenied,
+                "the sandbox does not work on this machine (" + probe.error +
+                    "); drover will not run agents on untrusted repositories without it. "
+                    "Enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 "
+                    "or user.max_user_namespaces > 0), or pass --sandbox=none to run them as "
+                    "plain processes on repositories you trust");
+  }
+  PreparedSandbox prepared;
+  prepared.isolation = probe.level;
+  auto toolchains = sandbox::FindToolchains(options.parent_env);
+  prepared.toolchain_env = toolchains.env;
+  auto& policy = prepared.policy;
+  policy.read_only_paths = toolchains.read_only_paths;
+  for (const auto& path : spec.sandbox.read_only_paths) policy.read_only_paths.push_back(path);
+  policy.memory_bytes = static_cast<uint64_t>(spec.sandbox.memory_mb) << 20;
+  policy.max_processes = static_cast<uint64_t>(spec.sandbox.max_processes);
+  policy.disk_bytes = static_cast<uint64_t>(spec.sandbox.disk_mb) << 20;
+  if (!spec.sandbox.allow_hosts.empty()) {
+    sandbox::EgressProxyOptions proxy_options;
+    proxy_options.socket_path = scratch / "egress.sock";
+    proxy_options.allowed_hosts = spec.sandbox.allow_hosts;
+    proxy_options.log = [](const std::string& line) { spdlog::info("egress: {}", line); };
+    auto started = sandbox::EgressProxy::Start(proxy_options);
+    if (!started) return Fail(started.error());
+    proxy = std::move(*started);
+    policy.proxy_socket = proxy->socket_path();
+  }
+  return prepared;
+}
+
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer) {
   auto started = SteadyClock::now();
   auto spec = LoadMigrationSpec(options.migration_file);
@@ -496,6 +585,25 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   auto processes = sandbox::MakeLocalProcessRunner();
   RunContext context{options, *spec,  observer,   git,    forge,
                      gateway, *processes, report.run_dir, socket_dir};
+  std::unique_ptr<sandbox::EgressProxy> proxy;
+  if (options.sandbox == SandboxMode::kNone) {
+    report.isolation = "none (--sandbox=none)";
+    spdlog::warn("--sandbox=none: agents and verifiers run as plain processes, unisolated");
+    if (!spec->sandbox.allow_hosts.empty()) {
+      spdlog::warn("sandbox.allow_hosts has no effect with --sandbox=none: the network is open");
+    }
+  } else {
+    auto sandboxed = PrepareSandbox(options, *spec, socket_dir, proxy);
+    if (!sandboxed) {
+      (void)RemoveAll(socket_dir);
+      return Fail(sandboxed.error());
+    }
+    report.isolation = sandboxed->isolation;
+    context.base_policy = sandboxed->policy;
+    context.toolchain_env = sandboxed->toolchain_env;
+  }
+  context.isolation = report.isolation;
+  spdlog::info("isolation: {}", report.isolation);
 
   observer.OnRunStarted(report, targets->size());
   report.jobs.resize(targets->size());
@@ -526,7 +634,8 @@ Status WriteRunSummary(const RunReport& report) {
     return wrote;
   }
   std::string md = "# drover run " + report.run_id + "\n\n";
-  md += "Migration `" + report.migration_id + "`, model " + report.model + ".\n\n";
+  md += "Migration `" + report.migration_id + "`, model " + report.model + ", isolation " +
+        report.isolation + ".\n\n";
   if (report.replayed) {
     md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
   }

@@ -46,6 +46,7 @@ struct JobReport {
   int lines_removed = 0;
   double seconds = 0;
   std::filesystem::path job_dir;
+  std::string isolation;  // What the job's agent and verifiers ran in (RunReport::isolation).
   Json ToJson() const;
 };
 
@@ -55,6 +56,8 @@ struct RunReport {
   std::string migration_id;
   std::string model;  // "openai:gpt-4.1", "replay:DIR"
   bool replayed = false;
+  // "full", "partial: no cgroup (...)" (from the sandbox probe) or "none (--sandbox=none)".
+  std::string isolation;
   std::vector<JobReport> jobs;
   double seconds = 0;
   int CountWith(JobStatus status) const;
@@ -76,6 +79,11 @@ struct ModelSetting {
 Result<ModelSetting> ParseModelSetting(std::string_view text,
                                        const std::map<std::string, std::string>& env);
 
+enum class SandboxMode {
+  kRequired,  // Agents and verifiers run isolated; the run is refused where that cannot work.
+  kNone,      // `--sandbox=none`: plain processes with a clean environment, on trusted input.
+};
+
 struct RunOptions {
   std::filesystem::path migration_file;
   std::filesystem::path repos_file;
@@ -87,6 +95,7 @@ struct RunOptions {
   std::filesystem::path drover_binary;  // Started as `drover agent` for each attempt.
   std::map<std::string, std::string> parent_env;  // Source of PATH/LANG for children.
   bool keep_workspaces = false;
+  SandboxMode sandbox = SandboxMode::kRequired;
 };
 
 class RunObserver {
@@ -98,7 +107,8 @@ class RunObserver {
 };
 
 // Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing
-// runs), then runs every job. A job's failure is a JobReport, never an error of the run.
+// runs), probes the sandbox (kPermissionDenied saying why, when it cannot isolate and the mode
+// is kRequired), then runs every job. A job's failure is a JobReport, never an error of the run.
 // Errors: bad input, or a run directory that cannot be created.
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer);
 

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <climits>
 #include <cstdint>
@@ -14,12 +15,14 @@
 #include <vector>
 
 #include "core/fs.h"
+#include "sandbox/egress_proxy.h"
 
 namespace drover::fleet {
 namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
-                                           "baseline", "policy", "pr",        "author"};
+                                           "baseline", "policy", "pr",        "author",
+                                           "sandbox"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
@@ -32,6 +35,8 @@ constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {"max_files_changed", "max_lines_changed"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
+constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
+                                               "max_processes", "disk_mb"};
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -181,6 +186,31 @@ Status Optional(const YAML::Node& parent, const char* field, Read read, T& out) 
   if (!value) return std::unexpected(value.error());
   out = static_cast<T>(*value);
   return {};
+}
+
+// A YAML list of non-empty texts at `path`; null or absent gives an empty list.
+Result<std::vector<std::string>> StringList(const FieldReader& reader, const YAML::Node& node,
+                                            const std::string& path) {
+  std::vector<std::string> out;
+  if (!node.IsDefined() || node.IsNull()) return out;
+  if (!node.IsSequence()) {
+    return reader.FailAt(node, path, "expected a list, got " + FieldReader::Describe(node));
+  }
+  for (size_t i = 0; i < node.size(); ++i) {
+    auto text = reader.String(node[i], path + "[" + std::to_string(i) + "]");
+    if (!text) return std::unexpected(text.error());
+    out.push_back(*text);
+  }
+  return out;
+}
+
+// A host name for the egress allow-list: letters, digits, '-', '.', optionally "*." first.
+bool IsHostPattern(std::string_view host) {
+  if (host.starts_with("*.")) host.remove_prefix(2);
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-') return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+  });
 }
 
 bool IsValidId(std::string_view id) {
@@ -354,6 +384,50 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
           if (!label) return std::unexpected(label.error());
           spec.pr.labels.push_back(*label);
         }
+      }
+    }
+  }
+
+  const YAML::Node sandbox = root["sandbox"];
+  if (sandbox.IsDefined()) {
+    if (auto ok = reader.CheckMapping(sandbox, "sandbox", kSandboxFields); !ok) return ok;
+    if (sandbox.IsMap()) {
+      auto hosts = StringList(reader, sandbox["allow_hosts"], "sandbox.allow_hosts");
+      if (!hosts) return std::unexpected(hosts.error());
+      for (size_t i = 0; i < hosts->size(); ++i) {
+        const std::string& host = (*hosts)[i];
+        std::string path = "sandbox.allow_hosts[" + std::to_string(i) + "]";
+        if (sandbox::IsIpLiteral(host)) {
+          return reader.FailAt(sandbox["allow_hosts"][i], path,
+                               "\"" + host + "\" is an IP address; only host names can be allowed");
+        }
+        if (!IsHostPattern(host)) {
+          return reader.FailAt(sandbox["allow_hosts"][i], path,
+                               "\"" + host +
+                                   "\" is not a host name (no scheme, port or path; \"*.\" may "
+                                   "start it)");
+        }
+      }
+      spec.sandbox.allow_hosts = *hosts;
+      auto paths = StringList(reader, sandbox["read_only_paths"], "sandbox.read_only_paths");
+      if (!paths) return std::unexpected(paths.error());
+      for (size_t i = 0; i < paths->size(); ++i) {
+        std::filesystem::path path((*paths)[i]);
+        if (!path.is_absolute()) {
+          return reader.FailAt(sandbox["read_only_paths"][i],
+                               "sandbox.read_only_paths[" + std::to_string(i) + "]",
+                               "must be an absolute path");
+        }
+        spec.sandbox.read_only_paths.push_back(path.lexically_normal());
+      }
+      for (auto [field, target] : {std::pair{"memory_mb", &spec.sandbox.memory_mb},
+                                   std::pair{"max_processes", &spec.sandbox.max_processes},
+                                   std::pair{"disk_mb", &spec.sandbox.disk_mb}}) {
+        std::string path = std::string("sandbox.") + field;
+        auto ok = Optional(
+            sandbox, field, [&](const YAML::Node& n) { return reader.PositiveInteger(n, path); },
+            *target);
+        if (!ok) return ok;
       }
     }
   }

@@ -3,6 +3,7 @@
 // Thread-safe: free functions over value types.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -32,6 +33,18 @@ struct DiffPolicy {
   int max_lines_changed = 2000;  // Added plus removed.
 };
 
+// How each agent and verifier of the migration is isolated (sandbox/policy.h).
+struct SandboxSettings {
+  // Hosts the builds may reach through the egress proxy ("pypi.org", "*.pythonhosted.org").
+  // Empty: no network at all.
+  std::vector<std::string> allow_hosts;
+  // Further read-only directories (toolchains the PATH does not reveal).
+  std::vector<std::filesystem::path> read_only_paths;
+  int64_t memory_mb = 8192;     // cgroup memory limit per sandbox.
+  int64_t max_processes = 2048;  // cgroup pids limit per sandbox.
+  int64_t disk_mb = 10240;      // How much the workspace may grow during one command tree.
+};
+
 enum class OnRedBaseline {
   kSkip,           // A target whose verifiers fail before the agent runs is skipped.
   kNoNewFailures,  // Work on it anyway; the final check may not fail more than the baseline.
@@ -48,6 +61,7 @@ struct MigrationSpec {
   DiffPolicy policy;                                     // Key `policy`.
   PrTemplate pr;                                         // Key `pr`.
   GitAuthor author;                                      // Key `author`.
+  SandboxSettings sandbox;                               // Key `sandbox`.
   std::filesystem::path file;  // Where the spec was read from (empty when parsed from text).
 };
 

@@ -7,21 +7,27 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <ftw.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/fs.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/egress_proxy.h"
 
 namespace drover::sandbox {
 namespace {
@@ -41,6 +47,29 @@ constexpr uint64_t kLandlockNetBind = 1ULL << 0;    // ABI 4.
 constexpr uint64_t kLandlockNetConnect = 1ULL << 1;
 constexpr uint64_t kLandlockScopeAbstractUnix = 1ULL << 0;  // ABI 6.
 constexpr uint64_t kLandlockScopeSignal = 1ULL << 1;
+constexpr int kLandlockRuleNetPort = 2;  // ABI 4.
+struct LandlockNetPortAttr {
+  uint64_t allowed_access;
+  uint64_t port;
+};
+
+// Top-level directories of the host shown read-only in every sandbox.
+constexpr const char* kSystemDirs[] = {"/usr", "/bin",   "/sbin",   "/lib",
+                                       "/lib32", "/lib64", "/libx32", "/etc"};
+
+// True when `path` is `dir` or lies below it (both absolute and lexically normal).
+bool IsWithin(const std::filesystem::path& path, const std::filesystem::path& dir) {
+  auto rel = path.lexically_normal().lexically_relative(dir.lexically_normal());
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+// A listed read-only path that a broader mount already shows needs (and allows) no bind.
+bool AlreadyVisible(const std::filesystem::path& path, const SandboxPolicy& policy) {
+  for (const char* dir : kSystemDirs) {
+    if (IsWithin(path, dir)) return true;
+  }
+  return IsWithin(path, policy.workspace);
+}
 
 std::unexpected<Error> SysFail(const std::string& step) {
   return Fail(ErrorCode::kPermissionDenied, step + ": " + std::strerror(errno));
@@ -111,7 +140,7 @@ Status BuildRoot(const SandboxPolicy& policy) {
   }
   const std::filesystem::path old_root = "/oldroot";
   const std::filesystem::path root = "/newroot";
-  for (const char* dir : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"}) {
+  for (const char* dir : kSystemDirs) {
     auto source = Under(old_root, dir);
     struct stat st;
     if (lstat(source.c_str(), &st) != 0) continue;
@@ -125,7 +154,10 @@ Status BuildRoot(const SandboxPolicy& policy) {
     if (auto bound = Bind(source, Under(root, dir), kRo); !bound) return bound;
   }
   if (auto made = MakeDirs(root / "tmp"); !made) return made;
-  if (mount("tmpfs", (root / "tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) {
+  std::string tmp_options = "mode=1777";
+  if (policy.tmp_bytes > 0) tmp_options += ",size=" + std::to_string(policy.tmp_bytes);
+  if (mount("tmpfs", (root / "tmp").c_str(), "tmpfs", MS_NOSUID | MS_NODEV, tmp_options.c_str()) !=
+      0) {
     return SysFail("mount /tmp");
   }
   if (auto made = MakeDirs(root / "dev"); !made) return made;
@@ -145,13 +177,19 @@ Status BuildRoot(const SandboxPolicy& policy) {
   (void)symlink("/proc/self/fd/2", (root / "dev/stderr").c_str());
   (void)mkdir((root / "dev/shm").c_str(), 01777);
   for (const auto& path : policy.read_only_paths) {
+    if (AlreadyVisible(path, policy)) continue;
     if (auto bound = Bind(Under(old_root, path), Under(root, path), kRo); !bound) return bound;
   }
-  for (const auto& path : policy.sockets) {
+  auto sockets = policy.sockets;
+  if (!policy.proxy_socket.empty()) sockets.push_back(policy.proxy_socket);
+  for (const auto& path : sockets) {
     if (auto bound = Bind(Under(old_root, path), Under(root, path), kRw); !bound) return bound;
   }
   auto workspace = Under(root, policy.workspace);
   if (auto bound = Bind(Under(old_root, policy.workspace), workspace, kRw); !bound) return bound;
+  for (const auto& path : policy.writable_paths) {
+    if (auto bound = Bind(Under(old_root, path), Under(root, path), kRw); !bound) return bound;
+  }
   for (const auto& sub : policy.read_only_subpaths) {
     auto source = workspace / sub;
     struct stat st;
@@ -247,6 +285,16 @@ Status ApplyLandlock(const SandboxPolicy& policy) {
   };
   Status status = allow("/", kRead);
   if (status) status = allow(policy.workspace, all);
+  for (const auto& path : policy.writable_paths) {
+    if (status) status = allow(path, all);
+  }
+  if (status && abi >= 4 && !policy.proxy_socket.empty()) {
+    // The relay to the egress proxy is the only TCP port the command may connect to.
+    LandlockNetPortAttr port{kLandlockNetConnect, policy.proxy_port};
+    if (syscall(SYS_landlock_add_rule, ruleset, kLandlockRuleNetPort, &port, 0) != 0) {
+      status = SysFail("landlock_add_rule proxy port");
+    }
+  }
   if (status) status = allow("/tmp", all);
   if (status) {
     status = allow("/dev",
@@ -326,12 +374,32 @@ Status SetUpAndExec(const SandboxPolicy& policy, const std::vector<std::string>&
   if (auto built = BuildRoot(policy); !built) return built;
   (void)sethostname("drover-sandbox", 14);
   LoopbackUp();
+  // The relay's port is bound before Landlock forbids binding, and served after the
+  // capabilities are gone, by a child that is then no more privileged than the command.
+  int relay_fd = -1;
+  if (!policy.proxy_socket.empty()) {
+    auto listening = ListenLoopback(policy.proxy_port);
+    if (!listening) return Fail(listening.error());
+    relay_fd = *listening;
+  }
   if (chdir(cwd.c_str()) != 0 && chdir(policy.workspace.c_str()) != 0)
     return SysFail("chdir workspace");
   if (auto limited = SetLimits(policy); !limited) return limited;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return SysFail("no_new_privs");
   if (auto landlocked = ApplyLandlock(policy); !landlocked) return landlocked;
   if (auto dropped = DropCapabilities(); !dropped) return dropped;
+  if (relay_fd >= 0) {
+    pid_t relay = fork();
+    if (relay < 0) return SysFail("fork relay");
+    if (relay == 0) ServeRelay(relay_fd, policy.proxy_socket);
+    close(relay_fd);
+    std::string proxy = "http://127.0.0.1:" + std::to_string(policy.proxy_port);
+    for (const char* name : {"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"}) {
+      setenv(name, proxy.c_str(), 1);
+    }
+    setenv("NO_PROXY", "localhost,127.0.0.1,::1", 1);
+    setenv("no_proxy", "localhost,127.0.0.1,::1", 1);
+  }
   (void)syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   if (auto filtered = ApplySeccomp(); !filtered) return filtered;
   std::vector<char*> args;
@@ -340,6 +408,68 @@ Status SetUpAndExec(const SandboxPolicy& policy, const std::vector<std::string>&
   execvp(args[0], args.data());
   return Fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
               "exec " + argv[0] + ": " + std::strerror(errno));
+}
+
+// Bytes of the regular files under `dir`, links not followed, other mounts not entered.
+uint64_t DiskUsage(const std::filesystem::path& dir) {
+  static thread_local uint64_t total;
+  total = 0;
+  auto add = [](const char*, const struct stat* st, int type, FTW*) {
+    if (type == FTW_F) total += static_cast<uint64_t>(st->st_blocks) * 512;
+    return 0;
+  };
+  (void)nftw(dir.c_str(), add, 32, FTW_PHYS | FTW_MOUNT);
+  return total;
+}
+
+// Bytes in use on the filesystem holding `dir`: cheap enough to ask ten times a second.
+uint64_t FilesystemUsed(const std::filesystem::path& dir) {
+  struct statvfs fs {};
+  if (statvfs(dir.c_str(), &fs) != 0) return 0;
+  return static_cast<uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
+}
+
+// Waits for pid 1 of the sandbox. With a disk limit, watches the workspace's filesystem every
+// 100 ms; when it has grown by more than the limit, counts the workspace itself (other jobs
+// may share the filesystem) and kills the whole sandbox (pid 1 takes its namespace with it)
+// once the workspace is past the limit.
+Result<int> WaitWatchingDisk(pid_t child, const SandboxPolicy& policy) {
+  int status = 0;
+  if (policy.disk_bytes == 0) {
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+  uint64_t workspace_start = DiskUsage(policy.workspace);
+  uint64_t filesystem_start = FilesystemUsed(policy.workspace);
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+  bool killed = false;
+  while (true) {
+    pollfd ready{pidfd, POLLIN, 0};
+    if (pidfd < 0) {
+      usleep(100 * 1000);
+    } else if (poll(&ready, 1, 100) < 0 && errno != EINTR) {
+      break;
+    }
+    if (waitpid(child, &status, WNOHANG) == child) break;
+    if (killed) continue;
+    uint64_t filesystem = FilesystemUsed(policy.workspace);
+    if (filesystem <= filesystem_start || filesystem - filesystem_start <= policy.disk_bytes) {
+      continue;
+    }
+    uint64_t used = DiskUsage(policy.workspace);
+    if (used > workspace_start && used - workspace_start > policy.disk_bytes) {
+      std::fprintf(stderr,
+                   "drover sandbox: the workspace grew by more than %llu MiB; stopped\n",
+                   static_cast<unsigned long long>(policy.disk_bytes >> 20));
+      kill(child, SIGKILL);
+      killed = true;
+    } else {
+      filesystem_start = filesystem;  // Someone else's growth: measure from here.
+    }
+  }
+  if (pidfd >= 0) close(pidfd);
+  return status;
 }
 
 }  // namespace
@@ -373,6 +503,8 @@ Result<SandboxPolicy> LoadPolicyArgument(const std::string& argument) {
 
 Result<int> RunSandboxed(const SandboxPolicy& policy, const std::vector<std::string>& argv) {
   if (argv.empty()) return Fail(ErrorCode::kInvalidArgument, "no command");
+  // First, so that everything started from here on counts against the limits.
+  if (auto joined = JoinCgroups(policy.cgroups); !joined) return Fail(joined.error());
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();
   uid_t uid = getuid();
@@ -415,11 +547,13 @@ Result<int> RunSandboxed(const SandboxPolicy& policy, const std::vector<std::str
     message.append(buffer, static_cast<size_t>(n));
   }
   close(error_pipe[0]);
-  int status = 0;
-  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  if (!message.empty()) {
+    int ignored = 0;
+    while (waitpid(child, &ignored, 0) < 0 && errno == EINTR) {
+    }
+    return Fail(ErrorCode::kPermissionDenied, "sandbox: " + message);
   }
-  if (!message.empty()) return Fail(ErrorCode::kPermissionDenied, "sandbox: " + message);
-  return status;
+  return WaitWatchingDisk(child, policy);
 }
 
 }  // namespace drover::sandbox

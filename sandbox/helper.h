@@ -13,6 +13,9 @@ namespace drover::sandbox {
 
 // The helper's argv word, as in `drover __sandbox POLICY -- CMD ARGS...`.
 inline constexpr const char* kSandboxHelperCommand = "__sandbox";
+// The same helper as its own small executable (`drover-sandbox POLICY -- CMD ARGS...`),
+// installed beside drover.
+inline constexpr const char* kSandboxHelperBinary = "drover-sandbox";
 
 // Reads a policy given as inline JSON ("{..."), a file descriptor number, or a file path.
 Result<SandboxPolicy> LoadPolicyArgument(const std::string& argument);

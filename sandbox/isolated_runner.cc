@@ -1,15 +1,27 @@
 #include "sandbox/isolated_runner.h"
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "sandbox/cgroup.h"
 #include "sandbox/helper.h"
 
 namespace drover::sandbox {
 namespace {
 
+// `drover-sandbox` beside the drover binary when it is there: the same helper without the
+// dozens of shared libraries drover loads, which would otherwise cost every command ~10 ms.
+std::vector<std::string> HelperCommand(const std::filesystem::path& drover_binary) {
+  auto slim = drover_binary.parent_path() / kSandboxHelperBinary;
+  if (access(slim.c_str(), X_OK) == 0) return {slim.string()};
+  return {drover_binary.string(), kSandboxHelperCommand};
+}
+
 class IsolatedProcessRunner final : public ProcessRunner {
  public:
-  IsolatedProcessRunner(SandboxPolicy policy, std::filesystem::path drover_binary)
+  IsolatedProcessRunner(SandboxPolicy policy, const std::filesystem::path& drover_binary)
       : policy_(std::move(policy)),
-        drover_binary_(std::move(drover_binary)),
+        helper_(HelperCommand(drover_binary)),
         local_(MakeLocalProcessRunner()) {}
 
   Result<ProcessResult> Run(const ProcessSpec& spec) override {
@@ -20,15 +32,41 @@ class IsolatedProcessRunner final : public ProcessRunner {
                                           : std::filesystem::absolute(spec.cwd, ec);
       if (ec) return Fail(ErrorCode::kIo, "sandbox workspace: " + ec.message());
     }
+    // Without a usable cgroup the command runs unlimited; the probe reports why.
+    std::unique_ptr<CgroupLease> lease;
+    if (policy.cgroups.empty() && (policy.memory_bytes != 0 || policy.max_processes != 0) &&
+        DetectCgroups().available) {
+      auto created = CgroupLease::Create(policy.memory_bytes, policy.max_processes);
+      if (created) {
+        lease = std::move(*created);
+        policy.cgroups = lease->dirs();
+      } else {
+        spdlog::warn("sandbox: running without memory/process limits: {}", created.error().message);
+      }
+    }
     ProcessSpec wrapped = spec;
-    wrapped.argv = {drover_binary_.string(), kSandboxHelperCommand, ToJson(policy).dump(), "--"};
+    wrapped.argv = helper_;
+    wrapped.argv.push_back(ToJson(policy).dump());
+    wrapped.argv.push_back("--");
     wrapped.argv.insert(wrapped.argv.end(), spec.argv.begin(), spec.argv.end());
-    return local_->Run(wrapped);
+    auto result = local_->Run(wrapped);
+    if (result && lease) {
+      // The command only sees a SIGKILL or a failed fork; say which limit did it.
+      if (lease->OomKilled()) {
+        result->output += "\n[drover sandbox: killed by the memory limit (" +
+                          std::to_string(policy.memory_bytes >> 20) + " MiB)]";
+      }
+      if (lease->PidsLimitHit()) {
+        result->output += "\n[drover sandbox: the process limit (" +
+                          std::to_string(policy.max_processes) + ") refused a fork]";
+      }
+    }
+    return result;  // The lease's destructor kills what is left and removes the cgroups.
   }
 
  private:
   const SandboxPolicy policy_;
-  const std::filesystem::path drover_binary_;
+  const std::vector<std::string> helper_;
   std::unique_ptr<ProcessRunner> local_;
 };
 

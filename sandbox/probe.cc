@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "core/fs.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/helper.h"
 #include "sandbox/isolated_runner.h"
 
@@ -13,12 +13,14 @@ ProbeResult ProbeSandbox(const std::filesystem::path& drover_binary,
   ProbeResult probe;
   probe.landlock_abi = LandlockAbi();
   probe.landlock = probe.landlock_abi > 0;
-  if (auto cgroup = ReadFile("/proc/self/cgroup"); cgroup && cgroup->starts_with("0::")) {
-    std::string relative = cgroup->substr(3);
-    while (!relative.empty() && relative.back() == '\n') relative.pop_back();
-    auto dir =
-        std::filesystem::path("/sys/fs/cgroup") / std::filesystem::path(relative).relative_path();
-    probe.cgroup_writable = access((dir / "cgroup.procs").c_str(), W_OK) == 0;
+  const CgroupSupport& cgroups = DetectCgroups();
+  probe.cgroup_writable = cgroups.available;
+  if (cgroups.available) {
+    std::string dirs;
+    for (const auto& dir : cgroups.parents) dirs += (dirs.empty() ? "" : ", ") + dir.string();
+    probe.cgroup = cgroups.mode + " (" + dirs + ")";
+  } else {
+    probe.cgroup = cgroups.why_not;
   }
   SandboxPolicy policy;
   policy.workspace = scratch;
@@ -34,14 +36,15 @@ ProbeResult ProbeSandbox(const std::filesystem::path& drover_binary,
     probe.level = "none: " + probe.error;
     return probe;
   }
-  // The helper fails unless every namespace and the seccomp filter were applied.
+  // The helper fails unless every namespace and the seccomp filter were applied, and the run
+  // above joined the limited cgroups when they are available.
   probe.user_ns = probe.mount_ns = probe.pid_ns = probe.net_ns = probe.seccomp = true;
   std::string missing;
-  if (!probe.landlock) missing += "landlock ";
-  if (!probe.cgroup_writable) missing += "cgroup ";
-  if (!missing.empty()) missing.pop_back();
-  // cgroup limits are not applied yet, so their absence does not lower the level.
-  probe.level = probe.landlock ? "full" : "partial: no " + missing;
+  if (!probe.landlock) missing += "no landlock";
+  if (!probe.cgroup_writable) {
+    missing += (missing.empty() ? "" : ", ") + std::string("no cgroup (") + probe.cgroup + ")";
+  }
+  probe.level = missing.empty() ? "full" : "partial: " + missing;
   return probe;
 }
 
@@ -50,7 +53,8 @@ Json ToJson(const ProbeResult& probe) {
               {"pid_ns", probe.pid_ns},     {"net_ns", probe.net_ns},
               {"landlock", probe.landlock}, {"landlock_abi", probe.landlock_abi},
               {"seccomp", probe.seccomp},   {"cgroup_writable", probe.cgroup_writable},
-              {"level", probe.level},       {"error", probe.error}};
+              {"cgroup", probe.cgroup},     {"level", probe.level},
+              {"error", probe.error}};
 }
 
 }  // namespace drover::sandbox

@@ -17,9 +17,11 @@ struct ProbeResult {
   bool landlock = false;
   int landlock_abi = 0;
   bool seccomp = false;
-  bool cgroup_writable = false;  // Our own cgroup v2 directory accepts writes.
-  std::string level;             // "full", "partial: <missing layers>" or "none: <why>".
-  std::string error;             // The helper's failure, when it failed.
+  bool cgroup_writable = false;  // Memory and process limits can be applied (cgroup.h).
+  std::string cgroup;            // "v2 (<dir>)", "v1 (<memory dir>, <pids dir>)" or why not.
+  // "full", "partial: no <layer>[, no cgroup (<why>)]" or "none: <why>".
+  std::string level;
+  std::string error;  // The helper's failure, when it failed.
 };
 
 // Runs `drover_binary __sandbox` with `true` in a temporary workspace under `scratch`.

@@ -11,7 +11,7 @@ demo=${DROVER_DEMO_DIR:-$root/build/demo}
 "$root/scripts/setup.sh"
 mkdir -p "$root/build"
 echo "demo: building drover (log: build/build.log)" >&2
-if ! TARGETS=drover "$root/scripts/build.sh" > "$root/build/build.log" 2>&1; then
+if ! TARGETS="drover drover-sandbox" "$root/scripts/build.sh" > "$root/build/build.log" 2>&1; then
   tail -n 40 "$root/build/build.log" >&2
   echo "demo: the build failed; the whole log is build/build.log" >&2
   exit 1

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/json.h"
@@ -61,6 +63,27 @@ TEST(Fs, WriteReadAppendAndMissingFile) {
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
   EXPECT_NE(missing.error().message.find("nope"), std::string::npos);
+}
+
+TEST(Fs, ReadRegularFileRefusesLinksFifosAndLargeFiles) {
+  drover::testing::TempDir dir;
+  ASSERT_OK(WriteFileAtomic(dir.path() / "secret", "key\n"));
+  ASSERT_OK(WriteFileAtomic(dir.path() / "result.json", "{}\n"));
+  auto ok = ReadRegularFile(dir.path() / "result.json", 100);
+  ASSERT_OK(ok);
+  EXPECT_EQ(*ok, "{}\n");
+  std::filesystem::create_symlink(dir.path() / "secret", dir.path() / "link.json");
+  auto link = ReadRegularFile(dir.path() / "link.json", 100);
+  ASSERT_FALSE(link.has_value());
+  EXPECT_EQ(link.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(link.error().message.find("symbolic link"), std::string::npos);
+  ASSERT_EQ(mkfifo((dir.path() / "fifo.json").c_str(), 0600), 0);
+  auto fifo = ReadRegularFile(dir.path() / "fifo.json", 100);  // Must not block.
+  ASSERT_FALSE(fifo.has_value());
+  EXPECT_NE(fifo.error().message.find("not a regular file"), std::string::npos);
+  auto large = ReadRegularFile(dir.path() / "secret", 2);
+  ASSERT_FALSE(large.has_value());
+  EXPECT_NE(large.error().message.find("larger than 2 bytes"), std::string::npos);
 }
 
 }  // namespace

@@ -149,6 +149,36 @@ TEST(Spec, VerifierErrorsNameTheEntry) {
             "migration.md:6: verifiers[1].name: another verifier is already named 't'");
 }
 
+TEST(Spec, SandboxSection) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
+                                     "sandbox:\n  allow_hosts: [pypi.org, \"*.pythonhosted.org\"]\n"
+                                     "  read_only_paths: [/opt/jdk]\n  memory_mb: 512\n"
+                                     "  max_processes: 100\n  disk_mb: 64\n---\nx\n",
+                                 "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->sandbox.allow_hosts,
+            (std::vector<std::string>{"pypi.org", "*.pythonhosted.org"}));
+  EXPECT_EQ(spec->sandbox.read_only_paths, (std::vector<std::filesystem::path>{"/opt/jdk"}));
+  EXPECT_EQ(spec->sandbox.memory_mb, 512);
+  EXPECT_EQ(spec->sandbox.max_processes, 100);
+  EXPECT_EQ(spec->sandbox.disk_mb, 64);
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
+  ASSERT_OK(defaults);
+  EXPECT_TRUE(defaults->sandbox.allow_hosts.empty());  // No network unless asked for.
+
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_hosts: [10.0.0.1]\n---\nx\n"),
+            "migration.md:8: sandbox.allow_hosts[0]: \"10.0.0.1\" is an IP address; only host "
+            "names can be allowed");
+  EXPECT_EQ(
+      ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_hosts:\n    - https://pypi.org\n---\nx\n"),
+      "migration.md:9: sandbox.allow_hosts[0]: \"https://pypi.org\" is not a host name (no "
+      "scheme, port or path; \"*.\" may start it)");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  read_only_paths: [opt]\n---\nx\n"),
+            "migration.md:8: sandbox.read_only_paths[0]: must be an absolute path");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_host: [a.org]\n---\nx\n"),
+            "migration.md:8: sandbox: unknown field 'allow_host' (did you mean 'allow_hosts'?)");
+}
+
 TEST(Spec, UnknownFieldSuggestsTheClosestName) {
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifers:\n  - name: t\n    command: c\n---\nDo.\n"),
             "migration.md:4: unknown field 'verifers' (did you mean 'verifiers'?)");

@@ -2,13 +2,16 @@
 // a legitimate build in the same kind of sandbox works. Run alone with --gtest_filter='*Escape*'.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
 
+#include "sandbox/egress_proxy.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
@@ -263,6 +266,146 @@ TEST_F(SandboxEscape, EscapeChildOutlivingTheTimeoutIsGone) {
   std::string before = ReadTestFile(workspace_ / "beat");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(ReadTestFile(workspace_ / "beat"), before);
+}
+
+TEST_F(SandboxEscape, EscapeSignalOrTraceAProcessOutside) {
+  pid_t outside = fork();
+  ASSERT_GE(outside, 0);
+  if (outside == 0) {
+    execl("/bin/sleep", "sleep", "60", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  WriteTestFile(workspace_, "trace.c", R"(#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+int main(int argc, char** argv) {
+  long pid = strtol(argv[1], 0, 10);
+  if (ptrace(PTRACE_ATTACH, pid, 0, 0) == 0) puts("attach succeeded");
+  if (ptrace(PTRACE_SEIZE, pid, 0, 0) == 0) puts("seize succeeded");
+  return 0;
+}
+)");
+  std::string pid = std::to_string(outside);
+  auto result = Sh("cc -o trace trace.c && ./trace " + pid + "; kill -TERM " + pid +
+                   " && echo SIGNALLED; kill -KILL " + pid + " && echo KILLED; kill -KILL -1; true");
+  EXPECT_EQ(result.output.find("succeeded"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("SIGNALLED"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("KILLED"), std::string::npos) << result.output;
+  EXPECT_TRUE(std::filesystem::exists(workspace_ / "trace")) << result.output;
+  int status = 0;
+  EXPECT_EQ(waitpid(outside, &status, WNOHANG), 0) << "the outside process was signalled";
+  kill(outside, SIGKILL);
+  waitpid(outside, &status, 0);
+}
+
+TEST_F(SandboxEscape, EscapeSetuidBinaryGainsNothing) {
+  WriteTestFile(root_.path(), "euid.c", R"(#include <stdio.h>
+#include <unistd.h>
+int main(void) { printf("euid=%d uid=%d\n", (int)geteuid(), (int)getuid()); return 0; }
+)");
+  drover::testing::Sh("cc -o " + (workspace_ / "euid").string() + " " +
+                      (root_ / "euid.c").string());
+  // Owned by another user (nobody) when we may chown, by us otherwise; setuid either way.
+  (void)chown((workspace_ / "euid").c_str(), 65534, 65534);
+  ASSERT_EQ(chmod((workspace_ / "euid").c_str(), 04755), 0);
+  auto result = Sh("./euid; grep NoNewPrivs /proc/self/status");
+  EXPECT_TRUE(result.ok()) << result.output;
+  EXPECT_NE(result.output.find("euid=1000 uid=1000"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("NoNewPrivs:\t1"), std::string::npos) << result.output;
+}
+
+TEST_F(SandboxEscape, EscapeFillDiskIsBounded) {
+  policy_.disk_bytes = 32 << 20;
+  policy_.tmp_bytes = 16 << 20;
+  auto tmp = Sh("head -c 67108864 /dev/zero > /tmp/big; ls -l /tmp/big | awk '{print \"TMP=\" $5}'");
+  auto size_at = tmp.output.find("TMP=");
+  ASSERT_NE(size_at, std::string::npos) << tmp.output;
+  EXPECT_LE(std::stoll(tmp.output.substr(size_at + 4)), 16 << 20) << tmp.output;
+  EXPECT_NE(tmp.output.find("No space left"), std::string::npos) << tmp.output;
+
+  auto disk = Sh("i=0; while [ $i -lt 2000 ]; do head -c 1048576 /dev/zero > f$i; i=$((i+1)); done",
+                 std::chrono::seconds(60));
+  EXPECT_FALSE(disk.ok());
+  EXPECT_FALSE(disk.timed_out) << disk.output;
+  EXPECT_NE(disk.output.find("grew by more than"), std::string::npos) << disk.output;
+  uintmax_t used = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(workspace_)) {
+    if (entry.is_regular_file()) used += entry.file_size();
+  }
+  EXPECT_LT(used, 1024u << 20) << "the watchdog let the workspace grow to " << used;
+}
+
+TEST_F(SandboxEscape, EscapeWritablePathsAreTheOnlyOthers) {
+  std::filesystem::create_directories(root_ / "attempt");
+  std::filesystem::create_directories(root_ / "other");
+  policy_.writable_paths = {root_ / "attempt"};
+  auto result = Sh("echo r > \"" + (root_ / "attempt/result.json").string() + "\"; echo x > \"" +
+                   (root_ / "other/x").string() + "\"; true");
+  EXPECT_EQ(ReadTestFile(root_ / "attempt/result.json"), "r\n");
+  EXPECT_FALSE(std::filesystem::exists(root_ / "other/x"));
+}
+
+// The only way out is the proxy: an allowed name is reached through it, a name not on the
+// list and an IP literal are refused, and the upstream is not reachable directly.
+TEST_F(SandboxEscape, EscapeEgressOnlyThroughTheProxy) {
+  int upstream = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(upstream, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(upstream, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(upstream, 8), 0);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(getsockname(upstream, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  std::string port = std::to_string(ntohs(address.sin_port));
+  std::thread server([upstream] {
+    int client = accept(upstream, nullptr, nullptr);
+    if (client < 0) return;
+    const char reply[] = "HELLO-FROM-UPSTREAM\n";
+    (void)!write(client, reply, sizeof(reply) - 1);
+    close(client);
+  });
+  EgressProxyOptions options;
+  options.socket_path = root_ / "egress.sock";
+  options.allowed_hosts = {"localhost"};
+  options.allow_private_addresses = true;  // The test's upstream lives on 127.0.0.1.
+  auto proxy = EgressProxy::Start(options);
+  ASSERT_OK(proxy);
+  policy_.proxy_socket = options.socket_path;
+  WriteTestFile(workspace_, "fetch.py", R"(import os, socket, sys
+proxy = os.environ["HTTPS_PROXY"].rsplit(":", 1)
+def connect(target):
+    s = socket.create_connection(("127.0.0.1", int(proxy[1])), timeout=5)
+    s.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (target, target)).encode())
+    data = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").replace("\r\n", " | ")
+port = sys.argv[1]
+print("ALLOWED:", connect("localhost:" + port))
+print("UNLISTED:", connect("example.com:443"))
+print("LITERAL:", connect("127.0.0.1:" + port))
+try:
+    socket.create_connection(("127.0.0.1", int(port)), timeout=3)
+    print("DIRECT: CONNECTED")
+except OSError as e:
+    print("DIRECT: refused", e)
+)");
+  auto result = Sh("python3 fetch.py " + port);
+  shutdown(upstream, SHUT_RDWR);
+  close(upstream);
+  server.join();
+  EXPECT_TRUE(result.ok()) << result.output;
+  EXPECT_NE(result.output.find("ALLOWED: HTTP/1.1 200"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("HELLO-FROM-UPSTREAM"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("UNLISTED: HTTP/1.1 403"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("LITERAL: HTTP/1.1 403"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("DIRECT: refused"), std::string::npos) << result.output;
+  EXPECT_EQ((*proxy)->allowed_count(), 1);
+  EXPECT_EQ((*proxy)->refused_count(), 2);
 }
 
 }  // namespace
