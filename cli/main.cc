@@ -335,7 +335,8 @@ int Main(int argc, char** argv) {
                           "The writable workspace (default: .)");
   sandbox_cmd->add_option("--allow-host", sandbox_flags.allow_hosts,
                           "A host name the command may reach through the egress proxy "
-                          "(repeatable; \"*.example.org\" for its subdomains)");
+                          "(repeatable; \"*.example.org\" for its subdomains)")
+      ->allow_extra_args(false);
   sandbox_cmd->add_option("--timeout", sandbox_flags.timeout_seconds,
                           "Seconds before the command is killed")
       ->check(CLI::Range(1, 86400));

@@ -236,6 +236,9 @@ Status SetLimits(const SandboxPolicy& policy) {
   if (auto s = set(RLIMIT_FSIZE, policy.file_size_bytes); !s) return s;
   if (auto s = set(RLIMIT_NOFILE, policy.open_files); !s) return s;
   if (auto s = set(RLIMIT_AS, policy.address_space_bytes); !s) return s;
+  // Counted per user namespace (kernel 5.14+), so this bounds the sandbox's own processes: the
+  // fallback where no cgroup enforces max_processes.
+  if (auto s = set(RLIMIT_NPROC, policy.max_processes); !s) return s;
   rlimit no_core{0, 0};
   (void)setrlimit(RLIMIT_CORE, &no_core);
   return {};

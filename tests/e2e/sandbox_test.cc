@@ -2,6 +2,7 @@
 // isolation each job got, and runs plain processes only when asked with --sandbox=none.
 #include <gtest/gtest.h>
 
+#include "sandbox/process.h"
 #include "tests/e2e/e2e.h"
 
 namespace drover::e2e {
@@ -74,6 +75,30 @@ TEST(Sandbox, UnknownSandboxModeIsAUsageError) {
   fx.WriteSpec(StandardSpec());
   DroverRun run = fx.Run({}, {"--sandbox", "off"});
   EXPECT_EQ(run.exit_code, 2) << run.output;
+}
+
+// `drover sandbox --allow-host`: the command gets the proxy in its environment; an IP literal
+// is refused before anything runs.
+TEST(Sandbox, ManualSandboxWithAllowedHost) {
+  drover::testing::TempDir dir;
+  auto run = [&](const std::vector<std::string>& args) {
+    sandbox::ProcessSpec spec;
+    spec.argv = {DROVER_BINARY, "sandbox", "--writable", dir.path().string()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = sandbox::BaseEnvironment(sandbox::CurrentEnvironment());
+    auto result = sandbox::MakeLocalProcessRunner()->Run(spec);
+    EXPECT_TRUE(result.has_value());
+    return result ? *result : sandbox::ProcessResult{};
+  };
+  auto allowed = run({"--allow-host", "pypi.org", "--", "sh", "-c", "echo proxy=$HTTPS_PROXY"});
+  EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
+  EXPECT_NE(allowed.output.find("proxy=http://127.0.0.1:3128"), std::string::npos)
+      << allowed.output;
+  auto literal = run({"--allow-host", "10.0.0.1", "--", "true"});
+  EXPECT_EQ(literal.exit_code, 2) << literal.output;
+  EXPECT_NE(literal.output.find("10.0.0.1"), std::string::npos) << literal.output;
+  auto closed = run({"--", "sh", "-c", "echo proxy=$HTTPS_PROXY"});
+  EXPECT_NE(closed.output.find("proxy=\n"), std::string::npos) << closed.output;
 }
 
 }  // namespace

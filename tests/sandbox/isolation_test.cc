@@ -408,5 +408,33 @@ except OSError as e:
   EXPECT_EQ((*proxy)->refused_count(), 2);
 }
 
+TEST_F(SandboxEscape, EscapeNoOutsideAddressResolvesOrAnswers) {
+  WriteTestFile(workspace_, "reach.py", R"(import socket
+for host in ("example.com", "localhost.localdomain."):
+    try:
+        print("RESOLVED", host, socket.getaddrinfo(host, 80))
+    except OSError as e:
+        print("unresolved", host)
+for address in (("1.1.1.1", 53), ("8.8.8.8", 443), ("169.254.169.254", 80)):
+    try:
+        socket.create_connection(address, timeout=2)
+        print("REACHED", address)
+    except OSError as e:
+        print("unreachable", address, e.errno)
+)");
+  auto result = Sh(
+      "python3 reach.py; python3 -c 'import resource; "
+      "print(resource.getrlimit(resource.RLIMIT_NPROC)[0])'");
+  EXPECT_TRUE(result.ok()) << result.output;
+  EXPECT_EQ(result.output.find("RESOLVED example.com"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find("REACHED"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("unreachable ('169.254.169.254', 80)"), std::string::npos)
+      << result.output;
+  // The process-count rlimit backs the cgroup pids limit.
+  EXPECT_NE(result.output.find("\n" + std::to_string(policy_.max_processes) + "\n"),
+            std::string::npos)
+      << result.output;
+}
+
 }  // namespace
 }  // namespace drover::sandbox
