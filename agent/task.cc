@@ -139,7 +139,9 @@ Json ToJson(const AgentTask& task) {
               {"model", task.model},
               {"gateway_socket", task.gateway_socket},
               {"previous_attempt_feedback", task.previous_attempt_feedback},
-              {"attempt", task.attempt}};
+              {"attempt", task.attempt},
+              {"judge_mode", verifiers::JudgeModeName(task.judge_mode)},
+              {"baseline", task.baseline ? task.baseline->ToJson() : Json()}};
 }
 
 Result<AgentTask> AgentTaskFromJson(const Json& json) {
@@ -175,6 +177,22 @@ Result<AgentTask> AgentTaskFromJson(const Json& json) {
       return Fail(WithContext(spec.error(), "task.verifiers[" + std::to_string(i) + "]"));
     }
     task.verifiers.push_back(std::move(*spec));
+  }
+  if (auto mode = json.find("judge_mode"); mode != json.end() && mode->is_string()) {
+    if (*mode == "no_new_failures") {
+      task.judge_mode = verifiers::JudgeMode::kNoNewFailures;
+    } else if (*mode != "all_green") {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "field 'task.judge_mode' must be all_green or no_new_failures");
+    }
+  }
+  if (auto baseline = json.find("baseline"); baseline != json.end() && !baseline->is_null()) {
+    auto report = verifiers::VerifierReportFromJson(*baseline);
+    if (!report) return Fail(WithContext(report.error(), "task.baseline"));
+    task.baseline = std::move(*report);
+  }
+  if (task.judge_mode == verifiers::JudgeMode::kNoNewFailures && !task.baseline) {
+    return Fail(ErrorCode::kInvalidArgument, "task.judge_mode no_new_failures needs task.baseline");
   }
   auto limits = in.Member("limits", false, /*array=*/false);
   if (!limits) return Fail(limits.error());

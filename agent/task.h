@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ struct AgentTask {
   // Report from the previous attempt's final check, empty on the first attempt.
   std::string previous_attempt_feedback;
   int attempt = 1;
+  // kNoNewFailures when the repository was red before the change: then `baseline` is the
+  // untouched tree's report and finish is allowed once no failure is new.
+  verifiers::JudgeMode judge_mode = verifiers::JudgeMode::kAllGreen;
+  std::optional<verifiers::VerifierReport> baseline;
 };
 
 enum class AgentStatus {

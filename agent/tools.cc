@@ -438,8 +438,22 @@ ToolResult Tools::Verify() {
       verifiers::RunVerifiers(processes_, task_.verifiers, workspace_.root(), command_env_);
   changed_since_verify_ = false;
   last_report_ = report;
-  ToolResult result = Ok(task_.verifiers.empty() ? "no checks are configured for this repository"
-                                                 : report.ForModel(kVerifyBudgetBytes));
+  std::string text = task_.verifiers.empty() ? "no checks are configured for this repository"
+                                             : report.ForModel(kVerifyBudgetBytes);
+  if (task_.judge_mode == verifiers::JudgeMode::kNoNewFailures && task_.baseline) {
+    // The repository was red before the change: say which failures are the agent's.
+    auto fresh = verifiers::NewFailures(*task_.baseline, report);
+    std::string note = "\nThis repository already failed its checks before your change (" +
+                       task_.baseline->Summary() + "); only failures it did not have count. ";
+    if (fresh.empty()) {
+      note += "No new failures: you may finish.\n";
+    } else {
+      note += "New failures (" + std::to_string(fresh.size()) + "):\n";
+      for (size_t i = 0; i < fresh.size() && i < 20; ++i) note += "- " + fresh[i] + "\n";
+    }
+    text += note;
+  }
+  ToolResult result = Ok(std::move(text));
   result.report = std::move(report);
   return result;
 }
@@ -461,16 +475,19 @@ ToolResult Tools::Finish(const Json& args) {
     return Malformed("finish", "missing required string field 'summary'");
   }
   std::optional<verifiers::VerifierReport> report;
+  std::string verify_text;  // What verify would have said, when finish ran the checks.
   if (changed_since_verify_ || !last_report_) {
     ToolResult verified = Verify();
     report = std::move(verified.report);
+    verify_text = std::move(verified.text);
   }
-  if (!last_report_->passed()) {
+  const verifiers::VerifierReport* baseline = task_.baseline ? &*task_.baseline : nullptr;
+  if (!verifiers::Acceptable(task_.judge_mode, baseline, *last_report_)) {
     std::string text = "finish refused: the checks failed (" + last_report_->Summary() + ")";
     text +=
         ". Fix the problems and call verify; if the migration cannot apply to this repository, "
         "call finish with not_applicable_reason.";
-    if (report) text += "\n" + report->ForModel(kVerifyBudgetBytes);
+    if (report) text += "\n" + verify_text;
     ToolResult result = Error(std::move(text));
     result.malformed = true;
     result.report = std::move(report);

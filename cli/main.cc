@@ -13,6 +13,7 @@
 #include "agent/task.h"
 #include "agent/transcript.h"
 #include "cli/exit_code.h"
+#include "cli/verify_command.h"
 #include "core/fs.h"
 #include "core/http.h"
 #include "core/log.h"
@@ -341,6 +342,8 @@ int Main(int argc, char** argv) {
                           "Seconds before the command is killed")
       ->check(CLI::Range(1, 86400));
   sandbox_cmd->add_option("command", sandbox_flags.command, "-- CMD ARGS...");
+  VerifyFlags verify_flags;
+  auto* verify_cmd = AddVerifyCommand(app, verify_flags);
 
   try {
     app.parse(argc, argv);
@@ -358,6 +361,10 @@ int Main(int argc, char** argv) {
     prompts::SetOverrideDir(dir->second);
   }
 
+  if (*verify_cmd) {
+    (void)SetUpLogging(*level, std::nullopt);
+    return VerifyCommand(SelfPath(argv[0]), verify_flags, flags.json, env);
+  }
   if (*sandbox_cmd) {
     return SandboxCommand(SelfPath(argv[0]), sandbox_flags, flags.json, env);
   }

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <ctime>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "agent/http_model_client.h"
 #include "agent/protocol.h"
 #include "agent/task.h"
 #include "core/http.h"
@@ -15,12 +17,16 @@
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
 #include "fleet/git.h"
+#include "fleet/judge.h"
+#include "fleet/repo_config.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"
 #include "sandbox/toolchains.h"
+#include "verifiers/detect.h"
+#include "verifiers/diff_policy.h"
 #include "verifiers/verifier.h"
 
 namespace drover::fleet {
@@ -86,7 +92,7 @@ class Job {
 
  private:
   void Execute() {
-    if (!Prepare() || !Baseline()) return;
+    if (!Prepare() || !ChooseVerifiers() || !Baseline()) return;
     if (!Agent()) return;
     Publish();
   }
@@ -111,6 +117,10 @@ class Job {
     // leaves in a home directory can change how the final check behaves.
     env["HOME"] = run_.base_policy ? "/tmp" : (report_.job_dir / "home").string();
     for (const auto& [name, value] : run_.toolchain_env) env[name] = value;
+    // Build outputs stay out of the workspace, where they would end up in the diff of a
+    // repository that does not ignore them.
+    env["PYTHONDONTWRITEBYTECODE"] = "1";
+    if (run_.base_policy) env["CARGO_TARGET_DIR"] = "/tmp/drover-cargo-target";
     return env;
   }
 
@@ -129,10 +139,38 @@ class Job {
     return sandbox::MakeIsolatedProcessRunner(Policy(), run_.options.drover_binary);
   }
 
-  verifiers::VerifierReport RunJobVerifiers() const {
+  // Runs the verifiers once; a failing one named in `rerun` (all of them when null) is run
+  // again at once, and one that then passes is marked flaky.
+  verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun) const {
     auto isolated = VerifierProcesses();
-    return verifiers::RunVerifiers(isolated ? *isolated : run_.processes, run_.spec.verifiers,
-                                   worktree_->workspace, ChildEnv());
+    auto& processes = isolated ? *isolated : run_.processes;
+    auto report = verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace,
+                                          ChildEnv());
+    for (size_t i = 0; i < report.results.size(); ++i) {
+      auto& result = report.results[i];
+      if (result.passed || (rerun != nullptr && !rerun->contains(result.name))) continue;
+      auto again = verifiers::RunVerifiers(processes, {verifiers_[i]},
+                                           worktree_->workspace, ChildEnv());
+      if (again.results.empty() || !again.results[0].passed) continue;
+      std::string first = result.outcome;
+      result = std::move(again.results[0]);
+      result.flaky = true;
+      result.outcome = "passed on a second run (first: " + first + ")";
+    }
+    return report;
+  }
+
+  // Where the baseline of this commit under these verifier definitions is kept: the same
+  // tree judged by the same commands gives the same answer, so retries and later runs reuse
+  // it (remove the file to measure again).
+  std::filesystem::path BaselineCachePath() const {
+    Json definition = Json::array();
+    for (const auto& v : verifiers_) definition.push_back(verifiers::ToJson(v));
+    definition.push_back(run_.isolation.starts_with("none") ? "plain" : "sandboxed");
+    size_t hash = std::hash<std::string>{}(definition.dump());
+    char key[32];
+    std::snprintf(key, sizeof key, "%016zx", hash);
+    return run_.options.state_dir / "baselines" / (worktree_->base_commit + "-" + key + ".json");
   }
 
   bool Prepare() {
@@ -154,6 +192,44 @@ class Job {
     return true;
   }
 
+  // The checks for this repository: the spec's, else the ones its files suggest, then its
+  // `.drover.yml`. Read once from the untouched tree, so that nothing the agent writes there
+  // changes how its work is judged.
+  bool ChooseVerifiers() {
+    auto config = LoadRepoConfig(worktree_->workspace);
+    if (!config) {
+      Finish(JobStatus::kFailed, config.error().message);
+      return false;
+    }
+    if (*config && (*config)->opt_out) {
+      Finish(JobStatus::kSkipped, "the repository opted out in .drover.yml" +
+                                      ((*config)->reason.empty() ? "" : ": " + (*config)->reason));
+      return false;
+    }
+    std::vector<verifiers::DetectedVerifier> detected;
+    if (run_.spec.verifiers.empty()) detected = verifiers::DetectVerifiers(worktree_->workspace);
+    verifiers_ = MergeVerifiers(run_.spec.verifiers, detected, *config);
+    Json chosen = Json::array();
+    for (const auto& v : detected) chosen.push_back(verifiers::ToJson(v));
+    (void)WriteFileAtomic(report_.job_dir / "verifiers.json",
+                          Json{{"detected", chosen},
+                               {"repo_config", *config ? ToJson(**config) : Json()},
+                               {"used", [&] {
+                                  Json used = Json::array();
+                                  for (const auto& v : verifiers_) used.push_back(verifiers::ToJson(v));
+                                  return used;
+                                }()}}
+                                  .dump(2) +
+                              "\n");
+    if (verifiers_.empty()) {
+      Finish(JobStatus::kFailed,
+             "no checks: the spec lists no verifiers and none were detected in the repository "
+             "(add verifiers to the spec or a .drover.yml)");
+      return false;
+    }
+    return true;
+  }
+
   bool ResetWorktree() {
     auto worktree = run_.git.CreateWorktree(mirror_, report_.job_dir);
     if (!worktree) {
@@ -166,13 +242,32 @@ class Job {
 
   bool Baseline() {
     Step("baseline");
-    auto report = RunJobVerifiers();
-    report_.baseline = report.Summary();
+    auto cache = BaselineCachePath();
+    std::optional<verifiers::VerifierReport> cached;
+    if (auto text = ReadFile(cache); text) {
+      if (auto json = ParseJson(*text, cache.string()); json) {
+        if (auto report = verifiers::VerifierReportFromJson(*json); report) cached = *report;
+      }
+    }
+    baseline_cached_ = cached.has_value();
+    auto report = cached ? *cached : RunJobVerifiers(nullptr);
+    if (!cached) {
+      (void)CreateDirectories(cache.parent_path());
+      (void)WriteFileAtomic(cache, report.ToJson().dump(2) + "\n");
+    }
+    report_.baseline = report.Summary() + (baseline_cached_ ? " (cached)" : "");
     (void)WriteFileAtomic(report_.job_dir / "baseline.json", report.ToJson().dump(2) + "\n");
+    baseline_ = report;
+    for (const auto& r : report.results) {
+      if (r.flaky) flaky_.insert(r.name);
+    }
     if (!report.passed()) {
-      // A red baseline is the repository's state, not the agent's failure.
-      Finish(JobStatus::kSkipped, "baseline red before any change: " + report.Summary());
-      return false;
+      if (run_.spec.on_red_baseline == OnRedBaseline::kSkip) {
+        // A red baseline is the repository's state, not the agent's failure.
+        Finish(JobStatus::kSkipped, "baseline red before any change: " + report.Summary());
+        return false;
+      }
+      judge_mode_ = verifiers::JudgeMode::kNoNewFailures;
     }
     return true;
   }
@@ -223,6 +318,9 @@ class Job {
       }
       summary_ = outcome->summary;
       verified = FinalCheck(feedback);
+      if (verified && spec.judge.enabled) {
+        verified = Judge(gateway_job.socket_path.string(), attempt, feedback);
+      }
     }
     JobUsage usage = run_.gateway.Usage(gateway_job.job_id);
     report_.input_tokens = usage.input_tokens;
@@ -243,13 +341,15 @@ class Job {
     task.instructions = spec.instructions;
     task.repository = target_.name;
     task.workspace = worktree_->workspace;
-    task.verifiers = spec.verifiers;
+    task.verifiers = verifiers_;
     task.limits = spec.limits;
     task.provider = run_.options.model.provider;
     task.model = run_.options.model.model;
     task.gateway_socket = socket;
     task.previous_attempt_feedback = feedback;
     task.attempt = attempt;
+    task.judge_mode = judge_mode_;
+    if (judge_mode_ == verifiers::JudgeMode::kNoNewFailures) task.baseline = baseline_;
     if (auto wrote = WriteFileAtomic(dir / "task.json", agent::ToJson(task).dump(2)); !wrote) {
       return Fail(wrote.error());
     }
@@ -291,13 +391,23 @@ class Job {
   // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
   bool FinalCheck(std::string& feedback) {
     Step("verifying");
-    auto report = RunJobVerifiers();
+    // Only verifiers that were flaky on the untouched tree get a second chance.
+    auto report = RunJobVerifiers(&flaky_);
     report_.verifier = report.Summary();
     (void)WriteFileAtomic(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
-    if (!report.passed()) {
+    final_ = report;
+    if (!verifiers::Acceptable(judge_mode_, &baseline_, report)) {
       feedback = "The runner's own verifier run failed after your last attempt:\n" +
                  report.ForModel();
-      Finish(JobStatus::kFailed, "final check failed: " + report.Summary());
+      std::string reason = report.Summary();
+      if (judge_mode_ == verifiers::JudgeMode::kNoNewFailures) {
+        auto fresh = verifiers::NewFailures(baseline_, report);
+        reason = std::to_string(fresh.size()) + " new failure(s) against the red baseline" +
+                 (fresh.empty() ? "" : ": " + fresh.front());
+        feedback += "\nFailures the untouched tree did not have:\n";
+        for (size_t i = 0; i < fresh.size() && i < 20; ++i) feedback += "- " + fresh[i] + "\n";
+      }
+      Finish(JobStatus::kFailed, "final check failed: " + reason);
       return false;
     }
     auto diff = run_.git.Diff(*worktree_);
@@ -313,18 +423,30 @@ class Job {
       Finish(JobStatus::kFailed, "final check failed: the agent changed nothing");
       return false;
     }
-    const auto& policy = run_.spec.policy;
-    int lines = diff->lines_added + diff->lines_removed;
-    if (diff->files_changed > policy.max_files_changed || lines > policy.max_lines_changed) {
-      feedback = "The previous change was too large for this migration's policy (" +
-                 std::to_string(diff->files_changed) + " files, " + std::to_string(lines) +
-                 " lines; at most " + std::to_string(policy.max_files_changed) + " files and " +
-                 std::to_string(policy.max_lines_changed) + " lines).";
-      Finish(JobStatus::kFailed, "diff policy: " + std::to_string(diff->files_changed) +
-                                     " files and " + std::to_string(lines) +
-                                     " lines changed exceed the limits");
+    // The diff policy: paths, size, no deleted or newly skipped tests, patterns that must be
+    // gone (from the whole tree) or must appear.
+    auto parsed = verifiers::ParseDiff(diff->patch);
+    if (!parsed) {
+      Finish(JobStatus::kFailed, "diff: " + parsed.error().message);
       return false;
     }
+    auto verdict = verifiers::CheckDiff(*parsed, run_.spec.policy);
+    if (auto checked = verifiers::CheckRemaining(worktree_->workspace, *parsed, run_.spec.policy,
+                                                 verdict);
+        !checked) {
+      Finish(JobStatus::kFailed, "diff policy: " + checked.error().message);
+      return false;
+    }
+    if (!verdict.ok()) {
+      feedback = "The previous change broke this migration's diff policy:\n" + verdict.Bullets();
+      Finish(JobStatus::kFailed, "diff policy: " + verdict.violations.front() +
+                                     (verdict.violations.size() > 1
+                                          ? " (and " + std::to_string(verdict.violations.size() - 1) +
+                                                " more)"
+                                          : ""));
+      return false;
+    }
+    gate_notes_.push_back(PolicyNote(*diff));
     patch_ = diff->patch;
     Step("verified");
     return true;
@@ -337,11 +459,7 @@ class Job {
             spec.id + "`).\n\n";
     body += "## What the agent says it did\n\n" +
             (summary_.empty() ? std::string("(no summary)") : summary_) + "\n\n";
-    body += "## Verification\n\n";
-    body += "Checked by the runner on the final tree, independently of the agent:\n\n";
-    body += "| | result |\n|---|---|\n";
-    body += "| baseline (before) | " + report_.baseline + " |\n";
-    body += "| final check (after) | " + report_.verifier + " |\n\n";
+    body += VerificationSection();
     body += "## Size and cost\n\n";
     body += "- " + std::to_string(report_.files_changed) + " files changed, +" +
             std::to_string(report_.lines_added) + " −" + std::to_string(report_.lines_removed) +
@@ -394,9 +512,114 @@ class Job {
   size_t index_;
   JobReport report_;
   Mirror mirror_;
+  // The optional judge on the verified change, through the job's gateway socket (its tokens
+  // count against the job). A reply that cannot be read does not block: the PR says so.
+  bool Judge(const std::string& socket, int attempt, std::string& feedback) {
+    Step("judging");
+    auto http = MakeCurlHttpClient();
+    agent::HttpModelClientOptions options;
+    options.provider = run_.options.model.provider;
+    options.model = run_.options.model.model;
+    options.base_url = options.provider == agent::Provider::kAnthropic ? "http://gateway"
+                                                                       : "http://gateway/v1";
+    options.unix_socket = socket;
+    options.timeout = std::chrono::minutes(5);
+    agent::HttpModelClient client(options, *http);
+    JudgeInput input;
+    input.title = run_.spec.title;
+    input.instructions = run_.spec.instructions;
+    input.repository = target_.name;
+    input.summary = summary_;
+    input.diff = patch_;
+    input.model = run_.options.model.model;
+    auto verdict = RunJudge(client, input);
+    auto file = report_.job_dir / ("judge-" + std::to_string(attempt) + ".json");
+    if (!verdict) {
+      (void)WriteFileAtomic(file, Json{{"error", verdict.error().ToString()}}.dump(2) + "\n");
+      gate_notes_.push_back("judge: not judged (" + verdict.error().message + ")");
+      return true;
+    }
+    (void)WriteFileAtomic(file, verdict->ToJson().dump(2) + "\n");
+    std::string reasons;
+    for (const auto& reason : verdict->reasons) reasons += (reasons.empty() ? "" : "; ") + reason;
+    if (verdict->approved) {
+      gate_notes_.push_back("judge: approved" + (reasons.empty() ? "" : " (" + reasons + ")"));
+      return true;
+    }
+    gate_notes_.push_back("judge: vetoed attempt " + std::to_string(attempt) + " (" + reasons +
+                          ")");
+    feedback = "A reviewer vetoed your previous change. Its reasons:\n";
+    for (const auto& reason : verdict->reasons) feedback += "- " + reason + "\n";
+    feedback += "Do what the migration asks, and only that.";
+    Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons);
+    return false;
+  }
+
+  // One line for the PR body: which diff rules this change was checked against.
+  std::string PolicyNote(const DiffSummary& diff) const {
+    const auto& policy = run_.spec.policy;
+    std::string note = "diff policy: passed (" + std::to_string(diff.files_changed) + " of at most " +
+                       std::to_string(policy.max_files_changed) + " files, " +
+                       std::to_string(diff.lines_added + diff.lines_removed) + " of at most " +
+                       std::to_string(policy.max_lines_changed) + " lines";
+    if (!policy.allow_deleted_tests) note += "; no test deleted";
+    if (!policy.allow_skipped_tests) note += "; no test newly skipped";
+    if (!policy.allowed_paths.empty()) note += "; only allowed paths";
+    for (const auto& pattern : policy.must_be_gone) note += "; `" + pattern + "` gone";
+    for (const auto& pattern : policy.must_appear) note += "; `" + pattern + "` present";
+    return note + ")";
+  }
+
+  // The gate's decisions, for reviewers: the mode, the baseline, each verifier before and
+  // after (checked by the runner on the final tree, independently of the agent).
+  std::string VerificationSection() const {
+    std::string body = "## Verification\n\n";
+    if (judge_mode_ == verifiers::JudgeMode::kNoNewFailures) {
+      body += "Mode: **no new failures**. This repository's checks already failed before the "
+              "change; the change was accepted because it adds no failure the untouched tree "
+              "did not have.\n\n";
+    } else {
+      body += "Mode: **all green**. Every check passes on the final tree.\n\n";
+    }
+    body += "Checked by the runner in a fresh " +
+            std::string(run_.isolation.starts_with("none") ? "process" : "sandbox") +
+            " on the final tree, independently of the agent" +
+            (baseline_cached_ ? "; the baseline was reused for this commit" : "") + ".\n\n";
+    body += "| check | command | before | after |\n|---|---|---|---|\n";
+    auto cell = [](const verifiers::VerifierResult* r) -> std::string {
+      if (r == nullptr) return "-";
+      char seconds[32];
+      std::snprintf(seconds, sizeof seconds, "%.1fs",
+                    static_cast<double>(r->duration.count()) / 1000.0);
+      std::string verdict = r->flaky ? "passed, flaky" : r->passed ? "passed" : "FAILED";
+      return verdict + " (" + seconds + ")";
+    };
+    for (const auto& spec : verifiers_) {
+      auto find = [&](const verifiers::VerifierReport& report) -> const verifiers::VerifierResult* {
+        for (const auto& r : report.results) {
+          if (r.name == spec.name) return &r;
+        }
+        return nullptr;
+      };
+      body += "| " + spec.name + " | `" + spec.command + "` | " + cell(find(baseline_)) + " | " +
+              cell(find(final_)) + " |\n";
+    }
+    body += "\n";
+    for (const auto& line : gate_notes_) body += "- " + line + "\n";
+    if (!gate_notes_.empty()) body += "\n";
+    return body;
+  }
+
   std::optional<Worktree> worktree_;
+  std::vector<verifiers::VerifierSpec> verifiers_;
   std::string summary_;
   std::string patch_;
+  verifiers::JudgeMode judge_mode_ = verifiers::JudgeMode::kAllGreen;
+  verifiers::VerifierReport baseline_;
+  verifiers::VerifierReport final_;
+  bool baseline_cached_ = false;
+  std::set<std::string> flaky_;
+  std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
 };
 
 }  // namespace

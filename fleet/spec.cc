@@ -22,7 +22,7 @@ namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
-                                           "sandbox"};
+                                           "sandbox",  "judge"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
@@ -32,9 +32,13 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_output_tokens",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
-constexpr std::string_view kPolicyFields[] = {"max_files_changed", "max_lines_changed"};
+constexpr std::string_view kPolicyFields[] = {
+    "max_files_changed", "max_lines_changed",   "allowed_paths",
+    "forbidden_paths",   "allow_deleted_tests", "allow_skipped_tests",
+    "must_be_gone",      "must_be_gone_except", "must_appear"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
+constexpr std::string_view kJudgeFields[] = {"enabled"};
 constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
                                                "max_processes", "disk_mb"};
 
@@ -254,7 +258,8 @@ Result<std::vector<verifiers::VerifierSpec>> ParseVerifiers(const FieldReader& r
         "expected a list of {name, command} entries, got " + FieldReader::Describe(node));
   }
   if (node.size() == 0)
-    return reader.FailAt(node, "verifiers", "at least one verifier is required");
+    return reader.FailAt(node, "verifiers",
+                         "list at least one verifier, or write `auto` (detected per repository)");
   std::vector<verifiers::VerifierSpec> out;
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node item = node[i];
@@ -353,6 +358,53 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
             *target);
         if (!ok) return ok;
       }
+      for (auto [field, target] :
+           {std::pair{"allow_deleted_tests", &spec.policy.allow_deleted_tests},
+            std::pair{"allow_skipped_tests", &spec.policy.allow_skipped_tests}}) {
+        std::string path = std::string("policy.") + field;
+        auto flag = [&](const YAML::Node& n) { return reader.Bool(n, path); };
+        if (auto ok = Optional(policy, field, flag, *target); !ok) return ok;
+      }
+      for (auto [field, target] :
+           {std::pair{"allowed_paths", &spec.policy.allowed_paths},
+            std::pair{"forbidden_paths", &spec.policy.forbidden_paths},
+            std::pair{"must_be_gone_except", &spec.policy.must_be_gone_except}}) {
+        std::string path = std::string("policy.") + field;
+        auto globs = StringList(reader, policy[field], path);
+        if (!globs) return std::unexpected(globs.error());
+        for (size_t i = 0; i < globs->size(); ++i) {
+          if (auto ok = verifiers::CheckGlob((*globs)[i]); !ok) {
+            return reader.FailAt(policy[field][i], path + "[" + std::to_string(i) + "]",
+                                 ok.error().message);
+          }
+        }
+        *target = std::move(*globs);
+      }
+      for (auto [field, target] : {std::pair{"must_be_gone", &spec.policy.must_be_gone},
+                                   std::pair{"must_appear", &spec.policy.must_appear}}) {
+        std::string path = std::string("policy.") + field;
+        auto patterns = StringList(reader, policy[field], path);
+        if (!patterns) return std::unexpected(patterns.error());
+        for (size_t i = 0; i < patterns->size(); ++i) {
+          // Patterns are matched line by line.
+          if ((*patterns)[i].find('\n') != std::string::npos) {
+            return reader.FailAt(policy[field][i], path + "[" + std::to_string(i) + "]",
+                                 "must be a single line");
+          }
+        }
+        *target = std::move(*patterns);
+      }
+      const auto& gone = spec.policy.must_be_gone;
+      const auto& appear = spec.policy.must_appear;
+      for (size_t i = 0; i < appear.size(); ++i) {
+        for (const std::string& pattern : gone) {
+          if (appear[i].find(pattern) == std::string::npos) continue;
+          return reader.FailAt(policy["must_appear"][i],
+                               "policy.must_appear[" + std::to_string(i) + "]",
+                               "\"" + appear[i] + "\" contains the must_be_gone pattern \"" +
+                                   pattern + "\": no added line could satisfy both");
+        }
+      }
     }
   }
 
@@ -385,6 +437,19 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
           spec.pr.labels.push_back(*label);
         }
       }
+    }
+  }
+
+  const YAML::Node judge = root["judge"];
+  if (judge.IsDefined() && !judge.IsNull()) {
+    if (judge.IsScalar()) {
+      auto enabled = reader.Bool(judge, "judge");
+      if (!enabled) return std::unexpected(enabled.error());
+      spec.judge.enabled = *enabled;
+    } else {
+      if (auto ok = reader.CheckMapping(judge, "judge", kJudgeFields); !ok) return ok;
+      auto flag = [&](const YAML::Node& n) { return reader.Bool(n, "judge.enabled"); };
+      if (auto ok = Optional(judge, "enabled", flag, spec.judge.enabled); !ok) return ok;
     }
   }
 
@@ -450,7 +515,7 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
 
 Result<MigrationSpec> ParseFrontMatter(const FieldReader& reader, const YAML::Node& root) {
   if (root.IsNull()) {
-    return reader.FailAtLine(2, "", "the front matter is empty (required: id, title, verifiers)");
+    return reader.FailAtLine(2, "", "the front matter is empty (required: id, title)");
   }
   if (!root.IsMap()) {
     return reader.FailAt(
@@ -458,7 +523,7 @@ Result<MigrationSpec> ParseFrontMatter(const FieldReader& reader, const YAML::No
         "the front matter must be a mapping of fields, got " + FieldReader::Describe(root));
   }
   if (auto ok = reader.CheckMapping(root, "", kTopFields); !ok) return std::unexpected(ok.error());
-  for (const char* required : {"id", "title", "verifiers"}) {
+  for (const char* required : {"id", "title"}) {
     if (!root[required].IsDefined()) {
       return reader.FailAt(root, "", "missing required field '" + std::string(required) + "'");
     }
@@ -477,9 +542,15 @@ Result<MigrationSpec> ParseFrontMatter(const FieldReader& reader, const YAML::No
   auto title = reader.String(root["title"], "title");
   if (!title) return std::unexpected(title.error());
   spec.title = *title;
-  auto verifier_specs = ParseVerifiers(reader, root["verifiers"]);
-  if (!verifier_specs) return std::unexpected(verifier_specs.error());
-  spec.verifiers = std::move(*verifier_specs);
+  // Absent or `auto`: each repository's checks are detected from its files (verifiers/detect.h).
+  const YAML::Node verifier_node = root["verifiers"];
+  bool detect = !verifier_node.IsDefined() ||
+                (verifier_node.IsScalar() && Trim(verifier_node.Scalar()) == "auto");
+  if (!detect) {
+    auto verifier_specs = ParseVerifiers(reader, verifier_node);
+    if (!verifier_specs) return std::unexpected(verifier_specs.error());
+    spec.verifiers = std::move(*verifier_specs);
+  }
   const YAML::Node limits = root["limits"];
   if (limits.IsDefined()) {
     if (auto ok = ParseLimits(reader, limits, spec); !ok) return std::unexpected(ok.error());

@@ -11,6 +11,7 @@
 
 #include "agent/task.h"
 #include "core/error.h"
+#include "verifiers/diff_policy.h"
 #include "verifiers/verifier.h"
 
 namespace drover::fleet {
@@ -27,11 +28,9 @@ struct GitAuthor {
   std::string email = "drover@localhost";
 };
 
-// A change larger than either limit is not published.
-struct DiffPolicy {
-  int max_files_changed = 50;
-  int max_lines_changed = 2000;  // Added plus removed.
-};
+// What the final diff may touch, delete and skip, and which patterns it must remove or add
+// (verifiers/diff_policy.h). Key `policy`; every field optional.
+using DiffPolicy = verifiers::DiffRules;
 
 // How each agent and verifier of the migration is isolated (sandbox/policy.h).
 struct SandboxSettings {
@@ -45,6 +44,11 @@ struct SandboxSettings {
   int64_t disk_mb = 10240;      // How much the workspace may grow during one command tree.
 };
 
+// Key `judge`: `true`, or `{enabled: true}`. Off by default.
+struct JudgeSettings {
+  bool enabled = false;
+};
+
 enum class OnRedBaseline {
   kSkip,           // A target whose verifiers fail before the agent runs is skipped.
   kNoNewFailures,  // Work on it anyway; the final check may not fail more than the baseline.
@@ -54,7 +58,8 @@ struct MigrationSpec {
   std::string id;                                  // Required, [a-z0-9][a-z0-9._-]*.
   std::string title;                               // Required.
   std::string instructions;                        // The Markdown body; never empty.
-  std::vector<verifiers::VerifierSpec> verifiers;  // At least one; names unique.
+  // Names unique. Empty (key absent or `auto`): detected per repository (verifiers/detect.h).
+  std::vector<verifiers::VerifierSpec> verifiers;
   agent::AgentLimits limits;                       // Key `limits`; every field optional.
   int max_attempts = 2;  // Key `limits.max_attempts`: agent attempts per target.
   OnRedBaseline on_red_baseline = OnRedBaseline::kSkip;  // Key `baseline.on_red`.
@@ -62,6 +67,7 @@ struct MigrationSpec {
   PrTemplate pr;                                         // Key `pr`.
   GitAuthor author;                                      // Key `author`.
   SandboxSettings sandbox;                               // Key `sandbox`.
+  JudgeSettings judge;                                   // Key `judge`.
   std::filesystem::path file;  // Where the spec was read from (empty when parsed from text).
 };
 

@@ -38,6 +38,18 @@ std::optional<Distilled> ParseCargo(std::string_view output);   // rustc, cargo 
 std::optional<Distilled> ParseJavac(std::string_view output);   // javac, Maven compiler.
 std::optional<Distilled> ParseCtest(std::string_view output);   // CTest summary.
 std::optional<Distilled> ParseGo(std::string_view output);      // go build, vet, test.
+std::optional<Distilled> ParseTsc(std::string_view output);     // tsc, plain and --pretty.
+std::optional<Distilled> ParseEslint(std::string_view output);  // eslint stylish, unix, compact.
+std::optional<Distilled> ParseNode(std::string_view output);    // node --test TAP and spec.
+std::optional<Distilled> ParseJest(std::string_view output);    // jest, vitest.
+std::optional<Distilled> ParseGoTestJson(std::string_view output);   // go test -json events.
+std::optional<Distilled> ParseSurefire(std::string_view output);     // Maven test summary.
+std::optional<Distilled> ParseGradleTests(std::string_view output);  // "C > m FAILED" lines.
+// JUnit XML reports (Surefire, Gradle TEST-*.xml), alone or embedded in other output: one
+// test failure per <failure> or <error>, located at the test class's first stack frame.
+std::optional<Distilled> ParseJunitXml(std::string_view xml);
+// The failures of several report files' contents, in order; unreadable XML yields nothing.
+std::vector<Diagnostic> ParseJunitReports(const std::vector<std::string>& xml_texts);
 
 namespace scan {
 // Lines of `text` without their '\n' (and '\r'), each cut to `max_len` bytes so that no
@@ -47,6 +59,11 @@ std::vector<std::string_view> Lines(std::string_view text, size_t max_len = 4096
 std::optional<int> ParseNumber(std::string_view digits);
 // Splits "file:line:col" or "file:line" (when `need_column` is false) from the right.
 std::optional<Diagnostic> ParseLocation(std::string_view text, bool need_column);
+// `text` without ANSI colour sequences (ESC '[' ... letter); JavaScript tools colour by default.
+std::string StripAnsi(std::string_view text);
+// A JavaScript stack frame, "at f (/a/b.js:3:7)" or "at /a/b.js:3:7" (the "at " optional),
+// as file, line and column; nullopt for node internals and node_modules.
+std::optional<Diagnostic> ParseJsFrame(std::string_view frame);
 }  // namespace scan
 
 }  // namespace drover::verifiers

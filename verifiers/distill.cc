@@ -111,7 +111,9 @@ std::string RenderLine(const Diagnostic& d) {
 Distilled DistillOutput(std::string_view output) {
   using Parser = std::optional<Distilled> (*)(std::string_view);
   static constexpr Parser kParsers[] = {ParseGcc, ParsePython, ParseCargo, ParseJavac,
-                                        ParseGo,  ParseCtest};
+                                        ParseGo,  ParseCtest,  ParseTsc,   ParseEslint,
+                                        ParseNode, ParseJest,  ParseGoTestJson, ParseSurefire,
+                                        ParseGradleTests, ParseJunitXml};
   Distilled merged;
   for (Parser parse : kParsers) {
     auto found = parse(output);

@@ -48,7 +48,8 @@ std::string VerifierReport::Summary() const {
   std::string out;
   for (const auto& r : results) {
     if (!out.empty()) out += "; ";
-    out += r.name + ": " + (r.passed ? "passed" : "FAILED " + r.outcome) + " (" +
+    std::string verdict = r.flaky ? "passed on a second run (flaky)" : "passed";
+    out += r.name + ": " + (r.passed ? verdict : "FAILED " + r.outcome) + " (" +
            Seconds(r.duration) + ")";
   }
   return out.empty() ? "no verifiers" : out;
@@ -73,14 +74,103 @@ std::string VerifierReport::ForModel(size_t budget_bytes) const {
 Json VerifierReport::ToJson() const {
   Json list = Json::array();
   for (const auto& r : results) {
+    Json diagnostics = Json::array();
+    for (const auto& d : r.diagnostics) {
+      diagnostics.push_back({{"kind", DiagnosticKindName(d.kind)},
+                             {"file", d.file},
+                             {"line", d.line},
+                             {"column", d.column},
+                             {"message", d.message},
+                             {"test", d.test}});
+    }
     list.push_back({{"name", r.name},
                     {"command", r.command},
                     {"passed", r.passed},
+                    {"flaky", r.flaky},
                     {"outcome", r.outcome},
                     {"duration_ms", r.duration.count()},
-                    {"distilled", r.distilled}});
+                    {"distilled", r.distilled},
+                    {"diagnostics", std::move(diagnostics)}});
   }
   return Json{{"passed", passed()}, {"summary", Summary()}, {"results", list}};
+}
+
+Result<VerifierReport> VerifierReportFromJson(const Json& json) {
+  VerifierReport report;
+  try {
+    for (const auto& r : json.at("results")) {
+      VerifierResult result;
+      result.name = r.at("name").get<std::string>();
+      result.command = r.value("command", "");
+      result.passed = r.at("passed").get<bool>();
+      result.flaky = r.value("flaky", false);
+      result.outcome = r.value("outcome", "");
+      result.duration = std::chrono::milliseconds(r.value("duration_ms", int64_t{0}));
+      result.distilled = r.value("distilled", "");
+      for (const auto& d : r.value("diagnostics", Json::array())) {
+        Diagnostic diagnostic;
+        std::string kind = d.value("kind", "other");
+        for (auto k : {DiagnosticKind::kCompileError, DiagnosticKind::kCompileWarning,
+                       DiagnosticKind::kTestFailure, DiagnosticKind::kLintError}) {
+          if (DiagnosticKindName(k) == kind) diagnostic.kind = k;
+        }
+        diagnostic.file = d.value("file", "");
+        diagnostic.line = d.value("line", 0);
+        diagnostic.column = d.value("column", 0);
+        diagnostic.message = d.value("message", "");
+        diagnostic.test = d.value("test", "");
+        result.diagnostics.push_back(std::move(diagnostic));
+      }
+      report.results.push_back(std::move(result));
+    }
+  } catch (const Json::exception& e) {
+    return Fail(ErrorCode::kParse, std::string("verifier report: ") + e.what());
+  }
+  return report;
+}
+
+std::string_view JudgeModeName(JudgeMode mode) {
+  return mode == JudgeMode::kAllGreen ? "all_green" : "no_new_failures";
+}
+
+std::vector<std::string> FailureKeys(const VerifierResult& result) {
+  std::vector<std::string> keys;
+  if (result.passed || result.flaky) return keys;
+  for (const auto& d : result.diagnostics) {
+    if (d.kind == DiagnosticKind::kCompileWarning) continue;  // Warnings never fail a run.
+    std::string message;
+    for (char c : d.message.substr(0, 200)) {
+      if (c < '0' || c > '9') message += c;
+    }
+    keys.push_back(result.name + ": " + std::string(DiagnosticKindName(d.kind)) + " " + d.file +
+                   (d.test.empty() ? "" : " " + d.test) + ": " + message);
+  }
+  if (keys.empty()) keys.push_back(result.name + ": failed (" + result.outcome + ")");
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
+std::vector<std::string> NewFailures(const VerifierReport& baseline,
+                                     const VerifierReport& current) {
+  std::vector<std::string> before;
+  for (const auto& r : baseline.results) {
+    auto keys = FailureKeys(r);
+    before.insert(before.end(), keys.begin(), keys.end());
+  }
+  std::sort(before.begin(), before.end());
+  std::vector<std::string> found;
+  for (const auto& r : current.results) {
+    for (auto& key : FailureKeys(r)) {
+      if (!std::binary_search(before.begin(), before.end(), key)) found.push_back(std::move(key));
+    }
+  }
+  return found;
+}
+
+bool Acceptable(JudgeMode mode, const VerifierReport* baseline, const VerifierReport& current) {
+  if (mode == JudgeMode::kAllGreen || baseline == nullptr) return current.passed();
+  return !current.results.empty() && NewFailures(*baseline, current).empty();
 }
 
 Json ToJson(const VerifierSpec& spec) {
@@ -138,7 +228,9 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
       result.output = std::move(ran->output);
       if (!result.passed) {
         // A log shorter than its digest is clearer as it is.
-        std::string digest = Render(DistillOutput(result.output));
+        Distilled distilled = DistillOutput(result.output);
+        std::string digest = Render(distilled);
+        result.diagnostics = std::move(distilled.diagnostics);
         result.distilled = digest.size() < result.output.size() ? std::move(digest) : result.output;
       }
     }

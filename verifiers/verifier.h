@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "sandbox/process.h"
+#include "verifiers/diagnostics.h"
 
 namespace drover::verifiers {
 
@@ -29,6 +30,10 @@ struct VerifierResult {
   std::chrono::milliseconds duration{0};
   std::string distilled;    // Short text for the model: parsed diagnostics, else error lines + tail.
   std::string output;       // Head/tail-truncated full output.
+  std::vector<Diagnostic> diagnostics;  // What the parsers recognised (failures only).
+  // Baseline only: it failed, then passed when run again at once; it is not held against
+  // anyone, and the PR says so.
+  bool flaky = false;
 };
 
 struct VerifierReport {
@@ -40,6 +45,28 @@ struct VerifierReport {
   std::string ForModel(size_t budget_bytes = 6000) const;
   Json ToJson() const;
 };
+
+// Reads what VerifierReport::ToJson wrote (without the full output); kParse on a wrong shape.
+Result<VerifierReport> VerifierReportFromJson(const Json& json);
+
+// How the agent's work is judged against the untouched tree.
+enum class JudgeMode {
+  kAllGreen,       // Every verifier must pass.
+  kNoNewFailures,  // The baseline was red: only failures it did not have count.
+};
+std::string_view JudgeModeName(JudgeMode mode);  // "all_green", "no_new_failures"
+
+// A failure's identity across runs, so that a baseline and a later run can be compared: the
+// verifier, each diagnostic's kind, file and test, and its message with the digits taken out
+// (line numbers and timings move as code changes). A failing verifier whose output no parser
+// recognised is one failure, keyed by its name.
+std::vector<std::string> FailureKeys(const VerifierResult& result);
+// The failures of `current` that `baseline` did not have, as readable lines ("test: new test
+// failure tests/test_cart.py test_value: ..."); empty when nothing got worse. Flaky baseline
+// verifiers count as passing.
+std::vector<std::string> NewFailures(const VerifierReport& baseline, const VerifierReport& current);
+// Whether `current` is acceptable under `mode` (for kNoNewFailures, `baseline` is required).
+bool Acceptable(JudgeMode mode, const VerifierReport* baseline, const VerifierReport& current);
 
 Json ToJson(const VerifierSpec& spec);
 // Reads {"name","command","timeout_seconds"}; kInvalidArgument names the missing field.

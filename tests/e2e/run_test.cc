@@ -79,7 +79,9 @@ TEST(Run, SuccessfulMigrationWritesPrAndPushesBranch) {
   std::filesystem::path job_dir = run.run_dir / "jobs" / "shop";
   std::string pr = ReadTestFile(job_dir / "pr.md");
   EXPECT_NE(pr.find("Renamed compute_total to compute_sum"), std::string::npos) << pr;
-  EXPECT_NE(pr.find("test: passed"), std::string::npos) << pr;
+  // The gate's record: the mode, and each check before and after.
+  EXPECT_NE(pr.find("Mode: **all green**"), std::string::npos) << pr;
+  EXPECT_NE(pr.find("| test | `make -s test` | passed ("), std::string::npos) << pr;
   std::string patch = ReadTestFile(job_dir / "pr.patch");
   EXPECT_NE(patch.find("+def compute_sum(items):"), std::string::npos) << patch;
   EXPECT_NE(patch.find("-from pricing import compute_total"), std::string::npos) << patch;

@@ -141,7 +141,8 @@ TEST(Spec, VerifierErrorsNameTheEntry) {
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n---\nx\n"),
             "migration.md:5: verifiers[0]: missing field 'command'");
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers: []\n---\nx\n"),
-            "migration.md:4: verifiers: at least one verifier is required");
+            "migration.md:4: verifiers: list at least one verifier, or write `auto` (detected per "
+            "repository)");
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    comand: c\n---\nx\n"),
             "migration.md:6: verifiers[0]: unknown field 'comand' (did you mean 'command'?)");
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - {name: t, command: c}\n"
@@ -193,8 +194,19 @@ TEST(Spec, UnknownFieldSuggestsTheClosestName) {
 TEST(Spec, MissingAndInvalidRequiredFields) {
   EXPECT_EQ(ErrorOf("---\nid: x\nverifiers:\n  - {name: t, command: c}\n---\nx\n"),
             "migration.md:2: missing required field 'title'");
-  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\n---\nx\n"),
-            "migration.md:2: missing required field 'verifiers'");
+  // Without verifiers (or with `auto`) each repository's checks are detected.
+  for (const char* text : {"---\nid: x\ntitle: X\n---\nx\n", "---\nid: x\ntitle: X\nverifiers: auto\n---\nx\n"}) {
+    auto detected = ParseMigrationSpec(text, "migration.md");
+    ASSERT_OK(detected);
+    EXPECT_TRUE(detected->verifiers.empty());
+  }
+  EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers: some\n---\nx\n"),
+            "migration.md:4: verifiers: expected a list of {name, command} entries, got \"some\"");
+  auto judged = ParseMigrationSpec(std::string(kMinimalHead) + "judge: true\n---\nx\n", "m.md");
+  ASSERT_OK(judged);
+  EXPECT_TRUE(judged->judge.enabled);
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "judge: {enabeld: true}\n---\nx\n"),
+            "migration.md:7: judge: unknown field 'enabeld' (did you mean 'enabled'?)");
   EXPECT_EQ(ErrorOf("---\nid: Bad_Id\ntitle: X\nverifiers:\n  - {name: t, command: c}\n---\nx\n")
                 .substr(0, 34),
             "migration.md:2: id: \"Bad_Id\" is no");
@@ -210,7 +222,7 @@ TEST(Spec, FrontMatterAndBodyErrors) {
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\n"),
             "migration.md:1: the front matter is not closed: no \"---\" line after the first one");
   EXPECT_EQ(ErrorOf("---\n---\nBody\n"),
-            "migration.md:2: the front matter is empty (required: id, title, verifiers)");
+            "migration.md:2: the front matter is empty (required: id, title)");
   EXPECT_EQ(ErrorOf("---\n- a\n- b\n---\nBody\n"),
             "migration.md:2: the front matter must be a mapping of fields, got a list");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "---\n\n  \n"),
@@ -252,6 +264,63 @@ TEST(Spec, ExampleMigrationParses) {
   ASSERT_OK(spec);
   EXPECT_EQ(spec->id, "playlist-events-v2");
   EXPECT_EQ(spec->max_attempts, 2);
+}
+
+TEST(Spec, PolicyFields) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
+                                     "policy:\n"
+                                     "  allowed_paths: [\"src/**\", tests/**]\n"
+                                     "  forbidden_paths: [\"**/*.lock\"]\n"
+                                     "  allow_deleted_tests: true\n"
+                                     "  allow_skipped_tests: false\n"
+                                     "  must_be_gone: [user_id, \"from v1 import\"]\n"
+                                     "  must_be_gone_except: [CHANGELOG.md]\n"
+                                     "  must_appear: [account_id]\n"
+                                     "  max_files_changed: 5\n"
+                                     "---\nx\n",
+                                 "migration.md");
+  ASSERT_OK(spec);
+  const DiffPolicy& policy = spec->policy;
+  EXPECT_EQ(policy.allowed_paths, (std::vector<std::string>{"src/**", "tests/**"}));
+  EXPECT_EQ(policy.forbidden_paths, std::vector<std::string>{"**/*.lock"});
+  EXPECT_TRUE(policy.allow_deleted_tests);
+  EXPECT_FALSE(policy.allow_skipped_tests);
+  EXPECT_EQ(policy.must_be_gone, (std::vector<std::string>{"user_id", "from v1 import"}));
+  EXPECT_EQ(policy.must_be_gone_except, std::vector<std::string>{"CHANGELOG.md"});
+  EXPECT_EQ(policy.must_appear, std::vector<std::string>{"account_id"});
+  EXPECT_EQ(policy.max_files_changed, 5);
+  EXPECT_EQ(policy.max_lines_changed, 2000);
+
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
+  ASSERT_OK(defaults);
+  EXPECT_TRUE(defaults->policy.allowed_paths.empty());
+  EXPECT_FALSE(defaults->policy.allow_deleted_tests);
+  EXPECT_FALSE(defaults->policy.allow_skipped_tests);
+
+  auto error = [](const std::string& fields) {
+    return ErrorOf(std::string(kMinimalHead) + "policy:\n" + fields + "---\nx\n");
+  };
+  EXPECT_EQ(error("  allowed_paths: [src/**, \"src/a**\"]\n"),
+            "migration.md:8: policy.allowed_paths[1]: \"src/a**\" has '**' inside a segment; "
+            "'**' must stand alone between slashes (src/**/x)");
+  EXPECT_EQ(error("  forbidden_paths:\n    - /vendor/**\n"),
+            "migration.md:9: policy.forbidden_paths[0]: \"/vendor/**\" is absolute; globs are "
+            "relative to the repository root (src/**, not /src/**)");
+  EXPECT_EQ(error("  forbidden_paths: vendor/**\n"),
+            "migration.md:8: policy.forbidden_paths: expected a list, got \"vendor/**\"");
+  EXPECT_EQ(error("  must_be_gone: [user_id, \"\"]\n"),
+            "migration.md:8: policy.must_be_gone[1]: must not be empty");
+  EXPECT_EQ(error("  must_appear: [\"a\\nb\"]\n"),
+            "migration.md:8: policy.must_appear[0]: must be a single line");
+  EXPECT_EQ(error("  must_be_gone: [user_id]\n  must_appear: [new_user_id]\n"),
+            "migration.md:9: policy.must_appear[0]: \"new_user_id\" contains the must_be_gone "
+            "pattern \"user_id\": no added line could satisfy both");
+  EXPECT_EQ(error("  allow_deleted_tests: sometimes\n"),
+            "migration.md:8: policy.allow_deleted_tests: expected true or false, got "
+            "\"sometimes\"");
+  EXPECT_EQ(error("  allowed_path: [src/**]\n"),
+            "migration.md:8: policy: unknown field 'allowed_path' (did you mean "
+            "'allowed_paths'?)");
 }
 
 TEST(Targets, ParsesPathsUrlsAndComments) {

@@ -1,0 +1,507 @@
+#include "verifiers/diff_policy.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/testing/testing.h"
+
+namespace drover::verifiers {
+namespace {
+
+using drover::testing::InitGitRepo;
+using drover::testing::Sh;
+using drover::testing::TempDir;
+using drover::testing::WriteTestFile;
+
+// A real git repository committed with `files`; tests change its tree and read the diff git
+// itself prints for the change.
+using Files = std::map<std::string, std::string>;
+
+class Repo {
+ public:
+  explicit Repo(const Files& files) {
+    for (const auto& [rel, contents] : files) WriteTestFile(dir_.path(), rel, contents);
+    InitGitRepo(dir_.path());
+  }
+  const std::filesystem::path& path() const { return dir_.path(); }
+  void Write(const std::string& rel, const std::string& contents) {
+    WriteTestFile(dir_.path(), rel, contents);
+  }
+  void Remove(const std::string& rel) { std::filesystem::remove(dir_ / rel); }
+  void Move(const std::string& from, const std::string& to) {
+    std::filesystem::create_directories((dir_ / to).parent_path());
+    std::filesystem::rename(dir_ / from, dir_ / to);
+  }
+  std::string DiffText() {
+    return Sh("cd '" + dir_.path().string() +
+              "' && git add -A && git -c core.quotepath=off diff --cached --no-color -M HEAD");
+  }
+  ParsedDiff Parsed() {
+    std::string text = DiffText();
+    auto parsed = ParseDiff(text);
+    EXPECT_TRUE(parsed.has_value()) << parsed.error().ToString() << "\n" << text;
+    return parsed ? *parsed : ParsedDiff{};
+  }
+  std::vector<std::string> Violations(const DiffRules& rules) {
+    return CheckDiff(Parsed(), rules).violations;
+  }
+
+ private:
+  TempDir dir_;
+};
+
+const FileChange* Find(const ParsedDiff& diff, const std::string& path) {
+  for (const FileChange& file : diff.files) {
+    if (file.path() == path) return &file;
+  }
+  ADD_FAILURE() << "no change to " << path;
+  return nullptr;
+}
+
+std::string Lines(int from, int to, const std::string& prefix) {
+  std::string out;
+  for (int i = from; i <= to; ++i) out += prefix + std::to_string(i) + "\n";
+  return out;
+}
+
+TEST(DiffPolicy, ParsesStatusesLinesRenamesAndBinaries) {
+  Repo repo(Files{{"src/app.py", "a = 1\nb = 2\nc = 3\n"},
+                  {"src/old.txt", "going\n"},
+                  {"docs/guide.md", Lines(1, 20, "line ")},
+                  {"logo.bin", std::string("\x89PNG\0\0\x01", 7)},
+                  {"name with space.txt", "x\n"}});
+  repo.Write("src/app.py", "a = 1\nb = 20\nc = 3\nd = 4\n");
+  repo.Remove("src/old.txt");
+  repo.Write("src/new.py", "print('hi')\n");
+  repo.Move("docs/guide.md", "docs/manual/guide.md");
+  repo.Write("logo.bin", std::string("\x89PNG\0\0\x02", 7));
+  repo.Write("name with space.txt", "y\n");
+  repo.Write("caf\xC3\xA9 \"quoted\".txt", "new\n");
+  ParsedDiff diff = repo.Parsed();
+  ASSERT_EQ(diff.files.size(), 7u);
+
+  const FileChange* app = Find(diff, "src/app.py");
+  ASSERT_NE(app, nullptr);
+  EXPECT_EQ(app->status, FileStatus::kModified);
+  EXPECT_EQ(app->old_path, "src/app.py");
+  ASSERT_EQ(app->removed.size(), 1u);
+  EXPECT_EQ(app->removed[0].text, "b = 2");
+  EXPECT_EQ(app->removed[0].old_line, 2);
+  ASSERT_EQ(app->added.size(), 2u);
+  EXPECT_EQ(app->added[0].text, "b = 20");
+  EXPECT_EQ(app->added[0].new_line, 2);
+  EXPECT_EQ(app->added[1].text, "d = 4");
+  EXPECT_EQ(app->added[1].new_line, 4);
+
+  const FileChange* old = Find(diff, "src/old.txt");
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(old->status, FileStatus::kDeleted);
+  EXPECT_EQ(old->new_path, "");
+  EXPECT_EQ(old->removed.size(), 1u);
+
+  const FileChange* added = Find(diff, "src/new.py");
+  ASSERT_NE(added, nullptr);
+  EXPECT_EQ(added->status, FileStatus::kAdded);
+  EXPECT_EQ(added->old_path, "");
+  EXPECT_EQ(added->added.size(), 1u);
+
+  const FileChange* moved = Find(diff, "docs/manual/guide.md");
+  ASSERT_NE(moved, nullptr);
+  EXPECT_EQ(moved->status, FileStatus::kRenamed);
+  EXPECT_EQ(moved->old_path, "docs/guide.md");
+  EXPECT_TRUE(moved->added.empty());
+
+  const FileChange* binary = Find(diff, "logo.bin");
+  ASSERT_NE(binary, nullptr);
+  EXPECT_TRUE(binary->binary);
+  EXPECT_TRUE(binary->added.empty());
+
+  EXPECT_NE(Find(diff, "name with space.txt"), nullptr);
+  // core.quotepath=off leaves UTF-8 alone but still C-quotes the '"'.
+  EXPECT_NE(Find(diff, "caf\xC3\xA9 \"quoted\".txt"), nullptr);
+  EXPECT_EQ(diff.lines_added(), 5);
+  EXPECT_EQ(diff.lines_removed(), 3);
+}
+
+TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
+  // Removed lines that read like headers must stay lines of the hunk.
+  Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});
+  repo.Write("notes.txt", "keep\n++ b/w\n");
+  ParsedDiff diff = repo.Parsed();
+  ASSERT_EQ(diff.files.size(), 1u);
+  EXPECT_EQ(diff.files[0].removed.size(), 3u);
+  ASSERT_EQ(diff.files[0].added.size(), 1u);
+  EXPECT_EQ(diff.files[0].added[0].text, "++ b/w");
+}
+
+TEST(DiffPolicy, MalformedDiffIsAParseError) {
+  EXPECT_TRUE(ParseDiff("").has_value());
+  auto stray = ParseDiff("+added without a file\n");
+  ASSERT_FALSE(stray.has_value());
+  EXPECT_EQ(stray.error().code, ErrorCode::kParse);
+  auto short_hunk = ParseDiff("diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-a\n+b\n");
+  ASSERT_FALSE(short_hunk.has_value());
+  EXPECT_NE(short_hunk.error().message.find("ends inside a hunk"), std::string::npos);
+}
+
+TEST(DiffPolicy, GlobSemantics) {
+  struct Case {
+    const char* glob;
+    const char* path;
+    bool matches;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"src/**", "src/a.py", true},
+           {"src/**", "src/app/deep/a.py", true},
+           {"src/**", "src", true},
+           {"src/**", "srcx/a.py", false},
+           {"src/*.py", "src/a.py", true},
+           {"src/*.py", "src/app/a.py", false},
+           {"**/*.lock", "Cargo.lock", true},
+           {"**/*.lock", "a/b/poetry.lock", true},
+           {"src/**/test_*.py", "src/test_a.py", true},
+           {"src/**/test_*.py", "src/x/y/test_a.py", true},
+           {"src/**/test_*.py", "src/x/y/a_test.py", false},
+           {"*.md", "README.md", true},
+           {"*.md", "docs/README.md", false},
+           {"file?.txt", "file1.txt", true},
+           {"file?.txt", "file10.txt", false},
+           {"a?b", "a/b", false},
+           {"vendor/**/*", "vendor/x", true},
+           {"*", "a/b", false},
+       }) {
+    EXPECT_EQ(GlobMatches(c.glob, c.path), c.matches) << c.glob << " vs " << c.path;
+  }
+  for (const char* good : {"src/**", "**/*.lock", "a/*/b?", "**"}) EXPECT_OK(CheckGlob(good));
+  for (const char* bad : {"", "/src/**", "src/a**", "**b/c", "src//a", "src/", "../x", "a/[ab]"}) {
+    auto checked = CheckGlob(bad);
+    ASSERT_FALSE(checked.has_value()) << bad;
+    EXPECT_EQ(checked.error().code, ErrorCode::kInvalidArgument);
+  }
+  EXPECT_NE(CheckGlob("src/a**").error().message.find("'**' inside a segment"), std::string::npos);
+}
+
+TEST(DiffPolicy, AllowedAndForbiddenPaths) {
+  Repo repo(Files{{"src/app/cart.py", "x = 1\n"},
+                  {"src/legacy/x.py", "y = 1\n"},
+                  {"vendor/lib.c", "int z;\n"},
+                  {"src/app/moved.py", "m = 1\n"}});
+  repo.Write("src/app/cart.py", "x = 2\n");
+  repo.Write("src/legacy/x.py", "y = 2\n");
+  repo.Write("vendor/lib.c", "int z = 1;\n");
+  repo.Move("src/app/moved.py", "src/legacy/moved.py");
+  DiffRules rules;
+  rules.allowed_paths = {"src/app/**"};
+  rules.forbidden_paths = {"vendor/**"};
+  std::vector<std::string> violations = repo.Violations(rules);
+  std::vector<std::string> expected = {
+      "moves src/app/moved.py to src/legacy/moved.py, and src/legacy/moved.py is outside the "
+      "allowed paths (src/app/**)",
+      "changes src/legacy/x.py, outside the allowed paths (src/app/**)",
+      "changes vendor/lib.c, outside the allowed paths (src/app/**)",
+      "changes vendor/lib.c, matching the forbidden path vendor/**",
+  };
+  std::sort(violations.begin(), violations.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(violations, expected);
+
+  DiffRules open;  // Nothing allowed listed: every path is allowed.
+  EXPECT_TRUE(repo.Violations(open).empty());
+}
+
+TEST(DiffPolicy, LimitsOnFilesAndLines) {
+  Repo repo(Files{{"a.txt", Lines(1, 30, "a")}, {"b.txt", "b\n"}, {"c.txt", "c\n"}});
+  repo.Write("a.txt", Lines(1, 30, "A"));
+  repo.Write("b.txt", "B\n");
+  repo.Write("c.txt", "C\n");
+  DiffRules rules;
+  rules.max_files_changed = 2;
+  rules.max_lines_changed = 40;
+  EXPECT_EQ(repo.Violations(rules),
+            (std::vector<std::string>{
+                "changes 3 files, more than the 2 allowed",
+                "changes 64 lines (added plus removed), more than the 40 allowed"}));
+  rules.max_files_changed = 3;
+  rules.max_lines_changed = 64;
+  EXPECT_TRUE(repo.Violations(rules).empty());
+}
+
+struct LanguageCase {
+  std::string path;
+  std::string before;
+  std::string after;
+  std::string violation;
+};
+
+TEST(DiffPolicy, DeletedTestsInEachLanguage) {
+  std::vector<LanguageCase> cases = {
+      {"tests/test_cart.py",
+       "import cart\n\ndef test_totals():\n    assert cart.total() == 0\n\n"
+       "async def test_async_totals():\n    assert True\n\ndef test_kept():\n    pass\n",
+       "import cart\n\ndef test_kept():\n    pass\n",
+       "deletes the tests test_async_totals and test_totals in tests/test_cart.py"},
+      {"src/test/java/CartTest.java",
+       "class CartTest {\n  @Test\n  void totals() {\n    assertEquals(0, total());\n  }\n\n"
+       "  @Test\n  void kept() {}\n}\n",
+       "class CartTest {\n  @Test\n  void kept() {}\n}\n",
+       "deletes the test totals in src/test/java/CartTest.java"},
+      // A removed @Test annotation alone turns the test off.
+      {"src/main/java/Checks.java",
+       "class Checks {\n  @Test\n  public void totals() {\n    run();\n  }\n}\n",
+       "class Checks {\n  public void totals() {\n    run();\n  }\n}\n",
+       "deletes the test totals in src/main/java/Checks.java"},
+      // JUnit 3: in a *Test.java file every removed method counts.
+      {"legacy/LegacyTest.java",
+       "public class LegacyTest extends TestCase {\n  public void testOld() {\n    run();\n  }\n"
+       "  public void testKept() {}\n}\n",
+       "public class LegacyTest extends TestCase {\n  public void testKept() {}\n}\n",
+       "deletes the test testOld in legacy/LegacyTest.java"},
+      {"src/test/kotlin/CartTest.kt",
+       "class CartTest {\n    @Test\n    fun `totals are zero`() {\n        check()\n    }\n}\n",
+       "class CartTest {\n}\n", "deletes the test totals are zero in src/test/kotlin/CartTest.kt"},
+      {"web/cart.test.ts",
+       "describe('cart', () => {\n  it('totals', () => {\n    expect(1).toBe(1);\n  });\n"
+       "  test(\"kept\", () => {});\n});\n",
+       "describe('cart', () => {\n  test(\"kept\", () => {});\n});\n",
+       "deletes the test totals in web/cart.test.ts"},
+      {"web/old.spec.js", "describe('old suite', () => {\n  it('works', () => {});\n});\n",
+       "// nothing left\n", "deletes the tests old suite and works in web/old.spec.js"},
+      {"pkg/cart_test.go",
+       "package cart\n\nfunc TestTotals(t *testing.T) {\n\tcheck(t)\n}\n\n"
+       "func (s *Suite) TestSuiteTotals() {\n}\n\nfunc helper() {}\n",
+       "package cart\n\nfunc helper() {}\n",
+       "deletes the tests TestSuiteTotals and TestTotals in pkg/cart_test.go"},
+      {"src/cart.rs",
+       "fn total() -> i32 { 0 }\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn totals() {\n"
+       "        assert_eq!(super::total(), 0);\n    }\n\n    #[tokio::test]\n"
+       "    async fn async_totals() {}\n}\n",
+       "fn total() -> i32 { 0 }\n\n#[cfg(test)]\nmod tests {\n}\n",
+       "deletes the tests async_totals and totals in src/cart.rs"},
+      {"tests/cart_test.cc",
+       "#include <gtest/gtest.h>\n\nTEST(Cart, Totals) {\n  EXPECT_EQ(0, 0);\n}\n\n"
+       "TEST_F(CartFixture, Empty) {}\n\nTEST(Cart, Kept) {}\n",
+       "#include <gtest/gtest.h>\n\nTEST(Cart, Kept) {}\n",
+       "deletes the tests Cart.Totals and CartFixture.Empty in tests/cart_test.cc"},
+  };
+  for (const LanguageCase& c : cases) {
+    Repo repo(Files{{c.path, c.before}});
+    repo.Write(c.path, c.after);
+    EXPECT_EQ(repo.Violations({}), std::vector<std::string>{c.violation}) << c.path;
+    DiffRules allow;
+    allow.allow_deleted_tests = true;
+    EXPECT_TRUE(repo.Violations(allow).empty()) << c.path;
+  }
+}
+
+TEST(DiffPolicy, DeletedTestFiles) {
+  std::map<std::string, std::string> files = {
+      {"tests/test_cart.py", "def test_totals():\n    pass\n"},
+      {"cart_test.py", "import os\n"},
+      {"src/test/java/CartTest.java", "class CartTest {\n  @Test\n  void totals() {}\n}\n"},
+      {"web/cart.test.js", "const x = 1;\n"},
+      {"web/cart.spec.ts", "const y = 1;\n"},
+      {"pkg/cart_test.go", "package cart\n"},
+      {"tests/helpers.rs", "pub fn setup() {}\n"},
+      {"tests/data/fixture.json", "{}\n"},
+      {"src/cart.py", "x = 1\n"},
+  };
+  Repo repo(files);
+  for (const auto& [rel, contents] : files) repo.Remove(rel);
+  std::vector<std::string> violations = repo.Violations({});
+  std::sort(violations.begin(), violations.end());
+  EXPECT_EQ(violations, (std::vector<std::string>{
+                            "deletes the test file cart_test.py",
+                            "deletes the test file pkg/cart_test.go",
+                            "deletes the test file src/test/java/CartTest.java (totals)",
+                            "deletes the test file tests/helpers.rs",
+                            "deletes the test file tests/test_cart.py (test_totals)",
+                            "deletes the test file web/cart.spec.ts",
+                            "deletes the test file web/cart.test.js",
+                        }));
+}
+
+TEST(DiffPolicy, RenamedAndMovedTestsAreNotDeletions) {
+  std::string tests = "import cart\n\n" + Lines(1, 12, "# setup ") +
+                      "\ndef test_totals():\n    assert cart.total() == 0\n\n"
+                      "def test_empty():\n    assert cart.empty()\n";
+  Repo repo(Files{{"tests/test_cart.py", tests},
+                  {"tests/test_orders.py", "import orders\n\ndef test_orders():\n    pass\n"},
+                  {"web/cart.test.ts", "it('totals', () => {});\n"},
+                  {"tests/test_misc.py", "def test_misc():\n    pass\n"}});
+  // A pure rename, and a rename with an edit to one test.
+  repo.Move("web/cart.test.ts", "web/basket.test.ts");
+  repo.Remove("tests/test_cart.py");
+  std::string edited = tests;
+  edited.replace(edited.find("cart.total()"), 12, "basket.total()");
+  repo.Write("tests/test_basket.py", edited);
+  // A test moved from one file into another.
+  repo.Write("tests/test_orders.py", "import orders\n");
+  repo.Write("tests/test_misc.py", "def test_misc():\n    pass\n\ndef test_orders():\n    pass\n");
+  ParsedDiff diff = repo.Parsed();
+  const FileChange* renamed = Find(diff, "tests/test_basket.py");
+  ASSERT_NE(renamed, nullptr);
+  EXPECT_EQ(renamed->status, FileStatus::kRenamed);
+  const FileChange* pure = Find(diff, "web/basket.test.ts");
+  ASSERT_NE(pure, nullptr);
+  EXPECT_EQ(pure->status, FileStatus::kRenamed);
+  EXPECT_TRUE(CheckDiff(diff, {}).ok()) << CheckDiff(diff, {}).Bullets();
+}
+
+TEST(DiffPolicy, EachSkipMarker) {
+  struct Case {
+    std::string path;
+    std::string before;
+    std::string after;
+    std::string marker;
+    int line;
+  };
+  std::vector<Case> cases = {
+      {"CartTest.java", "class T {\n  @Test\n  void a() {}\n}\n",
+       "class T {\n  @Disabled(\"flaky\")\n  @Test\n  void a() {}\n}\n", "@Disabled", 2},
+      {"CartTest.java", "class T {\n  @Test\n  void a() {}\n}\n",
+       "class T {\n  @Ignore\n  @Test\n  void a() {}\n}\n", "@Ignore", 2},
+      {"tests/test_a.py", "def test_a():\n    pass\n",
+       "def test_a():\n    pytest.skip(\"later\")\n", "pytest.skip(", 2},
+      {"tests/test_a.py", "def test_a():\n    pass\n",
+       "@pytest.mark.skip(reason=\"x\")\ndef test_a():\n    pass\n", "@pytest.mark.skip", 1},
+      {"tests/test_a.py", "def test_a():\n    pass\n",
+       "@unittest.skipIf(True, \"x\")\ndef test_a():\n    pass\n", "@unittest.skip", 1},
+      {"a_test.go", "func TestA(t *testing.T) {\n}\n",
+       "func TestA(t *testing.T) {\n\tt.Skip(\"later\")\n}\n", "t.Skip(", 2},
+      {"a.test.js", "it('a', () => {});\n", "xit('a', () => {});\n", "xit(", 1},
+      {"a.test.js", "describe('a', () => {});\n", "xdescribe('a', () => {});\n", "xdescribe(", 1},
+      {"a.test.ts", "it('a', () => {});\n", "it.skip('a', () => {});\n", "it.skip(", 1},
+      {"a.test.ts", "test('a', () => {});\n", "test.skip('a', () => {});\n", "test.skip(", 1},
+      {"a.spec.ts", "describe('a', () => {});\n", "describe.skip('a', () => {});\n",
+       "describe.skip(", 1},
+      {"src/lib.rs", "#[test]\nfn a() {}\n", "#[test]\n#[ignore]\nfn a() {}\n", "#[ignore", 2},
+      {"a_test.cc", "TEST(A, B) {\n  Run();\n}\n", "TEST(A, B) {\n  GTEST_SKIP() << \"x\";\n}\n",
+       "GTEST_SKIP(", 2},
+      {"a_test.cc", "TEST(A, B) {\n  Run();\n}\n", "TEST(A, DISABLED_B) {\n  Run();\n}\n",
+       "DISABLED_", 1},
+  };
+  for (const Case& c : cases) {
+    Repo repo(Files{{c.path, c.before}});
+    repo.Write(c.path, c.after);
+    EXPECT_EQ(repo.Violations({}), std::vector<std::string>{"adds a skip: " + c.marker + " in " +
+                                                            c.path + ":" + std::to_string(c.line)})
+        << c.path << " " << c.marker;
+    DiffRules allow;
+    allow.allow_skipped_tests = true;
+    EXPECT_TRUE(repo.Violations(allow).empty()) << c.path << " " << c.marker;
+  }
+}
+
+TEST(DiffPolicy, SkipLookalikesAndOldSkipsAreNotNewSkips) {
+  Repo repo(Files{{"tests/test_a.py", "@pytest.mark.skip\ndef test_a():\n    pass\n"},
+                  {"src/main.js", "main();\n"},
+                  {"src/flags.cc", "int x;\n"},
+                  {"README.md", "Use xit( to skip.\n"}});
+  // The old skip re-indented, exit( is no xit(, a constant is no DISABLED_ test, prose is no code.
+  repo.Write("tests/test_a.py", "@pytest.mark.skip  \ndef test_a():\n    pass\n");
+  repo.Write("src/main.js", "main();\nprocess.exit(1);\n");
+  repo.Write("src/flags.cc", "int x;\nconst int FEATURE_DISABLED_X = 1;\n");
+  repo.Write("README.md", "Use xit( or it.skip( to skip.\n");
+  EXPECT_EQ(repo.Violations({}), std::vector<std::string>{});
+}
+
+TEST(DiffPolicy, MustBeGoneInAddedLines) {
+  Repo repo(Files{{"src/a.py", "user_id = 1\n"}, {"CHANGELOG.md", "old\n"}});
+  repo.Write("src/a.py", "account_id = 1\nprint(user_id)\n");
+  repo.Write("src/b.py", "x = user_id\ny = user_id + 1\n");
+  repo.Write("CHANGELOG.md", "old\nrenamed user_id to account_id\n");
+  DiffRules rules;
+  rules.must_be_gone = {"user_id", "legacy_call("};
+  rules.must_be_gone_except = {"CHANGELOG.md"};
+  EXPECT_EQ(repo.Violations(rules),
+            std::vector<std::string>{"the pattern `user_id` is still present in 3 added/changed "
+                                     "places (src/a.py:2, src/b.py:1, src/b.py:2)"});
+}
+
+TEST(DiffPolicy, MustAppear) {
+  Repo repo(Files{{"src/a.py", "user_id = 1\n"}});
+  repo.Write("src/a.py", "account_id = 1\n");
+  DiffRules rules;
+  rules.must_appear = {"account_id", "from v2 import"};
+  EXPECT_EQ(repo.Violations(rules),
+            std::vector<std::string>{"the pattern `from v2 import` appears in no added line"});
+}
+
+TEST(DiffPolicy, FindRemainingScansTheTree) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "src/a.py", "x = 1\ny = user_id\n");
+  WriteTestFile(dir.path(), "src/deep/b.py", "user_id\nuser_id and user_id\n");
+  WriteTestFile(dir.path(), "CHANGELOG.md", "user_id renamed\n");
+  WriteTestFile(dir.path(), ".git/config", "user_id\n");
+  WriteTestFile(dir.path(), "image.bin", std::string("user_id\0\1", 9));
+  WriteTestFile(dir.path(), "big.txt", std::string((1 << 20) + 1, 'a') + "user_id\n");
+  WriteTestFile(dir.path(), "outside/secret.txt", "user_id\n");
+  std::filesystem::create_symlink(dir / "outside/secret.txt", dir / "link.txt");
+  std::filesystem::create_directories(dir / "links");
+  std::filesystem::create_directory_symlink(dir / "outside", dir / "links/dir");
+  std::vector<std::string> patterns = {"user_id", "nowhere"};
+  std::vector<std::string> exclude = {"CHANGELOG.md", "outside/**"};
+
+  auto hits = FindRemaining(dir.path(), patterns, exclude, 100);
+  ASSERT_OK(hits);
+  std::vector<std::string> where;
+  for (const Occurrence& hit : *hits) where.push_back(hit.Where() + " " + hit.pattern);
+  EXPECT_EQ(where, (std::vector<std::string>{"src/a.py:2 user_id", "src/deep/b.py:1 user_id",
+                                             "src/deep/b.py:2 user_id"}));
+
+  auto capped = FindRemaining(dir.path(), patterns, exclude, 2);
+  ASSERT_OK(capped);
+  EXPECT_EQ(capped->size(), 2u);
+
+  auto missing = FindRemaining(dir / "nope", patterns, exclude, 10);
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST(DiffPolicy, CheckRemainingNamesOnlyWhatTheDiffDidNotAdd) {
+  Repo repo(Files{{"src/a.py", "user_id = 1\n"},
+                  {"src/untouched.py", "z = 0\nprint(user_id)\n"},
+                  {"CHANGELOG.md", "user_id\n"}});
+  repo.Write("src/a.py", "account_id = 1\nlog(user_id)\n");
+  ParsedDiff diff = repo.Parsed();
+  DiffRules rules;
+  rules.must_be_gone = {"user_id"};
+  rules.must_be_gone_except = {"CHANGELOG.md"};
+  PolicyVerdict verdict = CheckDiff(diff, rules);
+  ASSERT_OK(CheckRemaining(repo.path(), diff, rules, verdict));
+  EXPECT_EQ(verdict.violations,
+            (std::vector<std::string>{
+                "the pattern `user_id` is still present in 1 added/changed place (src/a.py:2)",
+                "the pattern `user_id` is still present in 1 place the change did not touch "
+                "(src/untouched.py:2)"}));
+  EXPECT_EQ(verdict.Bullets().substr(0, 2), "- ");
+}
+
+TEST(DiffPolicy, CleanDiffHasNoViolations) {
+  Repo repo(
+      Files{{"src/app/cart.py", "from v1 import user_id\n\ndef total():\n    return user_id\n"},
+            {"tests/test_cart.py", "from app import cart\n\ndef test_total():\n    pass\n"}});
+  repo.Write("src/app/cart.py",
+             "from v2 import account_id\n\ndef total():\n    return account_id\n");
+  repo.Write("tests/test_cart.py",
+             "from app import cart\n\ndef test_total():\n    assert cart.total() is not None\n");
+  DiffRules rules;
+  rules.allowed_paths = {"src/**", "tests/**"};
+  rules.forbidden_paths = {"vendor/**", "**/*.lock"};
+  rules.max_files_changed = 2;
+  rules.max_lines_changed = 6;
+  rules.must_be_gone = {"user_id"};
+  rules.must_appear = {"from v2 import"};
+  ParsedDiff diff = repo.Parsed();
+  PolicyVerdict verdict = CheckDiff(diff, rules);
+  ASSERT_OK(CheckRemaining(repo.path(), diff, rules, verdict));
+  EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
+}
+
+}  // namespace
+}  // namespace drover::verifiers

@@ -1,0 +1,62 @@
+// Proposes build, test and lint verifiers for a repository from the files at its top level
+// (pom.xml, package.json, go.mod, Makefile, ...), without running anything.
+// Thread-safe: a pure function of the files it reads.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "verifiers/verifier.h"
+
+namespace drover::verifiers {
+
+enum class VerifierKind { kBuild, kTest, kLint };
+
+// "build", "test", "lint": also the name a detected verifier of that kind gets, so that a
+// spec's or a .drover.yml's verifier of the same name replaces it.
+std::string_view VerifierKindName(VerifierKind kind);
+
+struct DetectedVerifier {
+  VerifierSpec spec;  // spec.name is VerifierKindName(kind).
+  VerifierKind kind = VerifierKind::kTest;
+  std::string why;  // The evidence, e.g. "pom.xml" or "package.json scripts.test, yarn.lock".
+};
+
+// At most one verifier per kind, in the order build, test, lint.
+//
+// Ecosystems, each read from the top level of `repo` only (nested modules and monorepo
+// workspaces are not looked into; their root build usually drives them):
+//   Make    Makefile/makefile/GNUmakefile: `make -s` when there is an `all` target or the first
+//           target is not test/check/lint/clean; `make -s test` (else `check`); `make -s lint`.
+//   Gradle  build.gradle(.kts)/settings.gradle(.kts): gradlew when present, else gradle;
+//           `--no-daemon -q assemble` and `--no-daemon -q test`.
+//   Maven   pom.xml: mvnw when present, else mvn; `-B -q test-compile` and `-B -q test`.
+//   Cargo   Cargo.toml: `cargo build -q --all-targets`, `cargo test -q`.
+//   Go      go.mod: `go build ./...`, `go test ./...`, lint `go vet ./...`.
+//   CMake   CMakeLists.txt: configure and build in `build/` inside the repository; a test
+//           verifier (configure, build, ctest) only when it enables testing (enable_testing or
+//           CTest).
+//   Node    package.json: its scripts build, test and lint, those that exist (not npm's
+//           placeholder test script), run by pnpm, yarn or npm as chosen by the lock file
+//           (pnpm-lock.yaml, yarn.lock, else npm).
+//   Python  pytest.ini or conftest.py, or "pytest" in pyproject.toml, setup.cfg, tox.ini or
+//           requirements*.txt: `python3 -m pytest -q`; otherwise, when test_*.py/*_test.py
+//           files or a tests/ or test/ directory exist: unittest discovery.
+// Precedence: for each kind, the first ecosystem in the order above that proposes one wins, so
+// a Makefile's own targets (the project's stated entry points) win over language defaults, and
+// a repository with both a Makefile and a package.json gets each kind once.
+// No network flags are added (no --offline, no -o): with dependencies already cached, these
+// tools do not reach the network; with the spec's allow_hosts they may fetch.
+//
+// Marker files are read without following symlinks (a symlink is ignored, as if absent), so a
+// repository cannot point detection at files outside it. Unreadable or malformed files (a
+// package.json that does not parse) propose nothing. An empty result means nothing was found.
+std::vector<DetectedVerifier> DetectVerifiers(const std::filesystem::path& repo);
+
+// {"name","command","timeout_seconds","kind","why"}.
+Json ToJson(const DetectedVerifier& detected);
+
+}  // namespace drover::verifiers

@@ -1,0 +1,909 @@
+#include "verifiers/diff_policy.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <set>
+#include <system_error>
+#include <utility>
+
+namespace drover::verifiers {
+namespace {
+
+constexpr size_t kMaxScannedFileBytes = 1 << 20;
+// Git's own binary heuristic looks for a NUL in the first 8000 bytes.
+constexpr size_t kBinaryProbeBytes = 8192;
+// Enough places for a sentence; the first few are named.
+constexpr size_t kMaxRemainingHits = 1000;
+constexpr size_t kNamedPlaces = 5;
+
+bool IsIdentChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+std::string_view Trim(std::string_view s) {
+  size_t begin = s.find_first_not_of(" \t\r");
+  if (begin == std::string_view::npos) return {};
+  size_t end = s.find_last_not_of(" \t\r");
+  return s.substr(begin, end - begin + 1);
+}
+
+// Reads one C-quoted string from the front of `s` (git quotes paths holding '"', '\\',
+// control characters and, unless core.quotepath=off, non-ASCII bytes) and consumes it.
+std::optional<std::string> TakeQuoted(std::string_view& s) {
+  if (s.empty() || s.front() != '"') return std::nullopt;
+  std::string out;
+  size_t i = 1;
+  while (i < s.size() && s[i] != '"') {
+    if (s[i] != '\\') {
+      out += s[i++];
+      continue;
+    }
+    if (++i >= s.size()) return std::nullopt;
+    char c = s[i];
+    if (c >= '0' && c <= '7') {
+      int value = 0;
+      for (int k = 0; k < 3 && i < s.size() && s[i] >= '0' && s[i] <= '7'; ++k, ++i) {
+        value = value * 8 + (s[i] - '0');
+      }
+      out += static_cast<char>(value);
+      continue;
+    }
+    switch (c) {
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      default: out += c; break;
+    }
+    ++i;
+  }
+  if (i >= s.size()) return std::nullopt;
+  s.remove_prefix(i + 1);
+  return out;
+}
+
+// A path as written after `---`, `+++`, `rename from`: maybe quoted, maybe followed by a tab
+// (git appends one to names with spaces). Empty for /dev/null.
+std::optional<std::string> PathField(std::string_view text, bool strip_prefix) {
+  std::string path;
+  if (!text.empty() && text.front() == '"') {
+    auto quoted = TakeQuoted(text);
+    if (!quoted) return std::nullopt;
+    path = *quoted;
+  } else {
+    path = std::string(text.substr(0, text.find('\t')));
+  }
+  if (path == "/dev/null") return std::string();
+  if (strip_prefix) {
+    if (path.size() < 2 || path[1] != '/') return std::nullopt;
+    path.erase(0, 2);
+  }
+  return path;
+}
+
+// "a/x b/y" after `diff --git`. Unquoted names may hold spaces, so the unambiguous case (both
+// names equal) is tried before splitting at " b/".
+std::optional<std::pair<std::string, std::string>> GitHeaderPaths(std::string_view rest) {
+  std::string old_path;
+  if (!rest.empty() && rest.front() == '"') {
+    auto quoted = TakeQuoted(rest);
+    if (!quoted || !rest.starts_with(' ')) return std::nullopt;
+    old_path = *quoted;
+    rest.remove_prefix(1);
+  } else {
+    if (rest.size() >= 5 && (rest.size() - 5) % 2 == 0) {
+      size_t n = (rest.size() - 5) / 2;
+      std::string_view a = rest.substr(0, 2 + n);
+      std::string_view b = rest.substr(2 + n + 1);
+      if (a.starts_with("a/") && b.starts_with("b/") && a.substr(2) == b.substr(2) &&
+          rest[2 + n] == ' ') {
+        return std::pair{std::string(a.substr(2)), std::string(b.substr(2))};
+      }
+    }
+    size_t split = rest.find(" \"b/");
+    if (split == std::string_view::npos) split = rest.find(" b/");
+    if (split == std::string_view::npos) return std::nullopt;
+    old_path = std::string(rest.substr(0, split));
+    rest.remove_prefix(split + 1);
+  }
+  auto new_path = PathField(rest, false);
+  if (!new_path || !old_path.starts_with("a/") || !new_path->starts_with("b/")) {
+    return std::nullopt;
+  }
+  return std::pair{old_path.substr(2), new_path->substr(2)};
+}
+
+// "-a,b" or "+c" from a hunk header.
+bool ParseRange(std::string_view text, char sign, int& start, int& count) {
+  if (text.empty() || text.front() != sign) return false;
+  text.remove_prefix(1);
+  size_t comma = text.find(',');
+  std::string_view first = text.substr(0, comma);
+  auto parsed = std::from_chars(first.data(), first.data() + first.size(), start);
+  if (parsed.ec != std::errc() || parsed.ptr != first.data() + first.size()) return false;
+  count = 1;
+  if (comma == std::string_view::npos) return true;
+  std::string_view second = text.substr(comma + 1);
+  parsed = std::from_chars(second.data(), second.data() + second.size(), count);
+  return parsed.ec == std::errc() && parsed.ptr == second.data() + second.size() && count >= 0;
+}
+
+// --- Globs ---
+
+std::vector<std::string_view> Segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t slash = path.find('/', start);
+    out.push_back(path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) return out;
+    start = slash + 1;
+  }
+}
+
+bool SegmentMatches(std::string_view glob, std::string_view name) {
+  size_t g = 0;
+  size_t n = 0;
+  size_t star = std::string_view::npos;
+  size_t star_n = 0;
+  while (n < name.size()) {
+    if (g < glob.size() && glob[g] == '*') {
+      star = g++;
+      star_n = n;
+    } else if (g < glob.size() && (glob[g] == '?' || glob[g] == name[n])) {
+      ++g;
+      ++n;
+    } else if (star != std::string_view::npos) {
+      g = star + 1;
+      n = ++star_n;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.size() && glob[g] == '*') ++g;
+  return g == glob.size();
+}
+
+bool SegmentsMatch(std::span<const std::string_view> glob, std::span<const std::string_view> path) {
+  if (glob.empty()) return path.empty();
+  if (glob.front() == "**") {
+    for (size_t skip = 0; skip <= path.size(); ++skip) {
+      if (SegmentsMatch(glob.subspan(1), path.subspan(skip))) return true;
+    }
+    return false;
+  }
+  return !path.empty() && SegmentMatches(glob.front(), path.front()) &&
+         SegmentsMatch(glob.subspan(1), path.subspan(1));
+}
+
+bool MatchesAny(std::span<const std::string> globs, std::string_view path) {
+  return std::any_of(globs.begin(), globs.end(),
+                     [&](const std::string& glob) { return GlobMatches(glob, path); });
+}
+
+// --- Tests and skips ---
+
+enum class Language { kNone, kPython, kJvm, kJs, kGo, kRust, kCpp };
+
+Language LanguageOf(std::string_view path) {
+  size_t dot = path.rfind('.');
+  if (dot == std::string_view::npos || path.find('/', dot) != std::string_view::npos) {
+    return Language::kNone;
+  }
+  std::string_view ext = path.substr(dot + 1);
+  if (ext == "py") return Language::kPython;
+  if (ext == "java" || ext == "kt") return Language::kJvm;
+  for (std::string_view js : {"js", "jsx", "ts", "tsx", "mjs", "cjs", "mts", "cts"}) {
+    if (ext == js) return Language::kJs;
+  }
+  if (ext == "go") return Language::kGo;
+  if (ext == "rs") return Language::kRust;
+  for (std::string_view cpp : {"cc", "cpp", "cxx", "c++", "h", "hh", "hpp"}) {
+    if (ext == cpp) return Language::kCpp;
+  }
+  return Language::kNone;
+}
+
+constexpr std::string_view kTestFileNames[] = {
+    "test_*.py",  "*_test.py", "*Test.java", "*Tests.java", "*Test.kt",
+    "*Tests.kt",  "*.test.js", "*.test.jsx", "*.test.ts",   "*.test.tsx",
+    "*.test.mjs", "*.spec.js", "*.spec.jsx", "*.spec.ts",   "*.spec.tsx",
+    "*.spec.mjs", "*_test.go", "*_test.cc",  "*_test.cpp",  "*_unittest.cc"};
+
+// Test conventions by name, or source code under a tests/, test/ or __tests__/ directory
+// (fixtures and data there are not tests).
+bool IsTestPath(std::string_view path) {
+  std::vector<std::string_view> segments = Segments(path);
+  std::string_view name = segments.back();
+  for (std::string_view pattern : kTestFileNames) {
+    if (SegmentMatches(pattern, name)) return true;
+  }
+  if (LanguageOf(path) == Language::kNone) return false;
+  return std::any_of(segments.begin(), segments.end() - 1, [](std::string_view dir) {
+    return dir == "tests" || dir == "test" || dir == "__tests__";
+  });
+}
+
+// Whether `line` starts with `prefix` followed by something that cannot continue a name.
+bool StartsWithWord(std::string_view line, std::string_view prefix) {
+  return line.starts_with(prefix) && (line.size() == prefix.size() || !IsIdentChar(prefix.back()) ||
+                                      !IsIdentChar(line[prefix.size()]));
+}
+
+std::string_view TakeIdentifier(std::string_view s) {
+  size_t n = 0;
+  while (n < s.size() && IsIdentChar(s[n])) ++n;
+  return s.substr(0, n);
+}
+
+// GoogleTest runs DISABLED_ tests as skipped: the same test, reported as a skip instead.
+std::string WithoutDisabled(std::string_view name) {
+  if (name.starts_with("DISABLED_")) name.remove_prefix(9);
+  return std::string(name);
+}
+
+// The name of a JUnit/Kotlin method declared on `line`: `void name(` or `fun name(`.
+std::optional<std::string> JvmMethodName(std::string_view line) {
+  for (std::string_view keyword : {"void ", "fun "}) {
+    size_t at = line.find(keyword);
+    while (at != std::string_view::npos && at > 0 && IsIdentChar(line[at - 1])) {
+      at = line.find(keyword, at + 1);
+    }
+    if (at == std::string_view::npos) continue;
+    std::string_view rest = Trim(line.substr(at + keyword.size()));
+    if (rest.starts_with('`')) {
+      size_t close = rest.find('`', 1);
+      if (close != std::string_view::npos) return std::string(rest.substr(1, close - 1));
+      continue;
+    }
+    std::string_view name = TakeIdentifier(rest);
+    if (!name.empty() && rest.substr(name.size()).starts_with('(')) return std::string(name);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> RustFunctionName(std::string_view line) {
+  size_t at = line.find("fn ");
+  if (at == std::string_view::npos || (at > 0 && IsIdentChar(line[at - 1]))) return std::nullopt;
+  std::string_view name = TakeIdentifier(Trim(line.substr(at + 3)));
+  if (name.empty()) return std::nullopt;
+  return std::string(name);
+}
+
+bool IsJvmTestAnnotation(std::string_view line) {
+  for (std::string_view annotation :
+       {"@Test", "@ParameterizedTest", "@RepeatedTest", "@TestFactory", "@TestTemplate"}) {
+    if (StartsWithWord(line, annotation)) return true;
+  }
+  return false;
+}
+
+bool IsRustTestAttribute(std::string_view line) {
+  return line.starts_with("#[test]") ||
+         (line.starts_with("#[") && line.find("::test]") != line.npos);
+}
+
+// The test a single line declares by itself (Python, Go, JS/TS, C++), if any.
+std::optional<std::string> TestDeclaredOn(Language language, std::string_view line) {
+  switch (language) {
+    case Language::kPython: {
+      if (line.starts_with("async ")) line = Trim(line.substr(6));
+      if (!line.starts_with("def test")) return std::nullopt;
+      std::string_view name = TakeIdentifier(line.substr(4));
+      return std::string(name);
+    }
+    case Language::kGo: {
+      if (!line.starts_with("func ")) return std::nullopt;
+      std::string_view rest = Trim(line.substr(5));
+      if (rest.starts_with('(')) {  // A method of a test suite: func (s *Suite) TestX(.
+        size_t close = rest.find(')');
+        if (close == std::string_view::npos) return std::nullopt;
+        rest = Trim(rest.substr(close + 1));
+      }
+      std::string_view name = TakeIdentifier(rest);
+      if (!name.starts_with("Test") || !rest.substr(name.size()).starts_with('(')) {
+        return std::nullopt;
+      }
+      return std::string(name);
+    }
+    case Language::kJs: {
+      for (std::string_view call :
+           {"it(", "test(", "describe(", "xit(", "xtest(", "xdescribe(", "it.skip(", "test.skip(",
+            "describe.skip(", "it.only(", "test.only(", "describe.only("}) {
+        if (!line.starts_with(call)) continue;
+        std::string_view args = line.substr(call.size());
+        if (!args.empty() && (args[0] == '\'' || args[0] == '"' || args[0] == '`')) {
+          size_t close = args.find(args[0], 1);
+          if (close != std::string_view::npos) return std::string(args.substr(1, close - 1));
+        }
+        return std::string(Trim(args));
+      }
+      return std::nullopt;
+    }
+    case Language::kCpp: {
+      for (std::string_view macro :
+           {"TEST(", "TEST_F(", "TEST_P(", "TYPED_TEST(", "TYPED_TEST_P("}) {
+        if (!line.starts_with(macro)) continue;
+        std::string_view args = line.substr(macro.size());
+        size_t comma = args.find(',');
+        size_t close = args.find(')');
+        if (comma == std::string_view::npos || close == std::string_view::npos || close < comma) {
+          return std::nullopt;
+        }
+        return WithoutDisabled(Trim(args.substr(0, comma))) + "." +
+               WithoutDisabled(Trim(args.substr(comma + 1, close - comma - 1)));
+      }
+      return std::nullopt;
+    }
+    case Language::kJvm:
+    case Language::kRust:
+    case Language::kNone: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// The tests declared or un-annotated by the changed lines of one side of a file (`removed`:
+// the old side). The side maps hold each side's known lines (changed and context) by line
+// number, so that an annotation can find the method it marks on a following line.
+std::set<std::string> TestsChanged(Language language, bool test_file,
+                                   const std::vector<const DiffLine*>& changed,
+                                   const std::map<int, const DiffLine*>& old_side,
+                                   const std::map<int, const DiffLine*>& new_side, bool removed) {
+  const std::map<int, const DiffLine*>& side = removed ? old_side : new_side;
+  // Whether the new side still has a test annotation in the lines above `line`.
+  auto still_marked = [&](int line, auto is_marker) {
+    for (int above = line - 1; above >= 1 && above >= line - 6; --above) {
+      auto it = new_side.find(above);
+      if (it == new_side.end()) return false;
+      std::string_view text = Trim(it->second->text);
+      if (is_marker(text)) return true;
+      if (text.empty() || text.ends_with('}') || text.ends_with(';')) return false;
+    }
+    return false;
+  };
+  auto follow = [&](int line, auto name_of, auto is_marker) -> std::optional<std::string> {
+    for (int next = line; next <= line + 6; ++next) {
+      auto it = side.find(next);
+      if (it == side.end()) break;
+      auto name = name_of(Trim(it->second->text));
+      if (!name) continue;
+      // The method survives and is still annotated: of two identical annotation lines the
+      // diff removed one, the one this method did not keep.
+      const DiffLine* method = it->second;
+      if (removed && method->new_line != 0 && still_marked(method->new_line, is_marker)) {
+        return std::nullopt;
+      }
+      return name;
+    }
+    return "at line " + std::to_string(line);
+  };
+  std::set<std::string> names;
+  for (const DiffLine* diff_line : changed) {
+    std::string_view text = Trim(diff_line->text);
+    int number = removed ? diff_line->old_line : diff_line->new_line;
+    std::optional<std::string> name;
+    switch (language) {
+      case Language::kJvm:
+        if (IsJvmTestAnnotation(text)) {
+          name = follow(number, JvmMethodName, IsJvmTestAnnotation);
+        } else if (test_file) {
+          // A JUnit 3 style test has no annotation; in a test class every method counts.
+          name = JvmMethodName(text);
+        }
+        break;
+      case Language::kRust:
+        if (IsRustTestAttribute(text)) name = follow(number, RustFunctionName, IsRustTestAttribute);
+        break;
+      case Language::kPython:
+      case Language::kJs:
+      case Language::kGo:
+      case Language::kCpp:
+      case Language::kNone: name = TestDeclaredOn(language, text); break;
+    }
+    if (name) names.insert(*name);
+  }
+  return names;
+}
+
+struct SkipMarker {
+  std::string_view text;
+  std::optional<Language> only_in;  // Markers common as words elsewhere stay in their language.
+};
+
+constexpr std::array<SkipMarker, 19> kSkipMarkers = {{
+    {"@Disabled", Language::kJvm},
+    {"@Ignore", Language::kJvm},
+    {"@pytest.mark.skip", std::nullopt},
+    {"pytest.skip(", std::nullopt},
+    {"@unittest.skip", std::nullopt},
+    {"@pytest.mark.xfail", std::nullopt},
+    {"t.Skip(", Language::kGo},
+    {"t.Skipf(", Language::kGo},
+    {"t.SkipNow(", Language::kGo},
+    {"xit(", Language::kJs},
+    {"xtest(", Language::kJs},
+    {"xdescribe(", Language::kJs},
+    {"it.skip(", Language::kJs},
+    {"test.skip(", Language::kJs},
+    {"describe.skip(", Language::kJs},
+    {"#[ignore", Language::kRust},
+    {"GTEST_SKIP(", Language::kCpp},
+    {"DISABLED_", Language::kCpp},
+    {"self.skipTest(", Language::kPython},
+}};
+
+std::optional<std::string_view> SkipMarkerIn(Language language, std::string_view line) {
+  for (const SkipMarker& marker : kSkipMarkers) {
+    if (marker.only_in && *marker.only_in != language) continue;
+    size_t at = line.find(marker.text);
+    // "exit(" is not "xit(", nor "MY_DISABLED_FLAG" a disabled test.
+    while (at != std::string_view::npos && at > 0 && IsIdentChar(marker.text.front()) &&
+           IsIdentChar(line[at - 1])) {
+      at = line.find(marker.text, at + 1);
+    }
+    if (at != std::string_view::npos) return marker.text;
+  }
+  return std::nullopt;
+}
+
+std::string JoinNames(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " and " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+std::string JoinGlobs(std::span<const std::string> globs) {
+  std::string out;
+  for (const std::string& glob : globs) out += (out.empty() ? "" : ", ") + glob;
+  return out;
+}
+
+// "(a.py:3, b.py:7, c.py:9 and 2 more)"
+std::string Places(const std::vector<std::string>& places) {
+  std::string out = " (";
+  for (size_t i = 0; i < places.size() && i < kNamedPlaces; ++i) {
+    out += (i > 0 ? ", " : "") + places[i];
+  }
+  if (places.size() > kNamedPlaces) {
+    out += " and " + std::to_string(places.size() - kNamedPlaces) + " more";
+  }
+  return out + ")";
+}
+
+std::string Verb(const FileChange& file) {
+  switch (file.status) {
+    case FileStatus::kAdded: return "adds " + file.new_path;
+    case FileStatus::kDeleted: return "deletes " + file.old_path;
+    case FileStatus::kModified: return "changes " + file.new_path;
+    case FileStatus::kRenamed: return "moves " + file.old_path + " to " + file.new_path;
+  }
+  return "changes " + file.path();
+}
+
+std::vector<std::string> PathsOf(const FileChange& file) {
+  std::vector<std::string> paths;
+  if (!file.old_path.empty()) paths.push_back(file.old_path);
+  if (!file.new_path.empty() && file.new_path != file.old_path) paths.push_back(file.new_path);
+  return paths;
+}
+
+void CheckPaths(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  for (const FileChange& file : diff.files) {
+    for (const std::string& path : PathsOf(file)) {
+      bool rename = file.status == FileStatus::kRenamed;
+      if (!rules.allowed_paths.empty() && !MatchesAny(rules.allowed_paths, path)) {
+        verdict.violations.push_back(Verb(file) + (rename ? ", and " + path + " is" : ",") +
+                                     " outside the allowed paths (" +
+                                     JoinGlobs(rules.allowed_paths) + ")");
+      }
+      for (const std::string& glob : rules.forbidden_paths) {
+        if (GlobMatches(glob, path)) {
+          verdict.violations.push_back(Verb(file) +
+                                       (rename ? ", and " + path + " matches" : ", matching") +
+                                       " the forbidden path " + glob);
+          break;
+        }
+      }
+    }
+  }
+}
+
+void CheckTests(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  struct Removed {
+    const FileChange* file;
+    std::set<std::string> names;
+  };
+  std::vector<Removed> removed;
+  std::set<std::string> added;  // Anywhere in the diff: a test may move to another file.
+  for (const FileChange& file : diff.files) {
+    std::map<int, const DiffLine*> old_side;
+    std::map<int, const DiffLine*> new_side;
+    std::vector<const DiffLine*> removed_lines;
+    std::vector<const DiffLine*> added_lines;
+    for (const DiffLine& line : file.context) {
+      old_side.emplace(line.old_line, &line);
+      new_side.emplace(line.new_line, &line);
+    }
+    for (const DiffLine& line : file.removed) {
+      old_side.emplace(line.old_line, &line);
+      removed_lines.push_back(&line);
+    }
+    for (const DiffLine& line : file.added) {
+      new_side.emplace(line.new_line, &line);
+      added_lines.push_back(&line);
+    }
+    if (!file.old_path.empty()) {
+      removed.push_back({&file, TestsChanged(LanguageOf(file.old_path), IsTestPath(file.old_path),
+                                             removed_lines, old_side, new_side, true)});
+    }
+    if (!file.new_path.empty()) {
+      added.merge(TestsChanged(LanguageOf(file.new_path), IsTestPath(file.new_path), added_lines,
+                               old_side, new_side, false));
+    }
+
+    if (rules.allow_skipped_tests || file.new_path.empty()) continue;
+    Language language = LanguageOf(file.new_path);
+    if (language == Language::kNone) continue;
+    // A marker on a line that was only rewritten (re-indented, reformatted) is not new.
+    std::multiset<std::string_view> before;
+    for (const DiffLine& line : file.removed) before.insert(Trim(line.text));
+    for (const DiffLine& line : file.added) {
+      auto marker = SkipMarkerIn(language, line.text);
+      if (!marker) continue;
+      if (auto it = before.find(Trim(line.text)); it != before.end()) {
+        before.erase(it);
+        continue;
+      }
+      verdict.violations.push_back("adds a skip: " + std::string(*marker) + " in " + file.new_path +
+                                   ":" + std::to_string(line.new_line));
+    }
+  }
+  if (rules.allow_deleted_tests) return;
+  for (const Removed& entry : removed) {
+    std::vector<std::string> gone;
+    for (const std::string& name : entry.names) {
+      if (!added.contains(name)) gone.push_back(name);
+    }
+    const FileChange& file = *entry.file;
+    if (file.status == FileStatus::kDeleted && IsTestPath(file.old_path)) {
+      if (!gone.empty()) {
+        verdict.violations.push_back("deletes the test file " + file.old_path + " (" +
+                                     JoinNames(gone) + ")");
+      } else if (entry.names.empty()) {
+        verdict.violations.push_back("deletes the test file " + file.old_path);
+      }
+      continue;
+    }
+    if (gone.empty()) continue;
+    verdict.violations.push_back(
+        std::string(gone.size() == 1 ? "deletes the test " : "deletes the tests ") +
+        JoinNames(gone) + " in " + file.old_path);
+  }
+}
+
+}  // namespace
+
+int ParsedDiff::lines_added() const {
+  int n = 0;
+  for (const FileChange& file : files) n += static_cast<int>(file.added.size());
+  return n;
+}
+
+int ParsedDiff::lines_removed() const {
+  int n = 0;
+  for (const FileChange& file : files) n += static_cast<int>(file.removed.size());
+  return n;
+}
+
+Result<ParsedDiff> ParseDiff(std::string_view patch) {
+  ParsedDiff diff;
+  FileChange* file = nullptr;
+  int old_left = 0;
+  int new_left = 0;
+  int old_line = 0;
+  int new_line = 0;
+  bool in_hunks = false;  // Past the file's header lines.
+  int number = 0;
+  auto fail = [&](std::string_view what) {
+    return Fail(ErrorCode::kParse,
+                "diff line " + std::to_string(number) + ": " + std::string(what));
+  };
+  auto finish = [&] {
+    if (file == nullptr) return;
+    if (file->status == FileStatus::kAdded) file->old_path.clear();
+    if (file->status == FileStatus::kDeleted) file->new_path.clear();
+  };
+  size_t pos = 0;
+  while (pos < patch.size()) {
+    size_t end = patch.find('\n', pos);
+    if (end == std::string_view::npos) end = patch.size();
+    std::string_view line = patch.substr(pos, end - pos);
+    pos = end + 1;
+    ++number;
+
+    if (old_left > 0 || new_left > 0) {
+      // Inside a hunk the counts, not the text, say where it ends: a removed line may well
+      // read "--- a/x" or "diff --git".
+      char kind = line.empty() ? ' ' : line.front();
+      std::string text(line.empty() ? line : line.substr(1));
+      if (kind == '\\') continue;
+      if (kind == ' ' && old_left > 0 && new_left > 0) {
+        file->context.push_back({old_line++, new_line++, std::move(text)});
+        --old_left;
+        --new_left;
+      } else if (kind == '-' && old_left > 0) {
+        file->removed.push_back({old_line++, 0, std::move(text)});
+        --old_left;
+      } else if (kind == '+' && new_left > 0) {
+        file->added.push_back({0, new_line++, std::move(text)});
+        --new_left;
+      } else {
+        return fail("the hunk's lines do not match its header's counts");
+      }
+      continue;
+    }
+
+    if (line.starts_with("diff --git ")) {
+      finish();
+      auto paths = GitHeaderPaths(line.substr(11));
+      if (!paths) return fail("cannot read the paths of \"" + std::string(line) + "\"");
+      diff.files.push_back({paths->first, paths->second, FileStatus::kModified, false, {}, {}, {}});
+      file = &diff.files.back();
+      in_hunks = false;
+      continue;
+    }
+    if (line.starts_with('\\')) continue;  // "\ No newline at end of file"
+    if (file == nullptr) {
+      if (Trim(line).empty()) continue;
+      return fail("expected \"diff --git\", got \"" + std::string(line) + "\"");
+    }
+    if (line.starts_with("@@ ")) {
+      size_t close = line.find(" @@", 3);
+      if (close == std::string_view::npos) return fail("malformed hunk header");
+      std::string_view ranges = line.substr(3, close - 3);
+      size_t space = ranges.find(' ');
+      if (space == std::string_view::npos ||
+          !ParseRange(ranges.substr(0, space), '-', old_line, old_left) ||
+          !ParseRange(ranges.substr(space + 1), '+', new_line, new_left)) {
+        return fail("malformed hunk header \"" + std::string(line) + "\"");
+      }
+      // An empty side's start is the line before the hunk.
+      if (old_left == 0) ++old_line;
+      if (new_left == 0) ++new_line;
+      in_hunks = true;
+      continue;
+    }
+    if (in_hunks) {
+      if (Trim(line).empty()) continue;
+      return fail("unexpected line after a hunk: \"" + std::string(line) + "\"");
+    }
+    if (line.starts_with("new file mode")) {
+      file->status = FileStatus::kAdded;
+    } else if (line.starts_with("deleted file mode")) {
+      file->status = FileStatus::kDeleted;
+    } else if (line.starts_with("rename from ") || line.starts_with("copy from ")) {
+      bool copy = line.starts_with("copy");
+      auto path = PathField(line.substr(copy ? 10 : 12), false);
+      if (!path) return fail("malformed rename");
+      file->old_path = *path;
+      // A copy leaves its source in place: to the policy it is a new file.
+      file->status = copy ? FileStatus::kAdded : FileStatus::kRenamed;
+    } else if (line.starts_with("rename to ") || line.starts_with("copy to ")) {
+      auto path = PathField(line.substr(line.starts_with("copy") ? 8 : 10), false);
+      if (!path) return fail("malformed rename");
+      file->new_path = *path;
+    } else if (line.starts_with("--- ") || line.starts_with("+++ ")) {
+      auto path = PathField(line.substr(4), true);
+      if (!path) return fail("malformed file name line \"" + std::string(line) + "\"");
+      bool old_side = line.front() == '-';
+      if (path->empty()) {
+        file->status = old_side ? FileStatus::kAdded : FileStatus::kDeleted;
+      } else {
+        (old_side ? file->old_path : file->new_path) = *path;
+      }
+    } else if (line.starts_with("Binary files ") || line == "GIT binary patch") {
+      file->binary = true;
+    }
+    // Other header lines (index, mode changes, similarity) say nothing the policy needs.
+  }
+  if (old_left > 0 || new_left > 0) return fail("the diff ends inside a hunk");
+  finish();
+  return diff;
+}
+
+bool GlobMatches(std::string_view glob, std::string_view path) {
+  std::vector<std::string_view> glob_segments = Segments(glob);
+  std::vector<std::string_view> path_segments = Segments(path);
+  return SegmentsMatch(glob_segments, path_segments);
+}
+
+Status CheckGlob(std::string_view glob) {
+  auto bad = [&](std::string_view why) {
+    return Fail(ErrorCode::kInvalidArgument, "\"" + std::string(glob) + "\" " + std::string(why));
+  };
+  if (glob.empty()) return bad("is empty");
+  if (glob.front() == '/') {
+    return bad("is absolute; globs are relative to the repository root (src/**, not /src/**)");
+  }
+  if (glob.find('[') != std::string_view::npos) {
+    return bad("has a '[': character classes are not supported");
+  }
+  for (std::string_view segment : Segments(glob)) {
+    if (segment.empty()) return bad("has an empty path segment ('//' or a trailing '/')");
+    if (segment == "." || segment == "..") return bad("has a '.' or '..' segment");
+    if (segment != "**" && segment.find("**") != std::string_view::npos) {
+      return bad("has '**' inside a segment; '**' must stand alone between slashes (src/**/x)");
+    }
+  }
+  return {};
+}
+
+std::string PolicyVerdict::Bullets() const {
+  std::string out;
+  for (const std::string& violation : violations) out += "- " + violation + "\n";
+  return out;
+}
+
+PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
+  PolicyVerdict verdict;
+  int files = static_cast<int>(diff.files.size());
+  if (files > rules.max_files_changed) {
+    verdict.violations.push_back("changes " + std::to_string(files) + " files, more than the " +
+                                 std::to_string(rules.max_files_changed) + " allowed");
+  }
+  int lines = diff.lines_added() + diff.lines_removed();
+  if (lines > rules.max_lines_changed) {
+    verdict.violations.push_back("changes " + std::to_string(lines) +
+                                 " lines (added plus removed), more than the " +
+                                 std::to_string(rules.max_lines_changed) + " allowed");
+  }
+  CheckPaths(diff, rules, verdict);
+  CheckTests(diff, rules, verdict);
+
+  for (const std::string& pattern : rules.must_be_gone) {
+    std::vector<std::string> places;
+    for (const FileChange& file : diff.files) {
+      if (file.new_path.empty() || MatchesAny(rules.must_be_gone_except, file.new_path)) continue;
+      for (const DiffLine& line : file.added) {
+        if (line.text.find(pattern) != std::string::npos) {
+          places.push_back(file.new_path + ":" + std::to_string(line.new_line));
+        }
+      }
+    }
+    if (places.empty()) continue;
+    verdict.violations.push_back("the pattern `" + pattern + "` is still present in " +
+                                 std::to_string(places.size()) + " added/changed place" +
+                                 (places.size() == 1 ? "" : "s") + Places(places));
+  }
+  for (const std::string& pattern : rules.must_appear) {
+    bool found = std::any_of(diff.files.begin(), diff.files.end(), [&](const FileChange& file) {
+      return std::any_of(file.added.begin(), file.added.end(), [&](const DiffLine& line) {
+        return line.text.find(pattern) != std::string::npos;
+      });
+    });
+    if (!found)
+      verdict.violations.push_back("the pattern `" + pattern + "` appears in no added line");
+  }
+  return verdict;
+}
+
+Result<std::vector<Occurrence>> FindRemaining(const std::filesystem::path& workspace,
+                                              std::span<const std::string> patterns,
+                                              std::span<const std::string> exclude,
+                                              size_t max_hits) {
+  namespace fs = std::filesystem;
+  std::vector<Occurrence> hits;
+  std::error_code ec;
+  fs::file_status root = fs::symlink_status(workspace, ec);
+  if (ec || !fs::is_directory(root)) {
+    return Fail(ErrorCode::kNotFound, workspace.string() + " is not a directory");
+  }
+  if (patterns.empty() || max_hits == 0) return hits;
+
+  std::vector<std::string> files;
+  // Directory symlinks are not followed: the default options leave them as entries.
+  fs::recursive_directory_iterator it(workspace, fs::directory_options::skip_permission_denied, ec);
+  if (ec) return Fail(ErrorCode::kIo, "walking " + workspace.string() + ": " + ec.message());
+  for (; it != fs::recursive_directory_iterator();) {
+    fs::file_status status = it->symlink_status(ec);
+    if (!ec) {
+      bool git = it->path().filename() == ".git";
+      if (fs::is_directory(status) && git) {
+        it.disable_recursion_pending();
+      } else if (fs::is_regular_file(status) && !git) {
+        std::string rel = it->path().lexically_relative(workspace).generic_string();
+        if (!MatchesAny(exclude, rel)) files.push_back(std::move(rel));
+      }
+    }
+    it.increment(ec);
+    if (ec) return Fail(ErrorCode::kIo, "walking " + workspace.string() + ": " + ec.message());
+  }
+  std::sort(files.begin(), files.end());
+
+  std::string content;
+  for (const std::string& rel : files) {
+    // The tree may hold anything the agent wrote: O_NOFOLLOW and O_NONBLOCK keep a file
+    // swapped for a link or a FIFO since the walk from being followed or blocking.
+    int fd = ::open((workspace / rel).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    struct stat st {};
+    bool readable = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+                    static_cast<size_t>(st.st_size) <= kMaxScannedFileBytes;
+    content.clear();
+    if (readable) {
+      std::array<char, 65536> buffer{};
+      while (content.size() <= kMaxScannedFileBytes) {
+        ssize_t n = ::read(fd, buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          readable = n == 0;
+          break;
+        }
+        content.append(buffer.data(), static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+    if (!readable || content.size() > kMaxScannedFileBytes ||
+        content.find('\0') < std::min(content.size(), kBinaryProbeBytes)) {
+      continue;
+    }
+    size_t pos = 0;
+    int line_number = 0;
+    while (pos < content.size()) {
+      size_t end = content.find('\n', pos);
+      if (end == std::string::npos) end = content.size();
+      std::string_view line(content.data() + pos, end - pos);
+      pos = end + 1;
+      ++line_number;
+      for (const std::string& pattern : patterns) {
+        if (line.find(pattern) == std::string_view::npos) continue;
+        hits.push_back({rel, line_number, pattern});
+        if (hits.size() >= max_hits) return hits;
+      }
+    }
+  }
+  return hits;
+}
+
+Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& diff,
+                      const DiffRules& rules, PolicyVerdict& verdict) {
+  if (rules.must_be_gone.empty()) return {};
+  auto hits =
+      FindRemaining(workspace, rules.must_be_gone, rules.must_be_gone_except, kMaxRemainingHits);
+  if (!hits) return std::unexpected(hits.error());
+  std::set<std::pair<std::string_view, int>> added;
+  for (const FileChange& file : diff.files) {
+    for (const DiffLine& line : file.added) added.emplace(file.new_path, line.new_line);
+  }
+  bool capped = hits->size() >= kMaxRemainingHits;
+  for (const std::string& pattern : rules.must_be_gone) {
+    std::vector<std::string> places;
+    for (const Occurrence& hit : *hits) {
+      if (hit.pattern == pattern && !added.contains({hit.path, hit.line})) {
+        places.push_back(hit.Where());
+      }
+    }
+    if (places.empty()) continue;
+    verdict.violations.push_back("the pattern `" + pattern + "` is still present in " +
+                                 (capped ? "at least " : "") + std::to_string(places.size()) +
+                                 " place" + (places.size() == 1 ? "" : "s") +
+                                 " the change did not touch" + Places(places));
+  }
+  return {};
+}
+
+}  // namespace drover::verifiers

@@ -1,0 +1,113 @@
+// The diff policy: what a migration's final change may touch, delete, skip and must leave
+// behind. A unified git diff is parsed into per-file changes and checked by pure functions;
+// only FindRemaining reads the workspace. Thread-safe: free functions over value types.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace drover::verifiers {
+
+enum class FileStatus { kAdded, kDeleted, kModified, kRenamed };
+
+struct DiffLine {
+  int old_line = 0;  // 1-based line in the old file; 0 for an added line.
+  int new_line = 0;  // 1-based line in the new file; 0 for a removed line.
+  std::string text;  // Without the leading '+', '-' or ' ' and the line end.
+};
+
+struct FileChange {
+  std::string old_path;  // Empty when added.
+  std::string new_path;  // Empty when deleted.
+  FileStatus status = FileStatus::kModified;
+  bool binary = false;  // Binary files carry no lines.
+  std::vector<DiffLine> added;
+  std::vector<DiffLine> removed;
+  std::vector<DiffLine> context;  // The unchanged lines the hunks show around the changes.
+  // The path a reader knows the file by: the new one, or the old one when deleted.
+  const std::string& path() const { return new_path.empty() ? old_path : new_path; }
+};
+
+struct ParsedDiff {
+  std::vector<FileChange> files;
+  int lines_added() const;
+  int lines_removed() const;
+};
+
+// Parses `git diff` / libgit2 patch text (a/ and b/ prefixes, C-quoted paths, renames, binary
+// notes, mode changes). An empty text gives no files. kParse when the text is not such a
+// diff (a hunk outside a file, hunk line counts that do not add up).
+Result<ParsedDiff> ParseDiff(std::string_view patch);
+
+// Globs over '/'-separated paths relative to the repository root, matched against the whole
+// path: `*` is any run of characters within one segment, `?` one character other than '/',
+// `**` as a whole segment any number of segments (zero included), so `src/**` is src itself
+// and everything below it, and `**/*.lock` every .lock file. Everything else is literal; there are
+// no character classes, and a glob without '/' matches top-level names only.
+bool GlobMatches(std::string_view glob, std::string_view path);
+// kInvalidArgument naming the problem: empty, absolute, `**` inside a segment (`a**`),
+// empty, `.` or `..` segments, or a `[` (character classes are not supported).
+Status CheckGlob(std::string_view glob);
+
+struct DiffRules {
+  // Every changed path (both paths of a rename) must match one of these. Empty: any path.
+  std::vector<std::string> allowed_paths;
+  // No changed path may match one of these.
+  std::vector<std::string> forbidden_paths;
+  int max_files_changed = 50;
+  int max_lines_changed = 2000;  // Added plus removed.
+  // Test functions and test files the change removes without re-adding them elsewhere.
+  bool allow_deleted_tests = false;
+  // Added skip markers (@Disabled, pytest.skip, t.Skip(, xit(, #[ignore], DISABLED_, ...).
+  bool allow_skipped_tests = false;
+  // Plain substrings (no regex, case-sensitive) no added line may contain and, through
+  // FindRemaining, no file of the final tree.
+  std::vector<std::string> must_be_gone;
+  // Globs of files where must_be_gone patterns may stay (a changelog, vendored code).
+  std::vector<std::string> must_be_gone_except;
+  // Plain substrings each of which some added line must contain.
+  std::vector<std::string> must_appear;
+};
+
+struct PolicyVerdict {
+  // Short sentences, e.g. "deletes the test test_totals in tests/test_cart.py", written for
+  // the PR body and for the agent's next attempt alike.
+  std::vector<std::string> violations;
+  bool ok() const { return violations.empty(); }
+  // "- sentence\n" per violation.
+  std::string Bullets() const;
+};
+
+// Checks the parsed diff against every rule; must_be_gone only as far as the added lines go.
+PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules);
+
+struct Occurrence {
+  std::string path;  // Relative to the workspace, '/'-separated.
+  int line = 0;      // 1-based.
+  std::string pattern;
+  std::string Where() const { return path + ":" + std::to_string(line); }
+};
+
+// Every line of the workspace's files containing one of `patterns`, in path then line order,
+// at most `max_hits`. Reads regular files only: symbolic links are never followed, `.git` is
+// skipped, and so are files over 1 MiB, files with a NUL byte in their first 8 KiB (binary)
+// and paths matching an `exclude` glob. Errors: kNotFound when `workspace` is missing, kIo
+// when it cannot be walked; files that cannot be opened are skipped.
+Result<std::vector<Occurrence>> FindRemaining(const std::filesystem::path& workspace,
+                                              std::span<const std::string> patterns,
+                                              std::span<const std::string> exclude,
+                                              size_t max_hits);
+
+// The tree-wide half of must_be_gone: adds to `verdict` one violation per pattern still in
+// the workspace (outside must_be_gone_except) at a place the diff did not add, since
+// CheckDiff already names those. Errors as FindRemaining.
+Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& diff,
+                      const DiffRules& rules, PolicyVerdict& verdict);
+
+}  // namespace drover::verifiers
