@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <ctime>
 #include <mutex>
@@ -209,6 +210,13 @@ class Job {
     std::vector<verifiers::DetectedVerifier> detected;
     if (run_.spec.verifiers.empty()) detected = verifiers::DetectVerifiers(worktree_->workspace);
     verifiers_ = MergeVerifiers(run_.spec.verifiers, detected, *config);
+    Gate("verifiers", {{"source", !run_.spec.verifiers.empty() ? "spec" : "detected"},
+                       {"repo_config", config->has_value()},
+                       {"names", [&] {
+                          Json names = Json::array();
+                          for (const auto& v : verifiers_) names.push_back(v.name);
+                          return names;
+                        }()}});
     Json chosen = Json::array();
     for (const auto& v : detected) chosen.push_back(verifiers::ToJson(v));
     (void)WriteFileAtomic(report_.job_dir / "verifiers.json",
@@ -256,6 +264,14 @@ class Job {
       (void)WriteFileAtomic(cache, report.ToJson().dump(2) + "\n");
     }
     report_.baseline = report.Summary() + (baseline_cached_ ? " (cached)" : "");
+    bool flaky = std::any_of(report.results.begin(), report.results.end(),
+                             [](const auto& r) { return r.flaky; });
+    Gate("baseline", {{"state", !report.passed() ? "red" : flaky ? "flaky" : "green"},
+                      {"cached", baseline_cached_},
+                      {"summary", report.Summary()},
+                      {"on_red", run_.spec.on_red_baseline == OnRedBaseline::kSkip
+                                     ? "skip"
+                                     : "no_new_failures"}});
     (void)WriteFileAtomic(report_.job_dir / "baseline.json", report.ToJson().dump(2) + "\n");
     baseline_ = report;
     for (const auto& r : report.results) {
@@ -396,6 +412,13 @@ class Job {
     report_.verifier = report.Summary();
     (void)WriteFileAtomic(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
     final_ = report;
+    Gate("final_check",
+         {{"mode", verifiers::JudgeModeName(judge_mode_)},
+          {"summary", report.Summary()},
+          {"accepted", verifiers::Acceptable(judge_mode_, &baseline_, report)},
+          {"new_failures", judge_mode_ == verifiers::JudgeMode::kNoNewFailures
+                               ? Json(verifiers::NewFailures(baseline_, report))
+                               : Json::array()}});
     if (!verifiers::Acceptable(judge_mode_, &baseline_, report)) {
       feedback = "The runner's own verifier run failed after your last attempt:\n" +
                  report.ForModel();
@@ -437,6 +460,10 @@ class Job {
       Finish(JobStatus::kFailed, "diff policy: " + checked.error().message);
       return false;
     }
+    Gate("diff_policy", {{"accepted", verdict.ok()},
+                         {"violations", verdict.violations},
+                         {"files_changed", diff->files_changed},
+                         {"lines_changed", diff->lines_added + diff->lines_removed}});
     if (!verdict.ok()) {
       feedback = "The previous change broke this migration's diff policy:\n" + verdict.Bullets();
       Finish(JobStatus::kFailed, "diff policy: " + verdict.violations.front() +
@@ -534,6 +561,7 @@ class Job {
     input.model = run_.options.model.model;
     auto verdict = RunJudge(client, input);
     auto file = report_.job_dir / ("judge-" + std::to_string(attempt) + ".json");
+    Gate("judge", verdict ? verdict->ToJson() : Json{{"error", verdict.error().ToString()}});
     if (!verdict) {
       (void)WriteFileAtomic(file, Json{{"error", verdict.error().ToString()}}.dump(2) + "\n");
       gate_notes_.push_back("judge: not judged (" + verdict.error().message + ")");
@@ -553,6 +581,14 @@ class Job {
     feedback += "Do what the migration asks, and only that.";
     Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons);
     return false;
+  }
+
+  // The gate's record: one JSON line per decision in the job's gate.jsonl (beside the agent's
+  // transcripts, in a directory only the runner writes).
+  void Gate(std::string_view decision, Json details) {
+    details["decision"] = std::string(decision);
+    details["attempt"] = report_.attempts;
+    (void)AppendFile(report_.job_dir / "gate.jsonl", details.dump() + "\n");
   }
 
   // One line for the PR body: which diff rules this change was checked against.

@@ -130,6 +130,14 @@ TEST(Gate, JudgeVetoGoesBackToTheAgent) {
   EXPECT_NE(pr.find("judge: approved (does what was asked)"), std::string::npos) << pr;
   std::string patch = ReadTestFile(run.run_dir / "jobs/judged/pr.patch");
   EXPECT_EQ(patch.find("README.md"), std::string::npos) << patch;
+  // The gate's record, one decision per line, in order.
+  std::vector<std::string> decisions;
+  for (const auto& event : ReadJsonl(run.run_dir / "jobs/judged/gate.jsonl")) {
+    decisions.push_back(event.value("decision", "") + "@" + std::to_string(event.value("attempt", 0)));
+  }
+  EXPECT_EQ(decisions, (std::vector<std::string>{"verifiers@0", "baseline@0", "final_check@1",
+                                                 "diff_policy@1", "judge@1", "final_check@2",
+                                                 "diff_policy@2", "judge@2"}));
 }
 
 TEST(Gate, DiffPolicyRefusesDeletedTestsAndLeftoverNames) {
