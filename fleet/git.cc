@@ -29,6 +29,7 @@ struct GitFree {
   void operator()(git_odb* p) const { git_odb_free(p); }
   void operator()(git_odb_writepack* p) const { p->free(p); }
   void operator()(git_signature* p) const { git_signature_free(p); }
+  void operator()(git_status_list* p) const { git_status_list_free(p); }
 };
 template <typename T>
 using Owned = std::unique_ptr<T, GitFree>;
@@ -478,6 +479,45 @@ Result<Worktree> GitRepos::CreateWorktree(const Mirror& mirror,
     return Fail(ErrorCode::kInternal, context + ": a .git entry appeared in the workspace");
   }
   return wt;
+}
+
+Result<int> GitRepos::RemoveIgnored(const Worktree& wt) {
+  std::string context = "cleaning ignored files in " + wt.workspace.string();
+  auto repo = OpenRepository(wt.git_dir, context);
+  if (!repo) return std::unexpected(repo.error());
+  if (int rc = git_repository_set_workdir(repo->get(), wt.workspace.c_str(), 0); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  git_status_options options;
+  git_status_options_init(&options, GIT_STATUS_OPTIONS_VERSION);
+  options.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+  // An ignored directory comes as one "dir/" entry: removed whole.
+  options.flags = GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_INCLUDE_UNTRACKED;
+  git_status_list* raw_list = nullptr;
+  if (int rc = git_status_list_new(&raw_list, repo->get(), &options); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  Owned<git_status_list> list(raw_list);
+  int removed = 0;
+  for (size_t i = 0; i < git_status_list_entrycount(list.get()); ++i) {
+    const git_status_entry* entry = git_status_byindex(list.get(), i);
+    if (entry == nullptr || (entry->status & GIT_STATUS_IGNORED) == 0 ||
+        entry->index_to_workdir == nullptr) {
+      continue;
+    }
+    std::filesystem::path relative(entry->index_to_workdir->new_file.path);
+    bool inside = !relative.empty() && relative.is_relative();
+    for (const auto& part : relative) inside = inside && part != "..";
+    if (!inside) continue;
+    std::error_code ec;
+    // remove_all removes a symlink itself, not what it points to.
+    std::filesystem::remove_all(wt.workspace / relative, ec);
+    if (ec) {
+      return Fail(ErrorCode::kIo, context + ": " + relative.string() + ": " + ec.message());
+    }
+    ++removed;
+  }
+  return removed;
 }
 
 Result<DiffSummary> GitRepos::Diff(const Worktree& wt) {

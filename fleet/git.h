@@ -59,6 +59,11 @@ class GitRepos {
   // ignored by the workspace's .gitignore files.
   Result<DiffSummary> Diff(const Worktree& wt);
 
+  // Deletes what the workspace's .gitignore files ignore (build outputs, caches, and anything
+  // an agent hid there), so that the final check sees exactly the tree a PR would publish.
+  // Links are removed, never followed. Returns how many entries were removed.
+  Result<int> RemoveIgnored(const Worktree& wt);
+
   // Commits the workspace (the tree Diff compares) with parent base_commit onto
   // refs/heads/<branch>, replacing what the branch held. Returns the commit's hex sha.
   Result<std::string> Commit(const Worktree& wt, const std::string& branch,

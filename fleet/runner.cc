@@ -407,6 +407,12 @@ class Job {
   // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
   bool FinalCheck(std::string& feedback) {
     Step("verifying");
+    // The check runs on what a PR would publish: ignored files (build outputs, or anything the
+    // agent hid from the diff) are removed first.
+    if (auto cleaned = run_.git.RemoveIgnored(*worktree_); !cleaned) {
+      Finish(JobStatus::kFailed, "final check: " + cleaned.error().message);
+      return false;
+    }
     // Only verifiers that were flaky on the untouched tree get a second chance.
     auto report = RunJobVerifiers(&flaky_);
     report_.verifier = report.Summary();

@@ -191,5 +191,22 @@ TEST(Gate, DetectedVerifiersAndAnOptOut) {
             "the repository opted out in .drover.yml: frozen until the rewrite");
 }
 
+// A file the .gitignore hides never reaches the PR, so it cannot help the final check either.
+TEST(Gate, IgnoredFilesCannotPassTheFinalCheck) {
+  Fixture fx;
+  fx.AddRepo("hidden", {{"Makefile", "test:\n\t@test -f pass.flag || ! grep -q broken notes.txt\n"},
+                        {"notes.txt", "x\n"},
+                        {".gitignore", "*.flag\n"}});
+  fx.WriteSpec(StandardSpec());
+  fx.WriteCassette("hidden", Json::array({Call("write_file", {{"path", "pass.flag"}, {"content", ""}}),
+                                          Call("write_file", {{"path", "notes.txt"}, {"content", "broken\n"}}),
+                                          Call("finish", {{"summary", "Done."}})}));
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  EXPECT_EQ(OnlyJob(run)["status"], "failed") << OnlyJob(run).dump(2);
+  std::string reason = OnlyJob(run)["reason"];
+  EXPECT_NE(reason.find("final check failed"), std::string::npos) << reason;
+}
+
 }  // namespace
 }  // namespace drover::e2e

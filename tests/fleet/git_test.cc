@@ -180,6 +180,32 @@ TEST_F(GitTest, DiffSeesEveryKindOfChangeAndRespectsGitignore) {
   EXPECT_TRUE(diff->empty()) << diff->patch;
 }
 
+TEST_F(GitTest, RemoveIgnoredLeavesExactlyWhatTheDiffSees) {
+  Worktree wt = Checkout(MakeSource());
+  TempDir outside;
+  WriteTestFile(outside.path(), "keep.txt", "outside\n");
+  WriteTestFile(wt.workspace, "build/out.o", "ignored\n");
+  WriteTestFile(wt.workspace, "build/deep/x.o", "ignored\n");
+  WriteTestFile(wt.workspace, "debug.log", "ignored\n");
+  WriteTestFile(wt.workspace, "new/added.txt", "published\n");
+  // An ignored symlink to a directory outside: the link goes, the directory stays.
+  fs::create_symlink(outside.path(), wt.workspace / "link.log");
+  auto before = git_.Diff(wt);
+  ASSERT_OK(before);
+  auto removed = git_.RemoveIgnored(wt);
+  ASSERT_OK(removed);
+  EXPECT_EQ(*removed, 3);
+  EXPECT_FALSE(fs::exists(wt.workspace / "build"));
+  EXPECT_FALSE(fs::exists(wt.workspace / "debug.log"));
+  EXPECT_FALSE(fs::is_symlink(wt.workspace / "link.log"));
+  EXPECT_TRUE(fs::exists(outside.path() / "keep.txt"));
+  EXPECT_TRUE(fs::exists(wt.workspace / "new/added.txt"));
+  EXPECT_TRUE(fs::exists(wt.workspace / "a.txt"));
+  auto after = git_.Diff(wt);
+  ASSERT_OK(after);
+  EXPECT_EQ(after->patch, before->patch);
+}
+
 TEST_F(GitTest, CommitAndPushLandTheBranchInALocalTarget) {
   fs::path source = MakeSource();
   Worktree wt = Checkout(source);
