@@ -2,17 +2,22 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "verifiers/diagnostics.h"
 
 namespace drover::verifiers {
 
 // go build/vet: "./x.go:3:5: msg". go test: "--- FAIL: TestX (0.00s)" followed by indented
-// "x_test.go:12: msg" lines, one per t.Error/t.Fatal call.
+// "x_test.go:12: msg" lines, one per t.Error/t.Fatal call. Under -v those lines come first,
+// after "=== RUN   TestX", and count only once "--- FAIL: TestX" confirms them: passing tests
+// print t.Log lines of the same shape.
 std::optional<Distilled> ParseGo(std::string_view output) {
   Distilled result;
   result.parser = "go";
   std::string current_test;
+  std::string running_test;
+  std::unordered_map<std::string, std::vector<Diagnostic>> pending;
   for (std::string_view line : scan::Lines(output)) {
     if (line.starts_with("{\"")) continue;  // go test -json: see ParseGoTestJson.
     // go vet reports type errors of packages it cannot analyse as "vet: ./x.go:3:5: msg".
@@ -20,7 +25,21 @@ std::optional<Distilled> ParseGo(std::string_view output) {
     if (line.find("--- FAIL: ") != std::string_view::npos) {
       std::string_view name = line.substr(line.find("--- FAIL: ") + 10);
       current_test = std::string(name.substr(0, name.find(' ')));
+      if (auto it = pending.find(current_test); it != pending.end()) {
+        for (Diagnostic& d : it->second) result.diagnostics.push_back(std::move(d));
+        pending.erase(it);
+      }
       continue;
+    }
+    if (line.starts_with("=== RUN ") || line.starts_with("=== CONT ")) {
+      std::string_view name = line.substr(line.find(' ', 4));
+      name.remove_prefix(std::min(name.size(), name.find_first_not_of(' ')));
+      running_test = std::string(name.substr(0, name.find(' ')));
+    }
+    if (line.find("--- PASS: ") != std::string_view::npos ||
+        line.find("--- SKIP: ") != std::string_view::npos) {
+      std::string_view name = line.substr(line.find("--- ") + 10);
+      pending.erase(std::string(name.substr(0, name.find(' '))));
     }
     if (line.starts_with("--- ") || line.starts_with("=== ") || line.starts_with("ok ")) {
       current_test.clear();
@@ -35,10 +54,15 @@ std::optional<Distilled> ParseGo(std::string_view output) {
     where.remove_prefix(std::min(where.size(), where.find_first_not_of(" \t")));
     auto d = scan::ParseLocation(where, /*need_column=*/!indented);
     if (!d || !d->file.ends_with(".go")) continue;
-    if (indented && current_test.empty()) continue;
+    if (indented && current_test.empty() && running_test.empty()) continue;
     d->kind = indented ? DiagnosticKind::kTestFailure : DiagnosticKind::kCompileError;
-    if (indented) d->test = current_test;
     d->message = std::string(line.substr(end + 2));
+    if (indented && current_test.empty()) {
+      d->test = running_test;
+      pending[running_test].push_back(std::move(*d));
+      continue;
+    }
+    if (indented) d->test = current_test;
     result.diagnostics.push_back(std::move(*d));
   }
   if (result.diagnostics.empty()) return std::nullopt;
@@ -130,7 +154,7 @@ std::optional<Distilled> ParseGoTestJson(std::string_view output) {
       }
       std::string_view body = text;
       if (!body.starts_with("    ") || body.starts_with("    --- ")) continue;
-      body.remove_prefix(body.find_first_not_of(' '));
+      body.remove_prefix(std::min(body.size(), body.find_first_not_of(' ')));
       size_t go = body.find(".go:");
       size_t end = go == std::string_view::npos ? go : body.find(": ", go + 3);
       if (end == std::string_view::npos) continue;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 #include <unordered_map>
 
@@ -286,7 +287,7 @@ std::optional<Distilled> ParseGradleTests(std::string_view output) {
   Diagnostic* last = nullptr;
   for (std::string_view line : scan::Lines(output)) {
     if (last != nullptr && line.starts_with("    ") && last->message.empty()) {
-      std::string_view detail = line.substr(line.find_first_not_of(' '));
+      std::string_view detail = line.substr(std::min(line.size(), line.find_first_not_of(' ')));
       size_t at = detail.rfind(" at ");
       if (at != std::string_view::npos) {
         if (auto where = scan::ParseLocation(detail.substr(at + 4), false)) {
