@@ -102,8 +102,8 @@ TEST(Render, PutsErrorsBeforeWarningsAndStaysWithinBudget) {
   EXPECT_EQ(rendered.rfind("1 compile error, 200 warnings", 0), 0u) << rendered;
 }
 
-// Maven could not run offline here, so this line follows maven-compiler-plugin's documented
-// shape rather than a captured log.
+// One maven-compiler-plugin line on its own; captured Maven logs (Debian's plugin packages,
+// run offline with -Dmaven.repo.local=/usr/share/maven-repo) are in tests/fixtures/logs/maven/.
 TEST(ParseJavac, ReadsMavenCompilerLines) {
   auto parsed = ParseJavac(
       "[INFO] BUILD FAILURE\n"
@@ -119,8 +119,10 @@ TEST(ParseJavac, ReadsMavenCompilerLines) {
 
 // Parsers see untrusted output: random bytes, giant lines, cut-off logs.
 using ParserFn = std::optional<Distilled> (*)(std::string_view);
-constexpr ParserFn kAllParsers[] = {ParseGcc, ParsePython, ParseCargo, ParseJavac, ParseGo,
-                                     ParseCtest};
+constexpr ParserFn kAllParsers[] = {ParseGcc,         ParsePython,  ParseCargo,      ParseJavac,
+                                    ParseCtest,       ParseGo,      ParseTsc,        ParseEslint,
+                                    ParseNode,        ParseJest,    ParseGoTestJson, ParseSurefire,
+                                    ParseGradleTests, ParseJunitXml};
 
 TEST(DistillRobustness, RandomBytesAndTruncatedFixturesDoNotCrash) {
   std::mt19937 rng(42);
