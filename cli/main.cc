@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <type_traits>
+#include <variant>
 #include <mutex>
 
 #include "agent/agent.h"
@@ -17,6 +19,7 @@
 #include "core/fs.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "fleet/discovery.h"
 #include "fleet/runner.h"
 #include "prompts/prompts.h"
 #include "sandbox/egress_proxy.h"
@@ -147,6 +150,45 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
   }
   return ToInt(report->CountWith(fleet::JobStatus::kFailed) > 0 ? ExitCode::kJobsFailed
                                                                 : ExitCode::kOk);
+}
+
+// `drover discover SOURCE`: the targets a catalog or a forge knows of, as a repos file on
+// stdout; what was left out (and why) goes to stderr.
+int DiscoverCommand(const std::string& source, const std::map<std::string, std::string>& env) {
+  auto spec = fleet::ParseDiscoverySpec(source);
+  if (!spec) {
+    std::fprintf(stderr, "drover discover: %s\n", spec.error().message.c_str());
+    return ToInt(ExitCode::kUsage);
+  }
+  auto token = [&](const char* name) -> std::optional<std::string> {
+    auto it = env.find(name);
+    if (it == env.end() || it->second.empty()) return std::nullopt;
+    return it->second;
+  };
+  auto http = MakeCurlHttpClient();
+  Result<fleet::Discovery> found = std::visit(
+      [&](auto& query) -> Result<fleet::Discovery> {
+        using Query = std::decay_t<decltype(query)>;
+        if constexpr (std::is_same_v<Query, fleet::BackstageQuery>) {
+          query.token = token("BACKSTAGE_TOKEN");
+          return fleet::DiscoverFromBackstage(*http, query);
+        } else {
+          query.token = token("GITHUB_TOKEN");
+          return fleet::DiscoverFromGitHub(*http, query);
+        }
+      },
+      *spec);
+  if (!found) {
+    std::fprintf(stderr, "drover discover: %s\n", found.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  std::cout << fleet::FormatReposFile(*found, source, std::chrono::system_clock::now());
+  std::fprintf(stderr, "drover discover: %zu repositories, %zu left out\n", found->targets.size(),
+               found->skipped.size());
+  for (const auto& skipped : found->skipped) {
+    std::fprintf(stderr, "  left out %s: %s\n", skipped.ref.c_str(), skipped.reason.c_str());
+  }
+  return ToInt(ExitCode::kOk);
 }
 
 // `drover agent`: one attempt in one repository. Started by the runner with a clean
@@ -344,6 +386,15 @@ int Main(int argc, char** argv) {
   sandbox_cmd->add_option("command", sandbox_flags.command, "-- CMD ARGS...");
   VerifyFlags verify_flags;
   auto* verify_cmd = AddVerifyCommand(app, verify_flags);
+  std::string discover_source;
+  auto* discover_cmd = app.add_subcommand(
+      "discover", "Find target repositories; prints a repos file for `drover run --repos`");
+  discover_cmd
+      ->add_option("source", discover_source,
+                   "backstage:https://HOST?filter=...&depends_on=..., github-org:ORG, "
+                   "github-search:QUERY or github-code:QUERY (tokens: BACKSTAGE_TOKEN, "
+                   "GITHUB_TOKEN)")
+      ->required();
 
   try {
     app.parse(argc, argv);
@@ -364,6 +415,10 @@ int Main(int argc, char** argv) {
   if (*verify_cmd) {
     (void)SetUpLogging(*level, std::nullopt);
     return VerifyCommand(SelfPath(argv[0]), verify_flags, flags.json, env);
+  }
+  if (*discover_cmd) {
+    (void)SetUpLogging(*level, std::nullopt);
+    return DiscoverCommand(discover_source, env);
   }
   if (*sandbox_cmd) {
     return SandboxCommand(SelfPath(argv[0]), sandbox_flags, flags.json, env);
