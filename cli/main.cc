@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "fleet/discovery.h"
 #include "fleet/runner.h"
+#include "fleet/state_store.h"
 #include "prompts/prompts.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/helper.h"
@@ -188,6 +189,88 @@ int DiscoverCommand(const std::string& source, const std::map<std::string, std::
   for (const auto& skipped : found->skipped) {
     std::fprintf(stderr, "  left out %s: %s\n", skipped.ref.c_str(), skipped.reason.c_str());
   }
+  return ToInt(ExitCode::kOk);
+}
+
+// `drover status [RUN]`: a run's counts by status, its control state, the slowest jobs and
+// the failed ones with their reasons, from the state store (works while the run goes on).
+int StatusCommand(const std::filesystem::path& state_dir, std::string run_id, bool json) {
+  auto store = fleet::OpenSqliteStateStore(state_dir / "state.db");
+  if (!store) {
+    std::fprintf(stderr, "drover status: %s\n", store.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  if (run_id.empty()) {
+    auto runs = (*store)->ListRuns();
+    if (!runs || runs->empty()) {
+      std::fprintf(stderr, "drover status: no runs in %s\n", state_dir.c_str());
+      return ToInt(ExitCode::kInvalidInput);
+    }
+    run_id = runs->back().run_id;
+  }
+  auto run = (*store)->GetRun(run_id);
+  auto counts = (*store)->CountJobs(run_id);
+  auto slowest = (*store)->SlowestJobs(run_id, 5, std::chrono::system_clock::now());
+  auto failed = (*store)->ListJobs(run_id, fleet::JobState::kFailed);
+  if (!run || !counts || !slowest || !failed) {
+    std::string message = !run ? run.error().message : "reading the state store failed";
+    std::fprintf(stderr, "drover status: %s\n", message.c_str());
+    return ToInt(run ? ExitCode::kEnvironment : ExitCode::kInvalidInput);
+  }
+  Json out{{"run", run_id},
+           {"migration", run->migration_id},
+           {"control", fleet::RunControlName(run->control)},
+           {"counts", Json::object()},
+           {"slowest", Json::array()},
+           {"failed", Json::array()}};
+  for (const auto& [state, n] : *counts) out["counts"][std::string(fleet::JobStateName(state))] = n;
+  for (const auto& d : *slowest) {
+    out["slowest"].push_back({{"repository", d.job.repository},
+                              {"state", fleet::JobStateName(d.job.state)},
+                              {"step", d.job.step},
+                              {"seconds", static_cast<double>(d.elapsed.count()) / 1000.0}});
+  }
+  for (const auto& job : *failed) {
+    out["failed"].push_back({{"repository", job.repository}, {"reason", job.reason}});
+  }
+  if (json) {
+    std::cout << out.dump(2) << std::endl;
+    return ToInt(ExitCode::kOk);
+  }
+  std::printf("run %s (%s): %s\n", run_id.c_str(), run->migration_id.c_str(),
+              std::string(fleet::RunControlName(run->control)).c_str());
+  for (const auto& [state, n] : out["counts"].items()) {
+    std::printf("  %-15s %lld\n", state.c_str(), static_cast<long long>(n.get<int64_t>()));
+  }
+  if (!slowest->empty()) std::printf("slowest:\n");
+  for (const auto& d : out["slowest"]) {
+    std::printf("  %-30s %8.1fs  %s (%s)\n", d["repository"].get<std::string>().c_str(),
+                d["seconds"].get<double>(), d["state"].get<std::string>().c_str(),
+                d["step"].get<std::string>().c_str());
+  }
+  if (!failed->empty()) std::printf("failed:\n");
+  for (const auto& f : out["failed"]) {
+    std::printf("  %-30s %s\n", f["repository"].get<std::string>().c_str(),
+                f["reason"].get<std::string>().c_str());
+  }
+  return ToInt(ExitCode::kOk);
+}
+
+// `drover pause|resume|cancel RUN`: seen by the running `drover run` before it starts each
+// next repository (those under way finish).
+int ControlCommand(const std::filesystem::path& state_dir, const std::string& run_id,
+                   fleet::RunControl control) {
+  auto store = fleet::OpenSqliteStateStore(state_dir / "state.db");
+  if (!store) {
+    std::fprintf(stderr, "drover: %s\n", store.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  if (auto set = (*store)->SetRunControl(run_id, control); !set) {
+    std::fprintf(stderr, "drover: %s\n", set.error().message.c_str());
+    return ToInt(set.error().code == ErrorCode::kNotFound ? ExitCode::kInvalidInput
+                                                          : ExitCode::kUsage);
+  }
+  std::printf("run %s: %s\n", run_id.c_str(), std::string(fleet::RunControlName(control)).c_str());
   return ToInt(ExitCode::kOk);
 }
 
@@ -386,6 +469,24 @@ int Main(int argc, char** argv) {
   sandbox_cmd->add_option("command", sandbox_flags.command, "-- CMD ARGS...");
   VerifyFlags verify_flags;
   auto* verify_cmd = AddVerifyCommand(app, verify_flags);
+  std::string status_run;
+  auto* status_cmd = app.add_subcommand("status", "Counts, slowest and failed jobs of a run");
+  status_cmd->add_option("run", status_run, "Run id (default: the latest)");
+  status_cmd->add_option("--state-dir", state_dir, "Where the runs are (default: .drover)");
+  status_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
+  std::string control_run;
+  std::map<std::string, fleet::RunControl> controls = {{"pause", fleet::RunControl::kPaused},
+                                                       {"resume", fleet::RunControl::kRunning},
+                                                       {"cancel", fleet::RunControl::kCancelled}};
+  std::map<std::string, CLI::App*> control_cmds;
+  for (const auto& [name, control] : controls) {
+    auto* cmd = app.add_subcommand(name, name == "pause"    ? "Stop starting new repositories"
+                                         : name == "resume" ? "Start new repositories again"
+                                                            : "Start no further repository");
+    cmd->add_option("run", control_run, "Run id")->required();
+    cmd->add_option("--state-dir", state_dir, "Where the runs are (default: .drover)");
+    control_cmds[name] = cmd;
+  }
   std::string discover_source;
   auto* discover_cmd = app.add_subcommand(
       "discover", "Find target repositories; prints a repos file for `drover run --repos`");
@@ -415,6 +516,12 @@ int Main(int argc, char** argv) {
   if (*verify_cmd) {
     (void)SetUpLogging(*level, std::nullopt);
     return VerifyCommand(SelfPath(argv[0]), verify_flags, flags.json, env);
+  }
+  if (*status_cmd) {
+    return StatusCommand(std::filesystem::absolute(state_dir), status_run, flags.json);
+  }
+  for (const auto& [name, cmd] : control_cmds) {
+    if (*cmd) return ControlCommand(std::filesystem::absolute(state_dir), control_run, controls[name]);
   }
   if (*discover_cmd) {
     (void)SetUpLogging(*level, std::nullopt);

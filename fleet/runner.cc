@@ -1,7 +1,9 @@
 #include "fleet/runner.h"
 
 #include <spdlog/spdlog.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +22,7 @@
 #include "fleet/git.h"
 #include "fleet/judge.h"
 #include "fleet/repo_config.h"
+#include "fleet/state_store.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/policy.h"
@@ -65,12 +68,23 @@ struct RunContext {
   std::optional<sandbox::SandboxPolicy> base_policy;
   std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
   std::string isolation;
+  StateStore* store = nullptr;  // The run's durable state (STATE/state.db).
 };
+
+JobState StoreState(JobStatus status) {
+  switch (status) {
+    case JobStatus::kPublished: return JobState::kPublished;
+    case JobStatus::kFailed: return JobState::kFailed;
+    case JobStatus::kSkipped: return JobState::kSkipped;
+    case JobStatus::kNotApplicable: return JobState::kNotApplicable;
+  }
+  return JobState::kFailed;
+}
 
 class Job {
  public:
-  Job(RunContext& run, const Target& target, size_t index)
-      : run_(run), target_(target), index_(index) {
+  Job(RunContext& run, const Target& target, size_t index, int64_t job_id)
+      : run_(run), target_(target), index_(index), job_id_(job_id) {
     report_.repository = target.name;
     report_.location = target.location;
     report_.branch = run.spec.pr.branch;
@@ -80,7 +94,10 @@ class Job {
 
   JobReport Run() {
     auto started = SteadyClock::now();
-    if (auto made = CreateDirectories(report_.job_dir); !made) {
+    // A job that runs is not finished: whatever an interrupted run left of it goes.
+    Status made = RemoveAll(report_.job_dir);
+    if (made) made = CreateDirectories(report_.job_dir);
+    if (!made) {
       Finish(JobStatus::kFailed, made.error().ToString());
     } else {
       Execute();
@@ -88,6 +105,8 @@ class Job {
     report_.seconds = SecondsSince(started);
     if (worktree_ && !run_.options.keep_workspaces) (void)run_.git.RemoveWorktree(*worktree_);
     (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+    // Last: once the store says the job is finished, a resumed run never touches it again.
+    Record(report_.step, StoreState(report_.status), report_.reason, report_.ToJson().dump());
     return report_;
   }
 
@@ -98,7 +117,19 @@ class Job {
     Publish();
   }
 
+  // Writes the job's state to the store before the job moves on.
+  void Record(std::string_view step, JobState state, std::string_view reason,
+              std::string_view details) {
+    if (run_.store == nullptr) return;
+    if (auto recorded = run_.store->AdvanceJob(job_id_, step.empty() ? "started" : step, state,
+                                               reason, details, std::chrono::system_clock::now());
+        !recorded) {
+      spdlog::error("{}: state store: {}", target_.name, recorded.error().message);
+    }
+  }
+
   void Step(std::string_view step) {
+    Record(step, JobState::kRunning, "", "");
     report_.step = std::string(step);
     spdlog::info("{}: {}", target_.name, step);
     run_.observer.OnJobStep(target_.name, step);
@@ -530,11 +561,22 @@ class Job {
     draft.labels = spec.pr.labels;
     draft.draft = spec.pr.draft;
     draft.output_dir = report_.job_dir;
+    // Claimed before the forge is asked: a run killed between opening the PR and recording
+    // it finds the claim, and the forge's own look-up by head branch (OpenOrUpdate) then
+    // updates that PR instead of opening a second.
+    if (run_.store != nullptr) {
+      auto claim = run_.store->ClaimPublication(job_id_, draft.head_branch);
+      if (claim && claim->outcome != PublicationClaim::Outcome::kClaimed) {
+        spdlog::info("{}: publishing again after an interruption (forge look-up by {})",
+                     target_.name, draft.head_branch);
+      }
+    }
     auto pr = run_.forge.OpenOrUpdate(draft, *worktree_);
     if (!pr) {
       Finish(JobStatus::kFailed, "publish: " + pr.error().message);
       return;
     }
+    if (run_.store != nullptr) (void)run_.store->RecordPublication(job_id_, pr->url, 0);
     report_.pr_url = pr->url;
     Step("published");
     Finish(JobStatus::kPublished, "");
@@ -543,6 +585,7 @@ class Job {
   RunContext& run_;
   const Target& target_;
   size_t index_;
+  int64_t job_id_;
   JobReport report_;
   Mirror mirror_;
   // The optional judge on the verified change, through the job's gateway socket (its tokens
@@ -698,6 +741,40 @@ Json JobReport::ToJson() const {
               {"isolation", isolation}};
 }
 
+std::optional<JobReport> JobReportFromJson(const Json& json) {
+  if (!json.is_object()) return std::nullopt;
+  JobReport job;
+  std::string status = json.value("status", "");
+  bool known = false;
+  for (auto s : {JobStatus::kPublished, JobStatus::kFailed, JobStatus::kSkipped,
+                 JobStatus::kNotApplicable}) {
+    if (JobStatusName(s) == status) {
+      job.status = s;
+      known = true;
+    }
+  }
+  if (!known) return std::nullopt;
+  job.repository = json.value("repository", "");
+  job.location = json.value("location", "");
+  job.step = json.value("step", "");
+  job.reason = json.value("reason", "");
+  job.attempts = json.value("attempts", 0);
+  job.turns = json.value("turns", 0);
+  job.input_tokens = json.value("input_tokens", int64_t{0});
+  job.output_tokens = json.value("output_tokens", int64_t{0});
+  job.baseline = json.value("baseline", "");
+  job.verifier = json.value("verifier", "");
+  job.pr_url = json.value("pr", "");
+  job.branch = json.value("branch", "");
+  job.files_changed = json.value("files_changed", 0);
+  job.lines_added = json.value("lines_added", 0);
+  job.lines_removed = json.value("lines_removed", 0);
+  job.seconds = json.value("seconds", 0.0);
+  job.job_dir = json.value("job_dir", "");
+  job.isolation = json.value("isolation", "");
+  return job;
+}
+
 int RunReport::CountWith(JobStatus status) const {
   int n = 0;
   for (const auto& job : jobs) n += job.status == status ? 1 : 0;
@@ -713,6 +790,7 @@ Json RunReport::ToJson() const {
               {"model", model},
               {"replayed", replayed},
               {"isolation", isolation},
+              {"resumed_jobs", resumed_jobs},
               {"seconds", seconds},
               {"counts",
                {{"published", CountWith(JobStatus::kPublished)},
@@ -768,6 +846,21 @@ Result<ModelSetting> ParseModelSetting(std::string_view text,
   }
   setting.upstream = upstream;
   return setting;
+}
+
+// Socket directories of runs that were killed (SIGKILL leaves them behind): the pid in their
+// name no longer runs.
+void SweepDeadSocketDirs() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/tmp", ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("drover-gw-")) continue;
+    size_t dash = name.find('-', 10);
+    if (dash == std::string::npos) continue;
+    pid_t owner = static_cast<pid_t>(std::atoi(name.substr(10, dash - 10).c_str()));
+    if (owner <= 0 || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
+    (void)RemoveAll(entry.path());
+  }
 }
 
 struct PreparedSandbox {
@@ -833,7 +926,9 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   report.replayed = options.model.replay_dir.has_value();
   if (auto made = CreateDirectories(report.run_dir / "jobs"); !made) return Fail(made.error());
 
-  std::string socket_template = "/tmp/drover-gw-XXXXXX";
+  SweepDeadSocketDirs();
+  // Named after this process, so that a later run can tell a dead run's directory.
+  std::string socket_template = "/tmp/drover-gw-" + std::to_string(::getpid()) + "-XXXXXX";
   if (::mkdtemp(socket_template.data()) == nullptr) {
     return Fail(ErrorCode::kIo, "creating the gateway socket directory failed");
   }
@@ -872,11 +967,66 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
 
   observer.OnRunStarted(report, targets->size());
   report.jobs.resize(targets->size());
+  // The store knows which jobs an earlier, interrupted run of this id finished: those keep
+  // their result and are not run again.
+  auto store = OpenSqliteStateStore(options.state_dir / "state.db");
+  if (!store) {
+    (void)RemoveAll(socket_dir);
+    return Fail(store.error());
+  }
+  context.store = store->get();
+  auto spec_text = ReadFile(options.migration_file);
+  std::string spec_hash = std::to_string(std::hash<std::string>{}(spec_text ? *spec_text : ""));
+  if (auto created = (*store)->CreateRun(report.run_id, spec->id, spec_hash,
+                                         std::chrono::system_clock::now());
+      !created) {
+    (void)RemoveAll(socket_dir);
+    return Fail(WithContext(created.error(), "run " + report.run_id));
+  }
+  (void)(*store)->MarkInterrupted(report.run_id, std::chrono::system_clock::now());
+  std::vector<int64_t> job_ids(targets->size(), 0);
+  std::vector<bool> finished(targets->size(), false);
+  for (size_t i = 0; i < targets->size(); ++i) {
+    auto id = (*store)->UpsertJob(report.run_id, (*targets)[i].name, (*targets)[i].location);
+    if (!id) {
+      (void)RemoveAll(socket_dir);
+      return Fail(id.error());
+    }
+    job_ids[i] = *id;
+    auto record = (*store)->GetJob(*id);
+    if (record && IsTerminal(record->state)) {
+      auto json = ParseJson(record->details_json, "state store");
+      auto previous = json ? JobReportFromJson(*json) : std::nullopt;
+      if (previous) {
+        report.jobs[i] = *previous;
+        finished[i] = true;
+        report.resumed_jobs++;
+      }
+    }
+  }
   std::atomic<size_t> next{0};
   std::mutex report_mutex;
   auto worker = [&] {
     for (size_t i = next++; i < targets->size(); i = next++) {
-      JobReport job = Job(context, (*targets)[i], i).Run();
+      if (finished[i]) {
+        observer.OnJobFinished(report.jobs[i]);
+        continue;
+      }
+      // pause and cancel come from another process through the store.
+      auto control = (*store)->GetRunControl(report.run_id);
+      while (control && *control == RunControl::kPaused) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        control = (*store)->GetRunControl(report.run_id);
+      }
+      if (control && *control == RunControl::kCancelled) {
+        std::lock_guard lock(report_mutex);
+        report.jobs[i].repository = (*targets)[i].name;
+        report.jobs[i].location = (*targets)[i].location;
+        report.jobs[i].status = JobStatus::kSkipped;
+        report.jobs[i].reason = "the run was cancelled before this repository started";
+        continue;
+      }
+      JobReport job = Job(context, (*targets)[i], i, job_ids[i]).Run();
       observer.OnJobFinished(job);
       std::lock_guard lock(report_mutex);
       report.jobs[i] = std::move(job);

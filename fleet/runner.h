@@ -50,6 +50,9 @@ struct JobReport {
   Json ToJson() const;
 };
 
+// Reads what JobReport::ToJson wrote; nullopt when it is not a finished job's report.
+std::optional<JobReport> JobReportFromJson(const Json& json);
+
 struct RunReport {
   std::string run_id;
   std::filesystem::path run_dir;
@@ -58,6 +61,8 @@ struct RunReport {
   bool replayed = false;
   // "full", "partial: no cgroup (...)" (from the sandbox probe) or "none (--sandbox=none)".
   std::string isolation;
+  // Jobs an earlier run of the same id had finished: kept as they were, not run again.
+  int resumed_jobs = 0;
   std::vector<JobReport> jobs;
   double seconds = 0;
   int CountWith(JobStatus status) const;

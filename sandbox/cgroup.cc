@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -266,8 +267,29 @@ CgroupSupport Detect() {
 
 }  // namespace
 
+// Leases of drover processes that died without cleaning up (SIGKILL): empty directories
+// named after a pid that no longer runs. rmdir refuses a cgroup that still holds processes.
+void SweepDeadLeases(const std::vector<fs::path>& parents) {
+  for (const auto& parent : parents) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(parent, ec)) {
+      std::string name = entry.path().filename().string();
+      if (!name.starts_with("drover-")) continue;
+      size_t dash = name.find('-', 7);
+      if (dash == std::string::npos) continue;
+      pid_t owner = static_cast<pid_t>(std::atoi(name.substr(7, dash - 7).c_str()));
+      if (owner <= 0 || owner == getpid() || kill(owner, 0) == 0 || errno != ESRCH) continue;
+      (void)rmdir(entry.path().c_str());
+    }
+  }
+}
+
 const CgroupSupport& DetectCgroups() {
-  static const CgroupSupport support = Detect();
+  static const CgroupSupport support = [] {
+    CgroupSupport detected = Detect();
+    if (detected.available) SweepDeadLeases(detected.parents);
+    return detected;
+  }();
   return support;
 }
 

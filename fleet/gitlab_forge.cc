@@ -1,0 +1,259 @@
+#include "fleet/gitlab_forge.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "fleet/remote_location.h"
+
+namespace drover::fleet {
+namespace {
+
+constexpr std::string_view kDraftPrefix = "Draft: ";
+
+std::string_view Trim(std::string_view text) {
+  size_t begin = text.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  size_t end = text.find_last_not_of(" \t\r\n");
+  return text.substr(begin, end - begin + 1);
+}
+
+// For the project path (":id" is the URL-encoded full path) and query values.
+std::string Escape(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// GitLab's "message" is a string, a list, or an object of field → list of problems.
+std::string GitLabMessage(const HttpResponse& response) {
+  auto json = ParseJson(response.body, "GitLab error");
+  if (!json || !json->is_object()) {
+    std::string body(Trim(response.body).substr(0, 200));
+    return body.empty() ? "(no body)" : body;
+  }
+  const Json* message = json->contains("message") ? &(*json)["message"]
+                        : json->contains("error") ? &(*json)["error"]
+                                                  : nullptr;
+  if (message == nullptr) return "(no message)";
+  if (message->is_string()) return message->get<std::string>();
+  std::string text;
+  auto append = [&](const std::string& item) {
+    if (!text.empty()) text += "; ";
+    text += item;
+  };
+  if (message->is_array()) {
+    for (const Json& item : *message)
+      append(item.is_string() ? item.get<std::string>() : item.dump());
+  } else if (message->is_object()) {
+    for (auto& [field, problems] : message->items()) {
+      if (problems.is_array()) {
+        for (const Json& item : problems) {
+          append(field + " " + (item.is_string() ? item.get<std::string>() : item.dump()));
+        }
+      } else {
+        append(field + " " +
+               (problems.is_string() ? problems.get<std::string>() : problems.dump()));
+      }
+    }
+  } else {
+    text = message->dump();
+  }
+  return text;
+}
+
+std::string StringField(const Json& object, const char* key) {
+  if (!object.is_object()) return {};
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+Result<int> IidOf(const Json& mr) {
+  if (!mr.is_object() || !mr.contains("iid") || !mr["iid"].is_number_integer()) {
+    return Fail(ErrorCode::kProtocol, "GitLab answered without a merge request iid");
+  }
+  return mr["iid"].get<int>();
+}
+
+std::string JoinLabels(const std::vector<std::string>& labels) {
+  std::string joined;
+  for (const std::string& label : labels) {
+    if (!joined.empty()) joined += ',';
+    joined += label;
+  }
+  return joined;
+}
+
+}  // namespace
+
+Result<GitLabProjectRef> ParseGitLabLocation(std::string_view location) {
+  auto bad = [&] {
+    return Fail(ErrorCode::kInvalidArgument,
+                "not a GitLab project location (want https://HOST/GROUP/PROJECT or "
+                "git@HOST:GROUP/PROJECT.git): " +
+                    std::string(location));
+  };
+  auto remote = ParseRemoteLocation(location);
+  if (!remote || remote->path.find('/') == std::string::npos) return bad();
+  return GitLabProjectRef{remote->host, remote->path};
+}
+
+GitLabForge::GitLabForge(GitLabForgeOptions options, HttpClient& http, ForgeGovernor& governor)
+    : options_(std::move(options)),
+      http_(http),
+      governor_(governor),
+      redactor_(std::vector<std::string>{options_.token}) {}
+
+Result<Json> GitLabForge::Call(const GitLabProjectRef& project, std::string_view method,
+                               const std::string& path, const std::optional<Json>& body) {
+  std::string what = "GitLab " + std::string(method) + " " + path;
+  std::string base =
+      options_.api_base_url.empty() ? "https://" + project.host + "/api/v4" : options_.api_base_url;
+  while (base.ends_with('/')) base.pop_back();
+  bool creates = method != "GET";
+  HttpRequest request;
+  request.method = std::string(method);
+  request.url = base + path;
+  request.timeout = options_.request_timeout;
+  request.headers["accept"] = "application/json";
+  request.headers["private-token"] = options_.token;
+  request.headers["user-agent"] = options_.user_agent;
+  if (body) {
+    request.headers["content-type"] = "application/json";
+    request.body = body->dump();
+  }
+  int attempts = std::max(1, options_.max_attempts);
+  for (int attempt = 1;; ++attempt) {
+    if (auto wait = governor_.Acquire(creates, options_.max_wait); wait.count() > 0) {
+      return Fail(Error{
+          ErrorCode::kRateLimited,
+          what + ": held back by the request governor for " + std::to_string(wait.count()) + " ms",
+          wait});
+    }
+    auto response = http_.Send(request);
+    if (!response) {
+      return Fail(
+          WithContext(Error{response.error().code, redactor_.Redact(response.error().message),
+                            response.error().retry_after},
+                      what));
+    }
+    bool ok = response->status >= 200 && response->status < 300;
+    bool rate_limited = response->status == 429;
+    auto pause = governor_.OnResponse(response->status, response->headers, rate_limited);
+    if (ok) {
+      if (Trim(response->body).empty()) return Json();
+      auto json = ParseJson(response->body, what);
+      if (!json) return Fail(ErrorCode::kProtocol, json.error().message);
+      return std::move(*json);
+    }
+    std::string text = redactor_.Redact(what + ": " + std::to_string(response->status) + " " +
+                                        GitLabMessage(*response));
+    if (rate_limited) {
+      if (attempt < attempts && (!pause || *pause <= options_.max_wait)) continue;
+      return Fail(Error{ErrorCode::kRateLimited, text, pause});
+    }
+    switch (response->status) {
+      case 401:
+      case 403: return Fail(ErrorCode::kPermissionDenied, text);
+      case 404: return Fail(ErrorCode::kNotFound, text);
+      case 400:
+      case 409:
+      case 422: return Fail(ErrorCode::kInvalidArgument, text);
+      default: break;
+    }
+    return Fail(response->status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kProtocol, text);
+  }
+}
+
+Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(const PullRequestDraft& draft) {
+  std::string context = "publishing " + draft.head_branch + " of " + draft.repository;
+  auto project = ParseGitLabLocation(draft.target_location);
+  if (!project) return Fail(WithContext(project.error(), context));
+  std::string mrs = "/projects/" + Escape(project->path) + "/merge_requests";
+  std::string title = draft.title;
+  if (draft.draft && !title.starts_with(kDraftPrefix)) title = std::string(kDraftPrefix) + title;
+
+  auto open =
+      Call(*project, "GET", mrs + "?source_branch=" + Escape(draft.head_branch) + "&state=opened",
+           std::nullopt);
+  if (!open) return Fail(WithContext(open.error(), context));
+  if (!open->is_array()) {
+    return Fail(ErrorCode::kProtocol, context + ": GitLab's merge request list is not an array");
+  }
+  PullRequest result;
+  Result<Json> mr;
+  Json fields = {
+      {"title", title}, {"description", draft.body}, {"labels", JoinLabels(draft.labels)}};
+  if (!open->empty()) {
+    auto iid = IidOf(open->front());
+    if (!iid) return Fail(WithContext(iid.error(), context));
+    mr = Call(*project, "PUT", mrs + "/" + std::to_string(*iid), fields);
+    result.updated = true;
+  } else {
+    fields["source_branch"] = draft.head_branch;
+    fields["target_branch"] = draft.base_branch;
+    mr = Call(*project, "POST", mrs, fields);
+  }
+  if (!mr) return Fail(WithContext(mr.error(), context));
+  auto iid = IidOf(*mr);
+  if (!iid) return Fail(WithContext(iid.error(), context));
+  result.id = project->path + "!" + std::to_string(*iid);
+  result.url = StringField(*mr, "web_url");
+  return result;
+}
+
+Result<PullRequest> GitLabForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree&) {
+  return OpenOrUpdateMergeRequest(draft);
+}
+
+Result<PullRequestState> GitLabForge::ReadState(std::string_view target_location, int iid) {
+  std::string context =
+      "reading merge request " + std::to_string(iid) + " of " + std::string(target_location);
+  auto project = ParseGitLabLocation(target_location);
+  if (!project) return Fail(WithContext(project.error(), context));
+  auto mr = Call(*project, "GET",
+                 "/projects/" + Escape(project->path) + "/merge_requests/" + std::to_string(iid),
+                 std::nullopt);
+  if (!mr) return Fail(WithContext(mr.error(), context));
+  if (!mr->is_object()) return Fail(ErrorCode::kProtocol, context + ": not a JSON object");
+
+  PullRequestState state;
+  state.number = iid;
+  state.url = StringField(*mr, "web_url");
+  state.head_sha = StringField(*mr, "sha");
+  std::string status = StringField(*mr, "state");
+  if (status == "merged") {
+    state.state = PullRequestState::State::kMerged;
+    std::string merged_at = StringField(*mr, "merged_at");
+    if (!merged_at.empty()) state.merged_at = merged_at;
+  } else if (status == "closed" || status == "locked") {
+    state.state = PullRequestState::State::kClosed;
+  } else {
+    state.state = PullRequestState::State::kOpen;
+  }
+  const char* pipeline_key = mr->contains("head_pipeline") && (*mr)["head_pipeline"].is_object()
+                                 ? "head_pipeline"
+                                 : "pipeline";
+  std::string pipeline =
+      mr->contains(pipeline_key) ? StringField((*mr)[pipeline_key], "status") : std::string();
+  if (pipeline.empty()) {
+    state.checks = CheckState::kNone;
+  } else if (pipeline == "success" || pipeline == "skipped") {
+    state.checks = CheckState::kSuccess;
+  } else if (pipeline == "failed" || pipeline == "canceled") {
+    state.checks = CheckState::kFailure;
+  } else {
+    state.checks = CheckState::kPending;
+  }
+  return state;
+}
+
+}  // namespace drover::fleet

@@ -1,0 +1,146 @@
+// End-to-end: `drover run` killed with SIGKILL part-way and started again with the same run
+// id finishes the rest; finished jobs stay finished and no job publishes twice. Also
+// `drover status` and `drover cancel` through the state store.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/fs.h"
+#include "sandbox/process.h"
+#include "tests/e2e/e2e.h"
+
+namespace drover::e2e {
+namespace {
+
+using drover::testing::ReadTestFile;
+
+class Resume : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string repos;
+    for (int i = 0; i < 3; ++i) {
+      std::string name = "r" + std::to_string(i);
+      // A second per check keeps each job long enough to be killed in the middle of.
+      auto repo = fx_.AddRepo(name, {{"Makefile", "test:\n\t@sleep 1\n"}, {"version.txt", "v1\n"}});
+      repos += repo.string() + "\n";
+      fx_.WriteCassette(name, Json::array({Call("write_file", {{"path", "version.txt"},
+                                                               {"content", "v2\n"}}),
+                                           Call("finish", {{"summary", "Bumped."}})}));
+    }
+    drover::testing::WriteTestFile(fx_.root(), "targets.txt", repos);
+    fx_.WriteSpec(StandardSpec());
+  }
+
+  std::vector<std::string> Argv(const std::string& command) {
+    if (command != "run") {
+      return {DROVER_BINARY, command, "resumed", "--state-dir", (fx_.root() / "state").string()};
+    }
+    return {DROVER_BINARY,  "run",         fx_.spec_path().string(),
+            "--repos",      (fx_.root() / "targets.txt").string(),
+            "--state-dir",  (fx_.root() / "state").string(),
+            "--run-id",     "resumed",
+            "--jobs",       "1"};
+  }
+
+  std::map<std::string, std::string> Env() {
+    auto env = sandbox::BaseEnvironment(sandbox::CurrentEnvironment());
+    env["DROVER_MODEL"] = "replay:" + (fx_.root() / "cassettes").string();
+    return env;
+  }
+
+  sandbox::ProcessResult Drover(const std::string& command) {
+    sandbox::ProcessSpec spec;
+    spec.argv = Argv(command);
+    spec.env = Env();
+    spec.timeout = std::chrono::seconds(120);
+    auto result = sandbox::MakeLocalProcessRunner()->Run(spec);
+    EXPECT_TRUE(result.has_value());
+    return result ? *result : sandbox::ProcessResult{};
+  }
+
+  // Starts `drover run` in the background and SIGKILLs it as soon as `ready` holds.
+  void RunAndKillWhen(const std::function<bool()>& ready) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto argv = Argv("run");
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      std::vector<std::string> env_text;
+      for (const auto& [k, v] : Env()) env_text.push_back(k + "=" + v);
+      std::vector<char*> envp;
+      for (auto& e : env_text) envp.push_back(e.data());
+      envp.push_back(nullptr);
+      int null = open("/dev/null", O_WRONLY);
+      dup2(null, 1);
+      dup2(null, 2);
+      execve(args[0], args.data(), envp.data());
+      _exit(127);
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!ready() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+  }
+
+  std::filesystem::path JobDir(int i) {
+    return fx_.root() / "state/runs/resumed/jobs" / ("r" + std::to_string(i));
+  }
+
+  Fixture fx_;
+};
+
+TEST_F(Resume, KilledRunContinuesWithoutRepeatingFinishedJobs) {
+  // Killed while the second repository is being worked on.
+  RunAndKillWhen([&] {
+    return std::filesystem::exists(JobDir(0) / "pr.json") && std::filesystem::exists(JobDir(1));
+  });
+  ASSERT_TRUE(std::filesystem::exists(JobDir(0) / "pr.json"));
+  EXPECT_FALSE(std::filesystem::exists(JobDir(2)));
+  std::string first_pr = ReadTestFile(JobDir(0) / "pr.json");
+
+  auto status = Drover("status");
+  EXPECT_EQ(status.exit_code, 0) << status.output;
+  EXPECT_NE(status.output.find("published"), std::string::npos) << status.output;
+
+  auto again = Drover("run");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
+  EXPECT_EQ((*summary)["resumed_jobs"], 1) << summary->dump(2);
+  // The finished job was not run, published or even rewritten again.
+  EXPECT_EQ(ReadTestFile(JobDir(0) / "pr.json"), first_pr);
+  for (int i = 0; i < 3; ++i) {
+    auto gate = ReadJsonl(JobDir(i) / "gate.jsonl");
+    int baselines = 0;
+    for (const auto& event : gate) baselines += event.value("decision", "") == "baseline" ? 1 : 0;
+    EXPECT_EQ(baselines, 1) << "job r" << i;  // One life each: no leftovers of the killed run.
+  }
+}
+
+TEST_F(Resume, CancelStopsStartingRepositories) {
+  // With --jobs 1 the second job starts only once the first is recorded as finished.
+  RunAndKillWhen([&] { return std::filesystem::exists(JobDir(1)); });
+  auto cancel = Drover("cancel");
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.output;
+  auto again = Drover("run");
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ((*summary)["counts"]["published"], 1) << summary->dump(2);
+  EXPECT_EQ((*summary)["counts"]["skipped"], 2) << summary->dump(2);
+  EXPECT_NE(summary->dump().find("the run was cancelled"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace drover::e2e

@@ -1,0 +1,276 @@
+#include "fleet/gitlab_forge.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+
+#include "core/http_server.h"
+#include "tests/testing/testing.h"
+
+namespace drover::fleet {
+namespace {
+
+using std::chrono::milliseconds;
+
+constexpr char kToken[] = "glpat-testtoken0123456789";
+constexpr char kTarget[] = "https://gitlab.example.com/acme/platform/widgets.git";
+constexpr char kProject[] = "/projects/acme%2Fplatform%2Fwidgets";
+
+struct Recorded {
+  std::string method;
+  std::string path;
+  HttpHeaders headers;
+  std::string body;
+};
+
+HttpResponse JsonResponse(int status, const Json& body, HttpHeaders headers = {}) {
+  HttpResponse response;
+  response.status = status;
+  response.headers = std::move(headers);
+  response.headers["content-type"] = "application/json";
+  response.body = body.dump();
+  return response;
+}
+
+// A loopback stand-in for GitLab's merge request API for one project.
+class FakeGitLab {
+ public:
+  using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
+
+  FakeGitLab() : server_([this](const HttpRequest& request) { return Handle(request); }) {}
+  Status Start() { return server_.ListenTcp(); }
+  std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+  void SetOverride(Override fn) {
+    std::lock_guard lock(mutex_);
+    override_ = std::move(fn);
+  }
+  void Set(int iid, const std::string& key, Json value) {
+    std::lock_guard lock(mutex_);
+    mrs_[iid][key] = std::move(value);
+  }
+  Json Mr(int iid) {
+    std::lock_guard lock(mutex_);
+    return mrs_.contains(iid) ? mrs_[iid] : Json();
+  }
+  size_t Count() {
+    std::lock_guard lock(mutex_);
+    return mrs_.size();
+  }
+  std::vector<Recorded> Requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  HttpResponse Handle(const HttpRequest& request) {
+    std::lock_guard lock(mutex_);
+    Recorded recorded{request.method, request.url, request.headers, request.body};
+    requests_.push_back(recorded);
+    if (override_) {
+      if (auto answer = override_(recorded)) return *answer;
+    }
+    std::string base = std::string("/api/v4") + kProject + "/merge_requests";
+    std::string path = request.url.substr(0, request.url.find('?'));
+    Json body = request.body.empty() ? Json() : Json::parse(request.body, nullptr, false);
+    if (request.method == "GET" && path == base) {
+      Json list = Json::array();
+      for (auto& [iid, mr] : mrs_) {
+        std::string branch = mr["source_branch"].get<std::string>();
+        for (size_t at = branch.find('/'); at != std::string::npos; at = branch.find('/', at)) {
+          branch.replace(at, 1, "%2F");
+        }
+        if (mr["state"] == "opened" &&
+            request.url.find("source_branch=" + branch + "&") != std::string::npos) {
+          list.push_back(mr);
+        }
+      }
+      return JsonResponse(200, list);
+    }
+    if (request.method == "POST" && path == base) {
+      int iid = static_cast<int>(mrs_.size()) + 1;
+      mrs_[iid] = body;
+      mrs_[iid]["iid"] = iid;
+      mrs_[iid]["state"] = "opened";
+      mrs_[iid]["sha"] = "def456";
+      mrs_[iid]["web_url"] = "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/" +
+                             std::to_string(iid);
+      return JsonResponse(201, mrs_[iid]);
+    }
+    if (path.starts_with(base + "/")) {
+      int iid = std::atoi(path.substr(base.size() + 1).c_str());
+      if (!mrs_.contains(iid)) return JsonResponse(404, {{"message", "404 Not found"}});
+      if (request.method == "PUT") {
+        for (auto& [key, value] : body.items()) mrs_[iid][key] = value;
+      }
+      return JsonResponse(200, mrs_[iid]);
+    }
+    return JsonResponse(404, {{"message", "404 Not found"}});
+  }
+
+  std::mutex mutex_;
+  std::vector<Recorded> requests_;
+  std::map<int, Json> mrs_;
+  Override override_;
+  HttpServer server_;
+};
+
+struct InstantClock {
+  std::vector<milliseconds> sleeps;
+  std::chrono::steady_clock::time_point now{};
+  GovernorClock Clock() {
+    return {
+        [this] { return now; },
+        [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); },
+        [this](milliseconds duration) {
+          sleeps.push_back(duration);
+          now += duration;
+        }};
+  }
+};
+
+PullRequestDraft MakeDraft() {
+  PullRequestDraft draft;
+  draft.repository = "acme/platform/widgets";
+  draft.target_location = kTarget;
+  draft.base_branch = "main";
+  draft.head_branch = "drover/upgrade-logging";
+  draft.title = "Upgrade logging";
+  draft.body = "Moves to the new logger.";
+  draft.labels = {"drover", "automated"};
+  return draft;
+}
+
+class GitLabForgeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(gitlab_.Start());
+    GitLabForgeOptions options;
+    options.api_base_url = gitlab_.BaseUrl() + "/api/v4";
+    options.token = kToken;
+    forge_ = std::make_unique<GitLabForge>(options, *http_, governor_);
+  }
+
+  FakeGitLab gitlab_;
+  InstantClock clock_;
+  ForgeGovernor governor_{ForgeGovernorOptions{}, clock_.Clock()};
+  std::unique_ptr<HttpClient> http_ = MakeCurlHttpClient();
+  std::unique_ptr<GitLabForge> forge_;
+};
+
+TEST_F(GitLabForgeTest, OpensADraftMergeRequestThenUpdatesIt) {
+  PullRequestDraft draft = MakeDraft();
+  draft.draft = true;
+  auto mr = forge_->OpenOrUpdateMergeRequest(draft);
+  ASSERT_OK(mr);
+  EXPECT_EQ(mr->id, "acme/platform/widgets!1");
+  EXPECT_EQ(mr->url, "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/1");
+  EXPECT_FALSE(mr->updated);
+
+  std::vector<Recorded> requests = gitlab_.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].path,
+            std::string("/api/v4") + kProject +
+                "/merge_requests?source_branch=drover%2Fupgrade-logging&state=opened");
+  EXPECT_EQ(requests[1].method, "POST");
+  EXPECT_EQ(requests[1].path, std::string("/api/v4") + kProject + "/merge_requests");
+  for (const Recorded& request : requests) {
+    EXPECT_EQ(request.headers.at("private-token"), kToken);
+    EXPECT_EQ(request.headers.count("authorization"), 0u);
+  }
+  EXPECT_EQ(Json::parse(requests[1].body), (Json{{"source_branch", "drover/upgrade-logging"},
+                                                 {"target_branch", "main"},
+                                                 {"title", "Draft: Upgrade logging"},
+                                                 {"description", "Moves to the new logger."},
+                                                 {"labels", "drover,automated"}}));
+
+  draft.title = "Upgrade logging (v2)";
+  draft.draft = false;
+  auto again = forge_->OpenOrUpdateMergeRequest(draft);
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->updated);
+  EXPECT_EQ(gitlab_.Count(), 1u);
+  requests = gitlab_.Requests();
+  ASSERT_EQ(requests.size(), 4u);
+  EXPECT_EQ(requests[3].method, "PUT");
+  EXPECT_EQ(requests[3].path, std::string("/api/v4") + kProject + "/merge_requests/1");
+  EXPECT_EQ(gitlab_.Mr(1)["title"], "Upgrade logging (v2)");
+}
+
+TEST_F(GitLabForgeTest, ReadsStateAndPipeline) {
+  ASSERT_OK(forge_->OpenOrUpdateMergeRequest(MakeDraft()));
+  auto open = forge_->ReadState(kTarget, 1);
+  ASSERT_OK(open);
+  EXPECT_EQ(open->state, PullRequestState::State::kOpen);
+  EXPECT_EQ(open->checks, CheckState::kNone);
+  EXPECT_EQ(open->head_sha, "def456");
+
+  gitlab_.Set(1, "head_pipeline", {{"status", "running"}});
+  EXPECT_EQ(forge_->ReadState(kTarget, 1)->checks, CheckState::kPending);
+  gitlab_.Set(1, "head_pipeline", {{"status", "failed"}});
+  gitlab_.Set(1, "state", "closed");
+  auto closed = forge_->ReadState(kTarget, 1);
+  ASSERT_OK(closed);
+  EXPECT_EQ(closed->state, PullRequestState::State::kClosed);
+  EXPECT_EQ(closed->checks, CheckState::kFailure);
+  gitlab_.Set(1, "head_pipeline", {{"status", "success"}});
+  gitlab_.Set(1, "state", "merged");
+  gitlab_.Set(1, "merged_at", "2026-01-02T03:04:05Z");
+  auto merged = forge_->ReadState(kTarget, 1);
+  ASSERT_OK(merged);
+  EXPECT_EQ(merged->state, PullRequestState::State::kMerged);
+  EXPECT_EQ(merged->merged_at, "2026-01-02T03:04:05Z");
+  EXPECT_EQ(merged->checks, CheckState::kSuccess);
+}
+
+TEST_F(GitLabForgeTest, MapsErrorsAndWaitsOutTooManyRequests) {
+  int status = 401;
+  gitlab_.SetOverride([&status](const Recorded&) -> std::optional<HttpResponse> {
+    if (status == 409) {
+      return JsonResponse(409, {{"message", {"Another open merge request already exists"}}});
+    }
+    if (status == 429) {
+      status = 0;
+      return JsonResponse(429, {{"message", "Retry later"}}, {{"retry-after", "3"}});
+    }
+    if (status == 0) return std::nullopt;
+    return JsonResponse(status, {{"message", "401 Unauthorized"}});
+  });
+  auto denied = forge_->OpenOrUpdateMergeRequest(MakeDraft());
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(denied.error().message.find(kToken), std::string::npos);
+
+  status = 409;
+  auto conflict = forge_->OpenOrUpdateMergeRequest(MakeDraft());
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(conflict.error().message.find("Another open merge request already exists"),
+            std::string::npos);
+
+  status = 429;
+  auto retried = forge_->OpenOrUpdateMergeRequest(MakeDraft());
+  ASSERT_OK(retried);
+  EXPECT_EQ(clock_.sleeps, std::vector<milliseconds>{milliseconds(3000)});
+}
+
+TEST(GitLabLocation, ParsesNestedGroupsOverHttpsAndSsh) {
+  auto https = ParseGitLabLocation("https://gitlab.com/a/b/c.git");
+  ASSERT_OK(https);
+  EXPECT_EQ(https->host, "gitlab.com");
+  EXPECT_EQ(https->path, "a/b/c");
+  auto scp = ParseGitLabLocation("git@gitlab.example.com:group/project.git");
+  ASSERT_OK(scp);
+  EXPECT_EQ(scp->host, "gitlab.example.com");
+  EXPECT_EQ(scp->path, "group/project");
+  auto ssh = ParseGitLabLocation("ssh://git@gitlab.example.com:2222/group/project");
+  ASSERT_OK(ssh);
+  EXPECT_EQ(ssh->host, "gitlab.example.com");
+  EXPECT_EQ(ssh->path, "group/project");
+  EXPECT_FALSE(ParseGitLabLocation("https://gitlab.com/project"));
+  EXPECT_FALSE(ParseGitLabLocation("/srv/git/project"));
+}
+
+}  // namespace
+}  // namespace drover::fleet
