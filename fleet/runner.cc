@@ -173,16 +173,19 @@ class Job {
 
   // Runs the verifiers once; a failing one named in `rerun` (all of them when null) is run
   // again at once, and one that then passes is marked flaky.
-  verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun) const {
+  // Whole outputs go to jobs/NAME/logs/<prefix><verifier>.log.
+  verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun,
+                                            const std::string& prefix) const {
     auto isolated = VerifierProcesses();
     auto& processes = isolated ? *isolated : run_.processes;
+    auto logs = report_.job_dir / "logs";
     auto report = verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace,
-                                          ChildEnv());
+                                          ChildEnv(), logs, prefix);
     for (size_t i = 0; i < report.results.size(); ++i) {
       auto& result = report.results[i];
       if (result.passed || (rerun != nullptr && !rerun->contains(result.name))) continue;
-      auto again = verifiers::RunVerifiers(processes, {verifiers_[i]},
-                                           worktree_->workspace, ChildEnv());
+      auto again = verifiers::RunVerifiers(processes, {verifiers_[i]}, worktree_->workspace,
+                                           ChildEnv(), logs, prefix + "again-");
       if (again.results.empty() || !again.results[0].passed) continue;
       std::string first = result.outcome;
       result = std::move(again.results[0]);
@@ -289,7 +292,7 @@ class Job {
       }
     }
     baseline_cached_ = cached.has_value();
-    auto report = cached ? *cached : RunJobVerifiers(nullptr);
+    auto report = cached ? *cached : RunJobVerifiers(nullptr, "baseline-");
     if (!cached) {
       (void)CreateDirectories(cache.parent_path());
       (void)WriteFileAtomic(cache, report.ToJson().dump(2) + "\n");
@@ -445,7 +448,7 @@ class Job {
       return false;
     }
     // Only verifiers that were flaky on the untouched tree get a second chance.
-    auto report = RunJobVerifiers(&flaky_);
+    auto report = RunJobVerifiers(&flaky_, "final-" + std::to_string(report_.attempts) + "-");
     report_.verifier = report.Summary();
     (void)WriteFileAtomic(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
     final_ = report;

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <vector>
 
+#include "core/fs.h"
 #include "verifiers/distill.h"
 
 namespace drover::verifiers {
@@ -202,11 +203,42 @@ Result<VerifierSpec> VerifierSpecFromJson(const Json& json) {
   return spec;
 }
 
+std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace,
+                                          std::filesystem::file_time_type since) {
+  namespace fs = std::filesystem;
+  constexpr size_t kMaxFiles = 200;
+  std::vector<std::string> texts;
+  std::vector<fs::path> dirs = {workspace / "target/surefire-reports",
+                                workspace / "target/failsafe-reports"};
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(workspace / "build/test-results", ec)) {
+    if (entry.is_directory(ec) && !entry.is_symlink(ec)) dirs.push_back(entry.path());
+  }
+  for (const auto& dir : dirs) {
+    if (fs::is_symlink(dir, ec) || !fs::is_directory(dir, ec)) continue;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (!name.starts_with("TEST-") || !name.ends_with(".xml")) continue;
+      if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
+      if (fs::last_write_time(entry.path(), ec) < since || ec) continue;  // An older run's.
+      auto text = ReadRegularFile(entry.path(), 4 << 20);
+      if (text) texts.push_back(std::move(*text));
+      if (texts.size() >= kMaxFiles) return texts;
+    }
+  }
+  return texts;
+}
+
 VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
                             const std::filesystem::path& workspace,
-                            const std::map<std::string, std::string>& env) {
+                            const std::map<std::string, std::string>& env,
+                            const std::optional<std::filesystem::path>& log_dir,
+                            const std::string& log_prefix) {
   VerifierReport report;
+  if (log_dir) (void)CreateDirectories(*log_dir);
   for (const auto& spec : specs) {
+    // A second earlier: file times can be coarser than the clock.
+    auto started = std::filesystem::file_time_type::clock::now() - std::chrono::seconds(1);
     VerifierResult result;
     result.name = spec.name;
     result.command = spec.command;
@@ -216,6 +248,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
     process.env = env;
     process.timeout = spec.timeout;
     process.max_output_bytes = 256 * 1024;
+    if (log_dir) process.log_file = *log_dir / (log_prefix + spec.name + ".log");
     auto ran = runner.Run(process);
     if (!ran) {
       result.passed = false;
@@ -227,11 +260,25 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
       result.duration = ran->duration;
       result.output = std::move(ran->output);
       if (!result.passed) {
-        // A log shorter than its digest is clearer as it is.
         Distilled distilled = DistillOutput(result.output);
+        bool from_reports = false;
+        if (distilled.diagnostics.empty()) {
+          // Surefire and Gradle say little on the console; their reports say it all.
+          auto junit = ParseJunitReports(ReadJunitReports(workspace, started));
+          if (!junit.empty()) {
+            distilled.diagnostics = std::move(junit);
+            distilled.parser = "junit_xml";
+            distilled.summary = std::to_string(distilled.diagnostics.size()) +
+                                " test failure(s) (JUnit reports)";
+            from_reports = true;
+          }
+        }
         std::string digest = Render(distilled);
         result.diagnostics = std::move(distilled.diagnostics);
-        result.distilled = digest.size() < result.output.size() ? std::move(digest) : result.output;
+        // A log shorter than its digest is clearer as it is, unless the digest comes from
+        // the reports, which the log does not show.
+        result.distilled = from_reports || digest.size() < result.output.size() ? std::move(digest)
+                                                                                 : result.output;
       }
     }
     report.results.push_back(std::move(result));

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,9 +75,20 @@ Result<VerifierSpec> VerifierSpecFromJson(const Json& json);
 
 // Runs each verifier in order in `workspace` (all of them, even after a failure).
 // `env` is the complete environment of each command. Failing to start is a failed result.
+// With `log_dir`, each verifier's whole output is also kept there as `<log_prefix><name>.log`
+// (the model and the reports get the distilled form). When a failing run's output holds no
+// diagnostic a parser knows, JUnit XML reports the run wrote (target/surefire-reports,
+// target/failsafe-reports, build/test-results/*) are read for the failures.
 VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
                             const std::filesystem::path& workspace,
-                            const std::map<std::string, std::string>& env);
+                            const std::map<std::string, std::string>& env,
+                            const std::optional<std::filesystem::path>& log_dir = std::nullopt,
+                            const std::string& log_prefix = "");
+
+// The JUnit XML reports under `workspace`'s usual report directories modified at or after
+// `since`: links are not followed, at most 200 files of at most 4 MiB each are read.
+std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace,
+                                          std::filesystem::file_time_type since);
 
 // Cuts raw output down for the model: lines that look like errors (with a line of context)
 // and the last lines, within `budget_bytes`.

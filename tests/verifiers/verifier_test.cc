@@ -55,6 +55,35 @@ TEST(RunVerifiers, EmptyListDoesNotPass) {
   EXPECT_FALSE(RunVerifiers(*runner, {}, dir.path(), Env()).passed());
 }
 
+// Surefire says little on the console; the failures come from the report it just wrote,
+// and a report older than the run is not read. The whole output is kept in the log dir.
+TEST(RunVerifiers, ReadsFreshJunitReportsAndKeepsTheWholeLog) {
+  TempDir dir;
+  auto workspace = dir.path() / "ws";
+  std::string xml = drover::testing::ReadTestFile(
+      std::filesystem::path(DROVER_TEST_FIXTURES) / "logs/junit_xml/surefire_failures/output.txt");
+  drover::testing::WriteTestFile(dir.path(), "report.xml", xml);
+  drover::testing::WriteTestFile(workspace, "target/surefire-reports/TEST-Old.xml", xml);
+  std::filesystem::last_write_time(workspace / "target/surefire-reports/TEST-Old.xml",
+                                   std::filesystem::file_time_type::clock::now() -
+                                       std::chrono::hours(1));
+  auto runner = sandbox::MakeLocalProcessRunner();
+  std::vector<VerifierSpec> specs = {
+      {"test", "cp ../report.xml target/surefire-reports/TEST-New.xml; echo BUILD FAILURE; exit 1",
+       std::chrono::seconds(30)}};
+  auto report = RunVerifiers(*runner, specs, workspace, {{"PATH", "/usr/bin:/bin"}},
+                             dir.path() / "logs", "final-1-");
+  ASSERT_EQ(report.results.size(), 1u);
+  const auto& result = report.results[0];
+  EXPECT_FALSE(result.passed);
+  ASSERT_FALSE(result.diagnostics.empty()) << result.distilled;
+  // Only the fresh report counts: the old one holds the same failures and would double them.
+  auto from_fixture = ParseJunitReports({xml});
+  EXPECT_EQ(result.diagnostics.size(), from_fixture.size());
+  EXPECT_NE(result.distilled.find("JUnit reports"), std::string::npos) << result.distilled;
+  EXPECT_EQ(drover::testing::ReadTestFile(dir.path() / "logs/final-1-test.log"), "BUILD FAILURE\n");
+}
+
 TEST(Distill, KeepsErrorLinesAndTailWithinBudget) {
   std::string log;
   for (int i = 0; i < 5000; ++i) log += "compiling unit " + std::to_string(i) + "\n";
