@@ -39,9 +39,11 @@ class HeadTailBuffer {
 
   std::string Take() {
     size_t tail_limit = limit_ - limit_ / 2;
-    if (tail_.size() > tail_limit) {
-      size_t dropped = total_ - head_.size() - tail_limit;
-      tail_.erase(0, tail_.size() - tail_limit);
+    if (tail_.size() > tail_limit) tail_.erase(0, tail_.size() - tail_limit);
+    // Whether anything was dropped depends on the totals, not on the tail's size: Append may
+    // already have cut the tail down to exactly its limit.
+    size_t dropped = total_ - head_.size() - tail_.size();
+    if (dropped > 0) {
       return head_ + "\n[... " + std::to_string(dropped) + " bytes of output omitted ...]\n" +
              tail_;
     }
