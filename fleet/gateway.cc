@@ -97,6 +97,15 @@ Json ReplySummary(const agent::ModelReply& reply) {
 
 }  // namespace
 
+std::string StepToText(const agent::ModelReply& reply) {
+  Cassette one;
+  CassetteExchange exchange;
+  exchange.reply = reply;
+  exchange.has_usage = true;
+  one.exchanges.push_back(std::move(exchange));
+  return CassetteToJson(one).dump();
+}
+
 struct Gateway::Job {
   JobConfig config;
   std::optional<Cassette> cassette;
@@ -105,6 +114,7 @@ struct Gateway::Job {
 
   std::mutex mutex;  // Guards the fields below.
   size_t next_exchange = 0;
+  int next_upstream = 0;  // Numbers upstream exchanges for find_step/record_step.
   JobUsage usage;
   Cassette recording;
 
@@ -341,6 +351,32 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
                  ? http_request.body
                  : Dump(agent::EncodeRequest(upstream.provider, request));
 
+  int step = 0;
+  {
+    std::lock_guard lock(job.mutex);
+    step = job.next_upstream++;
+  }
+  if (job.config.find_step) {
+    if (auto text = job.config.find_step(step)) {
+      if (auto recorded = ParseCassette(*text, "resumed step"); recorded &&
+                                                                !recorded->exchanges.empty() &&
+                                                                recorded->exchanges[0].reply) {
+        const agent::ModelReply& reply = *recorded->exchanges[0].reply;
+        // Metered again so that budgets behave as in the first run; not sent upstream.
+        job.Meter(reply.usage);
+        {
+          std::lock_guard lock(job.mutex);
+          ++job.usage.resumed;
+        }
+        job.Log({{"provider", agent::ProviderName(provider)},
+                 {"source", "resumed"},
+                 {"request", RequestSummary(request)},
+                 {"reply", ReplySummary(reply)},
+                 {"usage", UsageJson(reply.usage)}});
+        return JsonResponse(Dump(agent::EncodeResponse(provider, request.model, reply)));
+      }
+    }
+  }
   Json entry = {{"provider", agent::ProviderName(provider)},
                 {"source", "upstream"},
                 {"request", RequestSummary(request)}};
@@ -365,6 +401,7 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
         return GatewayError(502, "upstream_bad_reply", message);
       }
       job.Meter(reply->usage);
+      if (job.config.record_step) job.config.record_step(step, StepToText(*reply));
       if (options_.record_dir) {
         CassetteExchange recorded;
         recorded.reply = *reply;

@@ -55,6 +55,13 @@ struct JobConfig {
   std::optional<std::filesystem::path> cassette;
   // JSONL, one line per exchange, secrets redacted. Appended to.
   std::optional<std::filesystem::path> exchange_log;
+  // Resuming a job an interrupted run had started: `find_step(n)` returns the reply (as
+  // StepToText wrote it) of the job's n-th upstream exchange (0-based, over its attempts) when
+  // one was finished before, and it is served again instead of being paid for twice;
+  // `record_step(n, text)` is called after each new one. Both optional; called from the
+  // job's connection threads.
+  std::function<std::optional<std::string>(int)> find_step;
+  std::function<void(int, const std::string&)> record_step;
 };
 
 struct JobUsage {
@@ -64,7 +71,11 @@ struct JobUsage {
   int requests = 0;          // Model requests the agent sent (refused ones included).
   int upstream_retries = 0;  // Upstream tries beyond the first, over all requests.
   int replayed = 0;          // Cassette exchanges served.
+  int resumed = 0;           // Exchanges served again from an interrupted run's record.
 };
+
+// A finished exchange's reply as find_step/record_step carry it (a one-exchange cassette).
+std::string StepToText(const agent::ModelReply& reply);
 
 class Gateway {
  public:

@@ -330,6 +330,18 @@ class Job {
     gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
     gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
     gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
+    if (run_.store != nullptr && !run_.options.model.replay_dir) {
+      // A resumed job is served the replies an interrupted run already paid for.
+      StateStore* store = run_.store;
+      int64_t job_id = job_id_;
+      gateway_job.find_step = [store, job_id](int n) -> std::optional<std::string> {
+        auto found = store->FindModelStep(job_id, 0, "exchange-" + std::to_string(n));
+        return found ? *found : std::nullopt;
+      };
+      gateway_job.record_step = [store, job_id](int n, const std::string& text) {
+        (void)store->RecordModelStep(job_id, 0, "exchange-" + std::to_string(n), text);
+      };
+    }
     if (run_.options.model.replay_dir) {
       auto cassette = FindCassette(*run_.options.model.replay_dir, target_.name);
       if (!cassette) {

@@ -14,6 +14,7 @@
 #include "core/fs.h"
 #include "sandbox/process.h"
 #include "tests/e2e/e2e.h"
+#include "tests/testing/model_server.h"
 
 namespace drover::e2e {
 namespace {
@@ -51,6 +52,7 @@ class Resume : public ::testing::Test {
   std::map<std::string, std::string> Env() {
     auto env = sandbox::BaseEnvironment(sandbox::CurrentEnvironment());
     env["DROVER_MODEL"] = "replay:" + (fx_.root() / "cassettes").string();
+    for (const auto& [k, v] : model_env_) env[k] = v;
     return env;
   }
 
@@ -98,6 +100,7 @@ class Resume : public ::testing::Test {
   }
 
   Fixture fx_;
+  std::map<std::string, std::string> model_env_;  // Overrides, e.g. a real upstream.
 };
 
 TEST_F(Resume, KilledRunContinuesWithoutRepeatingFinishedJobs) {
@@ -140,6 +143,45 @@ TEST_F(Resume, CancelStopsStartingRepositories) {
   EXPECT_EQ((*summary)["counts"]["published"], 1) << summary->dump(2);
   EXPECT_EQ((*summary)["counts"]["skipped"], 2) << summary->dump(2);
   EXPECT_NE(summary->dump().find("the run was cancelled"), std::string::npos);
+}
+
+// With a real upstream, a job killed after two model replies is served those two again from
+// the store when the run resumes: the model is asked only for what it had not answered.
+TEST_F(Resume, FinishedModelStepsAreNotPaidForTwice) {
+  auto reply = [](const std::string& name, const Json& arguments) {
+    agent::ModelReply r;
+    r.tool_calls.push_back({"call_" + name, name, arguments.dump()});
+    r.usage = {100, 10, 0};
+    return r;
+  };
+  drover::testing::ScriptedModelServer server;
+  // One queue for the whole run (--jobs 1): r0's three replies, then r1's and r2's.
+  for (int i = 0; i < 3; ++i) {
+    server.AddReply(reply("write_file", {{"path", "version.txt"}, {"content", "v2\n"}}));
+    server.AddReply(reply("verify", Json::object()));
+    server.AddReply(reply("finish", {{"summary", "Bumped."}}));
+  }
+  model_env_ = {{"DROVER_MODEL", "openai:test-model"},
+                {"OPENAI_API_KEY", "sk-test"},
+                {"OPENAI_BASE_URL", server.OpenAiBaseUrl()}};
+  // Killed while the agent's verify (a second's sleep) runs after the second reply.
+  auto second_reply_at = std::chrono::steady_clock::time_point::max();
+  RunAndKillWhen([&] {
+    if (server.requests().size() < 2) return false;
+    if (second_reply_at == std::chrono::steady_clock::time_point::max()) {
+      second_reply_at = std::chrono::steady_clock::now();
+    }
+    return std::chrono::steady_clock::now() - second_reply_at > std::chrono::milliseconds(400);
+  });
+  ASSERT_EQ(server.requests().size(), 2u);
+  auto again = Drover("run");
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value()) << again.output;
+  EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
+  // r0 asked once more (its finish); r1 and r2 three times each.
+  EXPECT_EQ(server.requests().size(), 2u + 1u + 3u + 3u) << again.output;
+  std::string exchanges = ReadTestFile(JobDir(0) / "exchanges.jsonl");
+  EXPECT_NE(exchanges.find("\"source\":\"resumed\""), std::string::npos) << exchanges;
 }
 
 }  // namespace
