@@ -274,6 +274,30 @@ int ControlCommand(const std::filesystem::path& state_dir, const std::string& ru
   return ToInt(ExitCode::kOk);
 }
 
+// `drover retry RUN --status failed`: those jobs go back to pending; the next `drover run`
+// with this run id works on them again (and only on them, with the others finished).
+int RetryCommand(const std::filesystem::path& state_dir, const std::string& run_id,
+                 const std::string& status) {
+  auto store = fleet::OpenSqliteStateStore(state_dir / "state.db");
+  if (!store) {
+    std::fprintf(stderr, "drover retry: %s\n", store.error().message.c_str());
+    return ToInt(ExitCode::kEnvironment);
+  }
+  static const std::map<std::string, fleet::JobState> kStates = {
+      {"failed", fleet::JobState::kFailed},
+      {"skipped", fleet::JobState::kSkipped},
+      {"not_applicable", fleet::JobState::kNotApplicable}};
+  auto retried = (*store)->RetryJobs(run_id, kStates.at(status), std::chrono::system_clock::now());
+  if (!retried) {
+    std::fprintf(stderr, "drover retry: %s\n", retried.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  std::printf("run %s: %zu %s job(s) will run again; start them with `drover run ... --run-id %s`\n",
+              run_id.c_str(), retried->size(), status.c_str(), run_id.c_str());
+  for (const auto& job : *retried) std::printf("  %s\n", job.repository.c_str());
+  return ToInt(ExitCode::kOk);
+}
+
 // `drover agent`: one attempt in one repository. Started by the runner with a clean
 // environment; its only way to the model is the gateway socket named in the task.
 int AgentCommand(const std::filesystem::path& task_file, const std::filesystem::path& transcript_file,
@@ -487,6 +511,13 @@ int Main(int argc, char** argv) {
     cmd->add_option("--state-dir", state_dir, "Where the runs are (default: .drover)");
     control_cmds[name] = cmd;
   }
+  std::string retry_run;
+  std::string retry_status = "failed";
+  auto* retry_cmd = app.add_subcommand("retry", "Put a run's failed (or skipped) jobs back");
+  retry_cmd->add_option("run", retry_run, "Run id")->required();
+  retry_cmd->add_option("--status", retry_status, "failed (default), skipped or not_applicable")
+      ->check(CLI::IsMember({"failed", "skipped", "not_applicable"}));
+  retry_cmd->add_option("--state-dir", state_dir, "Where the runs are (default: .drover)");
   std::string discover_source;
   auto* discover_cmd = app.add_subcommand(
       "discover", "Find target repositories; prints a repos file for `drover run --repos`");
@@ -522,6 +553,9 @@ int Main(int argc, char** argv) {
   }
   for (const auto& [name, cmd] : control_cmds) {
     if (*cmd) return ControlCommand(std::filesystem::absolute(state_dir), control_run, controls[name]);
+  }
+  if (*retry_cmd) {
+    return RetryCommand(std::filesystem::absolute(state_dir), retry_run, retry_status);
   }
   if (*discover_cmd) {
     (void)SetUpLogging(*level, std::nullopt);

@@ -665,6 +665,50 @@ class SqliteStateStore final : public StateStore {
     return jobs;
   }
 
+  Result<std::vector<JobRecord>> RetryJobs(std::string_view run_id, JobState state,
+                                           StoreTime at) override {
+    if (!IsTerminal(state) || state == JobState::kPublished) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "only failed, skipped or not-applicable jobs can be retried, not " +
+                      std::string(JobStateName(state)));
+    }
+    std::vector<JobRecord> jobs;
+    auto done = Transact(
+        "retrying the " + std::string(JobStateName(state)) + " jobs of run " +
+            std::string(run_id),
+        true, [&]() -> Status {
+          std::string sql = std::string("SELECT ") + kJobColumns +
+                            " FROM jobs WHERE run_id = ? AND state = ? ORDER BY id";
+          auto stmt = Prepare(sql.c_str());
+          if (!stmt) return Fail(stmt.error());
+          stmt->Bind(1, run_id).Bind(2, JobStateName(state));
+          auto read = ReadJobs(*stmt, jobs);
+          if (!read) return read;
+          for (JobRecord& job : jobs) {
+            for (const char* statement :
+                 {"INSERT INTO job_steps (job_id, seq, step, state, reason, details_json, at) "
+                  "SELECT ?1, coalesce(max(seq), 0) + 1, 'retry', 'pending', 'retry requested', "
+                  "'', ?2 FROM job_steps WHERE job_id = ?1",
+                  "UPDATE jobs SET state = 'pending', step = '', reason = '', details_json = '', "
+                  "finished_at = NULL, updated_at = ?2 WHERE id = ?1",
+                  "DELETE FROM model_steps WHERE job_id = ?1 AND ?2 = ?2",
+                  "DELETE FROM publications WHERE job_id = ?1 AND state = 'publishing' "
+                  "AND ?2 = ?2"}) {
+              auto change = Prepare(statement);
+              if (!change) return Fail(change.error());
+              auto ran = change->Bind(1, job.id).Bind(2, at).Run("resetting a job for a retry");
+              if (!ran) return ran;
+            }
+            job.state = JobState::kPending;
+            job.reason.clear();
+            job.finished_at.reset();
+          }
+          return {};
+        });
+    if (!done) return Fail(done.error());
+    return jobs;
+  }
+
  private:
   Error Context(Error error, std::string_view purpose) const {
     return WithContext(std::move(error),

@@ -195,6 +195,12 @@ class StateStore {
   // Turns the run's kRunning jobs into kInterrupted (logging an entry at their last step) and
   // returns them as they are now. Call once when a run is resumed, before any job starts.
   virtual Result<std::vector<JobRecord>> MarkInterrupted(std::string_view run_id, StoreTime at) = 0;
+  // `drover retry`: the run's jobs in terminal `state` (e.g. kFailed) go back to kPending
+  // (logged as "retry requested"), with their recorded model steps and any unfinished
+  // publication claim dropped, so the next run of this id works on them afresh. Returns them.
+  // REQUIRES: `state` is terminal and not kPublished (kInvalidArgument).
+  virtual Result<std::vector<JobRecord>> RetryJobs(std::string_view run_id, JobState state,
+                                                   StoreTime at) = 0;
 };
 
 // Opens (creating if needed) the SQLite database at `db` and migrates its schema forward.

@@ -39,6 +39,10 @@ class Resume : public ::testing::Test {
   }
 
   std::vector<std::string> Argv(const std::string& command) {
+    if (command == "retry") {
+      return {DROVER_BINARY, "retry", "resumed", "--status", "failed", "--state-dir",
+              (fx_.root() / "state").string()};
+    }
     if (command != "run") {
       return {DROVER_BINARY, command, "resumed", "--state-dir", (fx_.root() / "state").string()};
     }
@@ -182,6 +186,27 @@ TEST_F(Resume, FinishedModelStepsAreNotPaidForTwice) {
   EXPECT_EQ(server.requests().size(), 2u + 1u + 3u + 3u) << again.output;
   std::string exchanges = ReadTestFile(JobDir(0) / "exchanges.jsonl");
   EXPECT_NE(exchanges.find("\"source\":\"resumed\""), std::string::npos) << exchanges;
+}
+
+TEST_F(Resume, RetryRunsOnlyTheFailedJobsAgain) {
+  // r1's first agent changes nothing: failed.
+  fx_.WriteCassette("r1", Json::array({Call("finish", {{"summary", "Nothing to do."}})}));
+  auto first = Drover("run");
+  EXPECT_EQ(first.exit_code, 1) << first.output;
+  std::string first_pr = ReadTestFile(JobDir(0) / "pr.json");
+  fx_.WriteCassette("r1", Json::array({Call("write_file", {{"path", "version.txt"},
+                                                           {"content", "v2\n"}}),
+                                       Call("finish", {{"summary", "Bumped."}})}));
+  auto retry = Drover("retry");
+  EXPECT_EQ(retry.exit_code, 0) << retry.output;
+  EXPECT_NE(retry.output.find("1 failed job(s)"), std::string::npos) << retry.output;
+  auto again = Drover("run");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
+  EXPECT_EQ((*summary)["resumed_jobs"], 2) << summary->dump(2);
+  EXPECT_EQ(ReadTestFile(JobDir(0) / "pr.json"), first_pr);
 }
 
 }  // namespace

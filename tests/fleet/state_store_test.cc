@@ -170,6 +170,35 @@ TEST_F(StateStoreTest, AdvanceJobWritesTheRowAndTheStepLog) {
             ErrorCode::kInvalidArgument);
 }
 
+TEST_F(StateStoreTest, RetryPutsFailedJobsBackAndForgetsTheirModelSteps) {
+  int64_t failed = AddJob("failed");
+  int64_t published = AddJob("published");
+  ASSERT_OK(store_->AdvanceJob(failed, "agent", JobState::kRunning, "", "", At(1010)));
+  ASSERT_OK(store_->RecordModelStep(failed, 0, "exchange-0", "{}"));
+  ASSERT_OK(store_->AdvanceJob(failed, "verifying", JobState::kFailed, "final check failed", "",
+                               At(1020)));
+  ASSERT_OK(store_->AdvanceJob(published, "published", JobState::kPublished, "", "", At(1030)));
+  EXPECT_FALSE(store_->RetryJobs("run-1", JobState::kPublished, At(1040)).has_value());
+  auto retried = store_->RetryJobs("run-1", JobState::kFailed, At(1040));
+  ASSERT_OK(retried);
+  ASSERT_EQ(retried->size(), 1u);
+  EXPECT_EQ((*retried)[0].repository, "failed");
+  auto job = store_->GetJob(failed);
+  ASSERT_OK(job);
+  EXPECT_EQ(job->state, JobState::kPending);
+  EXPECT_TRUE(job->reason.empty());
+  EXPECT_FALSE(job->finished_at.has_value());
+  auto step = store_->FindModelStep(failed, 0, "exchange-0");
+  ASSERT_OK(step);
+  EXPECT_FALSE(step->has_value());
+  auto steps = store_->ListSteps(failed);
+  ASSERT_OK(steps);
+  EXPECT_EQ(steps->back().reason, "retry requested");
+  // It can run and finish again; the published job was left alone.
+  ASSERT_OK(store_->AdvanceJob(failed, "published", JobState::kPublished, "", "", At(1050)));
+  EXPECT_EQ(store_->GetJob(published)->finished_at, At(1030));
+}
+
 TEST_F(StateStoreTest, StatusQueriesCountSlowestAndFailed) {
   int64_t a = AddJob("a");
   int64_t b = AddJob("b");
