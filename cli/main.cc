@@ -462,6 +462,9 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--jobs", run.jobs, "Repositories worked on at once")->check(CLI::Range(1, 1024));
   run_cmd->add_option("--record", record_dir, "Save each repository's model exchanges as a cassette here");
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces, "Keep each job's checked-out tree");
+  run_cmd->add_option("--max-tokens", run.max_run_tokens,
+                      "Token budget of the whole run; no repository starts once it is spent")
+      ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--sandbox", run.sandbox,
                       "required (default): agents and verifiers run isolated, or the run is "
                       "refused; none: plain processes, for repositories you trust")

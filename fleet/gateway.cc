@@ -199,6 +199,26 @@ JobUsage Gateway::Usage(std::string_view job_id) const {
   return JobUsage{};
 }
 
+JobUsage Gateway::TotalUsage() const {
+  JobUsage total;
+  auto add = [&total](const JobUsage& usage) {
+    total.input_tokens += usage.input_tokens;
+    total.output_tokens += usage.output_tokens;
+    total.cached_input_tokens += usage.cached_input_tokens;
+    total.requests += usage.requests;
+    total.upstream_retries += usage.upstream_retries;
+    total.replayed += usage.replayed;
+    total.resumed += usage.resumed;
+  };
+  std::lock_guard lock(mutex_);
+  for (const auto& [id, job] : jobs_) {
+    std::lock_guard job_lock(job->mutex);
+    add(job->usage);
+  }
+  for (const auto& [id, usage] : closed_usage_) add(usage);
+  return total;
+}
+
 Status Gateway::CloseJob(std::string_view job_id) {
   std::shared_ptr<Job> job;
   {

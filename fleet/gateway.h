@@ -91,6 +91,8 @@ class Gateway {
 
   // Usage so far; still available after CloseJob. Zeros for an unknown job.
   JobUsage Usage(std::string_view job_id) const;
+  // Usage over every job this gateway served, open or closed.
+  JobUsage TotalUsage() const;
 
   // Stops serving the job, removes its socket and, when recording, writes its cassette.
   // Errors: kNotFound (unknown job), kIo (writing the recording).

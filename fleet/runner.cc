@@ -1033,6 +1033,23 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
         std::this_thread::sleep_for(std::chrono::seconds(1));
         control = (*store)->GetRunControl(report.run_id);
       }
+      if (options.max_run_tokens > 0) {
+        JobUsage spent = gateway.TotalUsage();
+        int64_t used = spent.input_tokens + spent.output_tokens;
+        if (used >= options.max_run_tokens) {
+          std::lock_guard lock(report_mutex);
+          JobReport& skipped = report.jobs[i];
+          skipped.repository = (*targets)[i].name;
+          skipped.location = (*targets)[i].location;
+          skipped.status = JobStatus::kSkipped;
+          skipped.reason = "the run's token budget is spent (" + std::to_string(used) + " of " +
+                           std::to_string(options.max_run_tokens) + " tokens)";
+          (void)(*store)->AdvanceJob(job_ids[i], "not started", JobState::kSkipped,
+                                     skipped.reason, skipped.ToJson().dump(),
+                                     std::chrono::system_clock::now());
+          continue;
+        }
+      }
       if (control && *control == RunControl::kCancelled) {
         std::lock_guard lock(report_mutex);
         report.jobs[i].repository = (*targets)[i].name;

@@ -101,6 +101,10 @@ struct RunOptions {
   std::map<std::string, std::string> parent_env;  // Source of PATH/LANG for children.
   bool keep_workspaces = false;
   SandboxMode sandbox = SandboxMode::kRequired;
+  // Input + output tokens for the whole run (this process's share of it); once spent, no
+  // further repository starts (those are skipped, and `drover retry --status skipped` puts
+  // them back). 0: no run-wide limit; each job still has the spec's own.
+  int64_t max_run_tokens = 0;
 };
 
 class RunObserver {

@@ -43,6 +43,16 @@ class Resume : public ::testing::Test {
       return {DROVER_BINARY, "retry", "resumed", "--status", "failed", "--state-dir",
               (fx_.root() / "state").string()};
     }
+    if (command == "retry-skipped") {
+      return {DROVER_BINARY, "retry", "resumed", "--status", "skipped", "--state-dir",
+              (fx_.root() / "state").string()};
+    }
+    if (command == "run-budget") {
+      auto argv = Argv("run");
+      argv.push_back("--max-tokens");
+      argv.push_back("1");
+      return argv;
+    }
     if (command != "run") {
       return {DROVER_BINARY, command, "resumed", "--state-dir", (fx_.root() / "state").string()};
     }
@@ -207,6 +217,22 @@ TEST_F(Resume, RetryRunsOnlyTheFailedJobsAgain) {
   EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
   EXPECT_EQ((*summary)["resumed_jobs"], 2) << summary->dump(2);
   EXPECT_EQ(ReadTestFile(JobDir(0) / "pr.json"), first_pr);
+}
+
+TEST_F(Resume, SpentRunBudgetStopsStartingRepositories) {
+  auto first = Drover("run-budget");
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value()) << first.output;
+  EXPECT_EQ((*summary)["counts"]["published"], 1) << summary->dump(2);
+  EXPECT_EQ((*summary)["counts"]["skipped"], 2) << summary->dump(2);
+  EXPECT_NE(summary->dump().find("token budget is spent"), std::string::npos);
+  // The skipped ones can be put back and run with a larger budget.
+  EXPECT_EQ(Drover("retry-skipped").exit_code, 0);
+  auto again = Drover("run");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
 }
 
 }  // namespace
