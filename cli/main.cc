@@ -462,6 +462,12 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--jobs", run.jobs, "Repositories worked on at once")->check(CLI::Range(1, 1024));
   run_cmd->add_option("--record", record_dir, "Save each repository's model exchanges as a cassette here");
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces, "Keep each job's checked-out tree");
+  run_cmd->add_option("--requests-per-minute", run.model_limits.requests_per_minute,
+                      "The model key's request limit, shared by every job (paced, not refused)")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--tokens-per-minute", run.model_limits.tokens_per_minute,
+                      "The model key's token limit, shared by every job")
+      ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--max-tokens", run.max_run_tokens,
                       "Token budget of the whole run; no repository starts once it is spent")
       ->check(CLI::NonNegativeNumber);

@@ -406,6 +406,7 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
   while (true) {
     ++attempt;
     std::optional<std::chrono::milliseconds> retry_after;
+    if (options_.governor != nullptr) options_.governor->Acquire();
     auto response = options_.http->Send(out);
     if (!response) {
       last_error = response.error().ToString();
@@ -421,6 +422,9 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
         return GatewayError(502, "upstream_bad_reply", message);
       }
       job.Meter(reply->usage);
+      if (options_.governor != nullptr) {
+        options_.governor->AddTokens(reply->usage.input_tokens + reply->usage.output_tokens);
+      }
       if (job.config.record_step) job.config.record_step(step, StepToText(*reply));
       if (options_.record_dir) {
         CassetteExchange recorded;
@@ -438,6 +442,10 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
       last_error = "HTTP " + std::to_string(response->status) + ": " +
                    agent::ErrorMessageFromBody(response->body);
       retry_after = agent::RetryAfterFromHeaders(response->headers);
+      // The provider's limit is everyone's: hold every job, not only this one.
+      if (retry_after && response->status == 429 && options_.governor != nullptr) {
+        options_.governor->PauseFor(*retry_after);
+      }
     } else {
       // The request itself is wrong (4xx): repeating it cannot help; the agent sees it as is.
       entry["attempts"] = attempt;

@@ -17,6 +17,7 @@
 #include "agent/model.h"
 #include "core/error.h"
 #include "core/http.h"
+#include "fleet/rate_governor.h"
 
 namespace drover::fleet {
 
@@ -43,6 +44,9 @@ struct GatewayOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
   // Borrowed; must outlive the gateway. REQUIRES: set when `upstream` is.
   HttpClient* http = nullptr;
+  // Borrowed, optional: every upstream try of every job waits for it, replies count their
+  // tokens in it, and a 429 with Retry-After pauses it for all jobs.
+  RateGovernor* governor = nullptr;
 };
 
 struct JobConfig {

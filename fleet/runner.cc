@@ -956,6 +956,8 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.upstream = options.model.upstream;
   gateway_options.record_dir = options.record_dir;
   gateway_options.http = http.get();
+  RateGovernor governor(options.model_limits);
+  gateway_options.governor = &governor;
   Gateway gateway(gateway_options);
   auto processes = sandbox::MakeLocalProcessRunner();
   RunContext context{options, *spec,  observer,   git,    forge,

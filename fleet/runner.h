@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "fleet/gateway.h"
+#include "fleet/rate_governor.h"
 #include "fleet/spec.h"
 #include "fleet/targets.h"
 
@@ -105,6 +106,8 @@ struct RunOptions {
   // further repository starts (those are skipped, and `drover retry --status skipped` puts
   // them back). 0: no run-wide limit; each job still has the spec's own.
   int64_t max_run_tokens = 0;
+  // The provider key's limits, shared by every job (the gateway's RateGovernor); 0: none.
+  RateLimits model_limits;
 };
 
 class RunObserver {

@@ -1,4 +1,7 @@
+#include <algorithm>
+
 #include "fleet/gateway.h"
+#include "fleet/rate_governor.h"
 
 #include <sstream>
 
@@ -313,6 +316,39 @@ TEST_F(GatewayTest, RetriesWithBackoffHonouringRetryAfter) {
   EXPECT_EQ(usage.input_tokens, 10);
   ASSERT_OK(gateway.CloseJob("j"));
   EXPECT_EQ(ReadJsonLines(*job.exchange_log).at(0)["attempts"], 4);
+}
+
+// The run-wide governor: one request a minute across two jobs, and a 429 with Retry-After
+// on one job holding the other.
+TEST_F(GatewayTest, GovernorPacesEveryJobAndA429HoldsThemAll) {
+  auto now = std::chrono::steady_clock::time_point(std::chrono::hours(1));
+  std::vector<milliseconds> governor_sleeps;
+  RateGovernor governor(
+      {1, 0}, [&] { return now; },
+      [&](milliseconds d) {
+        governor_sleeps.push_back(d);
+        now += d;
+      });
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.governor = &governor;
+  Gateway gateway(options);
+  JobConfig a = Job("a");
+  JobConfig b = Job("b");
+  ASSERT_OK(gateway.OpenJob(a));
+  ASSERT_OK(gateway.OpenJob(b));
+  upstream_.AddReply(agent::ModelReply{"one", {}, {10, 5, 0}, "stop"});
+  upstream_.AddReply(agent::ModelReply{"two", {}, {10, 5, 0}, "stop"});
+  ASSERT_OK(Client(Provider::kOpenAiChat, a).Complete(UserSays("x")));
+  ASSERT_OK(Client(Provider::kOpenAiChat, b).Complete(UserSays("y")));
+  EXPECT_EQ(governor_sleeps, std::vector<milliseconds>{std::chrono::minutes(1)});
+
+  upstream_.AddResponse(Raw(429, R"({"error": {"message": "slow down"}})", {{"retry-after", "90"}}));
+  upstream_.AddReply(agent::ModelReply{"three", {}, {10, 5, 0}, "stop"});
+  governor_sleeps.clear();
+  ASSERT_OK(Client(Provider::kOpenAiChat, a).Complete(UserSays("z")));
+  // The retry waited for the governor's pause (held for every job), not only its own sleep.
+  EXPECT_NE(std::find(governor_sleeps.begin(), governor_sleeps.end(), std::chrono::seconds(90)),
+            governor_sleeps.end());
 }
 
 TEST_F(GatewayTest, BackoffGrowsExponentiallyUpToTheCap) {
