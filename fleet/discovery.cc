@@ -11,18 +11,13 @@
 
 #include "agent/http_model_client.h"
 #include "core/json.h"
+#include "core/strings.h"
 
 namespace drover::fleet {
 namespace {
 
 constexpr std::string_view kDefaultNamespace = "default";
 constexpr size_t kMaxPages = 10000;  // Guards against a server that never stops paging.
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Percent-encodes everything but RFC 3986 unreserved characters, for query values and path
 // segments alike.

@@ -6,24 +6,12 @@
 
 #include "core/fs.h"
 #include "fleet/remote_location.h"
+#include "core/strings.h"
 
 namespace drover::fleet {
 namespace {
 
 constexpr std::string_view kApiVersion = "2022-11-28";
-
-std::string_view Trim(std::string_view text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::vector<std::string_view> Split(std::string_view text, char separator) {
   std::vector<std::string_view> parts;

@@ -4,18 +4,12 @@
 #include <cctype>
 
 #include "fleet/remote_location.h"
+#include "core/strings.h"
 
 namespace drover::fleet {
 namespace {
 
 constexpr std::string_view kDraftPrefix = "Draft: ";
-
-std::string_view Trim(std::string_view text) {
-  size_t begin = text.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  size_t end = text.find_last_not_of(" \t\r\n");
-  return text.substr(begin, end - begin + 1);
-}
 
 // For the project path (":id" is the URL-encoded full path) and query values.
 std::string Escape(std::string_view value) {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/fs.h"
+#include "core/strings.h"
 
 namespace drover::fleet {
 namespace {
@@ -18,13 +19,6 @@ constexpr size_t kMaxRepoConfigBytes = 64 * 1024;
 
 constexpr std::string_view kTopFields[] = {"opt_out", "reason", "verifiers", "disable_verifiers"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
-
-std::string_view Trim(std::string_view s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  size_t end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
-}
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {

@@ -16,6 +16,7 @@
 
 #include "core/fs.h"
 #include "sandbox/egress_proxy.h"
+#include "core/strings.h"
 
 namespace drover::fleet {
 namespace {
@@ -55,13 +56,6 @@ size_t EditDistance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
-}
-
-std::string_view Trim(std::string_view s) {
-  size_t begin = s.find_first_not_of(" \t\r\n");
-  if (begin == std::string_view::npos) return {};
-  size_t end = s.find_last_not_of(" \t\r\n");
-  return s.substr(begin, end - begin + 1);
 }
 
 // Where in the file the front matter sits, for error messages.

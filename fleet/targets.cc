@@ -6,18 +6,12 @@
 #include <string_view>
 
 #include "core/fs.h"
+#include "core/strings.h"
 
 namespace drover::fleet {
 namespace {
 
 constexpr std::string_view kSchemes[] = {"file", "http", "https", "ssh", "git"};
-
-std::string_view Trim(std::string_view s) {
-  size_t begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string_view::npos) return {};
-  size_t end = s.find_last_not_of(" \t\r");
-  return s.substr(begin, end - begin + 1);
-}
 
 // A '#' starts a comment at the start of a line or after whitespace, so "a#b" stays a path.
 std::string_view StripComment(std::string_view line) {

@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "sandbox/socket_pump.h"
+#include "core/strings.h"
 
 namespace drover::sandbox {
 namespace {
@@ -140,12 +141,6 @@ bool IsTokenChar(char c) {
 
 bool IsToken(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), IsTokenChar);
-}
-
-std::string Lower(std::string_view text) {
-  std::string lower(text);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower;
 }
 
 struct Target {

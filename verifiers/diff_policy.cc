@@ -1,4 +1,5 @@
 #include "verifiers/diff_policy.h"
+#include "core/strings.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -25,13 +26,6 @@ constexpr size_t kNamedPlaces = 5;
 
 bool IsIdentChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-std::string_view Trim(std::string_view s) {
-  size_t begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string_view::npos) return {};
-  size_t end = s.find_last_not_of(" \t\r");
-  return s.substr(begin, end - begin + 1);
 }
 
 // Reads one C-quoted string from the front of `s` (git quotes paths holding '"', '\\',
