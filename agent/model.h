@@ -28,6 +28,9 @@ struct Message {
   std::vector<ToolCall> tool_calls;  // Only for kAssistant.
   std::string tool_call_id;          // Only for kTool.
   bool is_error = false;             // Only for kTool: the result reports a failure.
+  // The prompt prefix up to and including this message is meant to stay byte-stable across
+  // turns: providers with explicit caching (Anthropic cache_control) mark a breakpoint here.
+  bool cache_breakpoint = false;
 };
 
 struct ToolSchema {
