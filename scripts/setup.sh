@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates python3 make
   libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev libseccomp-dev
-  libtree-sitter-dev universal-ctags
+  libtree-sitter-dev universal-ctags libssl-dev
   # Toolchains of the eval suite's consumer repositories (Python, Java, JS/TS, Go, C++, SQL).
   default-jdk-headless golang-go sqlite3 node-typescript
 )
