@@ -83,11 +83,38 @@ Status Agent::Start() {
                                                 {"instructions", task_.instructions},
                                                 {"repository", task_.repository},
                                                 {"verifiers", checks},
+                                                {"repo_map", RepoMapSection()},
                                                 {"feedback", feedback}});
   if (!user) return Fail(WithContext(user.error(), "prompt"));
   messages_.push_back(Message{Role::kSystem, std::move(*system), {}, "", false});
   messages_.push_back(Message{Role::kUser, std::move(*user), {}, "", false});
   return {};
+}
+
+std::string Agent::RepoMapSection() {
+  if (task_.limits.repo_map_tokens <= 0) return "";
+  auto map = tools_.Map();
+  if (!map) {
+    // The agent can still search; a missing map only costs turns.
+    (void)transcript_.Write("error", {{"where", "repo_map"},
+                                      {"code", ErrorCodeName(map.error().code)},
+                                      {"message", map.error().message}});
+    return "";
+  }
+  std::string text =
+      (*map)->Render(workspace_, SeedTerms(task_.title + "\n" + task_.instructions),
+                     static_cast<size_t>(task_.limits.repo_map_tokens));
+  const RepoMapStats& stats = (*map)->stats();
+  (void)transcript_.Write("repo_map", {{"files", stats.files},
+                                       {"parsed", stats.parsed},
+                                       {"cache_hits", stats.cache_hits},
+                                       {"cache_rejected", stats.cache_rejected},
+                                       {"bytes", text.size()}});
+  if (text.empty()) return "";
+  return "\n## Where the migration likely applies\n\nFiles ranked by their use of the names in "
+         "the migration, each with its main definitions and the lines naming those terms "
+         "(line: text):\n\n" +
+         text;
 }
 
 std::optional<std::string> Agent::LimitReached() {

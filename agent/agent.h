@@ -31,6 +31,8 @@ class Agent {
 
  private:
   Status Start();
+  // The first prompt's repo map section, "" when disabled or when nothing fits.
+  std::string RepoMapSection();
   std::optional<std::string> LimitReached();
   void Step();
   Result<ModelReply> Query();

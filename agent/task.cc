@@ -96,7 +96,8 @@ Json LimitsToJson(const AgentLimits& limits) {
               {"max_wall_seconds", limits.max_wall_seconds},
               {"max_consecutive_errors", limits.max_consecutive_errors},
               {"command_timeout_seconds", limits.command_timeout_seconds},
-              {"max_output_tokens", limits.max_output_tokens}};
+              {"max_output_tokens", limits.max_output_tokens},
+              {"repo_map_tokens", limits.repo_map_tokens}};
 }
 
 Result<AgentLimits> LimitsFromJson(const Json& json) {
@@ -107,7 +108,8 @@ Result<AgentLimits> LimitsFromJson(const Json& json) {
                     in.Integer("max_wall_seconds", false, limits.max_wall_seconds),
                     in.Integer("max_consecutive_errors", false, limits.max_consecutive_errors),
                     in.Integer("command_timeout_seconds", false, limits.command_timeout_seconds),
-                    in.Integer("max_output_tokens", false, limits.max_output_tokens)}) {
+                    in.Integer("max_output_tokens", false, limits.max_output_tokens),
+                    in.Integer("repo_map_tokens", false, limits.repo_map_tokens)}) {
     if (!read) return Fail(read.error());
   }
   return limits;
@@ -138,6 +140,7 @@ Json ToJson(const AgentTask& task) {
               {"provider", ProviderName(task.provider)},
               {"model", task.model},
               {"gateway_socket", task.gateway_socket},
+              {"parse_cache_dir", task.parse_cache_dir.string()},
               {"previous_attempt_feedback", task.previous_attempt_feedback},
               {"attempt", task.attempt},
               {"judge_mode", verifiers::JudgeModeName(task.judge_mode)},
@@ -151,12 +154,14 @@ Result<AgentTask> AgentTaskFromJson(const Json& json) {
   FieldReader in(json, "task");
   std::string workspace;
   std::string provider;
+  std::string parse_cache_dir;
   for (auto read :
        {in.String("migration_id", true, task.migration_id), in.String("title", true, task.title),
         in.String("instructions", true, task.instructions),
         in.String("repository", true, task.repository), in.String("workspace", true, workspace),
         in.String("provider", true, provider), in.String("model", true, task.model),
         in.String("gateway_socket", false, task.gateway_socket),
+        in.String("parse_cache_dir", false, parse_cache_dir),
         in.String("previous_attempt_feedback", false, task.previous_attempt_feedback),
         in.Integer("attempt", false, task.attempt)}) {
     if (!read) return Fail(read.error());
@@ -165,6 +170,7 @@ Result<AgentTask> AgentTaskFromJson(const Json& json) {
     return Fail(ErrorCode::kInvalidArgument, "field 'task.workspace' must not be empty");
   }
   task.workspace = workspace;
+  task.parse_cache_dir = parse_cache_dir;
   auto parsed_provider = ParseProvider(provider);
   if (!parsed_provider) return Fail(WithContext(parsed_provider.error(), "task.provider"));
   task.provider = *parsed_provider;

@@ -23,6 +23,7 @@ struct AgentLimits {
   int max_consecutive_errors = 3;       // Malformed replies / failing tool calls in a row.
   int command_timeout_seconds = 300;    // One `run` tool call.
   int max_output_tokens = 4096;         // Per model reply.
+  int repo_map_tokens = 2000;           // Repo map in the first prompt (bytes / 4); 0: none.
 };
 
 struct AgentTask {
@@ -37,6 +38,9 @@ struct AgentTask {
   std::string model;
   // Gateway endpoint: the agent's only way to the model.
   std::string gateway_socket;
+  // Where the repo map caches parse results by content hash, shared by the attempts and jobs
+  // of one mirror; empty: no cache. Entries are only hints, checked before use.
+  std::filesystem::path parse_cache_dir;
   // Report from the previous attempt's final check, empty on the first attempt.
   std::string previous_attempt_feedback;
   int attempt = 1;

@@ -17,6 +17,8 @@ constexpr size_t kMaxListEntries = 400;
 constexpr size_t kMaxSearchHits = 100;
 constexpr size_t kMaxCommandOutputBytes = size_t{16} << 10;
 constexpr size_t kVerifyBudgetBytes = 6000;
+constexpr size_t kMaxSymbolHits = 50;
+constexpr size_t kMaxReferenceHits = 100;
 
 struct ToolSpec {
   const char* name;
@@ -31,6 +33,8 @@ constexpr ToolSpec kSpecs[] = {
      R"({"path": string, "search": string, "replace": string} or {"edits": [{"path": string, "search": string, "replace": string}, ...]})"},
     {"write_file", R"({"path": string, "content": string})"},
     {"run", R"({"command": string, "timeout_seconds"?: integer})"},
+    {"find_symbol", R"({"name": string})"},
+    {"references", R"({"name": string})"},
     {"verify", "{}"},
     {"finish", R"({"summary": string, "not_applicable_reason"?: string})"},
 };
@@ -188,6 +192,10 @@ const std::vector<ToolSchema>& Tools::Schemas() {
        Object({{"path", StringProp()}, {"content", StringProp()}}, {"path", "content"})},
       {"run", "Run a shell command in the repository root. Long output is cut.",
        Object({{"command", StringProp()}, {"timeout_seconds", IntegerProp()}}, {"command"})},
+      {"find_symbol", "Where a name is defined: path:line: signature.",
+       Object({{"name", StringProp()}}, {"name"})},
+      {"references", "Where a name is used, in code, strings and config files: path:line: text.",
+       Object({{"name", StringProp()}}, {"name"})},
       {"verify", "Run the repository's checks (build, tests) and report failures.",
        Object(Json::object(), {})},
       {"finish",
@@ -239,6 +247,10 @@ ToolResult Tools::Execute(const ToolCall& call) {
     result = WriteFile(args);
   } else if (call.name == "run") {
     result = Run(args);
+  } else if (call.name == "find_symbol") {
+    result = FindSymbol(args);
+  } else if (call.name == "references") {
+    result = References(args);
   } else if (call.name == "verify") {
     result = Verify();
   } else {
@@ -384,6 +396,7 @@ ToolResult Tools::Edit(const Json& args) {
     return Error(std::move(text));
   }
   changed_since_verify_ = true;
+  map_stale_ = true;
   std::vector<std::string> paths;
   for (const auto& edit : edits) {
     if (std::find(paths.begin(), paths.end(), edit.path) == paths.end()) paths.push_back(edit.path);
@@ -402,6 +415,7 @@ ToolResult Tools::WriteFile(const Json& args) {
     return Error("write_file: " + wrote.error().message);
   }
   changed_since_verify_ = true;
+  map_stale_ = true;
   return Ok("Wrote " + *path + " (" + CountLines(*content) + ").");
 }
 
@@ -422,6 +436,7 @@ ToolResult Tools::Run(const Json& args) {
   spec.stdin_data = "";
   // A command may change any file, so finish re-runs the verifiers afterwards.
   changed_since_verify_ = true;
+  map_stale_ = true;
   auto ran = processes_.Run(spec);
   if (!ran) return Error("run: could not start the command: " + ran.error().message);
   std::string out = ran->Describe() + " (" + Seconds(ran->duration) + ")\n" + ran->output;
@@ -429,6 +444,66 @@ ToolResult Tools::Run(const Json& args) {
   if (ran->output_bytes > ran->output.size()) {
     out += "[output cut: " + std::to_string(ran->output_bytes) +
            " bytes in all, the middle was dropped]\n";
+  }
+  return Ok(std::move(out));
+}
+
+Result<const RepoMap*> Tools::Map() {
+  if (!map_ || map_stale_) {
+    RepoMapOptions options;
+    options.cache_dir = task_.parse_cache_dir;
+    auto built = RepoMap::Build(workspace_, options);
+    if (!built) return Fail(built.error());
+    map_ = std::move(*built);
+    map_stale_ = false;
+  }
+  return &*map_;
+}
+
+ToolResult Tools::FindSymbol(const Json& args) {
+  auto name = RequiredString(args, "name");
+  if (!name) return Malformed("find_symbol", name.error().message);
+  auto map = Map();
+  if (!map) return Error("find_symbol: " + map.error().message);
+  auto found = (*map)->Definitions(*name);
+  if (found.empty()) {
+    return Ok("no definition of " + *name +
+              " found (only files in languages with a parser are indexed); try references or "
+              "search\n");
+  }
+  std::string out;
+  for (size_t i = 0; i < found.size() && i < kMaxSymbolHits; ++i) {
+    out += found[i].path + ":" + std::to_string(found[i].line) + ": " + found[i].text + "\n";
+  }
+  if (found.size() > kMaxSymbolHits) {
+    out += "[" + std::to_string(found.size()) + " definitions, first " +
+           std::to_string(kMaxSymbolHits) + " shown]\n";
+  }
+  return Ok(std::move(out));
+}
+
+ToolResult Tools::References(const Json& args) {
+  auto name = RequiredString(args, "name");
+  if (!name) return Malformed("references", name.error().message);
+  auto map = Map();
+  if (!map) return Error("references: " + map.error().message);
+  auto found = (*map)->References(*name);
+  if (found.empty()) return Ok("no references to " + *name + " found\n");
+  std::string out;
+  std::string path;
+  std::string content;
+  for (size_t i = 0; i < found.size() && i < kMaxReferenceHits; ++i) {
+    if (found[i].path != path) {
+      path = found[i].path;
+      auto text = workspace_.ReadText(path);
+      content = text ? std::move(*text) : std::string();
+    }
+    out += path + ":" + std::to_string(found[i].line) + ": " + LineText(content, found[i].line) +
+           "\n";
+  }
+  if (found.size() > kMaxReferenceHits) {
+    out += "[" + std::to_string(found.size()) + " references, first " +
+           std::to_string(kMaxReferenceHits) + " shown; narrow it with search]\n";
   }
   return Ok(std::move(out));
 }

@@ -1,5 +1,6 @@
-// The tools the model may call (read_file, list_files, search, edit, write_file, run, verify,
-// finish): their schemas and their execution, confined to the task's workspace.
+// The tools the model may call (read_file, list_files, search, edit, write_file, run,
+// find_symbol, references, verify, finish): their schemas and their execution, confined to the
+// task's workspace.
 // Not thread-safe: one agent loop owns its Tools.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "agent/model.h"
+#include "agent/repomap.h"
 #include "agent/task.h"
 #include "agent/workspace.h"
 #include "sandbox/process.h"
@@ -42,6 +44,10 @@ class Tools {
   // Runs one call. Never fails: every problem is an is_error result the model can act on.
   ToolResult Execute(const ToolCall& call);
 
+  // The workspace's repo map (cached parses in task.parse_cache_dir), built on first use and
+  // again after an edit, a write or a command. Fails only when the workspace cannot be listed.
+  Result<const RepoMap*> Map();
+
  private:
   ToolResult ReadFile(const Json& args);
   ToolResult ListFiles(const Json& args);
@@ -49,6 +55,8 @@ class Tools {
   ToolResult Edit(const Json& args);
   ToolResult WriteFile(const Json& args);
   ToolResult Run(const Json& args);
+  ToolResult FindSymbol(const Json& args);
+  ToolResult References(const Json& args);
   ToolResult Verify();
   ToolResult Finish(const Json& args);
 
@@ -59,6 +67,8 @@ class Tools {
   // Whether files may have changed since the last verify (edits, writes, commands).
   bool changed_since_verify_ = false;
   std::optional<verifiers::VerifierReport> last_report_;
+  std::optional<RepoMap> map_;
+  bool map_stale_ = false;
 };
 
 }  // namespace drover::agent

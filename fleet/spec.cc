@@ -31,6 +31,7 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_consecutive_errors",
                                              "command_timeout_seconds",
                                              "max_output_tokens",
+                                             "repo_map_tokens",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
@@ -314,6 +315,12 @@ Status ParseLimits(const FieldReader& reader, const YAML::Node& node, MigrationS
                  limits.command_timeout_seconds),
         Optional(node, "max_output_tokens", integer("max_output_tokens", INT_MAX),
                  limits.max_output_tokens),
+        Optional(node, "repo_map_tokens",
+                 [&reader](const YAML::Node& n) -> Result<int64_t> {
+                   if (n.IsScalar() && Trim(n.Scalar()) == "0") return 0;  // No repo map.
+                   return reader.PositiveInteger(n, "limits.repo_map_tokens", 100000);
+                 },
+                 limits.repo_map_tokens),
         Optional(node, "max_attempts", integer("max_attempts", 100), spec.max_attempts)}) {
     if (!ok) return ok;
   }

@@ -3,6 +3,7 @@
 #include <deque>
 #include <sstream>
 
+#include "agent/tree_sitter_langs.h"
 #include "tests/testing/testing.h"
 
 namespace drover::agent {
@@ -321,6 +322,44 @@ TEST_F(AgentTest, MissingWorkspaceFailsWithAnOutcome) {
   EXPECT_EQ(Events().back()["type"], "outcome");
 }
 
+TEST_F(AgentTest, FirstPromptCarriesTheRepoMapWithinItsBudget) {
+  WriteTestFile(root_, "cart.py",
+                "from pricing import compute_total\n\n\ndef cart_value(items):\n"
+                "    return compute_total(items)\n");
+  WriteTestFile(root_, "README.md", "Totals come from compute_total in pricing.\n");
+  WriteTestFile(root_, "shipping.py", "def ship(order):\n    return order\n");
+  model_.Reply("finish", {{"summary", "x"}, {"not_applicable_reason", "looking only"}});
+  RunAgent();
+  std::string task_text = model_.requests.at(0).messages.at(1).text;
+  size_t section = task_text.find("## Where the migration likely applies");
+  ASSERT_NE(section, std::string::npos) << task_text;
+  std::string map = task_text.substr(section);
+  EXPECT_NE(map.find("README.md:\n  1: Totals come from compute_total in pricing.\n"),
+            std::string::npos)
+      << map;
+  if (LanguageForPath("pricing.py") == "python") {
+    EXPECT_NE(map.find("pricing.py:\n  1: def compute_total(items):\n"), std::string::npos) << map;
+    EXPECT_NE(map.find("cart.py:\n"), std::string::npos) << map;
+    EXPECT_LT(map.find("cart.py:\n"), map.find("shipping.py:\n")) << map;
+  }
+
+  // A small budget cuts the map; zero leaves the section out.
+  task_.limits.repo_map_tokens = 12;
+  model_.requests.clear();
+  model_.Reply("finish", {{"summary", "x"}, {"not_applicable_reason", "looking only"}});
+  RunAgent();
+  std::string small = model_.requests.at(0).messages.at(1).text;
+  const std::string intro = "(line: text):\n\n";
+  section = small.find(intro);
+  ASSERT_NE(section, std::string::npos) << small;
+  EXPECT_LE(small.size() - section - intro.size(), 48u) << small;
+  task_.limits.repo_map_tokens = 0;
+  model_.requests.clear();
+  model_.Reply("finish", {{"summary", "x"}, {"not_applicable_reason", "looking only"}});
+  RunAgent();
+  EXPECT_EQ(model_.requests.at(0).messages.at(1).text.find("likely applies"), std::string::npos);
+}
+
 TEST_F(AgentTest, TranscriptIsValidJsonlAndRedactsKeys) {
   std::string key = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789";
   WriteTestFile(root_, "settings.py", "API_KEY = '" + key + "'\n");
@@ -336,8 +375,8 @@ TEST_F(AgentTest, TranscriptIsValidJsonlAndRedactsKeys) {
   auto events = Events();  // Fails the test on any line that is not JSON.
   std::set<std::string> types;
   for (const auto& e : events) types.insert(e["type"]);
-  EXPECT_EQ(types, (std::set<std::string>{"task", "model_request", "model_reply", "tool_call",
-                                          "tool_result", "outcome"}));
+  EXPECT_EQ(types, (std::set<std::string>{"task", "repo_map", "model_request", "model_reply",
+                                          "tool_call", "tool_result", "outcome"}));
 }
 
 TEST(AgentTaskJson, RoundTripsAndNamesBadFields) {
@@ -352,12 +391,16 @@ TEST(AgentTaskJson, RoundTripsAndNamesBadFields) {
   task.provider = Provider::kAnthropic;
   task.model = "claude";
   task.gateway_socket = "/run/g.sock";
+  task.parse_cache_dir = "/state/cache/repomap/m";
+  task.limits.repo_map_tokens = 0;
   task.previous_attempt_feedback = "fb";
   task.attempt = 2;
   auto back = AgentTaskFromJson(ToJson(task));
   ASSERT_OK(back);
   EXPECT_EQ(ToJson(*back), ToJson(task));
   EXPECT_EQ(back->limits.max_turns, 7);
+  EXPECT_EQ(back->limits.repo_map_tokens, 0);
+  EXPECT_EQ(back->parse_cache_dir, "/state/cache/repomap/m");
   EXPECT_EQ(back->verifiers.at(0).timeout, std::chrono::seconds(60));
 
   Json missing = ToJson(task);

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <set>
 
+#include "agent/tree_sitter_langs.h"
 #include "tests/testing/testing.h"
 
 namespace drover::agent {
@@ -56,7 +57,8 @@ TEST_F(ToolsTest, SchemasAreObjectsWithUniqueNames) {
     EXPECT_LT(schema.description.size(), 200u) << schema.name;
   }
   EXPECT_EQ(names, (std::set<std::string>{"read_file", "list_files", "search", "edit", "write_file",
-                                          "run", "verify", "finish"}));
+                                          "run", "find_symbol", "references", "verify",
+                                          "finish"}));
 }
 
 TEST_F(ToolsTest, InvalidJsonArgumentsSayWhatWasExpected) {
@@ -249,6 +251,46 @@ TEST_F(ToolsTest, InvalidUtf8IsReplacedInWhatTheModelSees) {
   WriteTestFile(root_, "latin1.txt", "caf\xE9\n");
   ToolResult result = Call("read_file", Json{{"path", "latin1.txt"}});
   EXPECT_EQ(result.text, "1\tcaf\xEF\xBF\xBD\n");
+}
+
+TEST_F(ToolsTest, FindSymbolGivesPathLineAndSignature) {
+  if (LanguageForPath("pricing.py") != "python") {
+    GTEST_SKIP() << "this build has no tree-sitter grammar for python";
+  }
+  ToolResult found = Call("find_symbol", Json{{"name", "compute_total"}});
+  EXPECT_FALSE(found.is_error);
+  EXPECT_EQ(found.text, "pricing.py:1: def compute_total(items):\n");
+  ToolResult missing = Call("find_symbol", Json{{"name", "no_such_name"}});
+  EXPECT_FALSE(missing.is_error);
+  EXPECT_NE(missing.text.find("no definition of no_such_name"), std::string::npos);
+  ToolResult bad = Call("find_symbol", Json::object());
+  EXPECT_TRUE(bad.malformed);
+  EXPECT_NE(bad.text.find("'name'"), std::string::npos);
+  // The index follows the model's own changes.
+  ASSERT_FALSE(Call("write_file", Json{{"path", "tax.py"}, {"content", "def vat(x):\n  return x\n"}})
+                   .is_error);
+  EXPECT_EQ(Call("find_symbol", Json{{"name", "vat"}}).text, "tax.py:1: def vat(x):\n");
+}
+
+TEST_F(ToolsTest, ReferencesCoverCodeAndOtherFilesAndAreCapped) {
+  WriteTestFile(root_, "config/app.yaml", "total_fn: compute_total\n");
+  ToolResult found = Call("references", Json{{"name", "compute_total"}});
+  EXPECT_FALSE(found.is_error);
+  EXPECT_NE(found.text.find("config/app.yaml:1: total_fn: compute_total\n"), std::string::npos)
+      << found.text;
+  if (LanguageForPath("cart.py") == "python") {
+    EXPECT_EQ(found.text,
+              "cart.py:1: from pricing import compute_total\n"
+              "cart.py:5: return compute_total(items)\n"
+              "config/app.yaml:1: total_fn: compute_total\n");
+  }
+  std::string many;
+  for (int i = 0; i < 150; ++i) many += "compute_total\n";
+  ASSERT_FALSE(Call("write_file", Json{{"path", "notes.txt"}, {"content", many}}).is_error);
+  ToolResult capped = Call("references", Json{{"name", "compute_total"}});
+  EXPECT_NE(capped.text.find("references, first 100 shown"), std::string::npos);
+  EXPECT_EQ(Call("references", Json{{"name", "nowhere_used"}}).text,
+            "no references to nowhere_used found\n");
 }
 
 }  // namespace
