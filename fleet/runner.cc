@@ -408,6 +408,10 @@ class Job {
     task.provider = run_.options.model.provider;
     task.model = run_.options.model.model;
     task.gateway_socket = socket;
+    // Parses are shared by the attempts and jobs of one mirror; the agent checks every entry.
+    task.parse_cache_dir =
+        run_.options.state_dir / "cache" / "repomap" / mirror_.path.filename().replace_extension();
+    if (auto made = CreateDirectories(task.parse_cache_dir); !made) task.parse_cache_dir.clear();
     task.previous_attempt_feedback = feedback;
     task.attempt = attempt;
     task.judge_mode = judge_mode_;
@@ -429,9 +433,11 @@ class Job {
     std::unique_ptr<sandbox::ProcessRunner> isolated;
     if (run_.base_policy) {
       // The agent and every command it runs share one sandbox: the workspace, its attempt
-      // directory and its gateway socket are all it can write to or reach.
+      // directory, its mirror's parse cache and its gateway socket are all it can write to or
+      // reach.
       auto policy = Policy();
       policy.writable_paths = {dir};
+      if (!task.parse_cache_dir.empty()) policy.writable_paths.push_back(task.parse_cache_dir);
       policy.sockets = {socket};
       policy.read_only_paths.push_back(run_.options.drover_binary);
       isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
