@@ -92,14 +92,16 @@ std::string EncodeEntry(const Extracted& extracted, std::string_view language,
                         const std::string& hash) {
   std::string out = std::string(kCacheMagic) + "\t" + std::string(language) + "\t" + hash + "\n";
   for (const auto& def : extracted.definitions) {
-    out += "d\t" + std::to_string(def.line) + "\t" + def.kind + "\t" + def.name + "\n";
+    out.append("d\t").append(std::to_string(def.line)).append("\t").append(def.kind);
+    out.append("\t").append(def.name).append("\n");
   }
   for (const auto& ref : extracted.references) {
-    out += "r\t" + ref.name + "\t";
+    out.append("r\t").append(ref.name).append("\t");
     for (size_t i = 0; i < ref.lines.size(); ++i) {
-      out += (i == 0 ? "" : ",") + std::to_string(ref.lines[i]);
+      if (i > 0) out += ',';
+      out += std::to_string(ref.lines[i]);
     }
-    out += "\n";
+    out += '\n';
   }
   return out;
 }
@@ -149,8 +151,8 @@ std::optional<Extracted> DecodeEntry(std::string_view entry, std::string_view la
           !LineHas(text, starts, *line, fields[3])) {
         return std::nullopt;
       }
-      out.definitions.push_back(
-          SymbolDef{std::string(fields[3]), std::string(fields[2]), *line, LineText(text, *line)});
+      out.definitions.push_back(SymbolDef{std::string(fields[3]), std::string(fields[2]), *line,
+                                          LineAt(text, starts[static_cast<size_t>(*line) - 1])});
     } else if (fields[0] == "r" && fields.size() == 3 && CacheableName(fields[1])) {
       NameRefs ref{std::string(fields[1]), {}};
       std::string_view list = fields[2];

@@ -323,7 +323,14 @@ std::string LineText(std::string_view text, int line) {
     if (start != std::string_view::npos) ++start;
   }
   if (start == std::string_view::npos || start > text.size()) return "";
-  size_t end = text.find('\n', start);
+  return LineAt(text, start);
+}
+
+std::string LineAt(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  size_t start = offset == 0 ? 0 : text.rfind('\n', offset - 1);
+  start = start == std::string_view::npos || offset == 0 ? 0 : start + 1;
+  size_t end = text.find('\n', offset);
   std::string_view trimmed = Trim(text.substr(start, end == std::string_view::npos ? end
                                                                                    : end - start));
   if (trimmed.size() <= kMaxSignatureBytes) return std::string(trimmed);
@@ -384,7 +391,8 @@ Result<Extracted> ExtractWithGrammar(std::string_view language, std::string_view
     if (bare.empty() || bare.size() > kMaxNameBytes) continue;
     int line = static_cast<int>(ts_node_start_point(*name).row) + 1;
     name_starts.push_back(ts_node_start_byte(*name));
-    out.definitions.push_back(SymbolDef{std::string(bare), std::string(kind), line, ""});
+    out.definitions.push_back(SymbolDef{std::string(bare), std::string(kind), line,
+                                        LineAt(text, ts_node_start_byte(*name))});
   }
   // One definition per name and line; a specific kind wins over "variable" (a constant
   // holding an arrow function is a function).
@@ -400,7 +408,6 @@ Result<Extracted> ExtractWithGrammar(std::string_view language, std::string_view
                                       return a.line == b.line && a.name == b.name;
                                     }),
                         out.definitions.end());
-  for (auto& def : out.definitions) def.signature = LineText(text, def.line);
   std::sort(name_starts.begin(), name_starts.end());
 
   // References: identifier leaves, and the words inside string literals.

@@ -47,6 +47,8 @@ std::vector<NameRefs> ExtractWords(std::string_view text);
 
 // The trimmed `line` (1-based) of `text`, cut to kMaxSignatureBytes.
 std::string LineText(std::string_view text, int line);
+// The same for the line that holds byte `offset`.
+std::string LineAt(std::string_view text, size_t offset);
 inline constexpr size_t kMaxSignatureBytes = 160;
 
 }  // namespace drover::agent

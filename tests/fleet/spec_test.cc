@@ -115,6 +115,19 @@ TEST(Spec, AcceptsCrLfAndEmptySections) {
   EXPECT_EQ(spec->instructions, "Body\n");
 }
 
+TEST(Spec, RepoMapTokensAcceptsZeroToTurnTheMapOff) {
+  auto parse = [](const std::string& value) {
+    return ParseMigrationSpec(
+        std::string(kMinimalHead) + "limits:\n  repo_map_tokens: " + value + "\n---\nDo it.\n",
+        "migration.md");
+  };
+  ASSERT_OK(parse("0"));
+  EXPECT_EQ(parse("0")->limits.repo_map_tokens, 0);
+  EXPECT_EQ(parse("1500")->limits.repo_map_tokens, 1500);
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  repo_map_tokens: -1\n---\nx\n"),
+            "migration.md:8: limits.repo_map_tokens: expected a positive integer, got \"-1\"");
+}
+
 TEST(Spec, BadValueNamesFileLineAndField) {
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turns: ten\n---\nDo it.\n"),
             "migration.md:8: limits.max_turns: expected a positive integer, got \"ten\"");
