@@ -3,7 +3,6 @@
 #include <tree_sitter/api.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <cstring>
 #include <map>

@@ -1,6 +1,7 @@
 // Path confinement for the agent's tools: every path the model names is resolved inside one
 // workspace root, and reads and writes go through openat2(RESOLVE_BENEATH) so that a symlink
-// swapped in during a call cannot lead out. Not thread-safe: one agent loop owns a Workspace.
+// swapped in during a call cannot lead out. Not thread-safe: one agent loop owns a Workspace;
+// its const calls may run concurrently (the repo map reads files from several threads).
 #pragma once
 
 #include <cstddef>
