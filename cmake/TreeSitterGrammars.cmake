@@ -36,7 +36,7 @@ function(drover_fetch_grammar package version out_dir)
   file(MAKE_DIRECTORY ${dir})
   execute_process(
     COMMAND ${DROVER_NPM} pack ${package}@${version} --silent --cache ${grammar_root}/npm-cache
-            --pack-destination ${dir}
+            --pack-destination ${dir} --fetch-retries=1 --fetch-timeout=30000
     WORKING_DIRECTORY ${dir}
     RESULT_VARIABLE status OUTPUT_VARIABLE tarball ERROR_VARIABLE error
     OUTPUT_STRIP_TRAILING_WHITESPACE TIMEOUT 300)
@@ -66,7 +66,8 @@ else()
     list(GET fields 3 src)
     drover_fetch_grammar(${package} ${version} package_dir)
     if(NOT package_dir)
-      continue()
+      # Offline or no registry: the others would fail the same way, each after its timeout.
+      break()
     endif()
     set(src_dir ${package_dir}/${src})
     file(STRINGS ${src_dir}/parser.c abi REGEX "^#define LANGUAGE_VERSION ")
@@ -96,6 +97,7 @@ if(fetched)
   list(JOIN fetched ", " fetched_text)
   message(STATUS "tree-sitter grammars: ${fetched_text}")
 else()
+  message(STATUS "tree-sitter: no grammars; the repo map will know files by their words only")
   add_library(drover_ts_grammars INTERFACE)
   target_link_libraries(drover_ts_grammars INTERFACE PkgConfig::TREE_SITTER)
 endif()
