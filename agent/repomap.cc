@@ -490,6 +490,10 @@ std::string RepoMap::Render(const Workspace& workspace, const std::vector<std::s
   std::unordered_map<std::string_view, size_t> index;
   for (size_t f = 0; f < files_.size(); ++f) index[files_[f].path] = f;
   std::set<std::string_view> seed_set(seeds.begin(), seeds.end());
+  std::map<std::string_view, size_t> seed_files;  // Seed → files that mention it.
+  for (const auto& file : files_) {
+    for (const auto& seed : seeds) seed_files[seed] += FindRefs(file, seed) != nullptr ? 1 : 0;
+  }
   std::string out;
   int misses = 0;  // Blocks in a row that did not fit: the budget is as full as it gets.
   for (const auto& ranked : Rank(seeds)) {
@@ -497,9 +501,13 @@ std::string RepoMap::Render(const Workspace& workspace, const std::vector<std::s
     const RepoFile& file = files_[index[ranked.path]];
     std::map<int, std::string> lines;  // line → text, shown in line order.
     std::vector<std::pair<size_t, const SymbolDef*>> defs;
-    // Definitions of the seeds first, then the most widely used ones.
+    // Definitions of the seeds first, then types and functions before fields and variables
+    // (test tables are full of those), each by how many files use the name.
     for (const auto& def : file.definitions) {
-      size_t weight = seed_set.contains(def.name) ? SIZE_MAX : definers_.at(def.name).users;
+      bool member = def.kind == "field" || def.kind == "variable";
+      size_t weight = seed_set.contains(def.name) ? SIZE_MAX
+                      : member                    ? definers_.at(def.name).users
+                                                  : (SIZE_MAX / 2) + definers_.at(def.name).users;
       defs.emplace_back(weight, &def);
     }
     std::stable_sort(defs.begin(), defs.end(),
@@ -508,19 +516,24 @@ std::string RepoMap::Render(const Workspace& workspace, const std::vector<std::s
       lines[defs[i].second->line] = defs[i].second->signature;
     }
     if (ranked.seed_mentions > 0) {
-      std::set<int> matched;
+      // The rarest seeds are the most specific: their lines first.
+      std::vector<std::pair<size_t, const NameRefs*>> by_rarity;
       for (const auto& seed : seeds) {
         if (const NameRefs* refs = FindRefs(file, seed)) {
-          matched.insert(refs->lines.begin(), refs->lines.end());
+          by_rarity.emplace_back(seed_files[seed], refs);
         }
       }
+      std::stable_sort(by_rarity.begin(), by_rarity.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
       auto content = workspace.ReadText(file.path);
       size_t shown = 0;
-      for (int line : matched) {
-        if (!content || shown >= kMatchedLinesPerFile) break;
-        if (lines.contains(line)) continue;
-        lines[line] = LineText(*content, line);
-        ++shown;
+      for (const auto& [files_with_seed, refs] : by_rarity) {
+        for (int line : refs->lines) {
+          if (!content || shown >= kMatchedLinesPerFile) break;
+          if (lines.contains(line)) continue;
+          lines[line] = LineText(*content, line);
+          ++shown;
+        }
       }
     }
     if (lines.empty()) continue;
