@@ -106,6 +106,10 @@ int RunEval(const fs::path& self, const EvalFlags& flags, bool json,
     auto loaded = evals::LoadSuiteResult(flags.baseline);
     if (!loaded) return InputError(loaded.error());
     baseline = *loaded;
+    // With --tasks, the tasks left out are not regressions.
+    std::erase_if(baseline->tasks, [&](const evals::TaskResult& task) {
+      return !flags.tasks.empty() && !evals::GlobMatch(flags.tasks, task.id);
+    });
   }
   auto options = Options(self, flags, env);
   if (!options) return InputError(options.error());
