@@ -7,6 +7,7 @@
 #include <span>
 
 #include "core/fs.h"
+#include "fleet/spec.h"
 
 namespace drover::evals {
 namespace {
@@ -244,6 +245,10 @@ Result<EvalTask> LoadTaskAt(const fs::path& dir, int depth) {
       return Fail(ErrorCode::kInvalidArgument,
                   file.string() + ": " + what + " is missing (" + path.string() + ")");
     }
+  }
+  // A broken migration is the task's fault: say so now, not as a failed run.
+  if (auto spec = fleet::LoadMigrationSpec(task.migration); !spec) {
+    return Fail(WithContext(spec.error(), file.string()));
   }
   return task;
 }

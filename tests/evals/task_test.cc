@@ -108,6 +108,16 @@ TEST(LoadTaskTest, MissingRepoIsNamed) {
   EXPECT_NE(task.error().message.find("repo/ is missing"), std::string::npos);
 }
 
+TEST(LoadTaskTest, BrokenMigrationIsTheTasksError) {
+  TempDir tmp;
+  auto dir = AddTask(tmp.path(), "t1", std::string("id: t1\nlanguage: python\n") + kChecks);
+  WriteTestFile(dir, "migration.md", "---\nid: m\ntitle: T\nlimits: {max_turnz: 3}\n---\nx\n");
+  auto task = LoadTask(dir);
+  ASSERT_FALSE(task.has_value());
+  EXPECT_NE(task.error().message.find("migration.md"), std::string::npos) << task.error().message;
+  EXPECT_NE(task.error().message.find("max_turnz"), std::string::npos) << task.error().message;
+}
+
 TEST(LoadSuiteTest, FindsTasksRecursivelySortedAndFiltered) {
   TempDir tmp;
   AddTask(tmp.path() / "suite", "zeta", std::string("id: zeta\nlanguage: python\n") + kChecks);
