@@ -54,8 +54,9 @@ Result<std::optional<evals::PriceTable>> Prices(const EvalFlags& flags) {
   return std::optional<evals::PriceTable>();
 }
 
+// `with_model`: read --model / DROVER_MODEL (verify-tasks calls no model).
 Result<evals::EvalOptions> Options(const fs::path& self, const EvalFlags& flags,
-                                   const std::map<std::string, std::string>& env) {
+                                   const std::map<std::string, std::string>& env, bool with_model) {
   evals::EvalOptions options;
   options.suite_label = flags.suite;
   options.attempts = flags.attempts;
@@ -65,8 +66,8 @@ Result<evals::EvalOptions> Options(const fs::path& self, const EvalFlags& flags,
   options.sandbox =
       flags.sandbox == "none" ? fleet::SandboxMode::kNone : fleet::SandboxMode::kRequired;
   options.work_dir = fs::absolute(flags.out) / "work";
-  std::string model = flags.model;
-  if (model.empty()) {
+  std::string model = with_model ? flags.model : "";
+  if (model.empty() && with_model) {
     if (auto it = env.find("DROVER_MODEL"); it != env.end()) model = it->second;
   }
   if (!model.empty() && model != "replay") {
@@ -81,7 +82,8 @@ Result<evals::EvalOptions> Options(const fs::path& self, const EvalFlags& flags,
     options.model_label = model;
     if (!flags.record.empty()) options.record_dir = fs::absolute(flags.record);
   } else if (!flags.record.empty()) {
-    return Fail(ErrorCode::kInvalidArgument, "--record needs a live model (--model or DROVER_MODEL)");
+    return Fail(ErrorCode::kInvalidArgument,
+                "--record needs a live model (--model or DROVER_MODEL)");
   }
   auto prices = Prices(flags);
   if (!prices) return Fail(prices.error());
@@ -111,7 +113,7 @@ int RunEval(const fs::path& self, const EvalFlags& flags, bool json,
       return !flags.tasks.empty() && !evals::GlobMatch(flags.tasks, task.id);
     });
   }
-  auto options = Options(self, flags, env);
+  auto options = Options(self, flags, env, true);
   if (!options) return InputError(options.error());
   std::fprintf(stderr, "drover eval: %zu tasks × %d run(s), model %s\n", tasks->size(),
                flags.attempts,
@@ -174,7 +176,7 @@ int VerifyTasks(const fs::path& self, const EvalFlags& flags,
                 const std::map<std::string, std::string>& env) {
   auto tasks = evals::LoadSuite(flags.suite, flags.tasks);
   if (!tasks) return InputError(tasks.error());
-  auto options = Options(self, flags, env);
+  auto options = Options(self, flags, env, false);
   if (!options) return InputError(options.error());
   options->work_dir = fs::absolute(flags.out) / "verify-work";
   auto checks = evals::VerifyTasks(*tasks, *options);

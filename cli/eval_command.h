@@ -14,14 +14,14 @@ namespace drover::cli {
 
 struct EvalFlags {
   std::string suite;
-  std::string model;       // Default: $DROVER_MODEL, else replay of each task's cassette.
+  std::string model;  // Default: $DROVER_MODEL, else replay of each task's cassette.
   int attempts = 1;
-  std::string tasks;       // Glob over task ids; empty: all.
+  std::string tasks;  // Glob over task ids; empty: all.
   int jobs = 1;
-  std::string record;      // Live only: save cassettes here.
+  std::string record;  // Live only: save cassettes here.
   std::string out = "eval-results";
-  std::string baseline;    // results.json to compare against; a regression exits 1.
-  std::string prices;      // Default: evals/prices.yaml when present.
+  std::string baseline;  // results.json to compare against; a regression exits 1.
+  std::string prices;    // Default: evals/prices.yaml when present.
   std::string sandbox = "required";
   std::string compare_a, compare_b;
 };

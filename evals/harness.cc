@@ -161,8 +161,8 @@ Status CopyRepo(const EvalTask& task, const fs::path& dest) {
   std::error_code ec;
   fs::remove_all(dest, ec);
   if (auto made = CreateDirectories(dest.parent_path()); !made) return made;
-  fs::copy(task.repo_dir(), dest,
-           fs::copy_options::recursive | fs::copy_options::copy_symlinks, ec);
+  fs::copy(task.repo_dir(), dest, fs::copy_options::recursive | fs::copy_options::copy_symlinks,
+           ec);
   if (ec) return Fail(ErrorCode::kIo, "copying " + task.repo_dir().string() + ": " + ec.message());
   fs::remove_all(dest / ".git", ec);
   return {};
@@ -235,12 +235,13 @@ class TaskRun {
     fleet::RunOptions run;
     auto text = ReadFile(task_.migration);
     if (!text) return Fail(text.error());
-    auto migration = OverrideLimits(*text, task_.migration.string(), task_.max_turns,
-                                    task_.max_attempts);
+    auto migration =
+        OverrideLimits(*text, task_.migration.string(), task_.max_turns, task_.max_attempts);
     if (!migration) return Fail(migration.error());
     run.migration_file = dir_ / "migration.md";
     run.repos_file = dir_ / "repos.txt";
-    if (auto wrote = WriteFileAtomic(run.migration_file, *migration); !wrote) return Fail(wrote.error());
+    if (auto wrote = WriteFileAtomic(run.migration_file, *migration); !wrote)
+      return Fail(wrote.error());
     if (auto wrote = WriteFileAtomic(run.repos_file, repo.string() + "\n"); !wrote) {
       return Fail(wrote.error());
     }
@@ -293,19 +294,14 @@ class TaskRun {
     result_.turns = job.turns;
     if (options_.prices) {
       if (auto price = options_.prices->Find(options_.model_label)) {
-        result_.cost_usd = Cost(*price, result_.input_tokens, result_.cached_input_tokens,
-                                result_.output_tokens);
+        result_.cost_usd =
+            Cost(*price, result_.input_tokens, result_.cached_input_tokens, result_.output_tokens);
       }
     }
     switch (job.status) {
-      case fleet::JobStatus::kPublished:
-        return ScorePublished(*repo, run->migration_file);
-      case fleet::JobStatus::kNotApplicable:
-        Score("not_applicable", job.reason);
-        return {};
-      case fleet::JobStatus::kSkipped:
-        Score("infrastructure", "skipped: " + job.reason);
-        return {};
+      case fleet::JobStatus::kPublished: return ScorePublished(*repo, run->migration_file);
+      case fleet::JobStatus::kNotApplicable: Score("not_applicable", job.reason); return {};
+      case fleet::JobStatus::kSkipped: Score("infrastructure", "skipped: " + job.reason); return {};
       case fleet::JobStatus::kFailed:
         Score(job.failure_kind.empty() ? "infrastructure" : job.failure_kind, job.reason);
         return {};
@@ -413,7 +409,8 @@ Result<std::string> OverrideLimits(const std::string& text, const std::string& f
   } catch (const YAML::Exception& e) {
     return Fail(ErrorCode::kParse, file + ":" + std::to_string(e.mark.line + 2) + ": " + e.msg);
   }
-  if (!root.IsMap()) return Fail(ErrorCode::kInvalidArgument, file + ": front matter is not a mapping");
+  if (!root.IsMap())
+    return Fail(ErrorCode::kInvalidArgument, file + ": front matter is not a mapping");
   if (max_turns) root["limits"]["max_turns"] = *max_turns;
   if (max_attempts) root["limits"]["max_attempts"] = *max_attempts;
   YAML::Emitter out;
@@ -436,8 +433,8 @@ Result<SuiteResult> RunSuite(const std::vector<EvalTask>& tasks, const EvalOptio
   if (!options.prices) {
     suite.price_note = "no price table: costs omitted";
   } else if (!options.prices->Find(options.model_label)) {
-    suite.price_note = "the price table has no entry for '" + options.model_label +
-                       "': costs omitted";
+    suite.price_note =
+        "the price table has no entry for '" + options.model_label + "': costs omitted";
   }
   size_t k = static_cast<size_t>(std::max(1, options.attempts));
   std::vector<RunResult> runs(tasks.size() * k);
@@ -499,8 +496,9 @@ Result<std::vector<TaskCheck>> VerifyTasks(const std::vector<EvalTask>& tasks,
       return;
     }
     if (!machine.RunChecks(task, start, dir / "start-logs")) {
-      check.message = task.id + ": the checks pass on the starting repository (repo/): they "
-                                "cannot tell a solved task from an unsolved one";
+      check.message = task.id +
+                      ": the checks pass on the starting repository (repo/): they "
+                      "cannot tell a solved task from an unsolved one";
       return;
     }
     if (auto failed = machine.RunChecks(task, solved, dir / "solved-logs")) {

@@ -26,9 +26,9 @@ struct EvalOptions {
   int jobs = 1;             // Runs at once; the results do not depend on it.
   // A live model ("openai:..."), or nullopt: each task's cassette is replayed.
   std::optional<fleet::ModelSetting> model;
-  std::string model_label = "replay";  // The --model text; the price table's key.
+  std::string model_label = "replay";               // The --model text; the price table's key.
   std::optional<std::filesystem::path> record_dir;  // Live only: cassettes of each run.
-  std::optional<PriceTable> prices;   // nullopt: costs omitted.
+  std::optional<PriceTable> prices;                 // nullopt: costs omitted.
   fleet::SandboxMode sandbox = fleet::SandboxMode::kRequired;
   std::filesystem::path drover_binary;  // Started by the runner, and as the sandbox helper.
   std::map<std::string, std::string> parent_env;  // Source of PATH and toolchains.

@@ -12,7 +12,9 @@ namespace drover::evals {
 namespace {
 
 // Six decimals: enough for rates and dollars, and the same text on every machine.
-double Round(double value) { return std::round(value * 1e6) / 1e6; }
+double Round(double value) {
+  return std::round(value * 1e6) / 1e6;
+}
 
 std::string Percent(double rate) {
   char text[16];
@@ -123,14 +125,13 @@ std::string Cell(std::string text) {
 }  // namespace
 
 int TaskResult::Successes() const {
-  return static_cast<int>(
-      std::count_if(runs.begin(), runs.end(), [](const auto& r) { return r.category == "success"; }));
+  return static_cast<int>(std::count_if(runs.begin(), runs.end(),
+                                        [](const auto& r) { return r.category == "success"; }));
 }
 
 int TaskResult::Infrastructure() const {
-  return static_cast<int>(std::count_if(runs.begin(), runs.end(), [](const auto& r) {
-    return r.category == "infrastructure";
-  }));
+  return static_cast<int>(std::count_if(
+      runs.begin(), runs.end(), [](const auto& r) { return r.category == "infrastructure"; }));
 }
 
 double TaskResult::SuccessRate() const {
@@ -190,9 +191,7 @@ Json ToJson(const SuiteResult& result) {
 }
 
 Result<SuiteResult> SuiteResultFromJson(const Json& json, const std::string& name) {
-  auto bad = [&](const std::string& what) {
-    return Fail(ErrorCode::kParse, name + ": " + what);
-  };
+  auto bad = [&](const std::string& what) { return Fail(ErrorCode::kParse, name + ": " + what); };
   if (!json.is_object()) return bad("expected a results object");
   if (json.value("schema_version", 0) != kResultsSchemaVersion) {
     return bad("schema_version: expected " + std::to_string(kResultsSchemaVersion));
@@ -250,9 +249,10 @@ Result<SuiteResult> LoadSuiteResult(const std::filesystem::path& file) {
 std::string RenderMarkdown(const SuiteResult& result) {
   std::string md = "# drover eval: " + result.suite + "\n\n";
   if (result.replayed) {
-    md += "> **Replayed model exchanges.** This is a regression test of the pipeline and the "
-          "tools (git, sandbox, agent tools, verifiers, gate, hidden checks), not a model's "
-          "success rate: every reply comes from a recorded cassette.\n\n";
+    md +=
+        "> **Replayed model exchanges.** This is a regression test of the pipeline and the "
+        "tools (git, sandbox, agent tools, verifiers, gate, hidden checks), not a model's "
+        "success rate: every reply comes from a recorded cassette.\n\n";
   } else {
     md += "Model **" + result.model + "**, measured live.\n\n";
   }
@@ -268,8 +268,9 @@ std::string RenderMarkdown(const SuiteResult& result) {
                 Percent(overall.pass_at_k).c_str());
   md += line;
   if (!result.price_note.empty()) md += "Cost: " + result.price_note + "\n\n";
-  md += "| task | expect | successes | rate | 95% interval | pass@k | tokens in (cached) / out "
-        "| cost | turns | failures |\n";
+  md +=
+      "| task | expect | successes | rate | 95% interval | pass@k | tokens in (cached) / out "
+      "| cost | turns | failures |\n";
   md += "|---|---|---:|---:|---|---:|---:|---:|---:|---|\n";
   std::map<std::string, int> categories;
   int infrastructure = 0;
@@ -287,8 +288,8 @@ std::string RenderMarkdown(const SuiteResult& result) {
       failure_text += (failure_text.empty() ? "" : ", ") + name + " ×" + std::to_string(count);
     }
     Interval interval = Wilson(task.Successes(), task.Scored());
-    md += "| " + Cell(task.id) + " | " + (task.expect_success ? "success" : "**failure**") +
-          " | " + std::to_string(task.Successes()) + "/" + std::to_string(task.Scored()) + " | " +
+    md += "| " + Cell(task.id) + " | " + (task.expect_success ? "success" : "**failure**") + " | " +
+          std::to_string(task.Successes()) + "/" + std::to_string(task.Scored()) + " | " +
           Percent(task.SuccessRate()) + " | " + Percent(interval.low) + "–" +
           Percent(interval.high) + " | " +
           Percent(PassAtK(task.Scored(), task.Successes(), result.attempts)) + " | " +
@@ -343,12 +344,11 @@ std::string RenderJunit(const SuiteResult& result) {
     xml += "  <testcase classname=\"" + XmlEscape(task.language) + "\" name=\"" +
            XmlEscape(task.id) + "\">";
     if (!task.AsExpected()) {
-      std::string message =
-          task.expect_success
-              ? std::to_string(task.Successes()) + " of " + std::to_string(task.Scored()) +
-                    " scored runs succeeded"
-              : "negative control scored a success in " + std::to_string(task.Successes()) +
-                    " run(s)";
+      std::string message = task.expect_success
+                                ? std::to_string(task.Successes()) + " of " +
+                                      std::to_string(task.Scored()) + " scored runs succeeded"
+                                : "negative control scored a success in " +
+                                      std::to_string(task.Successes()) + " run(s)";
       std::string details;
       for (const auto& run : task.runs) {
         details += "run " + std::to_string(run.attempt) + ": " + run.category +

@@ -25,15 +25,15 @@ inline constexpr std::string_view kCategories[] = {
 
 struct RunResult {
   int attempt = 1;
-  std::string outcome;   // The job's status: published, failed, skipped, not_applicable.
-  std::string category;  // One of kCategories.
-  std::string reason;    // Empty on success; free of paths and timings.
+  std::string outcome;       // The job's status: published, failed, skipped, not_applicable.
+  std::string category;      // One of kCategories.
+  std::string reason;        // Empty on success; free of paths and timings.
   int64_t input_tokens = 0;  // Cached ones included.
   int64_t cached_input_tokens = 0;
   int64_t output_tokens = 0;
   std::optional<double> cost_usd;  // nullopt when the model has no price.
   int turns = 0;
-  bool reran = false;  // The first try was an infrastructure failure; this is the second.
+  bool reran = false;       // The first try was an infrastructure failure; this is the second.
   double wall_seconds = 0;  // Ignored by compare and the baseline check.
 };
 
@@ -56,8 +56,8 @@ struct SuiteResult {
   std::string suite;  // As given on the command line.
   std::string model;  // "replay" or "openai:gpt-4.1".
   bool replayed = true;
-  int attempts = 1;      // K: runs per task.
-  std::string price_note;  // Why costs are missing, when they are.
+  int attempts = 1;               // K: runs per task.
+  std::string price_note;         // Why costs are missing, when they are.
   std::vector<TaskResult> tasks;  // By id.
 };
 
@@ -81,9 +81,9 @@ struct TaskChange {
 
 struct Comparison {
   std::vector<TaskChange> changed;  // Tasks whose success rate differs, or in one side only.
-  int better = 0;  // Tasks in both whose rate rose.
-  int worse = 0;   // ... fell.
-  int paired = 0;  // Tasks in both.
+  int better = 0;                   // Tasks in both whose rate rose.
+  int worse = 0;                    // ... fell.
+  int paired = 0;                   // Tasks in both.
   double p_value = 1;  // Exact two-sided sign test (McNemar's with K = 1) over better/worse.
   bool significant() const { return p_value < 0.05; }
 };

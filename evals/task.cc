@@ -14,12 +14,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view kFields[] = {"id",     "language", "tags", "migration", "checks",
-                                        "cassette", "expect", "base", "limits"};
+constexpr std::string_view kFields[] = {"id",       "language", "tags", "migration", "checks",
+                                        "cassette", "expect",   "base", "limits"};
 constexpr std::string_view kCheckFields[] = {"name", "command", "timeout_seconds"};
 constexpr std::string_view kLimitFields[] = {"max_turns", "max_attempts"};
-constexpr std::string_view kLanguages[] = {"python",     "java", "javascript", "typescript",
-                                           "go",         "cpp",  "sql"};
+constexpr std::string_view kLanguages[] = {"python", "java", "javascript", "typescript",
+                                           "go",     "cpp",  "sql"};
 
 // Errors at a node of one task.yaml: "FILE:LINE: FIELD: message".
 class Reader {
@@ -152,9 +152,9 @@ Status ReadTask(const Reader& reader, const YAML::Node& root, int depth, EvalTas
   auto id = reader.String(root["id"], "id");
   if (!id) return Fail(id.error());
   if (*id != task.dir.filename().string()) {
-    return reader.FailAt(root["id"], "id",
-                         "'" + *id + "' must equal the folder's name '" +
-                             task.dir.filename().string() + "'");
+    return reader.FailAt(
+        root["id"], "id",
+        "'" + *id + "' must equal the folder's name '" + task.dir.filename().string() + "'");
   }
   task.id = *id;
   task.source_dir = task.dir;
@@ -177,9 +177,9 @@ Status ReadTask(const Reader& reader, const YAML::Node& root, int depth, EvalTas
     if (!language) return Fail(language.error());
     if (std::find(std::begin(kLanguages), std::end(kLanguages), *language) ==
         std::end(kLanguages)) {
-      return reader.FailAt(root["language"], "language",
-                           "'" + *language +
-                               "' is not one of python, java, javascript, typescript, go, cpp, sql");
+      return reader.FailAt(
+          root["language"], "language",
+          "'" + *language + "' is not one of python, java, javascript, typescript, go, cpp, sql");
     }
     task.language = *language;
   } else if (task.language.empty()) {
@@ -239,8 +239,8 @@ Result<EvalTask> LoadTaskAt(const fs::path& dir, int depth) {
   }
   if (auto read = ReadTask(reader, root, depth, task); !read) return Fail(read.error());
   std::error_code ec;
-  for (const auto& [path, what] : {std::pair{task.repo_dir(), "repo/"},
-                                   std::pair{task.migration, "the migration"}}) {
+  for (const auto& [path, what] :
+       {std::pair{task.repo_dir(), "repo/"}, std::pair{task.migration, "the migration"}}) {
     if (!fs::exists(path, ec)) {
       return Fail(ErrorCode::kInvalidArgument,
                   file.string() + ": " + what + " is missing (" + path.string() + ")");
@@ -275,7 +275,9 @@ bool GlobMatch(std::string_view glob, std::string_view text) {
   return g == glob.size();
 }
 
-Result<EvalTask> LoadTask(const fs::path& dir) { return LoadTaskAt(dir, 0); }
+Result<EvalTask> LoadTask(const fs::path& dir) {
+  return LoadTaskAt(dir, 0);
+}
 
 Result<std::vector<EvalTask>> LoadSuite(const fs::path& suite, const std::string& glob) {
   std::error_code ec;

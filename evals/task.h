@@ -15,18 +15,18 @@
 namespace drover::evals {
 
 struct EvalTask {
-  std::string id;        // Equals the task folder's name.
+  std::string id;             // Equals the task folder's name.
   std::filesystem::path dir;  // The folder holding task.yaml.
-  std::string language;  // python, java, javascript, typescript, go, cpp or sql.
+  std::string language;       // python, java, javascript, typescript, go, cpp or sql.
   std::vector<std::string> tags;
   // The folder repo/, checks/ and solution/ come from: `dir`, or the one `base:` names.
   std::filesystem::path source_dir;
-  std::filesystem::path migration;  // Absolute; default source_dir/migration.md.
-  std::vector<verifiers::VerifierSpec> checks;  // Hidden; run from the tree root.
+  std::filesystem::path migration;                // Absolute; default source_dir/migration.md.
+  std::vector<verifiers::VerifierSpec> checks;    // Hidden; run from the tree root.
   std::optional<std::filesystem::path> cassette;  // Default cassettes/solve.json if present.
-  bool expect_success = true;  // `expect: failure` marks a negative control.
-  std::optional<int> max_turns;     // limits.max_turns override.
-  std::optional<int> max_attempts;  // limits.max_attempts override.
+  bool expect_success = true;                     // `expect: failure` marks a negative control.
+  std::optional<int> max_turns;                   // limits.max_turns override.
+  std::optional<int> max_attempts;                // limits.max_attempts override.
 
   std::filesystem::path repo_dir() const { return source_dir / "repo"; }
   std::filesystem::path checks_dir() const { return source_dir / "checks"; }

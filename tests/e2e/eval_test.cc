@@ -77,8 +77,8 @@ fs::path CopySuite(const TempDir& tmp) {
 
 TEST(EvalE2e, ReplaysTwiceIdenticallyWhateverTheJobs) {
   TempDir tmp;
-  auto first = Eval({kSuite.string(), "--out", (tmp / "a").string(), "--baseline",
-                     kBaseline.string()});
+  auto first =
+      Eval({kSuite.string(), "--out", (tmp / "a").string(), "--baseline", kBaseline.string()});
   ASSERT_EQ(first.exit_code, 0) << first.output;
   auto second = Eval({kSuite.string(), "--out", (tmp / "b").string(), "--jobs", "3"});
   ASSERT_EQ(second.exit_code, 0) << second.output;
@@ -120,8 +120,7 @@ TEST(EvalE2e, DropAgainstTheBaselineFails) {
   auto run = Eval({suite.string(), "--tasks", "py-t*", "--out", (tmp / "out").string(),
                    "--baseline", kBaseline.string()});
   EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_NE(run.output.find("py-timeout: success rate dropped from 100% to 0%"),
-            std::string::npos)
+  EXPECT_NE(run.output.find("py-timeout: success rate dropped from 100% to 0%"), std::string::npos)
       << run.output;
   Json results = ReadJson(tmp / "out/results.json");
   EXPECT_EQ(results["tasks"].size(), 1u);  // --tasks kept only py-timeout.
@@ -218,8 +217,7 @@ TEST(EvalE2e, LiveModelIsRecordedPricedAndReplays) {
   EXPECT_EQ(result["input_tokens"], 2000);
   EXPECT_EQ(result["cached_input_tokens"], 800);
   // 1200 uncached at $2, 800 cached at $0.5, 100 out at $8, per million.
-  EXPECT_NEAR(result["cost_usd"].get<double>(), (1200 * 2.0 + 800 * 0.5 + 100 * 8.0) / 1e6,
-              1e-9);
+  EXPECT_NEAR(result["cost_usd"].get<double>(), (1200 * 2.0 + 800 * 0.5 + 100 * 8.0) / 1e6, 1e-9);
   std::string report = ReadTestFile(tmp / "live/report.md");
   EXPECT_EQ(report.find("regression test"), std::string::npos);
 

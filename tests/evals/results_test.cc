@@ -169,9 +169,9 @@ TEST(BaselineTest, DropsMissingTasksAndNegativeSuccessesFail) {
   EXPECT_EQ(problems[1], "gone: in the baseline but did not run");
   EXPECT_EQ(problems[2], "neg: negative control scored a success");
   // Better than the baseline is no regression.
-  EXPECT_TRUE(BaselineRegressions(Suite({Task("a", {"checks_failed"})}),
-                                  Suite({Task("a", {"success"})}))
-                  .empty());
+  EXPECT_TRUE(
+      BaselineRegressions(Suite({Task("a", {"checks_failed"})}), Suite({Task("a", {"success"})}))
+          .empty());
 }
 
 TEST(PricesTest, ParsesLooksUpAndCosts) {

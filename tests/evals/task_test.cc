@@ -26,8 +26,8 @@ constexpr const char* kChecks =
 TEST(LoadTaskTest, ReadsEveryField) {
   TempDir tmp;
   auto dir = AddTask(tmp.path(), "t1",
-                     std::string("id: t1\nlanguage: python\ntags: [rename, one-line]\n") +
-                         kChecks + "expect: failure\nlimits: {max_turns: 5, max_attempts: 2}\n");
+                     std::string("id: t1\nlanguage: python\ntags: [rename, one-line]\n") + kChecks +
+                         "expect: failure\nlimits: {max_turns: 5, max_attempts: 2}\n");
   WriteTestFile(dir, "cassettes/solve.json", "[]");
   auto task = LoadTask(dir);
   ASSERT_OK(task);
