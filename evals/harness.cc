@@ -43,6 +43,12 @@ std::optional<int> NumberBefore(std::string_view line, std::string_view word) {
   return std::stoi(std::string(line.substr(start, end - start)));
 }
 
+// What a run of a task's checks says.
+struct CheckVerdict {
+  std::optional<std::string> failure;  // Why they failed; nullopt when they passed.
+  std::optional<int> tests_ran;        // Over the checks whose output tells.
+};
+
 // The environment and process runner shared by every command of an eval.
 class Machine {
  public:
@@ -89,10 +95,10 @@ class Machine {
   }
 
   // Runs the task's checks in `tree` (sandboxed unless --sandbox none), and judges them:
-  // every check passed, and where the output tells, some test ran and none was skipped.
-  // Returns the reason they failed, or nullopt when they passed.
-  std::optional<std::string> RunChecks(const EvalTask& task, const fs::path& tree,
-                                       const fs::path& log_dir) const {
+  // every check passed, and where the output tells, some test ran, none was skipped, and no
+  // fewer ran than `expected_tests` (what they run on the reference solution).
+  CheckVerdict RunChecks(const EvalTask& task, const fs::path& tree, const fs::path& log_dir,
+                         std::optional<int> expected_tests = std::nullopt) const {
     auto env = sandbox::BaseEnvironment(options_.parent_env);
     env["PYTHONDONTWRITEBYTECODE"] = "1";
     std::unique_ptr<sandbox::ProcessRunner> isolated;
@@ -110,18 +116,27 @@ class Machine {
     }
     auto report = verifiers::RunVerifiers(isolated ? *isolated : *local_, task.checks, tree, env,
                                           log_dir, "hidden-");
+    CheckVerdict verdict;
     for (const auto& result : report.results) {
-      if (!result.passed) return "hidden check '" + result.name + "' failed: " + result.outcome;
+      std::string name = "hidden check '" + result.name + "'";
       TestEvidence evidence = InspectTestOutput(result.output);
-      if (evidence.ran && *evidence.ran == 0) {
-        return "hidden check '" + result.name + "' ran no test";
-      }
-      if (evidence.skipped > 0) {
-        return "hidden check '" + result.name + "' skipped " + std::to_string(evidence.skipped) +
-               " test(s)";
+      if (evidence.ran) verdict.tests_ran = verdict.tests_ran.value_or(0) + *evidence.ran;
+      if (verdict.failure) continue;
+      if (!result.passed) {
+        verdict.failure = name + " failed: " + result.outcome;
+      } else if (evidence.ran && *evidence.ran == 0) {
+        verdict.failure = name + " ran no test";
+      } else if (evidence.skipped > 0) {
+        verdict.failure = name + " skipped " + std::to_string(evidence.skipped) + " test(s)";
       }
     }
-    return std::nullopt;
+    if (!verdict.failure && expected_tests && verdict.tests_ran &&
+        *verdict.tests_ran < *expected_tests) {
+      verdict.failure = "the hidden checks ran " + std::to_string(*verdict.tests_ran) +
+                        " tests; with the reference solution they run " +
+                        std::to_string(*expected_tests);
+    }
+    return verdict;
   }
 
  private:
@@ -168,6 +183,14 @@ Status CopyRepo(const EvalTask& task, const fs::path& dest) {
   return {};
 }
 
+// repo/ + solution/ + checks/ at `dest`: the tree the checks must pass on.
+Status SolvedTree(const EvalTask& task, const fs::path& dest) {
+  Status ready = CopyRepo(task, dest);
+  if (ready) ready = Overlay(task.solution_dir(), dest);
+  if (ready) ready = Overlay(task.checks_dir(), dest);
+  return ready;
+}
+
 // Sums the cached input tokens the gateway logged for a job.
 int64_t CachedTokens(const fs::path& exchange_log) {
   auto text = ReadFile(exchange_log);
@@ -194,9 +217,15 @@ std::string Stable(std::string reason, const fs::path& dir) {
 
 class TaskRun {
  public:
+  // `expected_tests`: how many tests the checks run on the reference solution, if known.
   TaskRun(const Machine& machine, const EvalOptions& options, const EvalTask& task, int attempt,
-          fs::path dir)
-      : machine_(machine), options_(options), task_(task), attempt_(attempt), dir_(std::move(dir)) {
+          fs::path dir, std::optional<int> expected_tests)
+      : machine_(machine),
+        options_(options),
+        task_(task),
+        attempt_(attempt),
+        dir_(std::move(dir)),
+        expected_tests_(expected_tests) {
     result_.attempt = attempt;
   }
 
@@ -318,9 +347,9 @@ class TaskRun {
       return checked_out;
     }
     if (auto overlaid = Overlay(task_.checks_dir(), repo); !overlaid) return overlaid;
-    auto failed = machine_.RunChecks(task_, repo, dir_ / "checks");
-    if (failed) {
-      Score("checks_failed", *failed);
+    auto verdict = machine_.RunChecks(task_, repo, dir_ / "checks", expected_tests_);
+    if (verdict.failure) {
+      Score("checks_failed", *verdict.failure);
     } else {
       Score("success", "");
     }
@@ -332,6 +361,7 @@ class TaskRun {
   const EvalTask& task_;
   int attempt_;
   fs::path dir_;
+  std::optional<int> expected_tests_;
   RunResult result_;
 };
 
@@ -436,16 +466,28 @@ Result<SuiteResult> RunSuite(const std::vector<EvalTask>& tasks, const EvalOptio
     suite.price_note =
         "the price table has no entry for '" + options.model_label + "': costs omitted";
   }
+  // How many tests each task's checks run on its reference solution (when it has one that
+  // passes them): a published tree on which fewer run has lost tests.
+  std::vector<std::optional<int>> expected(tasks.size());
+  ForEach(tasks.size(), options.jobs, [&](size_t t) {
+    std::error_code ec;
+    if (!fs::is_directory(tasks[t].solution_dir(), ec)) return;
+    fs::path dir = options.work_dir / tasks[t].id / "reference";
+    if (!SolvedTree(tasks[t], dir / "tree")) return;
+    auto verdict = machine.RunChecks(tasks[t], dir / "tree", dir / "logs");
+    if (!verdict.failure) expected[t] = verdict.tests_ran;
+  });
   size_t k = static_cast<size_t>(std::max(1, options.attempts));
   std::vector<RunResult> runs(tasks.size() * k);
   ForEach(runs.size(), options.jobs, [&](size_t i) {
     const EvalTask& task = tasks[i / k];
     int attempt = static_cast<int>(i % k) + 1;
     fs::path dir = options.work_dir / task.id / ("attempt-" + std::to_string(attempt));
-    RunResult run = TaskRun(machine, options, task, attempt, dir).Run();
+    std::optional<int> tests = expected[i / k];
+    RunResult run = TaskRun(machine, options, task, attempt, dir, tests).Run();
     if (run.category == "infrastructure") {
       double first_wall = run.wall_seconds;
-      run = TaskRun(machine, options, task, attempt, dir.string() + "-rerun").Run();
+      run = TaskRun(machine, options, task, attempt, dir.string() + "-rerun", tests).Run();
       run.reran = true;
       run.wall_seconds += first_wall;
     }
@@ -488,20 +530,18 @@ Result<std::vector<TaskCheck>> VerifyTasks(const std::vector<EvalTask>& tasks,
     fs::path start = dir / "start", solved = dir / "solved";
     Status ready = CopyRepo(task, start);
     if (ready) ready = Overlay(task.checks_dir(), start);
-    if (ready) ready = CopyRepo(task, solved);
-    if (ready) ready = Overlay(task.solution_dir(), solved);
-    if (ready) ready = Overlay(task.checks_dir(), solved);
+    if (ready) ready = SolvedTree(task, solved);
     if (!ready) {
       check.message = task.id + ": " + ready.error().message;
       return;
     }
-    if (!machine.RunChecks(task, start, dir / "start-logs")) {
+    if (!machine.RunChecks(task, start, dir / "start-logs").failure) {
       check.message = task.id +
                       ": the checks pass on the starting repository (repo/): they "
                       "cannot tell a solved task from an unsolved one";
       return;
     }
-    if (auto failed = machine.RunChecks(task, solved, dir / "solved-logs")) {
+    if (auto failed = machine.RunChecks(task, solved, dir / "solved-logs").failure) {
       check.message = task.id + ": the checks do not pass with solution/: " + *failed;
       return;
     }

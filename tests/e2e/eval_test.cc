@@ -77,10 +77,10 @@ fs::path CopySuite(const TempDir& tmp) {
 
 TEST(EvalE2e, ReplaysTwiceIdenticallyWhateverTheJobs) {
   TempDir tmp;
-  auto first =
-      Eval({kSuite.string(), "--out", (tmp / "a").string(), "--baseline", kBaseline.string()});
+  auto first = Eval({kSuite.string(), "--out", (tmp / "a").string(), "--jobs", "2", "--baseline",
+                     kBaseline.string()});
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  auto second = Eval({kSuite.string(), "--out", (tmp / "b").string(), "--jobs", "3"});
+  auto second = Eval({kSuite.string(), "--out", (tmp / "b").string(), "--jobs", "4"});
   ASSERT_EQ(second.exit_code, 0) << second.output;
 
   Json a = ReadJson(tmp / "a/results.json");
@@ -96,6 +96,14 @@ TEST(EvalE2e, ReplaysTwiceIdenticallyWhateverTheJobs) {
   const Json& negative = TaskIn(a, "neg-rename-alias");
   EXPECT_EQ(negative["runs"][0]["outcome"], "published");
   EXPECT_EQ(negative["runs"][0]["category"], "checks_failed");
+  // This one hides the hidden tests from discovery (load_tests in tests/__init__.py): what
+  // runs passes, but fewer tests run than on the reference solution.
+  const Json& hiding = TaskIn(a, "neg-timeout-hides-tests")["runs"][0];
+  EXPECT_EQ(hiding["category"], "checks_failed");
+  EXPECT_NE(hiding["reason"].get<std::string>().find("ran 2 tests; with the reference solution "
+                                                     "they run 4"),
+            std::string::npos)
+      << hiding;
   EXPECT_EQ(a["overall"]["negative_controls_scored_success"], 0);
   // Tokens come from the gateway's metering of the cassettes' usage: 1200 in per turn.
   EXPECT_EQ(TaskIn(a, "py-rename")["runs"][0]["input_tokens"], 4800);
@@ -104,7 +112,7 @@ TEST(EvalE2e, ReplaysTwiceIdenticallyWhateverTheJobs) {
   std::string report = ReadTestFile(tmp / "a/report.md");
   EXPECT_NE(report.find("regression test of the pipeline and the tools"), std::string::npos);
   std::string junit = ReadTestFile(tmp / "a/junit.xml");
-  EXPECT_NE(junit.find("tests=\"3\" failures=\"0\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("tests=\"4\" failures=\"0\""), std::string::npos) << junit;
 }
 
 TEST(EvalE2e, DropAgainstTheBaselineFails) {
@@ -137,7 +145,7 @@ TEST(EvalE2e, NegativeControlScoringSuccessFailsTheRun) {
   fs::copy_file(suite / "py-rename/cassettes/solve.json",
                 suite / "neg-rename-alias/cassettes/solve.json",
                 fs::copy_options::overwrite_existing);
-  auto run = Eval({suite.string(), "--tasks", "neg-*", "--out", (tmp / "out").string()});
+  auto run = Eval({suite.string(), "--tasks", "neg-rename*", "--out", (tmp / "out").string()});
   EXPECT_EQ(run.exit_code, 1) << run.output;
   EXPECT_NE(run.output.find("neg-rename-alias: negative control scored a success"),
             std::string::npos)
@@ -150,12 +158,12 @@ TEST(EvalE2e, VerifyTasksCatchesBrokenTasks) {
   TempDir tmp;
   auto good = Eval({"verify-tasks", kSuite.string(), "--out", (tmp / "good").string()});
   EXPECT_EQ(good.exit_code, 0) << good.output;
-  EXPECT_NE(good.output.find("3 tasks, 0 broken"), std::string::npos) << good.output;
+  EXPECT_NE(good.output.find("4 tasks, 0 broken"), std::string::npos) << good.output;
 
   fs::path suite = CopySuite(tmp);
   // py-rename's solution no longer solves it; py-timeout's checks pass on the start.
   fs::remove(suite / "py-rename/solution/shop/pricing.py");
-  WriteTestFile(suite, "py-timeout/checks/hidden_checks/test_hidden.py",
+  WriteTestFile(suite, "py-timeout/checks/tests/test_hidden_timeout.py",
                 "import unittest\n\n\nclass T(unittest.TestCase):\n"
                 "    def test_nothing(self):\n        pass\n");
   auto bad = Eval({"verify-tasks", suite.string(), "--out", (tmp / "bad").string()});
