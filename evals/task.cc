@@ -7,6 +7,7 @@
 #include <span>
 
 #include "core/fs.h"
+#include "fleet/cassette.h"
 #include "fleet/spec.h"
 
 namespace drover::evals {
@@ -249,6 +250,11 @@ Result<EvalTask> LoadTaskAt(const fs::path& dir, int depth) {
   // A broken migration is the task's fault: say so now, not as a failed run.
   if (auto spec = fleet::LoadMigrationSpec(task.migration); !spec) {
     return Fail(WithContext(spec.error(), file.string()));
+  }
+  if (task.cassette) {
+    if (auto cassette = fleet::LoadCassette(*task.cassette); !cassette) {
+      return Fail(WithContext(cassette.error(), file.string()));
+    }
   }
   return task;
 }

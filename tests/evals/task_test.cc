@@ -118,6 +118,16 @@ TEST(LoadTaskTest, BrokenMigrationIsTheTasksError) {
   EXPECT_NE(task.error().message.find("max_turnz"), std::string::npos) << task.error().message;
 }
 
+TEST(LoadTaskTest, BrokenCassetteIsTheTasksError) {
+  TempDir tmp;
+  auto dir = AddTask(tmp.path(), "t1", std::string("id: t1\nlanguage: python\n") + kChecks);
+  WriteTestFile(dir, "cassettes/solve.json", "[{\"reply\": {\"tool_calls\": [{}]}}]");
+  auto task = LoadTask(dir);
+  ASSERT_FALSE(task.has_value());
+  EXPECT_NE(task.error().message.find("solve.json"), std::string::npos) << task.error().message;
+  EXPECT_NE(task.error().message.find("exchange 0"), std::string::npos) << task.error().message;
+}
+
 TEST(LoadSuiteTest, FindsTasksRecursivelySortedAndFiltered) {
   TempDir tmp;
   AddTask(tmp.path() / "suite", "zeta", std::string("id: zeta\nlanguage: python\n") + kChecks);
