@@ -1,10 +1,11 @@
 #include "evals/harness.h"
 
-#include <stdlib.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <functional>
 #include <regex>
@@ -32,6 +33,14 @@ constexpr const char* kAuthorName = "drover eval";
 constexpr const char* kAuthorEmail = "eval@drover.invalid";
 constexpr const char* kCommitDate = "2024-01-01T00:00:00Z";
 
+// The number a text starts with; 0 when none or out of range (test output is untrusted).
+int LeadingNumber(std::string_view text) {
+  int value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc() ? value : 0;
+}
+
+// The number right before `word` in `line` ("3 passed" for " passed"), if any.
 std::optional<int> NumberBefore(std::string_view line, std::string_view word) {
   size_t at = line.find(word);
   if (at == std::string_view::npos) return std::nullopt;
@@ -40,7 +49,7 @@ std::optional<int> NumberBefore(std::string_view line, std::string_view word) {
   size_t start = end;
   while (start > 0 && std::isdigit(static_cast<unsigned char>(line[start - 1]))) --start;
   if (start == end) return std::nullopt;
-  return std::stoi(std::string(line.substr(start, end - start)));
+  return LeadingNumber(line.substr(start, end - start));
 }
 
 // What a run of a task's checks says.
@@ -401,7 +410,7 @@ TestEvidence InspectTestOutput(std::string_view output) {
       if (auto n = NumberBefore(line, " todo")) evidence.skipped += *n;
     } else if (line.find("tests failed out of") != std::string_view::npos) {  // CTest
       size_t of = line.find("out of ");
-      add_ran(std::atoi(std::string(line.substr(of + 7)).c_str()));
+      add_ran(LeadingNumber(line.substr(of + 7)));
     } else if (line.find(" tests found") != std::string_view::npos) {  // JUnit console
       if (auto n = NumberBefore(line, " tests found")) add_ran(*n);
     } else if (line.find(" tests skipped") != std::string_view::npos) {
@@ -419,7 +428,7 @@ TestEvidence InspectTestOutput(std::string_view output) {
     }
     if ((line.starts_with("OK (") || line.starts_with("FAILED (")) &&
         line.find("skipped=") != std::string_view::npos) {  // unittest's verdict
-      evidence.skipped += std::atoi(std::string(line.substr(line.find("skipped=") + 8)).c_str());
+      evidence.skipped += LeadingNumber(line.substr(line.find("skipped=") + 8));
     }
   }
   if (go_empty && !go_ok && !evidence.ran) evidence.ran = 0;

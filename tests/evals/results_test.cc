@@ -222,6 +222,8 @@ TEST(TestEvidenceTest, CountsRunAndSkippedTests) {
   auto go = InspectTestOutput("ok  \texample.com/x\t0.01s\n?   \texample.com/y\t[no test files]\n");
   EXPECT_FALSE(go.ran.has_value());
   EXPECT_FALSE(InspectTestOutput("all good\n").ran.has_value());
+  // Garbage does not throw: an out-of-range count reads as nothing.
+  EXPECT_EQ(InspectTestOutput("Ran 99999999999999999999 tests in 0.1s\n").ran, 0);
 }
 
 TEST(OverrideLimitsTest, SetsLimitsInTheFrontMatter) {
