@@ -138,6 +138,45 @@ TEST(EvalE2e, DropAgainstTheBaselineFails) {
       << dropped;
 }
 
+// Limits spent on reading, and on edits that do not apply, are told apart.
+TEST(EvalE2e, FailuresAreSortedIntoTheTaxonomy) {
+  TempDir tmp;
+  fs::path suite = CopySuite(tmp);
+  auto turn = [](const std::string& tool, const Json& arguments) {
+    return Json{{"reply",
+                 {{"text", ""},
+                  {"tool_calls", Json::array({{{"name", tool}, {"arguments", arguments}}})},
+                  {"usage", {{"input_tokens", 100}, {"output_tokens", 10}}}}}};
+  };
+  Json edits = Json::array();
+  Json reads = Json::array();
+  for (int i = 0; i < 3; ++i) {
+    std::string missing = "def total_price_" + std::to_string(i) + "(";
+    edits.push_back(
+        turn("edit",
+             {{"path", "shop/pricing.py"}, {"search", missing}, {"replace", "def order_total("}}));
+    reads.push_back(
+        turn("read_file", {{"path", i == 1 ? "netclient/client.py" : "netclient/settings.py"}}));
+  }
+  WriteTestFile(suite, "py-rename/cassettes/solve.json",
+                Json{{"drover_cassette", 1}, {"exchanges", edits}}.dump(2));
+  WriteTestFile(suite, "py-timeout/cassettes/solve.json",
+                Json{{"drover_cassette", 1}, {"exchanges", reads}}.dump(2));
+  for (const char* task : {"py-rename", "py-timeout"}) {
+    std::string yaml = ReadTestFile(suite / task / "task.yaml");
+    yaml = yaml.substr(0, yaml.find("limits:"));
+    WriteTestFile(suite, std::string(task) + "/task.yaml", yaml + "limits: {max_turns: 3}\n");
+  }
+  auto run =
+      Eval({suite.string(), "--tasks", "py-*", "--jobs", "2", "--out", (tmp / "out").string()});
+  EXPECT_EQ(run.exit_code, 0) << run.output;  // No baseline, no negative control.
+  Json results = ReadJson(tmp / "out/results.json");
+  EXPECT_EQ(TaskIn(results, "py-rename")["runs"][0]["category"], "edit_errors") << results;
+  EXPECT_EQ(TaskIn(results, "py-timeout")["runs"][0]["category"], "budget_exhausted") << results;
+  EXPECT_EQ(results["overall"]["success_rate"], 0.0);
+  EXPECT_EQ(results["overall"]["categories"]["edit_errors"], 1);
+}
+
 TEST(EvalE2e, NegativeControlScoringSuccessFailsTheRun) {
   TempDir tmp;
   fs::path suite = CopySuite(tmp);
