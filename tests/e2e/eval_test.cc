@@ -138,7 +138,7 @@ TEST(EvalE2e, DropAgainstTheBaselineFails) {
       << dropped;
 }
 
-// Limits spent on reading, and on edits that do not apply, are told apart.
+// Limits spent on reading, edits that do not apply and a declined task are told apart.
 TEST(EvalE2e, FailuresAreSortedIntoTheTaxonomy) {
   TempDir tmp;
   fs::path suite = CopySuite(tmp);
@@ -162,17 +162,24 @@ TEST(EvalE2e, FailuresAreSortedIntoTheTaxonomy) {
                 Json{{"drover_cassette", 1}, {"exchanges", edits}}.dump(2));
   WriteTestFile(suite, "py-timeout/cassettes/solve.json",
                 Json{{"drover_cassette", 1}, {"exchanges", reads}}.dump(2));
+  Json declined = Json::array(
+      {turn("finish", {{"summary", "Nothing to do."},
+                       {"not_applicable_reason", "The repository has no total_price."}})});
+  WriteTestFile(suite, "neg-rename-alias/cassettes/solve.json",
+                Json{{"drover_cassette", 1}, {"exchanges", declined}}.dump(2));
   for (const char* task : {"py-rename", "py-timeout"}) {
     std::string yaml = ReadTestFile(suite / task / "task.yaml");
     yaml = yaml.substr(0, yaml.find("limits:"));
     WriteTestFile(suite, std::string(task) + "/task.yaml", yaml + "limits: {max_turns: 3}\n");
   }
-  auto run =
-      Eval({suite.string(), "--tasks", "py-*", "--jobs", "2", "--out", (tmp / "out").string()});
-  EXPECT_EQ(run.exit_code, 0) << run.output;  // No baseline, no negative control.
+  auto run = Eval({suite.string(), "--jobs", "2", "--out", (tmp / "out").string()});
+  EXPECT_EQ(run.exit_code, 0) << run.output;  // No baseline; no negative control succeeded.
   Json results = ReadJson(tmp / "out/results.json");
   EXPECT_EQ(TaskIn(results, "py-rename")["runs"][0]["category"], "edit_errors") << results;
   EXPECT_EQ(TaskIn(results, "py-timeout")["runs"][0]["category"], "budget_exhausted") << results;
+  EXPECT_EQ(TaskIn(results, "neg-rename-alias")["runs"][0]["category"], "not_applicable");
+  // It takes its limits from its base, py-timeout: three turns are too few for its four.
+  EXPECT_EQ(TaskIn(results, "neg-timeout-hides-tests")["runs"][0]["category"], "budget_exhausted");
   EXPECT_EQ(results["overall"]["success_rate"], 0.0);
   EXPECT_EQ(results["overall"]["categories"]["edit_errors"], 1);
 }
