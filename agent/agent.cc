@@ -31,7 +31,8 @@ Json UsageJson(const Usage& usage) {
 int64_t ContextRoom(const AgentLimits& limits) {
   size_t schema_bytes = 0;
   for (const auto& schema : Tools::Schemas()) {
-    schema_bytes += schema.name.size() + schema.description.size() + schema.parameters.dump().size();
+    schema_bytes +=
+        schema.name.size() + schema.description.size() + schema.parameters.dump().size();
   }
   return limits.context_window_tokens - limits.max_output_tokens - EstimateTokens(schema_bytes);
 }
@@ -167,11 +168,11 @@ void Agent::Step() {
   if (assistant.tool_calls.empty()) {
     last_error_ = "the reply called no tool";
     context_.Add(Message{Role::kUser,
-                                "Your reply called no tool. Continue by calling a tool; call "
-                                "finish when the work is done.",
-                                {},
-                                "",
-                                false});
+                         "Your reply called no tool. Continue by calling a tool; call "
+                         "finish when the work is done.",
+                         {},
+                         "",
+                         false});
   }
   for (const auto& call : assistant.tool_calls) {
     ToolResult result = Execute(call);

@@ -21,13 +21,15 @@ constexpr std::string_view kElidedPrefix = "[elided: ";
 constexpr std::string_view kDigestPrefix = "[Context digest: ";
 
 // Thresholds of ContextWindow, in percent of the room.
-constexpr int64_t kElideAtPercent = 50;
+constexpr int64_t kElideAtPercent = 60;
 constexpr int64_t kElideStepPercent = 10;
-constexpr int64_t kKeepObservationsPercent = 25;
+constexpr int64_t kKeepObservationsPercent = 20;
 constexpr int64_t kCompactAtPercent = 80;
 constexpr int64_t kKeepRecentPercent = 30;
 
-int64_t Percent(int64_t room, int64_t percent) { return room * percent / 100; }
+int64_t Percent(int64_t room, int64_t percent) {
+  return room * percent / 100;
+}
 
 // Largest n <= limit that does not split a UTF-8 sequence of `text`.
 size_t Utf8Floor(std::string_view text, size_t limit) {
@@ -181,8 +183,8 @@ class Digest {
     if (!searches_.empty()) out += "Searches: " + JoinCapped(searches_) + "\n";
     if (!commands_.empty()) {
       out += "Commands run:\n";
-      size_t skip = commands_.size() > kMaxDigestCommands ? commands_.size() - kMaxDigestCommands
-                                                          : 0;
+      size_t skip =
+          commands_.size() > kMaxDigestCommands ? commands_.size() - kMaxDigestCommands : 0;
       if (skip > 0) out += "- (" + std::to_string(skip) + " earlier commands not listed)\n";
       for (size_t i = skip; i < commands_.size(); ++i) out += "- " + commands_[i] + "\n";
     }
@@ -216,10 +218,11 @@ class Digest {
 
 // The request with its cache breakpoints cleared, encoded: tools and system, then messages.
 std::pair<std::string, std::vector<std::string>> EncodedParts(Provider provider,
-                                                               ModelRequest request) {
+                                                              ModelRequest request) {
   for (auto& message : request.messages) message.cache_breakpoint = false;
   Json body = EncodeRequest(provider, request);
-  std::string head = body.value("tools", Json::array()).dump() + body.value("system", Json()).dump();
+  std::string head =
+      body.value("tools", Json::array()).dump() + body.value("system", Json()).dump();
   std::vector<std::string> messages;
   for (const auto& message : body.value("messages", Json::array())) {
     messages.push_back(message.dump());
@@ -229,7 +232,9 @@ std::pair<std::string, std::vector<std::string>> EncodedParts(Provider provider,
 
 }  // namespace
 
-int64_t EstimateTokens(size_t bytes) { return static_cast<int64_t>(bytes / 4); }
+int64_t EstimateTokens(size_t bytes) {
+  return static_cast<int64_t>(bytes / 4);
+}
 
 size_t MessageBytes(const Message& message) {
   size_t bytes = message.text.size();

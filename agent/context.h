@@ -73,9 +73,9 @@ std::string_view ContextActionName(ContextAction::Kind kind);  // "elide" / "com
 // One conversation: the whole history, and the view sent to the model. The view only grows
 // between management steps, so consecutive requests share their whole previous request as a
 // prefix and providers can serve it from their cache. Steps are rare by construction:
-// elision when the view passes half of the room and has grown by a tenth of it since the last
-// step (keeping a quarter of the room of recent results), compaction when it passes 80% (to
-// the task, a digest and recent turns worth 30% of the room).
+// elision when the view passes 60% of the room and has grown by a tenth of it since the last
+// step (keeping a fifth of the room of recent results), compaction when it passes 80% (to the
+// task, a digest and recent turns worth 30% of the room).
 class ContextWindow {
  public:
   // `room_tokens`: what the messages may take, that is the model's window less the tool
@@ -108,7 +108,6 @@ struct PrefixShare {
   size_t total_bytes = 0;   // Encoded tools, system and messages of `next`.
   bool extends = false;     // All of `previous` is repeated: no prefix break.
 };
-PrefixShare SharedPrefix(Provider provider, const ModelRequest& previous,
-                         const ModelRequest& next);
+PrefixShare SharedPrefix(Provider provider, const ModelRequest& previous, const ModelRequest& next);
 
 }  // namespace drover::agent
