@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "agent/task.h"
 #include "agent/tools.h"
 #include "tests/testing/testing.h"
 
@@ -361,6 +362,30 @@ TEST(ContextTest, SharedPrefixStopsAtTheFirstDifferentMessage) {
   EXPECT_FALSE(broken.extends);
   EXPECT_EQ(broken.total_bytes, share.shared_bytes);  // As long as `a`, which `b` repeats.
   EXPECT_LT(broken.shared_bytes, broken.total_bytes);
+}
+
+TEST(ContextTest, LimitsTravelInTaskJson) {
+  AgentTask task;
+  task.migration_id = "m";
+  task.title = "T";
+  task.instructions = "Do it.";
+  task.repository = "repo";
+  task.workspace = "/tmp/ws";
+  task.model = "m-1";
+  task.limits.context_window_tokens = 200000;
+  task.limits.max_tool_output_tokens = 1500;
+  task.limits.context_management = false;
+  auto back = AgentTaskFromJson(ToJson(task));
+  ASSERT_OK(back);
+  EXPECT_EQ(back->limits.context_window_tokens, 200000);
+  EXPECT_EQ(back->limits.max_tool_output_tokens, 1500);
+  EXPECT_FALSE(back->limits.context_management);
+  Json bad = ToJson(task);
+  bad["limits"]["context_management"] = "no";
+  auto refused = AgentTaskFromJson(bad);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().message,
+            "field 'task.limits.context_management' must be true or false");
 }
 
 }  // namespace
