@@ -75,7 +75,8 @@ struct Figures {
   int breaks = 0;               // Requests that do not extend the previous one.
   int64_t peak_tokens = 0;
   int over_window = 0;  // Requests that would not fit the window (with the reply).
-  int steps = 0;        // Elisions and compactions.
+  int elisions = 0;
+  int compactions = 0;
 };
 
 Figures Replay(Provider provider, const AgentLimits& limits, int turns) {
@@ -97,7 +98,9 @@ Figures Replay(Provider provider, const AgentLimits& limits, int turns) {
   Figures figures;
   ModelRequest previous;
   for (int i = 0; i < turns; ++i) {
-    if (window.Manage()) ++figures.steps;
+    if (auto action = window.Manage()) {
+      ++(action->kind == ContextAction::Kind::kCompact ? figures.compactions : figures.elisions);
+    }
     ModelRequest request;
     request.model = "bench";
     request.messages = window.Request();
@@ -133,9 +136,9 @@ int main(int argc, char** argv) {
   int turns = argc > 1 ? std::atoi(argv[1]) : 80;
   std::printf("%d scripted turns; tokens are the gateway's estimate (bytes/4) of each request\n\n",
               turns);
-  std::printf("%-8s %-10s %-10s %8s %12s %9s %13s %7s %6s %10s %5s\n", "window", "management",
-              "provider", "requests", "input_tokens", "repeated", "uncached", "breaks", "steps",
-              "peak", "over");
+  std::printf("%-8s %-10s %-10s %8s %12s %9s %10s %7s %6s %8s %8s %5s\n", "window", "management",
+              "provider", "requests", "input_tokens", "repeated", "uncached", "breaks", "elide",
+              "compact", "peak", "over");
   for (int64_t window : {int64_t{128000}, int64_t{32000}}) {
     for (bool managed : {true, false}) {
       for (Provider provider : {Provider::kOpenAiChat, Provider::kAnthropic}) {
@@ -144,12 +147,13 @@ int main(int argc, char** argv) {
         limits.context_management = managed;
         Figures f = Replay(provider, limits, turns);
         double repeated = f.input_tokens == 0 ? 0.0 : 100.0 * f.repeated_tokens / f.input_tokens;
-        std::printf("%-8lld %-10s %-10s %8d %12lld %8.1f%% %13lld %7d %6d %10lld %5d\n",
+        std::printf("%-8lld %-10s %-10s %8d %12lld %8.1f%% %10lld %7d %6d %8d %8lld %5d\n",
                     static_cast<long long>(window), managed ? "on" : "off",
                     std::string(ProviderName(provider)).c_str(), f.requests,
                     static_cast<long long>(f.input_tokens), repeated,
-                    static_cast<long long>(f.input_tokens - f.repeated_tokens), f.breaks, f.steps,
-                    static_cast<long long>(f.peak_tokens), f.over_window);
+                    static_cast<long long>(f.input_tokens - f.repeated_tokens), f.breaks,
+                    f.elisions, f.compactions, static_cast<long long>(f.peak_tokens),
+                    f.over_window);
       }
     }
   }
