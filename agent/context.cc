@@ -411,12 +411,12 @@ std::optional<ContextAction> ContextWindow::Manage() {
       return std::nullopt;
     }
     action.elided = ElideOldObservations(view_, keep_observations);
-    tokens_after_last_step_ = EstimateTokens(view_);
-    if (action.elided == 0) return std::nullopt;
   }
-  action.tokens_after = EstimateTokens(view_);
+  // Set even when nothing could be elided, so the next try waits for more growth.
+  tokens_after_last_step_ = EstimateTokens(view_);
+  if (action.kind == ContextAction::Kind::kElide && action.elided == 0) return std::nullopt;
+  action.tokens_after = tokens_after_last_step_;
   action.messages_after = view_.size();
-  tokens_after_last_step_ = action.tokens_after;
   return action;
 }
 
