@@ -277,6 +277,32 @@ TEST(ContextTest, UnmanagedWindowNeverChangesTheConversation) {
   EXPECT_TRUE(SameMessages(window.view(), c.messages));
 }
 
+TEST(ContextTest, WindowWaitsForGrowthThenCompactsKeepingTheReport) {
+  ContextWindow window(1000, true);
+  Conversation c;
+  std::string report = "test: FAILED exit 1\n" + std::string(2800, 'r');
+  c.Turn("verify", Json::object(), report);
+  for (auto& m : c.messages) window.Add(m);
+  // Over 60% of the room, but the only large result is the latest report: nothing to do.
+  EXPECT_FALSE(window.Manage().has_value());
+  window.Add({Role::kAssistant, "", {{"c9", "list_files", "{}"}}, "", false});
+  window.Add({Role::kTool, "a.py\n", {}, "c9", false});
+  EXPECT_FALSE(window.Manage().has_value());
+  // A large read passes 80%: the verify turn goes to the digest, with the report in full.
+  window.Add({Role::kAssistant, "", {{"c10", "read_file", R"({"path": "a.py"})"}}, "", false});
+  window.Add({Role::kTool, std::string(2000, 'a'), {}, "c10", false});
+  auto action = window.Manage();
+  ASSERT_TRUE(action.has_value());
+  EXPECT_EQ(action->kind, ContextAction::Kind::kCompact);
+  EXPECT_EQ(action->messages_before, 8u);
+  EXPECT_EQ(action->messages_after, 5u);
+  EXPECT_LT(action->tokens_after, action->tokens_before);
+  ASSERT_TRUE(IsDigest(window.view()[2]));
+  EXPECT_TRUE(window.view()[2].text.ends_with("Latest verifier report:\n" + report));
+  EXPECT_EQ(window.history().size(), 8u);  // The history keeps everything.
+  ExpectPairsIntact(window.view());
+}
+
 ModelRequest RequestOf(const ContextWindow& window) {
   ModelRequest request;
   request.model = "m";
