@@ -39,10 +39,20 @@ struct DiffSummary {
   bool empty() const { return files_changed == 0; }
 };
 
+// HTTP(S) credentials for one host, given to libgit2 when a fetch or push there asks for them
+// (never written to a remote URL, a config file or a message).
+struct GitCredential {
+  std::string host;      // Lower-case, without user or port: "github.com".
+  std::string username;  // "x-access-token" for GitHub tokens, "oauth2" for GitLab's.
+  std::string password;  // The token.
+};
+
 class GitRepos {
  public:
-  // Mirrors live in `cache_dir` (created on first use).
-  explicit GitRepos(std::filesystem::path cache_dir);
+  // Mirrors live in `cache_dir` (created on first use). Fetches and pushes to a host of
+  // `credentials` authenticate with it; a host that asks twice (credentials refused) fails
+  // with kPermissionDenied.
+  explicit GitRepos(std::filesystem::path cache_dir, std::vector<GitCredential> credentials = {});
   GitRepos(const GitRepos&) = delete;
   GitRepos& operator=(const GitRepos&) = delete;
 
@@ -69,7 +79,8 @@ class GitRepos {
   Result<std::string> Commit(const Worktree& wt, const std::string& branch,
                              const std::string& message, const GitAuthor& author);
 
-  // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch.
+  // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch,
+  // with the host's credentials when it asks for them (kPermissionDenied when refused).
   // A local non-bare repository gets the objects and the ref written directly; it is refused
   // (kInvalidArgument) when it has `branch` checked out.
   Status Push(const Worktree& wt, const std::string& remote_location, const std::string& branch);
@@ -81,6 +92,7 @@ class GitRepos {
   std::mutex& MirrorLock(const std::filesystem::path& path);
 
   std::filesystem::path cache_dir_;
+  std::vector<GitCredential> credentials_;
   std::mutex locks_mutex_;
   std::map<std::filesystem::path, std::mutex> mirror_locks_;  // Guarded by locks_mutex_.
 };
