@@ -714,6 +714,30 @@ Status GitRepos::Push(const Worktree& wt, const std::string& remote_location,
   return {};
 }
 
+Result<BranchStatus> GitRepos::LocalBranchStatus(const std::string& location,
+                                                 const std::string& branch,
+                                                 const std::string& commit) {
+  std::string context = "reading " + branch + " in " + location;
+  std::filesystem::path path = LocalPath(location);
+  if (!IsLocalLocation(location) || !Exists(path)) {
+    return Fail(ErrorCode::kNotFound, context + ": no such local repository");
+  }
+  auto repo = OpenRepository(path, context);
+  if (!repo) return std::unexpected(repo.error());
+  auto published = ParseOid(commit, context);
+  if (!published) return std::unexpected(published.error());
+  BranchStatus status;
+  git_oid branch_id;
+  status.exists =
+      git_reference_name_to_id(&branch_id, repo->get(), ("refs/heads/" + branch).c_str()) == 0;
+  git_oid head;
+  if (git_reference_name_to_id(&head, repo->get(), "HEAD") == 0) {
+    status.merged = git_oid_equal(&head, &*published) != 0 ||
+                    git_graph_descendant_of(repo->get(), &head, &*published) == 1;
+  }
+  return status;
+}
+
 Status GitRepos::RemoveWorktree(const Worktree& wt) {
   if (auto removed = RemoveAll(wt.workspace); !removed) return removed;
   return RemoveAll(wt.git_dir);

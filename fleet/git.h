@@ -47,6 +47,12 @@ struct GitCredential {
   std::string password;  // The token.
 };
 
+// A published branch in a local target repository.
+struct BranchStatus {
+  bool exists = false;  // refs/heads/<branch> is there.
+  bool merged = false;  // The published commit is reachable from the default branch (HEAD).
+};
+
 class GitRepos {
  public:
   // Mirrors live in `cache_dir` (created on first use). Fetches and pushes to a host of
@@ -84,6 +90,11 @@ class GitRepos {
   // A local non-bare repository gets the objects and the ref written directly; it is refused
   // (kInvalidArgument) when it has `branch` checked out.
   Status Push(const Worktree& wt, const std::string& remote_location, const std::string& branch);
+
+  // Where `commit` (hex) published as `branch` stands in the local repository at `location`.
+  // Errors: kNotFound for a missing repository, kInvalidArgument for a bad commit id.
+  Result<BranchStatus> LocalBranchStatus(const std::string& location, const std::string& branch,
+                                         const std::string& commit);
 
   // Removes the workspace and the git dir (not the rest of the job directory).
   Status RemoveWorktree(const Worktree& wt);
