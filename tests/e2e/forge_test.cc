@@ -1,0 +1,160 @@
+// End-to-end: `drover run --forge github` against a loopback GitHub (tests/testing/fake_github.h)
+// and a private git remote behind git's own smart-HTTP backend that wants the token.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/e2e.h"
+#include "tests/testing/fake_github.h"
+#include "tests/testing/git_http_server.h"
+
+namespace drover::e2e {
+namespace {
+
+using drover::testing::ReadTestFile;
+using drover::testing::Sh;
+using drover::testing::WriteTestFile;
+
+constexpr char kToken[] = "ghs_e2eForgeToken0123456789abcdef";
+
+std::string ForgeSpec() {
+  return "---\n"
+         "id: rename-total\n"
+         "title: Rename compute_total to compute_sum\n"
+         "verifiers:\n"
+         "  - name: test\n"
+         "    command: make -s test\n"
+         "    timeout: 60\n"
+         "limits:\n"
+         "  max_turns: 12\n"
+         "  max_attempts: 1\n"
+         "pr:\n"
+         "  labels: [drover, automated]\n"
+         "  draft: true\n"
+         "---\n"
+         "The function `compute_total` in the `pricing` module is renamed `compute_sum`.\n"
+         "Update its definition and every caller.\n";
+}
+
+Json Exchanges() {
+  Json edits = {{"edits",
+                 Json::array({{{"path", "pricing.py"},
+                               {"search", "def compute_total(items):"},
+                               {"replace", "def compute_sum(items):"}},
+                              {{"path", "cart.py"},
+                               {"search", "from pricing import compute_total"},
+                               {"replace", "from pricing import compute_sum"}},
+                              {{"path", "cart.py"},
+                               {"search", "return compute_total(items)"},
+                               {"replace", "return compute_sum(items)"}}})}};
+  // The agent prints its whole environment first: the transcript then shows what it had.
+  return Json::array({Call("run", {{"command", "env"}}, "Looking around."),
+                      Call("edit", edits, "Renaming.", {"PATH="}),
+                      Call("verify", Json::object()),
+                      Call("finish", {{"summary", "Renamed compute_total to compute_sum."}}, "Done.",
+                           {"passed"})});
+}
+
+// The repository on the "forge": a bare repository served over HTTP behind the token.
+std::filesystem::path ServeWidgets(const std::filesystem::path& root) {
+  std::filesystem::path source = root / "src" / "widgets";
+  WriteTestFile(source, "Makefile", "test:\n\tpython3 -m unittest -q\n");
+  WriteTestFile(source, "pricing.py", "def compute_total(items):\n    return sum(items)\n");
+  WriteTestFile(source, "cart.py",
+                "from pricing import compute_total\n\n\ndef cart_value(items):\n"
+                "    return compute_total(items)\n");
+  WriteTestFile(source, "test_cart.py",
+                "import unittest\n\nfrom cart import cart_value\n\n\n"
+                "class CartTest(unittest.TestCase):\n"
+                "    def test_value(self):\n        self.assertEqual(cart_value([1, 2]), 3)\n");
+  WriteTestFile(source, ".gitignore", "__pycache__/\n");
+  WriteTestFile(source, ".github/CODEOWNERS", "*.py @alice @acme/platform\n*.md @bob\n");
+  drover::testing::InitGitRepo(source);
+  std::filesystem::path bare = root / "served" / "acme" / "widgets.git";
+  Sh("git clone -q --bare '" + source.string() + "' '" + bare.string() + "'");
+  return bare;
+}
+
+TEST(Forge, GitHubRunPushesWithTheTokenOpensThenUpdatesOnePr) {
+  Fixture fx;
+  std::filesystem::path bare = ServeWidgets(fx.root());
+  drover::testing::GitHttpServer git_server(fx.root() / "served", "x-access-token", kToken);
+  ASSERT_OK(git_server.Start());
+  drover::testing::FakeGitHub github;
+  ASSERT_OK(github.Start());
+  fx.AddTargetLine(git_server.Url("acme/widgets.git"));
+  // A target that is not on the forge's host fails alone, before any work.
+  fx.AddRepo("elsewhere", {{"README.md", "local only\n"}});
+  fx.WriteSpec(ForgeSpec());
+  fx.WriteCassette("widgets", Exchanges());
+
+  std::vector<std::string> args = {"--forge", "github", "--forge-url", github.BaseUrl()};
+  DroverRun run = fx.Run({{"GITHUB_TOKEN", kToken}}, args);
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  Json widgets, elsewhere;
+  for (const auto& job : run.summary["jobs"]) {
+    (job["repository"] == "widgets" ? widgets : elsewhere) = job;
+  }
+  ASSERT_EQ(widgets["status"], "published") << run.output << widgets.dump(2);
+  EXPECT_EQ(widgets["pr"], "https://github.com/acme/widgets/pull/1");
+  EXPECT_EQ(elsewhere["status"], "failed");
+  EXPECT_NE(elsewhere["reason"].get<std::string>().find("is not a remote repository on 127.0.0.1"),
+            std::string::npos)
+      << elsewhere.dump(2);
+
+  // The branch landed in the private remote, through the runner's credentials.
+  EXPECT_NE(Sh("git --git-dir='" + bare.string() + "' show drover/rename-total:pricing.py")
+                .find("def compute_sum"),
+            std::string::npos);
+  EXPECT_GE(git_server.refused(), 1);  // Asked for credentials first, then given them.
+
+  // The PR: draft, labels from the spec, reviewers from CODEOWNERS (users and the team).
+  ASSERT_EQ(github.PullCount(), 1u);
+  Json pr = github.Pull(1);
+  EXPECT_EQ(pr["draft"], true);
+  EXPECT_EQ(pr["head"]["ref"], "drover/rename-total");
+  EXPECT_EQ(pr["base"]["ref"], "main");
+  EXPECT_EQ(pr["labels"], Json::array({"drover", "automated"}));
+  EXPECT_EQ(pr["requested_reviewers"], Json::array({"alice"}));
+  EXPECT_EQ(pr["requested_teams"], Json::array({"platform"}));
+  EXPECT_NE(pr["body"].get<std::string>().find("## Verification"), std::string::npos);
+  for (const auto& request : github.Requests()) {
+    EXPECT_EQ(request.headers.at("authorization"), std::string("Bearer ") + kToken)
+        << request.method << " " << request.path;
+  }
+
+  // The token is nowhere on disk: not in the run directory (task.json, transcripts, logs),
+  // the mirrors, the state store; and the agent's environment (printed by `env` into its
+  // transcript) did not have it.
+  std::filesystem::path transcript = run.run_dir / "jobs/widgets/attempt-1/transcript.jsonl";
+  EXPECT_NE(ReadTestFile(transcript).find("PATH="), std::string::npos);
+  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + (fx.root() / "state").string() +
+               "' || true"),
+            "");
+
+  // The same migration again (a new run, the same head branch): the PR is updated in place.
+  DroverRun again = fx.Run({{"GITHUB_TOKEN", kToken}}, args);
+  ASSERT_TRUE(again.summary.is_object()) << again.output;
+  EXPECT_EQ(github.PullCount(), 1u) << again.output;
+  bool patched = false;
+  for (const auto& request : github.Requests()) {
+    patched = patched || (request.method == "PATCH" && request.path == "/repos/acme/widgets/pulls/1");
+  }
+  EXPECT_TRUE(patched);
+  for (const auto& job : again.summary["jobs"]) {
+    if (job["repository"] == "widgets") {
+      EXPECT_EQ(job["status"], "published") << again.output;
+      EXPECT_EQ(job["pr"], "https://github.com/acme/widgets/pull/1");
+    }
+  }
+}
+
+TEST(Forge, MissingTokenRefusesTheRunNamingTheVariable) {
+  Fixture fx;
+  fx.AddTargetLine("https://github.com/acme/widgets.git");
+  fx.WriteSpec(ForgeSpec());
+  DroverRun run = fx.Run({}, {"--forge", "github"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.output.find("GITHUB_TOKEN is not set"), std::string::npos) << run.output;
+}
+
+}  // namespace
+}  // namespace drover::e2e
