@@ -15,6 +15,7 @@
 #include "agent/task.h"
 #include "agent/transcript.h"
 #include "cli/exit_code.h"
+#include "cli/report_command.h"
 #include "cli/verify_command.h"
 #include "core/fs.h"
 #include "core/http.h"
@@ -536,6 +537,11 @@ int Main(int argc, char** argv) {
   retry_cmd->add_option("--status", retry_status, "failed (default), skipped or not_applicable")
       ->check(CLI::IsMember({"failed", "skipped", "not_applicable"}));
   retry_cmd->add_option("--state-dir", state_dir, "Where the runs are (default: .drover)");
+  ReportFlags report_flags;
+  auto* report_cmd = AddReportCommand(app, report_flags, state_dir);
+  TrackFlags track_flags;
+  auto* track_cmd = AddTrackCommand(app, track_flags, state_dir);
+  track_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
   std::string discover_source;
   auto* discover_cmd = app.add_subcommand(
       "discover", "Find target repositories; prints a repos file for `drover run --repos`");
@@ -571,6 +577,11 @@ int Main(int argc, char** argv) {
   }
   for (const auto& [name, cmd] : control_cmds) {
     if (*cmd) return ControlCommand(std::filesystem::absolute(state_dir), control_run, controls[name]);
+  }
+  if (*report_cmd) return ReportCommand(report_flags);
+  if (*track_cmd) {
+    (void)SetUpLogging(*level, std::nullopt);
+    return TrackCommand(track_flags, flags.json, env);
   }
   if (*retry_cmd) {
     return RetryCommand(std::filesystem::absolute(state_dir), retry_run, retry_status);
