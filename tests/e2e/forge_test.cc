@@ -147,6 +147,76 @@ TEST(Forge, GitHubRunPushesWithTheTokenOpensThenUpdatesOnePr) {
   }
 }
 
+std::map<std::string, std::string> ShopFiles() {
+  return {{"Makefile", "test:\n\tpython3 -m unittest -q\n"},
+          {"pricing.py", "def compute_total(items):\n    return sum(items)\n"},
+          {"cart.py",
+           "from pricing import compute_total\n\n\ndef cart_value(items):\n"
+           "    return compute_total(items)\n"},
+          {"test_cart.py",
+           "import unittest\n\nfrom cart import cart_value\n\n\n"
+           "class CartTest(unittest.TestCase):\n"
+           "    def test_value(self):\n        self.assertEqual(cart_value([1, 2]), 3)\n"},
+          {".gitignore", "__pycache__/\n"}};
+}
+
+std::string Drover(const Fixture& fx, const std::string& args) {
+  return Sh("'" + std::string(DROVER_BINARY) + "' " + args + " --state-dir '" +
+            (fx.root() / "state").string() + "'");
+}
+
+// A local-forge run publishes two PRs; one is merged into its target and the other's branch
+// deleted; `drover track` sees both, and the report shows the funnel and the burndown.
+TEST(Forge, TrackThenReportOnALocalRun) {
+  Fixture fx;
+  auto shop = fx.AddRepo("shop", ShopFiles());
+  auto till = fx.AddRepo("till", ShopFiles());
+  fx.AddRepo("broken", {{"README.md", "no Makefile\n"}});
+  fx.WriteSpec(StandardSpec());
+  fx.WriteCassette("shop", Exchanges());
+  fx.WriteCassette("till", Exchanges());
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  ASSERT_EQ(run.summary["counts"]["published"], 2) << run.output;
+
+  std::string untouched = Drover(fx, "track run1");
+  EXPECT_NE(untouched.find("2 pull request(s) tracked, 0 changed state."), std::string::npos)
+      << untouched;
+
+  Sh("git -C '" + shop.string() +
+     "' -c user.name=T -c user.email=t@example.com merge -q --no-ff drover/rename-total -m merged");
+  Sh("git -C '" + till.string() + "' branch -q -D drover/rename-total");
+  std::string tracked = Drover(fx, "track run1");
+  EXPECT_NE(tracked.find("shop: open → merged"), std::string::npos) << tracked;
+  EXPECT_NE(tracked.find("till: open → closed"), std::string::npos) << tracked;
+  EXPECT_NE(tracked.find("2 changed state"), std::string::npos) << tracked;
+  EXPECT_NE(Drover(fx, "track run1").find("0 changed state"), std::string::npos);
+
+  Json report = Json::parse(Drover(fx, "report run1 --format json"), nullptr, false);
+  ASSERT_TRUE(report.is_object());
+  std::map<std::string, int> funnel;
+  for (const auto& stage : report["funnel"]) funnel[stage["stage"]] = stage["count"];
+  EXPECT_EQ(funnel["targeted"], 3);
+  EXPECT_EQ(funnel["attempted"], 2);
+  EXPECT_EQ(funnel["verified"], 2);
+  EXPECT_EQ(funnel["pr_opened"], 2);
+  EXPECT_EQ(funnel["merged"], 1);
+  ASSERT_GE(report["burndown"].size(), 2u);
+  Json last = report["burndown"].back();
+  EXPECT_EQ(last["open"], 0);
+  EXPECT_EQ(last["merged"], 1);
+  EXPECT_EQ(last["closed"], 1);
+  EXPECT_GT(report["tokens"]["input"].get<int64_t>(), 0);
+
+  std::string md = Drover(fx, "report --format md");  // The latest run.
+  EXPECT_NE(md.find("| merged | 1 | 33% |"), std::string::npos) << md;
+  std::filesystem::path html_file = fx.root() / "report.html";
+  Drover(fx, "report run1 --format html --output '" + html_file.string() + "'");
+  std::string html = ReadTestFile(html_file);
+  EXPECT_NE(html.find("<polyline class=\"merged\""), std::string::npos);
+  EXPECT_NE(html.find("broken"), std::string::npos);  // Its failure reason is listed.
+}
+
 TEST(Forge, MissingTokenRefusesTheRunNamingTheVariable) {
   Fixture fx;
   fx.AddTargetLine("https://github.com/acme/widgets.git");
