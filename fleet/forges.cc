@@ -135,18 +135,20 @@ Result<ObservedPullRequest> ReadPullRequest(const PullRequestRecord& pr, GitRepo
   ForgeSettings settings{*kind, pr.api_url, pr.token_env};
   auto forge = ResolveForge(settings, std::nullopt, "", env);
   if (!forge) return Fail(forge.error());
-  Result<PullRequestState> state = Fail(ErrorCode::kInternal, "no forge");
-  if (*kind == ForgeKind::kGitHub) {
-    GitHubForgeOptions options;
-    options.api_base_url = forge->api_url;
-    options.token = forge->token;
-    state = GitHubForge(options, http, governor).ReadState(pr.location, static_cast<int>(pr.number));
-  } else {
+  int number = static_cast<int>(pr.number);
+  auto read = [&]() -> Result<PullRequestState> {
+    if (*kind == ForgeKind::kGitHub) {
+      GitHubForgeOptions options;
+      options.api_base_url = forge->api_url;
+      options.token = forge->token;
+      return GitHubForge(options, http, governor).ReadState(pr.location, number);
+    }
     GitLabForgeOptions options;
     options.api_base_url = forge->api_url;
     options.token = forge->token;
-    state = GitLabForge(options, http, governor).ReadState(pr.location, static_cast<int>(pr.number));
-  }
+    return GitLabForge(options, http, governor).ReadState(pr.location, number);
+  };
+  auto state = read();
   if (!state) return Fail(state.error());
   switch (state->state) {
     case PullRequestState::State::kOpen: observed.state = PrState::kOpen; break;
