@@ -130,7 +130,17 @@ TEST(Forge, GitHubRunPushesWithTheTokenOpensThenUpdatesOnePr) {
                "' || true"),
             "");
 
+  // Merged on the forge: `drover track` reads it back with the runner's token.
+  github.SetPullField(1, "state", "closed");
+  github.SetPullField(1, "merged", true);
+  github.SetPullField(1, "merged_at", "2026-11-23T12:00:00Z");
+  std::string tracked = Sh("GITHUB_TOKEN=" + std::string(kToken) + " '" + DROVER_BINARY +
+                           "' track run1 --state-dir '" + (fx.root() / "state").string() + "'");
+  EXPECT_NE(tracked.find("widgets: open → merged"), std::string::npos) << tracked;
+
   // The same migration again (a new run, the same head branch): the PR is updated in place.
+  github.SetPullField(1, "state", "open");
+  github.SetPullField(1, "merged", false);
   DroverRun again = fx.Run({{"GITHUB_TOKEN", kToken}}, args);
   ASSERT_TRUE(again.summary.is_object()) << again.output;
   EXPECT_EQ(github.PullCount(), 1u) << again.output;
