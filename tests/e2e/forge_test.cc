@@ -4,6 +4,7 @@
 
 #include "tests/e2e/e2e.h"
 #include "tests/testing/fake_github.h"
+#include "tests/testing/fake_gitlab.h"
 #include "tests/testing/git_http_server.h"
 
 namespace drover::e2e {
@@ -53,8 +54,10 @@ Json Exchanges() {
                            {"passed"})});
 }
 
-// The repository on the "forge": a bare repository served over HTTP behind the token.
-std::filesystem::path ServeWidgets(const std::filesystem::path& root) {
+// The repository on the "forge": a bare repository served over HTTP behind the token, at
+// root/served/<path>.git.
+std::filesystem::path ServeWidgets(const std::filesystem::path& root,
+                                   const std::string& path = "acme/widgets") {
   std::filesystem::path source = root / "src" / "widgets";
   WriteTestFile(source, "Makefile", "test:\n\tpython3 -m unittest -q\n");
   WriteTestFile(source, "pricing.py", "def compute_total(items):\n    return sum(items)\n");
@@ -68,7 +71,7 @@ std::filesystem::path ServeWidgets(const std::filesystem::path& root) {
   WriteTestFile(source, ".gitignore", "__pycache__/\n");
   WriteTestFile(source, ".github/CODEOWNERS", "*.py @alice @acme/platform\n*.md @bob\n");
   drover::testing::InitGitRepo(source);
-  std::filesystem::path bare = root / "served" / "acme" / "widgets.git";
+  std::filesystem::path bare = root / "served" / (path + ".git");
   Sh("git clone -q --bare '" + source.string() + "' '" + bare.string() + "'");
   return bare;
 }
@@ -155,6 +158,37 @@ TEST(Forge, GitHubRunPushesWithTheTokenOpensThenUpdatesOnePr) {
       EXPECT_EQ(job["pr"], "https://github.com/acme/widgets/pull/1");
     }
   }
+}
+
+TEST(Forge, GitLabRunPushesAsOauth2AndOpensOneDraftMergeRequest) {
+  Fixture fx;
+  std::filesystem::path bare = ServeWidgets(fx.root(), "acme/platform/widgets");
+  drover::testing::GitHttpServer git_server(fx.root() / "served", "oauth2", kToken);
+  ASSERT_OK(git_server.Start());
+  drover::testing::FakeGitLab gitlab;
+  ASSERT_OK(gitlab.Start());
+  fx.AddTargetLine(git_server.Url("acme/platform/widgets.git"));
+  fx.WriteSpec(ForgeSpec());
+  fx.WriteCassette("widgets", Exchanges());
+  std::vector<std::string> args = {"--forge", "gitlab", "--forge-url", gitlab.BaseUrl() + "/api/v4"};
+  DroverRun run = fx.Run({{"GITLAB_TOKEN", kToken}}, args);
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(Sh("git --git-dir='" + bare.string() + "' show drover/rename-total:cart.py")
+                .find("compute_sum"),
+            std::string::npos);
+  ASSERT_EQ(gitlab.Count(), 1u);
+  Json mr = gitlab.Mr(1);
+  EXPECT_EQ(mr["source_branch"], "drover/rename-total");
+  EXPECT_EQ(mr["target_branch"], "main");
+  EXPECT_TRUE(mr["title"].get<std::string>().starts_with("Draft: ")) << mr.dump(2);
+  for (const auto& request : gitlab.Requests()) {
+    EXPECT_EQ(request.headers.at("private-token"), kToken);
+  }
+  EXPECT_EQ(run.summary["jobs"][0]["pr"],
+            "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/1");
+  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + (fx.root() / "state").string() +
+               "' || true"),
+            "");
 }
 
 std::map<std::string, std::string> ShopFiles() {
