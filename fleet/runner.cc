@@ -238,6 +238,14 @@ class Job {
   // `.drover.yml`. Read once from the untouched tree, so that nothing the agent writes there
   // changes how its work is judged.
   bool ChooseVerifiers() {
+    // Reviewers come from the untouched tree too: the agent does not choose its reviewers.
+    codeowners_ = "";
+    for (const char* where : {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}) {
+      if (auto text = ReadRegularFile(worktree_->workspace / where, 1 << 20); text) {
+        codeowners_ = std::move(*text);
+        break;
+      }
+    }
     auto config = LoadRepoConfig(worktree_->workspace);
     if (!config) {
       Finish(JobStatus::kFailed, config.error().message);
@@ -582,6 +590,7 @@ class Job {
     draft.patch = patch_;
     draft.labels = spec.pr.labels;
     draft.draft = spec.pr.draft;
+    draft.codeowners = codeowners_;
     draft.output_dir = report_.job_dir;
     // Claimed before the forge is asked: a run killed between opening the PR and recording
     // it finds the claim, and the forge's own look-up by head branch (OpenOrUpdate) then
@@ -747,6 +756,7 @@ class Job {
   }
 
   std::optional<Worktree> worktree_;
+  std::optional<std::string> codeowners_;  // Of the untouched tree.
   std::vector<verifiers::VerifierSpec> verifiers_;
   std::string summary_;
   std::string patch_;

@@ -198,6 +198,26 @@ TEST_F(GitHubForgeTest, OpenOrUpdateRequestsReviewersFromTheWorktreeCodeOwners) 
             (Json{{"reviewers", {"alice"}}, {"team_reviewers", {"docs"}}}));
 }
 
+TEST_F(GitHubForgeTest, CodeOwnersGivenWithTheDraftWinOverTheWorktrees) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "CODEOWNERS", "* @mallory\n");  // As an agent might have edited it.
+  Worktree wt;
+  wt.workspace = dir.path();
+  PullRequestDraft draft = MakeDraft();
+  draft.labels.clear();
+  draft.patch = "diff --git a/main.go b/main.go\n";
+  draft.codeowners = "*.go @alice\n";
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  std::vector<Recorded> requests = github_.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(Json::parse(requests[2].body),
+            (Json{{"reviewers", {"alice"}}, {"team_reviewers", Json::array()}}));
+  // A tree without CODEOWNERS: nobody is requested, whatever the worktree says now.
+  draft.codeowners = "";
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  EXPECT_EQ(github_.Requests().size(), 5u);  // Look-up and update only.
+}
+
 TEST_F(GitHubForgeTest, ReadsOpenMergedAndClosedStateWithChecks) {
   ASSERT_OK(forge_->OpenOrUpdatePullRequest(MakeDraft()));
   github_.SetChecks(
