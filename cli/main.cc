@@ -234,6 +234,14 @@ int StatusCommand(const std::filesystem::path& state_dir, std::string run_id, bo
   for (const auto& job : *failed) {
     out["failed"].push_back({{"repository", job.repository}, {"reason", job.reason}});
   }
+  // As last seen by `drover run` or `drover track`.
+  if (auto prs = (*store)->ListPullRequests(run_id); prs && !prs->empty()) {
+    out["pull_requests"] = {{"open", 0}, {"merged", 0}, {"closed", 0}};
+    for (const auto& pr : *prs) {
+      auto& count = out["pull_requests"][std::string(fleet::PrStateName(pr.state))];
+      count = count.get<int64_t>() + 1;
+    }
+  }
   if (json) {
     std::cout << out.dump(2) << std::endl;
     return ToInt(ExitCode::kOk);
@@ -248,6 +256,13 @@ int StatusCommand(const std::filesystem::path& state_dir, std::string run_id, bo
     std::printf("  %-30s %8.1fs  %s (%s)\n", d["repository"].get<std::string>().c_str(),
                 d["seconds"].get<double>(), d["state"].get<std::string>().c_str(),
                 d["step"].get<std::string>().c_str());
+  }
+  if (out.contains("pull_requests")) {
+    const auto& prs = out["pull_requests"];
+    std::printf("pull requests: %lld open, %lld merged, %lld closed\n",
+                static_cast<long long>(prs["open"].get<int64_t>()),
+                static_cast<long long>(prs["merged"].get<int64_t>()),
+                static_cast<long long>(prs["closed"].get<int64_t>()));
   }
   if (!failed->empty()) std::printf("failed:\n");
   for (const auto& f : out["failed"]) {

@@ -235,6 +235,8 @@ TEST(Forge, TrackThenReportOnALocalRun) {
   EXPECT_NE(tracked.find("till: open → closed"), std::string::npos) << tracked;
   EXPECT_NE(tracked.find("2 changed state"), std::string::npos) << tracked;
   EXPECT_NE(Drover(fx, "track run1").find("0 changed state"), std::string::npos);
+  Json status = Json::parse(Drover(fx, "status run1 --json"), nullptr, false);
+  EXPECT_EQ(status["pull_requests"], (Json{{"open", 0}, {"merged", 1}, {"closed", 1}}));
 
   Json report = Json::parse(Drover(fx, "report run1 --format json"), nullptr, false);
   ASSERT_TRUE(report.is_object());
