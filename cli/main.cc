@@ -493,13 +493,14 @@ int Main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, fleet::SandboxMode>{{"required", fleet::SandboxMode::kRequired},
                                                     {"none", fleet::SandboxMode::kNone}}));
-  run_cmd->add_option("--forge", run.forge,
-                      "local, github or gitlab (default: the spec's forge.kind, else local); "
-                      "the token comes from $GITHUB_TOKEN / $GITLAB_TOKEN or forge.token_env")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, fleet::ForgeKind>{
-          {"local", fleet::ForgeKind::kLocal},
-          {"github", fleet::ForgeKind::kGitHub},
-          {"gitlab", fleet::ForgeKind::kGitLab}}));
+  run_cmd
+      ->add_option("--forge", run.forge,
+                   "local, github or gitlab (default: the spec's forge.kind, else local); "
+                   "the token comes from $GITHUB_TOKEN / $GITLAB_TOKEN or forge.token_env")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, fleet::ForgeKind>{{"local", fleet::ForgeKind::kLocal},
+                                                  {"github", fleet::ForgeKind::kGitHub},
+                                                  {"gitlab", fleet::ForgeKind::kGitLab}}));
   run_cmd->add_option("--forge-url", run.forge_url,
                       "The forge's API root (GitHub Enterprise: https://HOST/api/v3)");
   run_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");

@@ -44,7 +44,8 @@ int ExitFor(const Error& error) {
 
 }  // namespace
 
-CLI::App* AddReportCommand(CLI::App& app, ReportFlags& flags, const std::string& default_state_dir) {
+CLI::App* AddReportCommand(CLI::App& app, ReportFlags& flags,
+                           const std::string& default_state_dir) {
   flags.state_dir = default_state_dir;
   auto* cmd = app.add_subcommand("report", "A run's funnel, failures, PRs and burndown");
   cmd->add_option("run", flags.run, "Run id (default: the latest)");
@@ -89,7 +90,8 @@ int ReportCommand(const ReportFlags& flags) {
   return ToInt(ExitCode::kOk);
 }
 
-int TrackCommand(const TrackFlags& flags, bool json, const std::map<std::string, std::string>& env) {
+int TrackCommand(const TrackFlags& flags, bool json,
+                 const std::map<std::string, std::string>& env) {
   std::filesystem::path state_dir = std::filesystem::absolute(flags.state_dir);
   auto opened = OpenRun(state_dir, flags.run);
   if (!opened) {
@@ -99,8 +101,8 @@ int TrackCommand(const TrackFlags& flags, bool json, const std::map<std::string,
   fleet::GitRepos git(state_dir / "mirrors");
   auto http = MakeCurlHttpClient();
   fleet::ForgeGovernor governor;
-  auto changes = fleet::TrackPullRequests(*opened->store, opened->run_id, git, *http, governor,
-                                          env, std::chrono::system_clock::now());
+  auto changes = fleet::TrackPullRequests(*opened->store, opened->run_id, git, *http, governor, env,
+                                          std::chrono::system_clock::now());
   if (!changes) {
     std::fprintf(stderr, "drover track: %s\n", changes.error().message.c_str());
     return ExitFor(changes.error());

@@ -23,7 +23,8 @@ Result<std::string> ApiHost(const std::string& url) {
   host = host.substr(0, host.find('/'));
   if (auto at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
   host = host.substr(0, host.find(':'));
-  if (host.empty()) return Fail(ErrorCode::kInvalidArgument, "forge URL \"" + url + "\" has no host");
+  if (host.empty())
+    return Fail(ErrorCode::kInvalidArgument, "forge URL \"" + url + "\" has no host");
   host = Lower(host);
   if (host == "api.github.com") return std::string("github.com");
   return host;
@@ -45,8 +46,8 @@ Result<ForgeSetup> ResolveForge(const ForgeSettings& settings, std::optional<For
   forge.api_url = url.empty() ? settings.base_url : url;
   while (forge.api_url.ends_with('/')) forge.api_url.pop_back();
   bool github = forge.kind == ForgeKind::kGitHub;
-  forge.token_env = settings.token_env.empty() ? (github ? "GITHUB_TOKEN" : "GITLAB_TOKEN")
-                                               : settings.token_env;
+  forge.token_env =
+      settings.token_env.empty() ? (github ? "GITHUB_TOKEN" : "GITLAB_TOKEN") : settings.token_env;
   forge.token = EnvValue(env, forge.token_env);
   std::string name(ForgeKindName(forge.kind));
   if (forge.token.empty()) {
@@ -70,9 +71,9 @@ Status CheckTargetOnForge(const ForgeSetup& forge, std::string_view location) {
   auto remote = ParseRemoteLocation(location);
   std::string name(ForgeKindName(forge.kind));
   if (!remote) {
-    return Fail(ErrorCode::kInvalidArgument,
-                std::string(location) + " is not a remote repository on " + forge.host +
-                    " (the " + name + " forge publishes only there)");
+    return Fail(ErrorCode::kInvalidArgument, std::string(location) +
+                                                 " is not a remote repository on " + forge.host +
+                                                 " (the " + name + " forge publishes only there)");
   }
   if (remote->host != forge.host) {
     return Fail(ErrorCode::kInvalidArgument, std::string(location) + " is on " + remote->host +

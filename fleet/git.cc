@@ -180,8 +180,8 @@ Result<Owned<git_remote>> AnonymousRemote(git_repository* repo, const std::strin
 // What one fetch or push hands libgit2's callbacks.
 struct TransferPayload {
   const std::vector<GitCredential>* credentials = nullptr;
-  int asked = 0;          // Credential requests so far: a second means the first was refused.
-  std::string rejected;   // A ref the remote refused on push, with its reason.
+  int asked = 0;         // Credential requests so far: a second means the first was refused.
+  std::string rejected;  // A ref the remote refused on push, with its reason.
 };
 
 int AcquireCredential(git_credential** out, const char* url, const char* /*username_from_url*/,

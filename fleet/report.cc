@@ -64,8 +64,8 @@ std::string BurndownSvg(const std::vector<BurndownPoint>& points) {
   int64_t top = 1;
   for (const auto& p : points) top = std::max({top, p.open, p.merged});
   auto first = points.front().at;
-  double span = std::max<double>(
-      1.0, std::chrono::duration<double>(points.back().at - first).count());
+  double span =
+      std::max<double>(1.0, std::chrono::duration<double>(points.back().at - first).count());
   auto x = [&](StoreTime at) {
     return kPad + (kWidth - 2 * kPad) * std::chrono::duration<double>(at - first).count() / span;
   };
@@ -85,20 +85,23 @@ std::string BurndownSvg(const std::vector<BurndownPoint>& points) {
   std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(kWidth) +
                     "\" height=\"" + std::to_string(kHeight) +
                     "\" role=\"img\" aria-label=\"Open and merged pull requests over time\">\n";
-  svg += "<line x1=\"40\" y1=\"200\" x2=\"600\" y2=\"200\" stroke=\"#888\"/>"
-         "<line x1=\"40\" y1=\"40\" x2=\"40\" y2=\"200\" stroke=\"#888\"/>\n";
+  svg +=
+      "<line x1=\"40\" y1=\"200\" x2=\"600\" y2=\"200\" stroke=\"#888\"/>"
+      "<line x1=\"40\" y1=\"40\" x2=\"40\" y2=\"200\" stroke=\"#888\"/>\n";
   svg += "<text x=\"4\" y=\"44\" font-size=\"12\">" + std::to_string(top) + "</text>";
   svg += "<text x=\"4\" y=\"204\" font-size=\"12\">0</text>\n";
   svg += "<polyline class=\"open\" fill=\"none\" stroke=\"#d97706\" stroke-width=\"2\" points=\"" +
          line(&BurndownPoint::open) + "\"/>\n";
-  svg += "<polyline class=\"merged\" fill=\"none\" stroke=\"#16a34a\" stroke-width=\"2\" "
-         "points=\"" +
-         line(&BurndownPoint::merged) + "\"/>\n";
+  svg +=
+      "<polyline class=\"merged\" fill=\"none\" stroke=\"#16a34a\" stroke-width=\"2\" "
+      "points=\"" +
+      line(&BurndownPoint::merged) + "\"/>\n";
   svg += "<text x=\"40\" y=\"226\" font-size=\"12\">" + IsoTime(first) + "</text>";
   svg += "<text x=\"600\" y=\"226\" font-size=\"12\" text-anchor=\"end\">" +
          IsoTime(points.back().at) + "</text>\n";
-  svg += "<text x=\"460\" y=\"20\" font-size=\"12\" fill=\"#d97706\">open</text>"
-         "<text x=\"520\" y=\"20\" font-size=\"12\" fill=\"#16a34a\">merged</text>\n</svg>\n";
+  svg +=
+      "<text x=\"460\" y=\"20\" font-size=\"12\" fill=\"#d97706\">open</text>"
+      "<text x=\"520\" y=\"20\" font-size=\"12\" fill=\"#16a34a\">merged</text>\n</svg>\n";
   return svg;
 }
 
@@ -125,9 +128,9 @@ std::vector<FunnelStage> ComputeFunnel(const std::vector<JobRecord>& jobs,
                                      {"pr_opened", static_cast<int64_t>(prs.size())},
                                      {"merged", merged}};
   for (auto& stage : funnel) {
-    stage.percent = jobs.empty() ? 0
-                                 : 100.0 * static_cast<double>(stage.count) /
-                                       static_cast<double>(jobs.size());
+    stage.percent =
+        jobs.empty() ? 0
+                     : 100.0 * static_cast<double>(stage.count) / static_cast<double>(jobs.size());
   }
   return funnel;
 }
@@ -200,14 +203,15 @@ Result<RunSummaryReport> BuildRunReport(StateStore& store, std::string_view run_
 
 std::string RenderReportMarkdown(const RunSummaryReport& report) {
   std::string md = "# drover report: " + Cell(report.run_id) + "\n\nMigration `" +
-                   Cell(report.migration_id) + "`.\n\n## Jobs by status\n\n| status | jobs |\n|---|---:|\n";
+                   Cell(report.migration_id) +
+                   "`.\n\n## Jobs by status\n\n| status | jobs |\n|---|---:|\n";
   for (const auto& [status, count] : report.counts) {
     md += "| " + status + " | " + std::to_string(count) + " |\n";
   }
   md += "\n## Funnel\n\n| stage | jobs | of targeted |\n|---|---:|---:|\n";
   for (const auto& stage : report.funnel) {
-    md += "| " + stage.name + " | " + std::to_string(stage.count) + " | " +
-          Percent(stage.percent) + " |\n";
+    md += "| " + stage.name + " | " + std::to_string(stage.count) + " | " + Percent(stage.percent) +
+          " |\n";
   }
   md += "\n## Failure reasons\n\n";
   if (report.reasons.empty()) md += "None.\n";
@@ -253,7 +257,8 @@ Json ReportToJson(const RunSummaryReport& report) {
   }
   Json slowest = Json::array();
   for (const auto& job : report.slowest) {
-    slowest.push_back({{"repository", job.repository}, {"state", job.state}, {"seconds", job.seconds}});
+    slowest.push_back(
+        {{"repository", job.repository}, {"state", job.state}, {"seconds", job.seconds}});
   }
   Json prs = Json::array();
   for (const auto& pr : report.pull_requests) {
@@ -313,14 +318,15 @@ std::string RenderReportHtml(const RunSummaryReport& report) {
       "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;"
       "padding:.2em .6em;text-align:left}.bar{background:#2563eb;height:.8em}</style>\n"
       "</head><body>\n<h1>drover report: " +
-      EscapeHtml(report.run_id) + "</h1>\n<p>Migration <code>" +
-      EscapeHtml(report.migration_id) + "</code>.</p>\n";
+      EscapeHtml(report.run_id) + "</h1>\n<p>Migration <code>" + EscapeHtml(report.migration_id) +
+      "</code>.</p>\n";
   html += "<h2>Jobs by status</h2>\n<table><tr><th>status</th><th>jobs</th></tr>\n";
   for (const auto& [status, count] : report.counts) {
     html += row({EscapeHtml(status), std::to_string(count)});
   }
-  html += "</table>\n<h2>Funnel</h2>\n<table><tr><th>stage</th><th>jobs</th><th>of "
-          "targeted</th><th></th></tr>\n";
+  html +=
+      "</table>\n<h2>Funnel</h2>\n<table><tr><th>stage</th><th>jobs</th><th>of "
+      "targeted</th><th></th></tr>\n";
   for (const auto& stage : report.funnel) {
     char width[32];
     std::snprintf(width, sizeof width, "%.0f", stage.percent * 2);
@@ -336,17 +342,20 @@ std::string RenderReportHtml(const RunSummaryReport& report) {
       repositories += (i ? ", " : "") + EscapeHtml(group.repositories[i]);
     }
     html += "<li><b>" + EscapeHtml(group.category) + "</b> (" + EscapeHtml(group.status) + ", " +
-            std::to_string(group.count) + "): " + EscapeHtml(group.example) + " — " +
-            repositories + "</li>\n";
+            std::to_string(group.count) + "): " + EscapeHtml(group.example) + " — " + repositories +
+            "</li>\n";
   }
-  html += "</ul>\n<h2>Slowest jobs</h2>\n<table><tr><th>repository</th><th>state</th><th>time</th></tr>\n";
+  html +=
+      "</ul>\n<h2>Slowest "
+      "jobs</h2>\n<table><tr><th>repository</th><th>state</th><th>time</th></tr>\n";
   for (const auto& job : report.slowest) {
     html += row({EscapeHtml(job.repository), EscapeHtml(job.state), Seconds(job.seconds)});
   }
   html += "</table>\n<h2>Usage</h2>\n<p>" + std::to_string(report.input_tokens) + " input and " +
           std::to_string(report.output_tokens) + " output tokens; cost not known.</p>\n";
-  html += "<h2>Pull requests</h2>\n<table><tr><th>repository</th><th>state</th><th>checks</th>"
-          "<th>PR</th></tr>\n";
+  html +=
+      "<h2>Pull requests</h2>\n<table><tr><th>repository</th><th>state</th><th>checks</th>"
+      "<th>PR</th></tr>\n";
   for (const auto& pr : report.pull_requests) {
     html += row({EscapeHtml(pr.repository), std::string(PrStateName(pr.state)),
                  EscapeHtml(pr.checks), EscapeHtml(pr.url)});

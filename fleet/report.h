@@ -22,16 +22,16 @@
 namespace drover::fleet {
 
 struct FunnelStage {
-  std::string name;      // "targeted", "attempted", "verified", "pr_opened", "merged".
+  std::string name;  // "targeted", "attempted", "verified", "pr_opened", "merged".
   int64_t count = 0;
-  double percent = 0;    // Of targeted; 0 when nothing was targeted.
+  double percent = 0;  // Of targeted; 0 when nothing was targeted.
 };
 
 struct ReasonGroup {
   std::string status;    // "failed" or "skipped".
   std::string category;  // The reason up to its first ": " ("final check failed", "forge").
   int64_t count = 0;
-  std::string example;   // One full reason.
+  std::string example;  // One full reason.
   std::vector<std::string> repositories;
 };
 

@@ -978,7 +978,8 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
                 options.repos_file.string() + ": no targets (one git URL or path per line)");
   }
 
-  auto forge_setup = ResolveForge(spec->forge, options.forge, options.forge_url, options.parent_env);
+  auto forge_setup =
+      ResolveForge(spec->forge, options.forge, options.forge_url, options.parent_env);
   if (!forge_setup) return Fail(forge_setup.error());
 
   RunReport report;

@@ -123,9 +123,10 @@ class RunObserver {
 };
 
 // Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing
-// runs), resolves the forge (kInvalidArgument when its token is not set), probes the sandbox (kPermissionDenied saying why, when it cannot isolate and the mode
-// is kRequired), then runs every job. A job's failure is a JobReport, never an error of the run.
-// Errors: bad input, or a run directory that cannot be created.
+// runs), resolves the forge (kInvalidArgument when its token is not set), probes the sandbox
+// (kPermissionDenied saying why, when it cannot isolate and the mode is kRequired), then runs every
+// job. A job's failure is a JobReport, never an error of the run. Errors: bad input, or a run
+// directory that cannot be created.
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer);
 
 // Writes run_dir/summary.json and run_dir/summary.md.

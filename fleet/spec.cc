@@ -474,7 +474,8 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
     }
     const auto& name = spec.forge.token_env;
     bool valid_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char c : name) valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    for (char c : name)
+      valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
     if (!name.empty() && !valid_name) {
       return reader.FailAt(forge["token_env"], "forge.token_env",
                            "\"" + name + "\" is not an environment variable name");

@@ -702,8 +702,8 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::vector<PullRequestRecord>> ListPullRequests(std::string_view run_id) override {
     std::vector<PullRequestRecord> prs;
-    auto done = Transact(
-        "listing the pull requests of run " + std::string(run_id), false, [&]() -> Status {
+    auto done =
+        Transact("listing the pull requests of run " + std::string(run_id), false, [&]() -> Status {
           auto stmt = Prepare(
               "SELECT p.job_id, j.repository, p.forge, p.api_url, p.token_env, p.location, "
               "p.base_branch, p.head_branch, p.head_commit, p.url, p.number, p.state, p.checks, "
@@ -756,8 +756,7 @@ class SqliteStateStore final : public StateStore {
             if (!*row) return {};
             auto state = ParsePrState(stmt->Text(2));
             if (!state) return Fail(state.error());
-            transitions.push_back(
-                {stmt->Int(0), stmt->Text(1), *state, FromMillis(stmt->Int(3))});
+            transitions.push_back({stmt->Int(0), stmt->Text(1), *state, FromMillis(stmt->Int(3))});
           }
         });
     if (!done) return Fail(done.error());

@@ -140,16 +140,16 @@ std::string_view PrStateName(PrState state);  // "open", "merged", "closed"
 // variable, never a token.
 struct PullRequestRecord {
   int64_t job_id = 0;
-  std::string repository;   // Of the job (filled in by ListPullRequests).
-  std::string forge;        // "local", "github", "gitlab".
-  std::string api_url;      // The forge's API root; "" for local and the public hosts.
-  std::string token_env;    // Environment variable holding the forge's token; "" for local.
-  std::string location;     // The target repository's location.
+  std::string repository;  // Of the job (filled in by ListPullRequests).
+  std::string forge;       // "local", "github", "gitlab".
+  std::string api_url;     // The forge's API root; "" for local and the public hosts.
+  std::string token_env;   // Environment variable holding the forge's token; "" for local.
+  std::string location;    // The target repository's location.
   std::string base_branch;
   std::string head_branch;
   std::string head_commit;  // Hex sha published.
   std::string url;
-  int64_t number = 0;       // 0 for local.
+  int64_t number = 0;  // 0 for local.
   PrState state = PrState::kOpen;
   std::string checks = "none";  // none, pending, success, failure.
   StoreTime updated_at;

@@ -36,22 +36,20 @@ std::string ForgeSpec() {
 }
 
 Json Exchanges() {
-  Json edits = {{"edits",
-                 Json::array({{{"path", "pricing.py"},
-                               {"search", "def compute_total(items):"},
-                               {"replace", "def compute_sum(items):"}},
-                              {{"path", "cart.py"},
-                               {"search", "from pricing import compute_total"},
-                               {"replace", "from pricing import compute_sum"}},
-                              {{"path", "cart.py"},
-                               {"search", "return compute_total(items)"},
-                               {"replace", "return compute_sum(items)"}}})}};
+  Json edits = {{"edits", Json::array({{{"path", "pricing.py"},
+                                        {"search", "def compute_total(items):"},
+                                        {"replace", "def compute_sum(items):"}},
+                                       {{"path", "cart.py"},
+                                        {"search", "from pricing import compute_total"},
+                                        {"replace", "from pricing import compute_sum"}},
+                                       {{"path", "cart.py"},
+                                        {"search", "return compute_total(items)"},
+                                        {"replace", "return compute_sum(items)"}}})}};
   // The agent prints its whole environment first: the transcript then shows what it had.
   return Json::array({Call("run", {{"command", "env"}}, "Looking around."),
-                      Call("edit", edits, "Renaming.", {"PATH="}),
-                      Call("verify", Json::object()),
-                      Call("finish", {{"summary", "Renamed compute_total to compute_sum."}}, "Done.",
-                           {"passed"})});
+                      Call("edit", edits, "Renaming.", {"PATH="}), Call("verify", Json::object()),
+                      Call("finish", {{"summary", "Renamed compute_total to compute_sum."}},
+                           "Done.", {"passed"})});
 }
 
 // The repository on the "forge": a bare repository served over HTTP behind the token, at
@@ -129,9 +127,9 @@ TEST(Forge, GitHubRunPushesWithTheTokenOpensThenUpdatesOnePr) {
   // transcript) did not have it.
   std::filesystem::path transcript = run.run_dir / "jobs/widgets/attempt-1/transcript.jsonl";
   EXPECT_NE(ReadTestFile(transcript).find("PATH="), std::string::npos);
-  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + (fx.root() / "state").string() +
-               "' || true"),
-            "");
+  EXPECT_EQ(
+      Sh("grep -rl '" + std::string(kToken) + "' '" + (fx.root() / "state").string() + "' || true"),
+      "");
 
   // Merged on the forge: `drover track` reads it back with the runner's token.
   github.SetPullField(1, "state", "closed");
@@ -149,7 +147,8 @@ TEST(Forge, GitHubRunPushesWithTheTokenOpensThenUpdatesOnePr) {
   EXPECT_EQ(github.PullCount(), 1u) << again.output;
   bool patched = false;
   for (const auto& request : github.Requests()) {
-    patched = patched || (request.method == "PATCH" && request.path == "/repos/acme/widgets/pulls/1");
+    patched =
+        patched || (request.method == "PATCH" && request.path == "/repos/acme/widgets/pulls/1");
   }
   EXPECT_TRUE(patched);
   for (const auto& job : again.summary["jobs"]) {
@@ -170,7 +169,8 @@ TEST(Forge, GitLabRunPushesAsOauth2AndOpensOneDraftMergeRequest) {
   fx.AddTargetLine(git_server.Url("acme/platform/widgets.git"));
   fx.WriteSpec(ForgeSpec());
   fx.WriteCassette("widgets", Exchanges());
-  std::vector<std::string> args = {"--forge", "gitlab", "--forge-url", gitlab.BaseUrl() + "/api/v4"};
+  std::vector<std::string> args = {"--forge", "gitlab", "--forge-url",
+                                   gitlab.BaseUrl() + "/api/v4"};
   DroverRun run = fx.Run({{"GITLAB_TOKEN", kToken}}, args);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(Sh("git --git-dir='" + bare.string() + "' show drover/rename-total:cart.py")
@@ -186,9 +186,9 @@ TEST(Forge, GitLabRunPushesAsOauth2AndOpensOneDraftMergeRequest) {
   }
   EXPECT_EQ(run.summary["jobs"][0]["pr"],
             "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/1");
-  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + (fx.root() / "state").string() +
-               "' || true"),
-            "");
+  EXPECT_EQ(
+      Sh("grep -rl '" + std::string(kToken) + "' '" + (fx.root() / "state").string() + "' || true"),
+      "");
 }
 
 std::map<std::string, std::string> ShopFiles() {

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "fleet/github_forge.h"
-
 #include "tests/testing/fake_github.h"
 #include "tests/testing/testing.h"
 
@@ -80,10 +79,10 @@ TEST(Forges, ReadsLocalAndGitHubPullRequestStates) {
   TempDir dir;
   WriteTestFile(dir / "target", "a.txt", "one\n");
   drover::testing::InitGitRepo(dir / "target");
-  std::string git = "git -C '" + (dir / "target").string() +
-                    "' -c user.name=T -c user.email=t@example.com ";
-  Sh(git + "checkout -q -b drover/x && echo two >> '" + (dir / "target/a.txt").string() +
-     "' && " + git + "commit -qam two");
+  std::string git =
+      "git -C '" + (dir / "target").string() + "' -c user.name=T -c user.email=t@example.com ";
+  Sh(git + "checkout -q -b drover/x && echo two >> '" + (dir / "target/a.txt").string() + "' && " +
+     git + "commit -qam two");
   std::string commit = Sh(git + "rev-parse HEAD");
   commit.pop_back();
   Sh(git + "checkout -q main");
@@ -121,9 +120,10 @@ TEST(Forges, ReadsLocalAndGitHubPullRequestStates) {
   github.SetPullField(1, "state", "closed");
   github.SetPullField(1, "merged", true);
   github.SetPullField(1, "merged_at", "2026-11-23T12:00:00Z");
-  github.SetChecks({{"total_count", 1},
-                    {"check_runs", Json::array({{{"status", "completed"}, {"conclusion", "success"}}})}},
-                   {{"state", "success"}, {"statuses", Json::array()}});
+  github.SetChecks(
+      {{"total_count", 1},
+       {"check_runs", Json::array({{{"status", "completed"}, {"conclusion", "success"}}})}},
+      {{"state", "success"}, {"statuses", Json::array()}});
   PullRequestRecord remote;
   remote.forge = "github";
   remote.api_url = github.BaseUrl();

@@ -430,8 +430,8 @@ TEST(GitCredentialsTest, PrivateHttpRemoteNeedsTheRunnersToken) {
                        "' show drover/private:a.txt")),
             "one\ntwo");
   // Neither the mirror nor the job's git dir keeps the token.
-  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + dir.path().string() +
-               "/cache' '" + (dir.path() / "job").string() + "' || true"),
+  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + dir.path().string() + "/cache' '" +
+               (dir.path() / "job").string() + "' || true"),
             "");
 }
 

@@ -10,7 +10,9 @@ namespace {
 
 using drover::testing::TempDir;
 
-StoreTime At(int64_t seconds) { return StoreTime(std::chrono::seconds(seconds)); }
+StoreTime At(int64_t seconds) {
+  return StoreTime(std::chrono::seconds(seconds));
+}
 
 JobRecord Job(std::string repository, JobState state, std::string step, int attempts,
               std::string reason = "") {
@@ -64,8 +66,8 @@ TEST(Report, FunnelCountsEachStageOfTargeted) {
 
 TEST(Report, BurndownFollowsTransitionsInTimeOrder) {
   std::vector<PullRequestTransition> transitions = {
-      {1, "a", PrState::kOpen, At(100)},  {2, "b", PrState::kOpen, At(100)},
-      {3, "c", PrState::kOpen, At(150)},  {1, "a", PrState::kMerged, At(300)},
+      {1, "a", PrState::kOpen, At(100)},   {2, "b", PrState::kOpen, At(100)},
+      {3, "c", PrState::kOpen, At(150)},   {1, "a", PrState::kMerged, At(300)},
       {2, "b", PrState::kClosed, At(200)}, {3, "c", PrState::kMerged, At(300)}};
   auto points = ComputeBurndown(transitions);
   ASSERT_EQ(points.size(), 4u);  // 100, 150, 200, 300: same-time transitions are one point.
@@ -134,7 +136,9 @@ TEST(Report, HtmlEscapesHostileNamesAndReasonsAndIsSelfContained) {
   report.run_id = "run<1>";
   report.migration_id = "m\"x";
   report.counts["failed"] = 1;
-  report.reasons.push_back({"failed", "<script>alert(1)</script>", 1,
+  report.reasons.push_back({"failed",
+                            "<script>alert(1)</script>",
+                            1,
                             "final check failed: <img src=x onerror=alert('x')>",
                             {"evil\"><script>steal()</script>"}});
   report.slowest.push_back({"a&b", "failed", 3.5});

@@ -181,10 +181,11 @@ TEST(Spec, SandboxSection) {
 }
 
 TEST(Spec, ForgeSection) {
-  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
-                                     "forge:\n  kind: github\n  base_url: "
-                                     "https://ghe.example.com/api/v3\n  token_env: GHE_TOKEN\n---\nx\n",
-                                 "migration.md");
+  auto spec =
+      ParseMigrationSpec(std::string(kMinimalHead) +
+                             "forge:\n  kind: github\n  base_url: "
+                             "https://ghe.example.com/api/v3\n  token_env: GHE_TOKEN\n---\nx\n",
+                         "migration.md");
   ASSERT_OK(spec);
   EXPECT_EQ(spec->forge.kind, ForgeKind::kGitHub);
   EXPECT_EQ(spec->forge.base_url, "https://ghe.example.com/api/v3");
@@ -196,8 +197,9 @@ TEST(Spec, ForgeSection) {
 
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: bitbucket\n---\nx\n"),
             "migration.md:8: forge.kind: unknown forge \"bitbucket\" (local, github or gitlab)");
-  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: gitlab\n  base_url: ftp://x\n---\nx\n"),
-            "migration.md:9: forge.base_url: \"ftp://x\" is not an http(s) URL");
+  EXPECT_EQ(
+      ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: gitlab\n  base_url: ftp://x\n---\nx\n"),
+      "migration.md:9: forge.base_url: \"ftp://x\" is not an http(s) URL");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token_env: \"ghp_abc-def\"\n---\nx\n"),
             "migration.md:8: forge.token_env: \"ghp_abc-def\" is not an environment variable name");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token: x\n---\nx\n"),

@@ -30,9 +30,8 @@ HttpResponse FakeGitHub::Handle(const HttpRequest& request) {
   if (request.method == "GET" && path == repo + "/pulls") {
     Json list = Json::array();
     for (auto& [number, pr] : pulls_) {
-      if (pr["state"] == "open" &&
-          query.find("head=acme:" + pr["head"]["ref"].get<std::string>() + "&") !=
-              std::string::npos) {
+      if (pr["state"] == "open" && query.find("head=acme:" + pr["head"]["ref"].get<std::string>() +
+                                              "&") != std::string::npos) {
         list.push_back(pr);
       }
     }

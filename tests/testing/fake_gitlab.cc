@@ -34,8 +34,8 @@ HttpResponse FakeGitLab::Handle(const HttpRequest& request) {
     mrs_[iid]["iid"] = iid;
     mrs_[iid]["state"] = "opened";
     mrs_[iid]["sha"] = "def456";
-    mrs_[iid]["web_url"] = "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/" +
-                           std::to_string(iid);
+    mrs_[iid]["web_url"] =
+        "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/" + std::to_string(iid);
     return JsonResponse(201, mrs_[iid]);
   }
   if (path.starts_with(base + "/")) {

@@ -22,7 +22,8 @@ std::string Base64(std::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); i += 3) {
     uint32_t chunk = static_cast<uint32_t>(static_cast<unsigned char>(text[i])) << 16;
-    if (i + 1 < text.size()) chunk |= static_cast<uint32_t>(static_cast<unsigned char>(text[i + 1])) << 8;
+    if (i + 1 < text.size())
+      chunk |= static_cast<uint32_t>(static_cast<unsigned char>(text[i + 1])) << 8;
     if (i + 2 < text.size()) chunk |= static_cast<unsigned char>(text[i + 2]);
     out += kAlphabet[(chunk >> 18) & 63];
     out += kAlphabet[(chunk >> 12) & 63];
@@ -82,7 +83,8 @@ std::optional<std::string> RunCgi(const std::vector<std::string>& env, const std
   ::lseek(out_fd, 0, SEEK_SET);
   char chunk[65536];
   ssize_t n = 0;
-  while ((n = ::read(out_fd, chunk, sizeof chunk)) > 0) output.append(chunk, static_cast<size_t>(n));
+  while ((n = ::read(out_fd, chunk, sizeof chunk)) > 0)
+    output.append(chunk, static_cast<size_t>(n));
   ::close(out_fd);
   if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) == 127) return std::nullopt;
   return output;
@@ -125,13 +127,14 @@ class GitHttpServer::Reader {
   std::string buffer_;
 };
 
-GitHttpServer::GitHttpServer(std::filesystem::path root, std::string username,
-                             std::string password)
+GitHttpServer::GitHttpServer(std::filesystem::path root, std::string username, std::string password)
     : root_(std::move(root)),
       expected_authorization_("Basic " + Base64(username + ":" + password)),
       username_(std::move(username)) {}
 
-GitHttpServer::~GitHttpServer() { Stop(); }
+GitHttpServer::~GitHttpServer() {
+  Stop();
+}
 
 Status GitHttpServer::Start() {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
