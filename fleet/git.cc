@@ -191,6 +191,9 @@ int AcquireCredential(git_credential** out, const char* url, const char* /*usern
   if (!location || (allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) == 0) {
     return GIT_PASSTHROUGH;
   }
+  // A token never crosses the network in clear text: plain http only to this machine.
+  bool loopback = location->host == "127.0.0.1" || location->host == "localhost";
+  if (!std::string_view(url).starts_with("https://") && !loopback) return GIT_PASSTHROUGH;
   for (const auto& credential : *transfer->credentials) {
     if (credential.host != location->host) continue;
     if (transfer->asked++ > 0) {

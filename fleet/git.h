@@ -56,8 +56,8 @@ struct BranchStatus {
 class GitRepos {
  public:
   // Mirrors live in `cache_dir` (created on first use). Fetches and pushes to a host of
-  // `credentials` authenticate with it; a host that asks twice (credentials refused) fails
-  // with kPermissionDenied.
+  // `credentials` authenticate with it, over https (plain http only to 127.0.0.1 and
+  // localhost); a host that asks twice (credentials refused) fails with kPermissionDenied.
   explicit GitRepos(std::filesystem::path cache_dir, std::vector<GitCredential> credentials = {});
   GitRepos(const GitRepos&) = delete;
   GitRepos& operator=(const GitRepos&) = delete;
