@@ -268,7 +268,8 @@ TEST(Forge, MissingTokenRefusesTheRunNamingTheVariable) {
   fx.AddTargetLine("https://github.com/acme/widgets.git");
   fx.WriteSpec(ForgeSpec());
   DroverRun run = fx.Run({}, {"--forge", "github"});
-  EXPECT_NE(run.exit_code, 0);
+  EXPECT_EQ(run.exit_code, 3);  // Invalid input: nothing ran.
+  EXPECT_FALSE(run.summary.is_object());
   EXPECT_NE(run.output.find("GITHUB_TOKEN is not set"), std::string::npos) << run.output;
 }
 
