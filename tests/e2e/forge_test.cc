@@ -2,6 +2,8 @@
 // and a private git remote behind git's own smart-HTTP backend that wants the token.
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "tests/e2e/e2e.h"
 #include "tests/testing/fake_github.h"
 #include "tests/testing/fake_gitlab.h"
@@ -10,7 +12,9 @@
 namespace drover::e2e {
 namespace {
 
+using drover::testing::JsonResponse;
 using drover::testing::ReadTestFile;
+using drover::testing::Recorded;
 using drover::testing::Sh;
 using drover::testing::WriteTestFile;
 
@@ -166,6 +170,13 @@ TEST(Forge, GitLabRunPushesAsOauth2AndOpensOneDraftMergeRequest) {
   ASSERT_OK(git_server.Start());
   drover::testing::FakeGitLab gitlab;
   ASSERT_OK(gitlab.Start());
+  // The first merge request creation is refused with a rate limit: the run's forge governor
+  // holds the call for the time GitLab names, then it goes through.
+  std::atomic<int> refused{0};
+  gitlab.SetOverride([&refused](const Recorded& request) -> std::optional<HttpResponse> {
+    if (request.method != "POST" || refused++ > 0) return std::nullopt;
+    return JsonResponse(429, {{"message", "429 Too Many Requests"}}, {{"retry-after", "1"}});
+  });
   fx.AddTargetLine(git_server.Url("acme/platform/widgets.git"));
   fx.WriteSpec(ForgeSpec());
   fx.WriteCassette("widgets", Exchanges());
@@ -177,6 +188,7 @@ TEST(Forge, GitLabRunPushesAsOauth2AndOpensOneDraftMergeRequest) {
                 .find("compute_sum"),
             std::string::npos);
   ASSERT_EQ(gitlab.Count(), 1u);
+  EXPECT_EQ(refused.load(), 2);  // Refused once, created on the second try.
   Json mr = gitlab.Mr(1);
   EXPECT_EQ(mr["source_branch"], "drover/rename-total");
   EXPECT_EQ(mr["target_branch"], "main");
