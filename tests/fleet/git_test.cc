@@ -429,6 +429,16 @@ TEST(GitCredentialsTest, PrivateHttpRemoteNeedsTheRunnersToken) {
   EXPECT_EQ(Trimmed(Sh("git --git-dir='" + (served / "acme/widgets.git").string() +
                        "' show drover/private:a.txt")),
             "one\ntwo");
+  // Plain http elsewhere than 127.0.0.1 or localhost never gets the token, even when the
+  // host matches (127.0.0.2 is this machine too, but not one of the two exempt names).
+  drover::testing::GitHttpServer other(served, "x-access-token", kToken);
+  ASSERT_OK(other.Start("127.0.0.2"));
+  GitRepos other_git(dir.path() / "cache-other", {{"127.0.0.2", "x-access-token", kToken}});
+  auto cleartext = other_git.UpdateMirror(other.Url("acme/widgets.git"));
+  ASSERT_FALSE(cleartext.has_value());
+  EXPECT_EQ(cleartext.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_GE(other.refused(), 1);
+
   // Neither the mirror nor the job's git dir keeps the token.
   EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + dir.path().string() + "/cache' '" +
                (dir.path() / "job").string() + "' || true"),

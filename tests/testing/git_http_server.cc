@@ -136,16 +136,19 @@ GitHttpServer::~GitHttpServer() {
   Stop();
 }
 
-Status GitHttpServer::Start() {
+Status GitHttpServer::Start(const std::string& address_text) {
+  address_ = address_text;
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::inet_pton(AF_INET, address_text.c_str(), &address.sin_addr) != 1) {
+    return Fail(ErrorCode::kIo, "git http server: bad address " + address_text);
+  }
   socklen_t length = sizeof address;
   if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
       ::listen(listen_fd_, 16) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    return Fail(ErrorCode::kIo, "git http server: cannot listen on 127.0.0.1");
+    return Fail(ErrorCode::kIo, "git http server: cannot listen on " + address_text);
   }
   port_ = ntohs(address.sin_port);
   thread_ = std::thread([this] { AcceptLoop(); });
@@ -167,7 +170,7 @@ void GitHttpServer::Stop() {
 }
 
 std::string GitHttpServer::Url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/" + path;
+  return "http://" + address_ + ":" + std::to_string(port_) + "/" + path;
 }
 
 void GitHttpServer::AcceptLoop() {

@@ -1,4 +1,4 @@
-// A git smart-HTTP server on 127.0.0.1 for tests: git's own `git http-backend` run as a CGI
+// A git smart-HTTP server on a loopback address for tests: git's own `git http-backend` run as a CGI
 // behind HTTP Basic authentication, serving the bare repositories under a root directory
 // (http://127.0.0.1:PORT/NAME.git). Accepts chunked request bodies, as libgit2 sends on push.
 // Thread-safe: a thread per (keep-alive) connection.
@@ -25,11 +25,11 @@ class GitHttpServer {
   GitHttpServer(const GitHttpServer&) = delete;
   GitHttpServer& operator=(const GitHttpServer&) = delete;
 
-  // Listens on a free loopback port. Errors: kIo.
-  Status Start();
+  // Listens on a free port of `address` (a 127.0.0.0/8 address). Errors: kIo.
+  Status Start(const std::string& address = "127.0.0.1");
   void Stop();
 
-  // http://127.0.0.1:PORT/<path>, e.g. Url("acme/widgets.git").
+  // http://ADDRESS:PORT/<path>, e.g. Url("acme/widgets.git").
   std::string Url(const std::string& path) const;
   // Requests answered 401 (no or wrong credentials) and served through git http-backend.
   int refused() const { return refused_; }
@@ -44,6 +44,7 @@ class GitHttpServer {
   std::filesystem::path root_;
   std::string expected_authorization_;  // "Basic <base64(user:password)>".
   std::string username_;
+  std::string address_;
   int listen_fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
