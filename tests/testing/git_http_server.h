@@ -1,5 +1,5 @@
-// A git smart-HTTP server on a loopback address for tests: git's own `git http-backend` run as a CGI
-// behind HTTP Basic authentication, serving the bare repositories under a root directory
+// A git smart-HTTP server on a loopback address for tests: git's own `git http-backend` run as a
+// CGI behind HTTP Basic authentication, serving the bare repositories under a root directory
 // (http://127.0.0.1:PORT/NAME.git). Accepts chunked request bodies, as libgit2 sends on push.
 // Thread-safe: a thread per (keep-alive) connection.
 #pragma once
