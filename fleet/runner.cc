@@ -19,6 +19,8 @@
 #include "core/fs.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
+#include "fleet/forge_governor.h"
+#include "fleet/forges.h"
 #include "fleet/git.h"
 #include "fleet/judge.h"
 #include "fleet/repo_config.h"
@@ -69,6 +71,7 @@ struct RunContext {
   std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
   std::string isolation;
   StateStore* store = nullptr;  // The run's durable state (STATE/state.db).
+  const ForgeSetup* forge_setup = nullptr;
 };
 
 // What ended a failed agent attempt, for JobReport::failure_kind.
@@ -124,6 +127,10 @@ class Job {
 
  private:
   void Execute() {
+    if (auto on_forge = CheckTargetOnForge(*run_.forge_setup, target_.location); !on_forge) {
+      Finish(JobStatus::kFailed, "forge: " + on_forge.error().message);
+      return;
+    }
     if (!Prepare() || !ChooseVerifiers() || !Baseline()) return;
     if (!Agent()) return;
     Publish();
@@ -245,6 +252,14 @@ class Job {
   // `.drover.yml`. Read once from the untouched tree, so that nothing the agent writes there
   // changes how its work is judged.
   bool ChooseVerifiers() {
+    // Reviewers come from the untouched tree too: the agent does not choose its reviewers.
+    codeowners_ = "";
+    for (const char* where : {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}) {
+      if (auto text = ReadRegularFile(worktree_->workspace / where, 1 << 20); text) {
+        codeowners_ = std::move(*text);
+        break;
+      }
+    }
     auto config = LoadRepoConfig(worktree_->workspace);
     if (!config) {
       Finish(JobStatus::kFailed, config.error().message);
@@ -596,6 +611,7 @@ class Job {
     draft.patch = patch_;
     draft.labels = spec.pr.labels;
     draft.draft = spec.pr.draft;
+    draft.codeowners = codeowners_;
     draft.output_dir = report_.job_dir;
     // Claimed before the forge is asked: a run killed between opening the PR and recording
     // it finds the claim, and the forge's own look-up by head branch (OpenOrUpdate) then
@@ -607,15 +623,44 @@ class Job {
                      target_.name, draft.head_branch);
       }
     }
+    // GitHub and GitLab need the branch there first: pushed from here, with the runner's token.
+    if (run_.forge_setup->kind != ForgeKind::kLocal) {
+      if (auto pushed = run_.git.Push(*worktree_, target_.location, draft.head_branch); !pushed) {
+        Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
+        return;
+      }
+    }
     auto pr = run_.forge.OpenOrUpdate(draft, *worktree_);
     if (!pr) {
       Finish(JobStatus::kFailed, "publish: " + pr.error().message);
       return;
     }
-    if (run_.store != nullptr) (void)run_.store->RecordPublication(job_id_, pr->url, 0);
+    if (run_.store != nullptr) RecordPullRequest(draft, *pr, *commit);
     report_.pr_url = pr->url;
     Step("published");
     Finish(JobStatus::kPublished, "");
+  }
+
+  // The publication and the PR's first state (open), which `drover track` refreshes.
+  void RecordPullRequest(const PullRequestDraft& draft, const PullRequest& pr,
+                         const std::string& commit) {
+    int64_t number = PullRequestNumber(pr.id);
+    (void)run_.store->RecordPublication(job_id_, pr.url, number);
+    PullRequestRecord record;
+    record.job_id = job_id_;
+    record.forge = std::string(ForgeKindName(run_.forge_setup->kind));
+    record.api_url = run_.forge_setup->api_url;
+    record.token_env = run_.forge_setup->token_env;
+    record.location = target_.location;
+    record.base_branch = draft.base_branch;
+    record.head_branch = draft.head_branch;
+    record.head_commit = commit;
+    record.url = pr.url;
+    record.number = number;
+    record.updated_at = std::chrono::system_clock::now();
+    if (auto recorded = run_.store->RecordPullRequest(record); !recorded) {
+      spdlog::error("{}: state store: {}", target_.name, recorded.error().message);
+    }
   }
 
   RunContext& run_;
@@ -732,6 +777,7 @@ class Job {
   }
 
   std::optional<Worktree> worktree_;
+  std::optional<std::string> codeowners_;  // Of the untouched tree.
   std::vector<verifiers::VerifierSpec> verifiers_;
   std::string summary_;
   std::string patch_;
@@ -955,6 +1001,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
                 options.repos_file.string() + ": no targets (one git URL or path per line)");
   }
 
+  auto forge_setup =
+      ResolveForge(spec->forge, options.forge, options.forge_url, options.parent_env);
+  if (!forge_setup) return Fail(forge_setup.error());
+
   RunReport report;
   report.migration_id = spec->id;
   report.run_id = options.run_id.empty() ? spec->id + "-" + UtcStamp()
@@ -972,9 +1022,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   }
   std::filesystem::path socket_dir = socket_template;
 
-  GitRepos git(options.state_dir / "mirrors");
-  LocalForge forge(git);
+  GitRepos git(options.state_dir / "mirrors", GitCredentialsFor(*forge_setup));
   auto http = MakeCurlHttpClient();
+  ForgeGovernor forge_governor;
+  auto forge = MakeForge(*forge_setup, git, *http, forge_governor);
   GatewayOptions gateway_options;
   gateway_options.upstream = options.model.upstream;
   gateway_options.record_dir = options.record_dir;
@@ -983,8 +1034,9 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.governor = &governor;
   Gateway gateway(gateway_options);
   auto processes = sandbox::MakeLocalProcessRunner();
-  RunContext context{options, *spec,  observer,   git,    forge,
+  RunContext context{options, *spec,  observer,   git,    *forge,
                      gateway, *processes, report.run_dir, socket_dir};
+  context.forge_setup = &*forge_setup;
   std::unique_ptr<sandbox::EgressProxy> proxy;
   if (options.sandbox == SandboxMode::kNone) {
     report.isolation = "none (--sandbox=none)";

@@ -111,6 +111,10 @@ struct RunOptions {
   int64_t max_run_tokens = 0;
   // The provider key's limits, shared by every job (the gateway's RateGovernor); 0: none.
   RateLimits model_limits;
+  // `--forge` and `--forge-url`: override the spec's `forge` kind and API root when set. The
+  // token is read from parent_env by the name the spec gives (forge.token_env).
+  std::optional<ForgeKind> forge;
+  std::string forge_url;
 };
 
 class RunObserver {
@@ -122,9 +126,10 @@ class RunObserver {
 };
 
 // Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing
-// runs), probes the sandbox (kPermissionDenied saying why, when it cannot isolate and the mode
-// is kRequired), then runs every job. A job's failure is a JobReport, never an error of the run.
-// Errors: bad input, or a run directory that cannot be created.
+// runs), resolves the forge (kInvalidArgument when its token is not set), probes the sandbox
+// (kPermissionDenied saying why, when it cannot isolate and the mode is kRequired), then runs every
+// job. A job's failure is a JobReport, never an error of the run. Errors: bad input, or a run
+// directory that cannot be created.
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer);
 
 // Writes run_dir/summary.json and run_dir/summary.md.

@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
-                                           "sandbox",  "judge"};
+                                           "sandbox",  "judge",  "forge"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
@@ -44,6 +44,7 @@ constexpr std::string_view kPolicyFields[] = {
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
+constexpr std::string_view kForgeFields[] = {"kind", "base_url", "token_env"};
 constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
                                                "max_processes", "disk_mb"};
 
@@ -472,6 +473,40 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
     }
   }
 
+  const YAML::Node forge = root["forge"];
+  if (forge.IsDefined() && !forge.IsNull()) {
+    if (auto ok = reader.CheckMapping(forge, "forge", kForgeFields); !ok) return ok;
+    auto text = [&](const char* field) {
+      return [&reader, field](const YAML::Node& n) {
+        return reader.String(n, std::string("forge.") + field);
+      };
+    };
+    std::string kind = "local";
+    if (auto ok = Optional(forge, "kind", text("kind"), kind); !ok) return ok;
+    auto parsed = ParseForgeKind(kind);
+    if (!parsed) return reader.FailAt(forge["kind"], "forge.kind", parsed.error().message);
+    spec.forge.kind = *parsed;
+    if (auto ok = Optional(forge, "base_url", text("base_url"), spec.forge.base_url); !ok) {
+      return ok;
+    }
+    const auto& url = spec.forge.base_url;
+    if (!url.empty() && !url.starts_with("https://") && !url.starts_with("http://")) {
+      return reader.FailAt(forge["base_url"], "forge.base_url",
+                           "\"" + url + "\" is not an http(s) URL");
+    }
+    if (auto ok = Optional(forge, "token_env", text("token_env"), spec.forge.token_env); !ok) {
+      return ok;
+    }
+    const auto& name = spec.forge.token_env;
+    bool valid_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name)
+      valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!name.empty() && !valid_name) {
+      return reader.FailAt(forge["token_env"], "forge.token_env",
+                           "\"" + name + "\" is not an environment variable name");
+    }
+  }
+
   const YAML::Node sandbox = root["sandbox"];
   if (sandbox.IsDefined()) {
     if (auto ok = reader.CheckMapping(sandbox, "sandbox", kSandboxFields); !ok) return ok;
@@ -581,6 +616,23 @@ Result<MigrationSpec> ParseFrontMatter(const FieldReader& reader, const YAML::No
 }
 
 }  // namespace
+
+std::string_view ForgeKindName(ForgeKind kind) {
+  switch (kind) {
+    case ForgeKind::kLocal: return "local";
+    case ForgeKind::kGitHub: return "github";
+    case ForgeKind::kGitLab: return "gitlab";
+  }
+  return "local";
+}
+
+Result<ForgeKind> ParseForgeKind(std::string_view name) {
+  for (ForgeKind kind : {ForgeKind::kLocal, ForgeKind::kGitHub, ForgeKind::kGitLab}) {
+    if (ForgeKindName(kind) == name) return kind;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "unknown forge \"" + std::string(name) + "\" (local, github or gitlab)");
+}
 
 Result<MigrationSpec> ParseMigrationSpec(std::string_view text, std::string_view file_name) {
   auto fail = [&](int line, std::string_view message) {

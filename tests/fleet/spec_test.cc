@@ -217,6 +217,32 @@ TEST(Spec, SandboxSection) {
             "migration.md:8: sandbox: unknown field 'allow_host' (did you mean 'allow_hosts'?)");
 }
 
+TEST(Spec, ForgeSection) {
+  auto spec =
+      ParseMigrationSpec(std::string(kMinimalHead) +
+                             "forge:\n  kind: github\n  base_url: "
+                             "https://ghe.example.com/api/v3\n  token_env: GHE_TOKEN\n---\nx\n",
+                         "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->forge.kind, ForgeKind::kGitHub);
+  EXPECT_EQ(spec->forge.base_url, "https://ghe.example.com/api/v3");
+  EXPECT_EQ(spec->forge.token_env, "GHE_TOKEN");
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->forge.kind, ForgeKind::kLocal);
+  EXPECT_EQ(defaults->forge.token_env, "");
+
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: bitbucket\n---\nx\n"),
+            "migration.md:8: forge.kind: unknown forge \"bitbucket\" (local, github or gitlab)");
+  EXPECT_EQ(
+      ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: gitlab\n  base_url: ftp://x\n---\nx\n"),
+      "migration.md:9: forge.base_url: \"ftp://x\" is not an http(s) URL");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token_env: \"ghp_abc-def\"\n---\nx\n"),
+            "migration.md:8: forge.token_env: \"ghp_abc-def\" is not an environment variable name");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token: x\n---\nx\n"),
+            "migration.md:8: forge: unknown field 'token'");
+}
+
 TEST(Spec, UnknownFieldSuggestsTheClosestName) {
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifers:\n  - name: t\n    command: c\n---\nDo.\n"),
             "migration.md:4: unknown field 'verifers' (did you mean 'verifiers'?)");
