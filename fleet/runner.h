@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,9 @@ struct RunReport {
   std::string isolation;
   // Jobs an earlier run of the same id had finished: kept as they were, not run again.
   int resumed_jobs = 0;
+  // Set when the run paused itself (a canary wave below its bar): why, with the figures.
+  // Jobs not started then are reported as skipped with that reason.
+  std::string paused;
   std::vector<JobReport> jobs;
   double seconds = 0;
   int CountWith(JobStatus status) const;
@@ -95,7 +99,13 @@ struct RunOptions {
   std::filesystem::path repos_file;
   std::filesystem::path state_dir;  // Mirrors in state_dir/mirrors, runs in state_dir/runs.
   std::string run_id;               // Default: <migration id>-<UTC timestamp>.
-  int jobs = 4;                     // Repositories worked on at once.
+  // Agent slots: repositories worked on at once (model-bound: most of a job is waiting on the
+  // model, so this can be far above the number of cores).
+  int agents = 4;
+  // Build slots: verifier and agent commands running at once (CPU-bound). Baseline and final
+  // checks take one in the runner; an agent's run/verify commands take one through the
+  // gateway. 0: std::thread::hardware_concurrency().
+  int builds = 0;
   ModelSetting model;
   std::optional<std::filesystem::path> record_dir;  // Save cassettes of upstream exchanges.
   std::filesystem::path drover_binary;  // Started as `drover agent` for each attempt.
@@ -110,12 +120,32 @@ struct RunOptions {
   RateLimits model_limits;
 };
 
+// A run's progress at one moment, for a live display.
+struct RunProgress {
+  size_t targets = 0;
+  std::map<JobStatus, size_t> finished;  // Finished jobs by status (resumed ones included).
+  int jobs_in_flight = 0;    // Repositories being worked on (agent slots in use).
+  int agents_in_flight = 0;  // Of those, jobs whose agent process runs now.
+  int builds_in_flight = 0;  // Build slots in use.
+  int agent_slots = 0;
+  int build_slots = 0;
+  int64_t tokens = 0;          // Input + output tokens spent by this process so far.
+  double elapsed_seconds = 0;  // Since this process started the run.
+  double job_seconds = 0;      // Summed duration of the jobs this process finished.
+  size_t jobs_timed = 0;       // How many jobs job_seconds sums.
+};
+
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void OnRunStarted(const RunReport& /*run*/, size_t /*targets*/) {}
   virtual void OnJobStep(const std::string& /*repository*/, std::string_view /*step*/) {}
   virtual void OnJobFinished(const JobReport& /*job*/) {}
+  // About four times a second while jobs run, from one thread of the runner.
+  virtual void OnProgress(const RunProgress& /*progress*/) {}
+  // The run stopped starting repositories and leaves the rest for later (a canary wave
+  // below its bar); `why` says so with the figures.
+  virtual void OnRunPaused(const std::string& /*why*/) {}
 };
 
 // Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing

@@ -49,6 +49,14 @@ struct JudgeSettings {
   bool enabled = false;
 };
 
+// Key `rollout: {canary: N, min_success: R}`: the first N targets (in the targets' order) run
+// first; the rest start only when published / finished (skipped and not applicable left out)
+// among them is at least R, else the run pauses. Absent: one wave.
+struct RolloutSettings {
+  int64_t canary = 0;        // Targets in the canary wave; 0: no canary.
+  double min_success = 0.0;  // In [0, 1]; default 0 (any outcome continues).
+};
+
 enum class OnRedBaseline {
   kSkip,           // A target whose verifiers fail before the agent runs is skipped.
   kNoNewFailures,  // Work on it anyway; the final check may not fail more than the baseline.
@@ -68,6 +76,7 @@ struct MigrationSpec {
   GitAuthor author;                                      // Key `author`.
   SandboxSettings sandbox;                               // Key `sandbox`.
   JudgeSettings judge;                                   // Key `judge`.
+  RolloutSettings rollout;                               // Key `rollout`.
   std::filesystem::path file;  // Where the spec was read from (empty when parsed from text).
 };
 
