@@ -434,8 +434,13 @@ int Main(int argc, char** argv) {
                       "openai:MODEL, anthropic:MODEL or replay:DIR (default: $DROVER_MODEL)");
   run_cmd->add_option("--state-dir", state_dir, "Mirrors and runs (default: $DROVER_STATE_DIR or .drover)");
   run_cmd->add_option("--run-id", run.run_id, "Name of this run (default: <id>-<time>)");
-  run_cmd->add_option("--agents,--jobs", run.agents,
-                      "Agent slots: repositories worked on at once (default 4)")
+  run_cmd->add_option("--agents", run.agents,
+                      "Agent slots: agents at once, mostly waiting on the model (default 4)")
+      ->check(CLI::Range(1, 4096));
+  int jobs = 0;
+  run_cmd->add_option("--jobs", jobs,
+                      "Repositories in flight, and as many agent slots (default: agents + "
+                      "builds in flight)")
       ->check(CLI::Range(1, 4096));
   run_cmd->add_option("--builds", run.builds,
                       "Build slots: verifier and agent commands at once (default: the cores)")
@@ -564,6 +569,7 @@ int Main(int argc, char** argv) {
                    "replay:DIR) or pass --model\n");
       return ToInt(ExitCode::kUsage);
     }
+    if (jobs > 0) run.agents = run.max_in_flight = jobs;
     run.state_dir = std::filesystem::absolute(state_dir);
     if (!record_dir.empty()) run.record_dir = std::filesystem::absolute(record_dir);
     if (auto made = CreateDirectories(run.state_dir); !made) {

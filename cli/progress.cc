@@ -63,12 +63,12 @@ std::string FormatProgress(const fleet::RunProgress& progress, size_t width) {
   }
   char text[512];
   std::snprintf(text, sizeof text,
-                "[%zu/%zu] %zu published, %zu failed, %zu skipped, %zu n/a | jobs %d/%d, "
-                "agents %d, builds %d/%d | %s tokens | %s, %s",
+                "[%zu/%zu] %zu published, %zu failed, %zu skipped, %zu n/a | jobs %d, "
+                "agents %d/%d, builds %d/%d | %s tokens | %s, %s",
                 done, progress.targets, count(fleet::JobStatus::kPublished),
                 count(fleet::JobStatus::kFailed), count(fleet::JobStatus::kSkipped),
                 count(fleet::JobStatus::kNotApplicable), progress.jobs_in_flight,
-                progress.agent_slots, progress.agents_in_flight, progress.builds_in_flight,
+                progress.agents_in_flight, progress.agent_slots, progress.builds_in_flight,
                 progress.build_slots, Tokens(progress.tokens).c_str(),
                 Duration(progress.elapsed_seconds).c_str(), eta.c_str());
   std::string line = text;

@@ -17,7 +17,7 @@
 #include "agent/model.h"
 #include "core/error.h"
 #include "core/http.h"
-#include "fleet/build_slots.h"
+#include "fleet/slot_pool.h"
 #include "fleet/rate_governor.h"
 
 namespace drover::fleet {
@@ -52,7 +52,7 @@ struct GatewayOptions {
   // up to 30 s; replies {"lease": ID} or {"lease": null}, to be asked again) and
   // /drover/build-slot/release ({"lease": ID}), leased under the job's id. Absent: 404, and
   // the agent runs its commands without waiting.
-  BuildSlots* build_slots = nullptr;
+  SlotPool* build_slots = nullptr;
 };
 
 struct JobConfig {

@@ -18,7 +18,7 @@
 #include "agent/task.h"
 #include "core/http.h"
 #include "core/fs.h"
-#include "fleet/build_slots.h"
+#include "fleet/slot_pool.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
 #include "fleet/git.h"
@@ -71,7 +71,8 @@ struct RunContext {
   std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
   std::string isolation;
   StateStore* store = nullptr;  // The run's durable state (STATE/state.db).
-  BuildSlots* build_slots = nullptr;  // Every verifier and agent command runs holding one.
+  SlotPool* agent_slots = nullptr;  // Every agent process runs holding one.
+  SlotPool* build_slots = nullptr;  // Every verifier and agent command runs holding one.
   std::atomic<int> agents_running{0};  // Agent processes alive now.
 };
 
@@ -180,7 +181,7 @@ class Job {
   // Whole outputs go to jobs/NAME/logs/<prefix><verifier>.log.
   verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun,
                                             const std::string& prefix) const {
-    BuildSlots::Scoped slot(run_.build_slots, "runner/" + target_.name);
+    SlotPool::Scoped slot(run_.build_slots, "runner/" + target_.name);
     auto isolated = VerifierProcesses();
     auto& processes = isolated ? *isolated : run_.processes;
     auto logs = report_.job_dir / "logs";
@@ -441,9 +442,15 @@ class Job {
       policy.read_only_paths.push_back(run_.options.drover_binary);
       isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
     }
-    ++run_.agents_running;
-    auto ran = (isolated ? *isolated : run_.processes).Run(process);
-    --run_.agents_running;
+    Result<sandbox::ProcessResult> ran;
+    {
+      // Only the agent holds an agent slot: preparing, checking and publishing happen beside
+      // the agents, so that the model-bound slots are never idle while a job does CPU work.
+      SlotPool::Scoped agent_slot(run_.agent_slots, target_.name);
+      ++run_.agents_running;
+      ran = (isolated ? *isolated : run_.processes).Run(process);
+      --run_.agents_running;
+    }
     // The agent's commands lease build slots under the gateway job's id: whatever a dead or
     // careless agent still holds goes back now.
     if (run_.build_slots != nullptr) run_.build_slots->RevokeOwner(target_.name);
@@ -843,7 +850,10 @@ class Scheduler {
       for (size_t i = next++; i < end; i = next++) RunOne(i);
     };
     std::vector<std::thread> workers;
-    size_t count = std::min<size_t>(static_cast<size_t>(progress_.agent_slots), end - begin);
+    int in_flight = run_.options.max_in_flight;
+    if (in_flight <= 0) in_flight = progress_.agent_slots + progress_.build_slots;
+    size_t lanes = static_cast<size_t>(in_flight);
+    size_t count = std::min<size_t>(lanes, end - begin);
     for (size_t i = 0; i < count; ++i) workers.emplace_back(worker);
     for (auto& w : workers) w.join();
   }
@@ -1172,9 +1182,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.http = http.get();
   RateGovernor governor(options.model_limits);
   gateway_options.governor = &governor;
-  BuildSlots build_slots(options.builds > 0
-                             ? options.builds
-                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  SlotPool agent_slots(std::max(1, options.agents));
+  SlotPool build_slots(options.builds > 0
+                           ? options.builds
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   gateway_options.build_slots = &build_slots;
   Gateway gateway(gateway_options);
   auto processes = sandbox::MakeLocalProcessRunner();
@@ -1198,6 +1209,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
     context.toolchain_env = sandboxed->toolchain_env;
   }
   context.isolation = report.isolation;
+  context.agent_slots = &agent_slots;
   context.build_slots = &build_slots;
   spdlog::info("isolation: {}", report.isolation);
 

@@ -99,9 +99,12 @@ struct RunOptions {
   std::filesystem::path repos_file;
   std::filesystem::path state_dir;  // Mirrors in state_dir/mirrors, runs in state_dir/runs.
   std::string run_id;               // Default: <migration id>-<UTC timestamp>.
-  // Agent slots: repositories worked on at once (model-bound: most of a job is waiting on the
-  // model, so this can be far above the number of cores).
+  // Agent slots: agent processes at once (model-bound: an agent mostly waits on the model, so
+  // this can be far above the number of cores).
   int agents = 4;
+  // Repositories in flight: besides those whose agents run, the others prepare, check or
+  // publish, so that a job is ready whenever an agent slot frees. 0: agents + build slots.
+  int max_in_flight = 0;
   // Build slots: verifier and agent commands running at once (CPU-bound). Baseline and final
   // checks take one in the runner; an agent's run/verify commands take one through the
   // gateway. 0: std::thread::hardware_concurrency().
@@ -124,8 +127,8 @@ struct RunOptions {
 struct RunProgress {
   size_t targets = 0;
   std::map<JobStatus, size_t> finished;  // Finished jobs by status (resumed ones included).
-  int jobs_in_flight = 0;    // Repositories being worked on (agent slots in use).
-  int agents_in_flight = 0;  // Of those, jobs whose agent process runs now.
+  int jobs_in_flight = 0;    // Repositories being worked on.
+  int agents_in_flight = 0;  // Of those, jobs whose agent process runs now (agent slots used).
   int builds_in_flight = 0;  // Build slots in use.
   int agent_slots = 0;
   int build_slots = 0;

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/build_slot_runner.h"
-#include "fleet/build_slots.h"
+#include "fleet/slot_pool.h"
 #include "fleet/gateway.h"
 #include "tests/testing/model_server.h"
 #include "tests/testing/testing.h"
@@ -19,20 +19,20 @@ using std::chrono::milliseconds;
 // Runs nothing; notes how many slots were in use while it "ran".
 class RecordingRunner final : public sandbox::ProcessRunner {
  public:
-  explicit RecordingRunner(const BuildSlots* slots) : slots_(slots) {}
+  explicit RecordingRunner(const SlotPool* slots) : slots_(slots) {}
   Result<sandbox::ProcessResult> Run(const sandbox::ProcessSpec&) override {
     in_use_while_running = slots_ == nullptr ? -1 : slots_->in_use();
     ran = true;
     return sandbox::ProcessResult{};
   }
-  const BuildSlots* slots_;
+  const SlotPool* slots_;
   std::atomic<int> in_use_while_running{-1};
   std::atomic<bool> ran{false};
 };
 
 class BuildSlotEndpoint : public ::testing::Test {
  protected:
-  void Open(BuildSlots* slots) {
+  void Open(SlotPool* slots) {
     GatewayOptions options;
     options.http = http_.get();
     options.upstream = UpstreamConfig{agent::Provider::kOpenAiChat, model_.OpenAiBaseUrl(), ""};
@@ -52,7 +52,7 @@ class BuildSlotEndpoint : public ::testing::Test {
 };
 
 TEST_F(BuildSlotEndpoint, ACommandHoldsASlotOnlyWhileItRuns) {
-  BuildSlots slots(1);
+  SlotPool slots(1);
   Open(&slots);
   RecordingRunner inner(&slots);
   agent::BuildSlotProcessRunner runner(inner, *http_, (dir_ / "a.sock").string());
@@ -63,7 +63,7 @@ TEST_F(BuildSlotEndpoint, ACommandHoldsASlotOnlyWhileItRuns) {
 }
 
 TEST_F(BuildSlotEndpoint, ACommandWaitsForAFreeSlot) {
-  BuildSlots slots(1);
+  SlotPool slots(1);
   Open(&slots);
   auto held = slots.Acquire("runner/b", milliseconds(0));  // Another job's check.
   ASSERT_TRUE(held.has_value());
@@ -92,7 +92,7 @@ TEST_F(BuildSlotEndpoint, WithoutAPoolCommandsRunAtOnce) {
 }
 
 TEST_F(BuildSlotEndpoint, ALeaseIsReturnedOnlyByItsJob) {
-  BuildSlots slots(2);
+  SlotPool slots(2);
   Open(&slots);
   auto other = slots.Acquire("job-b", milliseconds(0));
   ASSERT_TRUE(other.has_value());

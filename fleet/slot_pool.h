@@ -1,7 +1,7 @@
-// The run's build slots: a counting pool that bounds how many verifier and agent commands run
-// at once (CPU-bound work), independently of how many agents wait on the model. Leases carry
-// an owner (a job) so that the runner can take back what an ended attempt still holds.
-// Thread-safe: every method may be called from any thread.
+// A counting pool of slots with owned leases. A run has two: agent slots (agent processes at
+// once: model-bound, can be many) and build slots (verifier and agent commands at once:
+// CPU-bound). Leases carry an owner (a job) so that the runner can take back what an ended
+// attempt still holds. Thread-safe: every method may be called from any thread.
 #pragma once
 
 #include <chrono>
@@ -15,12 +15,12 @@
 
 namespace drover::fleet {
 
-class BuildSlots {
+class SlotPool {
  public:
   // REQUIRES: slots >= 1.
-  explicit BuildSlots(int slots);
-  BuildSlots(const BuildSlots&) = delete;
-  BuildSlots& operator=(const BuildSlots&) = delete;
+  explicit SlotPool(int slots);
+  SlotPool(const SlotPool&) = delete;
+  SlotPool& operator=(const SlotPool&) = delete;
 
   // Waits up to `wait` for a free slot and leases it to `owner`. Returns the lease id, or
   // nullopt when the wait ran out or the owner's leases were revoked meanwhile (RevokeOwner).
@@ -34,16 +34,16 @@ class BuildSlots {
   int capacity() const { return capacity_; }
   int in_use() const;
 
-  // A lease held for a scope (the runner's own verifier runs): waits as long as it takes.
+  // A lease held for a scope (in the runner): waits as long as it takes.
   class Scoped {
    public:
-    Scoped(BuildSlots* slots, std::string_view owner);  // `slots` may be null: no waiting.
+    Scoped(SlotPool* slots, std::string_view owner);  // `slots` may be null: no waiting.
     ~Scoped();
     Scoped(const Scoped&) = delete;
     Scoped& operator=(const Scoped&) = delete;
 
    private:
-    BuildSlots* slots_;
+    SlotPool* slots_;
     std::string owner_;
     std::optional<int64_t> lease_;
   };

@@ -1,4 +1,4 @@
-#include "fleet/build_slots.h"
+#include "fleet/slot_pool.h"
 
 #include <atomic>
 #include <thread>
@@ -11,14 +11,14 @@ namespace {
 
 using std::chrono::milliseconds;
 
-TEST(BuildSlots, NeverLeasesMoreThanItHas) {
-  BuildSlots slots(2);
+TEST(SlotPool, NeverLeasesMoreThanItHas) {
+  SlotPool slots(2);
   std::atomic<int> running{0};
   std::atomic<int> peak{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
-      BuildSlots::Scoped slot(&slots, "job" + std::to_string(i));
+      SlotPool::Scoped slot(&slots, "job" + std::to_string(i));
       int now = ++running;
       int seen = peak.load();
       while (now > seen && !peak.compare_exchange_weak(seen, now)) {
@@ -32,8 +32,8 @@ TEST(BuildSlots, NeverLeasesMoreThanItHas) {
   EXPECT_EQ(slots.in_use(), 0);
 }
 
-TEST(BuildSlots, WaitRunsOutWhenAllAreHeld) {
-  BuildSlots slots(1);
+TEST(SlotPool, WaitRunsOutWhenAllAreHeld) {
+  SlotPool slots(1);
   auto held = slots.Acquire("a", milliseconds(0));
   ASSERT_TRUE(held.has_value());
   EXPECT_FALSE(slots.Acquire("b", milliseconds(30)).has_value());
@@ -43,8 +43,8 @@ TEST(BuildSlots, WaitRunsOutWhenAllAreHeld) {
   EXPECT_TRUE(slots.Acquire("b", milliseconds(0)).has_value());
 }
 
-TEST(BuildSlots, RevokingAnOwnerFreesItsLeasesAndTurnsAwayItsWaiters) {
-  BuildSlots slots(1);
+TEST(SlotPool, RevokingAnOwnerFreesItsLeasesAndTurnsAwayItsWaiters) {
+  SlotPool slots(1);
   ASSERT_TRUE(slots.Acquire("other", milliseconds(0)).has_value());
   std::optional<int64_t> waited = 7;
   std::thread waiter([&] { waited = slots.Acquire("dead", std::chrono::seconds(10)); });

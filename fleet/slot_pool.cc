@@ -1,12 +1,12 @@
-#include "fleet/build_slots.h"
+#include "fleet/slot_pool.h"
 
 #include <algorithm>
 
 namespace drover::fleet {
 
-BuildSlots::BuildSlots(int slots) : capacity_(std::max(1, slots)) {}
+SlotPool::SlotPool(int slots) : capacity_(std::max(1, slots)) {}
 
-std::optional<int64_t> BuildSlots::Acquire(std::string_view owner,
+std::optional<int64_t> SlotPool::Acquire(std::string_view owner,
                                            std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   auto epoch = [&] {
@@ -23,7 +23,7 @@ std::optional<int64_t> BuildSlots::Acquire(std::string_view owner,
   return lease;
 }
 
-bool BuildSlots::Release(int64_t lease, std::string_view owner) {
+bool SlotPool::Release(int64_t lease, std::string_view owner) {
   {
     std::lock_guard lock(mutex_);
     auto it = leases_.find(lease);
@@ -34,7 +34,7 @@ bool BuildSlots::Release(int64_t lease, std::string_view owner) {
   return true;
 }
 
-int BuildSlots::RevokeOwner(std::string_view owner) {
+int SlotPool::RevokeOwner(std::string_view owner) {
   int taken = 0;
   {
     std::lock_guard lock(mutex_);
@@ -48,17 +48,17 @@ int BuildSlots::RevokeOwner(std::string_view owner) {
   return taken;
 }
 
-int BuildSlots::in_use() const {
+int SlotPool::in_use() const {
   std::lock_guard lock(mutex_);
   return static_cast<int>(leases_.size());
 }
 
-BuildSlots::Scoped::Scoped(BuildSlots* slots, std::string_view owner)
+SlotPool::Scoped::Scoped(SlotPool* slots, std::string_view owner)
     : slots_(slots), owner_(owner) {
   while (slots_ != nullptr && !lease_) lease_ = slots_->Acquire(owner_, std::chrono::seconds(60));
 }
 
-BuildSlots::Scoped::~Scoped() {
+SlotPool::Scoped::~Scoped() {
   if (slots_ != nullptr && lease_) slots_->Release(*lease_, owner_);
 }
 
