@@ -447,6 +447,11 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   run_cmd->add_option("--record", record_dir, "Save each repository's model exchanges as a cassette here");
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces, "Keep each job's checked-out tree");
+  double mirror_cache_gb = 50;
+  run_cmd->add_option("--mirror-cache-gb", mirror_cache_gb,
+                      "Bound of the mirror cache; least recently used mirrors go beyond it "
+                      "(default 50; 0: no bound)")
+      ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--requests-per-minute", run.model_limits.requests_per_minute,
                       "The model key's request limit, shared by every job (paced, not refused)")
       ->check(CLI::NonNegativeNumber);
@@ -570,6 +575,7 @@ int Main(int argc, char** argv) {
       return ToInt(ExitCode::kUsage);
     }
     if (jobs > 0) run.agents = run.max_in_flight = jobs;
+    run.mirror_cache_bytes = static_cast<uint64_t>(mirror_cache_gb * 1024 * 1024 * 1024);
     run.state_dir = std::filesystem::absolute(state_dir);
     if (!record_dir.empty()) run.record_dir = std::filesystem::absolute(record_dir);
     if (auto made = CreateDirectories(run.state_dir); !made) {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,14 @@ class GitRepos {
   // into the existing one (forced, pruned). Errors name the location: kNotFound for a missing
   // repository, kUnavailable for network failures (retryable), kIo for local trouble.
   Result<Mirror> UpdateMirror(const std::string& location);
+
+  // Keeps the cache within `max_bytes`: removes the mirrors UpdateMirror used least recently
+  // until the rest fits, never the mirror of a location that `in_use()` lists (a running job's
+  // working copy borrows its objects). `in_use` is asked under each candidate's lock, so a job
+  // that registers its location before calling UpdateMirror is safe. Returns the bytes freed.
+  // Errors: kIo reading the cache.
+  Result<uint64_t> EvictMirrors(uint64_t max_bytes,
+                                const std::function<std::set<std::string>()>& in_use);
 
   // A fresh working copy of `mirror.head_commit`: git dir in job_dir/git (objects borrowed
   // through objects/info/alternates), files in job_dir/workspace. Both are removed first.

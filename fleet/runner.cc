@@ -74,6 +74,27 @@ struct RunContext {
   SlotPool* agent_slots = nullptr;  // Every agent process runs holding one.
   SlotPool* build_slots = nullptr;  // Every verifier and agent command runs holding one.
   std::atomic<int> agents_running{0};  // Agent processes alive now.
+  std::mutex mirrors_mutex;
+  std::multiset<std::string> mirrors_in_use;  // Locations of running jobs; mirrors_mutex.
+};
+
+// Marks a location's mirror as used by a running job for its lifetime (see EvictMirrors).
+class MirrorUse {
+ public:
+  MirrorUse(RunContext& run, std::string location) : run_(run), location_(std::move(location)) {
+    std::lock_guard lock(run_.mirrors_mutex);
+    run_.mirrors_in_use.insert(location_);
+  }
+  ~MirrorUse() {
+    std::lock_guard lock(run_.mirrors_mutex);
+    run_.mirrors_in_use.erase(run_.mirrors_in_use.find(location_));
+  }
+  MirrorUse(const MirrorUse&) = delete;
+  MirrorUse& operator=(const MirrorUse&) = delete;
+
+ private:
+  RunContext& run_;
+  std::string location_;
 };
 
 JobState StoreState(JobStatus status) {
@@ -217,6 +238,7 @@ class Job {
   bool Prepare() {
     Step("preparing");
     // Clones and fetches fail for passing reasons (network) too: try those again.
+    mirror_use_.emplace(run_, target_.location);  // Before the mirror exists: see EvictMirrors.
     Result<Mirror> mirror = run_.git.UpdateMirror(target_.location);
     for (int attempt = 1; !mirror && IsRetryable(mirror.error()) && attempt < 3; ++attempt) {
       std::this_thread::sleep_for(std::chrono::seconds(attempt));
@@ -727,6 +749,7 @@ class Job {
     return body;
   }
 
+  std::optional<MirrorUse> mirror_use_;
   std::optional<Worktree> worktree_;
   std::vector<verifiers::VerifierSpec> verifiers_;
   std::string summary_;
@@ -791,6 +814,7 @@ class Scheduler {
       RunWave(0, canary);
       if (Proceed(canary)) RunWave(canary, targets_.size());
     }
+    BoundMirrorCache(true);
     {
       std::lock_guard lock(ticker_mutex_);
       stopping_ = true;
@@ -899,10 +923,31 @@ class Scheduler {
     ++jobs_in_flight_;
     JobReport job = Job(run_, targets_[i], i, job_ids_[i]).Run();
     --jobs_in_flight_;
+    BoundMirrorCache(false);
     Count(job, true);
     run_.observer.OnJobFinished(job);
     std::lock_guard lock(mutex_);
     report_.jobs[i] = std::move(job);
+  }
+
+  // At most every ten seconds unless `now`, on the thread of a job that just finished.
+  void BoundMirrorCache(bool now) {
+    uint64_t limit = run_.options.mirror_cache_bytes;
+    if (limit == 0 || run_.options.keep_workspaces) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!now && SecondsSince(last_eviction_) < 10) return;
+      last_eviction_ = SteadyClock::now();
+    }
+    auto freed = run_.git.EvictMirrors(limit, [this] {
+      std::lock_guard lock(run_.mirrors_mutex);
+      return std::set<std::string>(run_.mirrors_in_use.begin(), run_.mirrors_in_use.end());
+    });
+    if (!freed) {
+      spdlog::warn("mirror cache: {}", freed.error().message);
+    } else if (*freed > 0) {
+      spdlog::info("mirror cache: removed {} MiB of least recently used mirrors", *freed >> 20);
+    }
   }
 
   void Count(const JobReport& job, bool ran_here) {
@@ -937,7 +982,8 @@ class Scheduler {
   const std::vector<int64_t>& job_ids_;
   const std::vector<bool>& finished_;
   SteadyClock::time_point started_ = SteadyClock::now();
-  std::mutex mutex_;  // Guards report_.jobs and progress_.
+  std::mutex mutex_;  // Guards report_.jobs, progress_ and last_eviction_.
+  SteadyClock::time_point last_eviction_{};
   RunProgress progress_;
   std::atomic<int> jobs_in_flight_{0};
   std::mutex ticker_mutex_;

@@ -114,6 +114,10 @@ struct RunOptions {
   std::filesystem::path drover_binary;  // Started as `drover agent` for each attempt.
   std::map<std::string, std::string> parent_env;  // Source of PATH/LANG for children.
   bool keep_workspaces = false;
+  // The mirror cache's bound (state_dir/mirrors): least recently used mirrors no running job
+  // uses are removed beyond it, checked as jobs finish. 0: no bound (and none is kept with
+  // keep_workspaces, whose kept working copies borrow objects from the mirrors).
+  uint64_t mirror_cache_bytes = 0;
   SandboxMode sandbox = SandboxMode::kRequired;
   // Input + output tokens for the whole run (this process's share of it); once spent, no
   // further repository starts (those are skipped, and `drover retry --status skipped` puts

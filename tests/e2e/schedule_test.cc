@@ -77,6 +77,36 @@ TEST(Schedule, ManyBuildSlotsLetVerifierRunsOverlap) {
   EXPECT_GT(overlaps, 0) << ReadTestFile(times);
 }
 
+TEST(Schedule, MirrorCacheIsKeptWithinItsBound) {
+  Fixture fx;
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "r" + std::to_string(i);
+    fx.AddRepo(name, {{"Makefile", "test:\n\t@true\n"}, {"version.txt", "v1\n"}});
+    fx.WriteCassette(name, BumpAndVerify());
+  }
+  fx.WriteSpec(StandardSpec());
+  // About a kilobyte: no mirror fits once its job is done.
+  DroverRun run = fx.Run({}, {"--jobs", "1", "--sandbox", "none", "--mirror-cache-gb", "0.000001",
+                              "--log-level", "info"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(run.summary["counts"]["published"], 3);
+  int mirrors = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(fx.root() / "state/mirrors")) {
+    mirrors += entry.path().extension() == ".git";
+  }
+  EXPECT_EQ(mirrors, 0);
+  EXPECT_NE(ReadTestFile(run.run_dir / "run.log").find("mirror cache: removed"),
+            std::string::npos);
+  // Without a bound they stay, for the next run's fetch.
+  DroverRun kept = fx.Run({}, {"--jobs", "1", "--sandbox", "none", "--mirror-cache-gb", "0"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.output;
+  mirrors = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(fx.root() / "state/mirrors")) {
+    mirrors += entry.path().extension() == ".git";
+  }
+  EXPECT_EQ(mirrors, 3);
+}
+
 class Rollout : public ::testing::Test {
  protected:
   // Four repositories; the first two are the canary wave. `failing` canary jobs change

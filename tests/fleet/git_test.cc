@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "tests/testing/testing.h"
@@ -379,6 +380,42 @@ TEST_F(GitTest, RepositoryConfigNeverExecutesCode) {
   std::vector<std::string> ran;
   for (const auto& entry : fs::directory_iterator(marks)) ran.push_back(entry.path().filename());
   EXPECT_TRUE(ran.empty()) << "executed: " << ::testing::PrintToString(ran);
+}
+
+TEST_F(GitTest, EvictionRemovesTheLeastRecentlyUsedMirrorsNotInUse) {
+  std::vector<std::string> sources;
+  for (const char* name : {"old", "busy", "new"}) {
+    fs::path repo = MakeSource(name);
+    WriteTestFile(repo, "big.bin", std::string(200000, name[0]));
+    Git(repo, "add -A");
+    Git(repo, "commit -q -m big");
+    sources.push_back(repo.string());
+    ASSERT_TRUE(git_.UpdateMirror(repo.string()).has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // Distinct use times.
+  }
+  auto mirrors = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache")) {
+      names.push_back(entry.path().filename().string().substr(0, 3));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  auto busy = [&] { return std::set<std::string>{sources[1]}; };
+  // Everything fits: nothing goes.
+  auto freed = git_.EvictMirrors(100 << 20, busy);
+  ASSERT_TRUE(freed.has_value());
+  EXPECT_EQ(*freed, 0u);
+  EXPECT_EQ(mirrors(), (std::vector<std::string>{"bus", "new", "old"}));
+  // Room for about one: the oldest goes first, the busy one stays whatever its age.
+  freed = git_.EvictMirrors(1, busy);
+  ASSERT_TRUE(freed.has_value());
+  EXPECT_GT(*freed, 0u);
+  EXPECT_EQ(mirrors(), (std::vector<std::string>{"bus"}));
+  // An evicted mirror is cloned again when asked for.
+  auto again = git_.UpdateMirror(sources[0]);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(fs::exists(again->path / "HEAD"));
 }
 
 }  // namespace
