@@ -681,6 +681,13 @@ Status GitRepos::Push(const Worktree& wt, const std::string& remote_location,
     }
     auto target = OpenRepository(path, context);
     if (!target) return std::unexpected(target.error());
+    // A ref lock older than this cache is left by a push that was killed half-way (a lock of
+    // its own pushes would be younger): it would refuse every later push of the branch.
+    std::filesystem::path lock = git_repository_path(target->get()) + refname + ".lock";
+    std::error_code ec;
+    if (auto locked_at = std::filesystem::last_write_time(lock, ec); !ec && locked_at < created_) {
+      std::filesystem::remove(lock, ec);
+    }
     if (!git_repository_is_bare(target->get())) {
       git_reference* raw_head = nullptr;
       if (git_reference_lookup(&raw_head, target->get(), "HEAD") == 0) {

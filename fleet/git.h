@@ -81,7 +81,8 @@ class GitRepos {
 
   // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch.
   // A local non-bare repository gets the objects and the ref written directly; it is refused
-  // (kInvalidArgument) when it has `branch` checked out.
+  // (kInvalidArgument) when it has `branch` checked out. In a local target, a lock on the ref
+  // older than this GitRepos (left by a killed push) is removed first.
   Status Push(const Worktree& wt, const std::string& remote_location, const std::string& branch);
 
   // Removes the workspace and the git dir (not the rest of the job directory).
@@ -91,6 +92,7 @@ class GitRepos {
   std::mutex& MirrorLock(const std::filesystem::path& path);
 
   std::filesystem::path cache_dir_;
+  std::filesystem::file_time_type created_ = std::filesystem::file_time_type::clock::now();
   std::mutex locks_mutex_;
   std::map<std::filesystem::path, std::mutex> mirror_locks_;  // Guarded by locks_mutex_.
 };

@@ -120,9 +120,12 @@ class Job {
 
   JobReport Run() {
     auto started = SteadyClock::now();
-    // A job that runs is not finished: whatever an interrupted run left of it goes.
+    // A job that runs is not finished: whatever an interrupted run left of it goes, but for
+    // the forge's record of a PR it may have opened (LocalForge finds it there and updates it).
+    auto pr_record = ReadFile(report_.job_dir / "pr.json");
     Status made = RemoveAll(report_.job_dir);
     if (made) made = CreateDirectories(report_.job_dir);
+    if (made && pr_record) made = WriteFileAtomic(report_.job_dir / "pr.json", *pr_record);
     if (!made) {
       Finish(JobStatus::kFailed, made.error().ToString());
     } else {

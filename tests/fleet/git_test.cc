@@ -244,6 +244,25 @@ TEST_F(GitTest, CommitAndPushLandTheBranchInALocalTarget) {
   ASSERT_OK(git_.Push(wt, source.string(), "drover/x"));
 }
 
+TEST_F(GitTest, PushClearsARefLockLeftByAKilledPush) {
+  fs::path source = MakeSource();
+  Worktree wt = Checkout(source);
+  WriteTestFile(wt.workspace, "a.txt", "migrated\n");
+  auto sha = git_.Commit(wt, "drover/x", "Migrate", GitAuthor{});
+  ASSERT_OK(sha);
+  // As a push killed half-way leaves it, before this GitRepos existed.
+  fs::path lock = source / ".git/refs/heads/drover/x.lock";
+  WriteTestFile(source / ".git/refs/heads/drover", "x.lock", "");
+  fs::last_write_time(lock, fs::file_time_type::clock::now() - std::chrono::minutes(1));
+  ASSERT_OK(git_.Push(wt, source.string(), "drover/x"));
+  EXPECT_EQ(Trimmed(Git(source, "rev-parse drover/x")), *sha);
+  // A lock taken meanwhile (another push under way) is respected.
+  WriteTestFile(source / ".git/refs/heads/drover", "x.lock", "");
+  fs::last_write_time(lock, fs::file_time_type::clock::now() + std::chrono::minutes(1));
+  EXPECT_FALSE(git_.Push(wt, source.string(), "drover/x").has_value());
+  EXPECT_TRUE(fs::exists(lock));
+}
+
 TEST_F(GitTest, PushToABareTargetAndRefusals) {
   fs::path source = MakeSource();
   fs::path bare = dir_ / "bare.git";
