@@ -41,7 +41,7 @@ std::string Tokens(int64_t n) {
 size_t TerminalWidth(std::FILE* out) {
   winsize size{};
   if (::ioctl(::fileno(out), TIOCGWINSZ, &size) == 0 && size.ws_col > 0) return size.ws_col;
-  return 100;
+  return 160;  // Not a terminal that knows its width: a line long enough for everything.
 }
 
 }  // namespace
@@ -63,8 +63,8 @@ std::string FormatProgress(const fleet::RunProgress& progress, size_t width) {
   }
   char text[512];
   std::snprintf(text, sizeof text,
-                "[%zu/%zu] %zu published, %zu failed, %zu skipped, %zu n/a | jobs %d, "
-                "agents %d/%d, builds %d/%d | %s tokens | %s, %s",
+                "[%zu/%zu] %zu published, %zu failed, %zu skipped, %zu n/a | jobs %d "
+                "agents %d/%d builds %d/%d | %s tokens | %s %s",
                 done, progress.targets, count(fleet::JobStatus::kPublished),
                 count(fleet::JobStatus::kFailed), count(fleet::JobStatus::kSkipped),
                 count(fleet::JobStatus::kNotApplicable), progress.jobs_in_flight,

@@ -107,6 +107,45 @@ TEST(Schedule, MirrorCacheIsKeptWithinItsBound) {
   EXPECT_EQ(mirrors, 3);
 }
 
+// On a terminal (a pty from util-linux `script`), stderr carries one redrawn status line;
+// through a pipe, one plain line per finished repository.
+TEST(Schedule, ProgressIsALiveLineOnATerminalAndPlainLinesElsewhere) {
+  Fixture fx;
+  for (int i = 0; i < 3; ++i) {
+    std::string name = "r" + std::to_string(i);
+    // Slow enough checks that the line is drawn a few times.
+    fx.AddRepo(name, {{"Makefile", "test:\n\t@sleep 0.4\n"}, {"version.txt", "v1\n"}});
+    fx.WriteCassette(name, BumpAndVerify());
+  }
+  fx.WriteSpec(StandardSpec());
+  DroverRun piped = fx.Run({}, {"--agents", "3", "--sandbox", "none"});
+  ASSERT_EQ(piped.exit_code, 0) << piped.output;
+  EXPECT_NE(piped.output.find("] r1: published"), std::string::npos) << piped.output;
+  EXPECT_EQ(piped.output.find("\x1b[2K"), std::string::npos);
+
+  std::string command = std::string(DROVER_BINARY) + " run " + fx.spec_path().string() +
+                        " --repos " + (fx.root() / "repos.txt").string() + " --state-dir " +
+                        (fx.root() / "state").string() +
+                        " --run-id on-a-terminal --agents 3 --builds 2 --sandbox none";
+  sandbox::ProcessSpec spec;
+  spec.argv = {"script", "-qec", command, "/dev/null"};
+  spec.cwd = fx.root();
+  spec.env = sandbox::BaseEnvironment(sandbox::CurrentEnvironment());
+  spec.env["DROVER_MODEL"] = "replay:" + (fx.root() / "cassettes").string();
+  spec.timeout = std::chrono::seconds(120);
+  auto result = sandbox::MakeLocalProcessRunner()->Run(spec);
+  ASSERT_TRUE(result.has_value());
+  if (result->exit_code == 127) GTEST_SKIP() << "no `script` (util-linux) here";
+  ASSERT_EQ(result->exit_code, 0) << result->output;
+  const std::string& out = result->output;
+  EXPECT_NE(out.find("\r\x1b[2K[0/3] 0 published"), std::string::npos) << out;
+  EXPECT_NE(out.find("agents "), std::string::npos) << out;
+  EXPECT_NE(out.find("/2 |"), std::string::npos) << out;  // Build slots in use of 2.
+  EXPECT_NE(out.find("tokens"), std::string::npos) << out;
+  EXPECT_NE(out.find("ETA"), std::string::npos) << out;
+  EXPECT_EQ(out.find("] r1: published"), std::string::npos) << out;  // Successes are counted.
+}
+
 class Rollout : public ::testing::Test {
  protected:
   // Four repositories; the first two are the canary wave. `failing` canary jobs change
