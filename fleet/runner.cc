@@ -244,6 +244,7 @@ class Job {
     mirror_use_.emplace(run_, target_.location);  // Before the mirror exists: see EvictMirrors.
     Result<Mirror> mirror = run_.git.UpdateMirror(target_.location);
     for (int attempt = 1; !mirror && IsRetryable(mirror.error()) && attempt < 3; ++attempt) {
+      spdlog::info("{}: {}; trying again in {} s", target_.name, mirror.error().message, attempt);
       std::this_thread::sleep_for(std::chrono::seconds(attempt));
       mirror = run_.git.UpdateMirror(target_.location);
     }

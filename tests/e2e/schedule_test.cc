@@ -146,6 +146,30 @@ TEST(Schedule, ProgressIsALiveLineOnATerminalAndPlainLinesElsewhere) {
   EXPECT_EQ(out.find("] r1: published"), std::string::npos) << out;  // Successes are counted.
 }
 
+// Infrastructure failures get bounded retries; a repository that is not there does not.
+TEST(Schedule, UnreachableClonesAreRetriedMissingRepositoriesAreNot) {
+  Fixture fx;
+  fx.AddTargetLine("http://127.0.0.1:1/unreachable.git");
+  fx.AddTargetLine((fx.root() / "repos" / "missing").string());
+  fx.WriteSpec(StandardSpec());
+  DroverRun run = fx.Run({}, {"--sandbox", "none", "--log-level", "info"});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_EQ(run.summary["counts"]["failed"], 2) << run.output;
+  std::string log = ReadTestFile(run.run_dir / "run.log");
+  auto count = [&](const std::string& text) {
+    int n = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("trying again"), 2) << log;  // Two more tries after the first, then failed.
+  EXPECT_EQ(count("trying again in 1 s"), 1) << log;
+  EXPECT_EQ(count("trying again in 2 s"), 1) << log;
+  EXPECT_EQ(count("no such repository; trying again"), 0) << log;
+  for (const auto& job : run.summary["jobs"]) {
+    EXPECT_NE(job["reason"].get<std::string>().find("clone failed"), std::string::npos) << job;
+  }
+}
+
 class Rollout : public ::testing::Test {
  protected:
   // Four repositories; the first two are the canary wave. `failing` canary jobs change
