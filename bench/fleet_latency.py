@@ -10,6 +10,7 @@ Usage: bench/fleet_latency.py [DROVER_BINARY] [REPOSITORIES] [AGENTS] [DELAY] [S
 import http.server
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -101,12 +102,15 @@ def main():
                     "    command: make -s test\nlimits:\n  max_attempts: 1\n---\nBump it.\n")
         env = dict(os.environ, DROVER_MODEL="openai:bench", OPENAI_API_KEY="sk-bench",
                    OPENAI_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}/v1")
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         run = subprocess.run([drover, "run", f"{root}/migration.md", "--repos", f"{root}/repos.txt",
                               "--state-dir", f"{root}/state", "--run-id", "latency",
                               "--agents", str(agents), "--sandbox", sandbox, "--json"],
                              env=env, capture_output=True, text=True)
         wall = time.monotonic() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         if run.returncode not in (0, 1):
             print(run.stderr[-3000:], file=sys.stderr)
             return 1
@@ -119,6 +123,9 @@ def main():
         print(f"wall time:       {wall:.1f} s")
         print(f"ideal:           {ideal:.1f} s ({count} x {CALLS_PER_JOB} x {delay:.1f} s / {agents})")
         print(f"ratio:           {wall / ideal:.3f} (goal: at most 1.10)")
+        print(f"CPU:             {cpu:.1f} s of drover and its children "
+              f"({cpu / count * 1000:.0f} ms per job; {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f})")
         print(f"job seconds:     median {seconds[len(seconds) // 2]:.2f}, "
               f"max {seconds[-1]:.2f} (ideal {CALLS_PER_JOB * delay:.1f})")
         return 0

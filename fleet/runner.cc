@@ -797,8 +797,8 @@ WaveDecision JudgeCanary(const RolloutSettings& rollout, const std::vector<JobRe
   return {proceed, text};
 }
 
-// Runs the jobs of one run on `options.agents` threads, the canary wave first when the spec
-// has one, and tells the observer how the run goes.
+// Runs the jobs of one run, up to max_in_flight (default agents + builds) at once, the canary
+// wave first when the spec has one, and tells the observer how the run goes.
 class Scheduler {
  public:
   Scheduler(RunContext& run, RunReport& report, const std::vector<Target>& targets,
