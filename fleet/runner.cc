@@ -420,6 +420,9 @@ class Job {
     report_.input_tokens = usage.input_tokens;
     report_.output_tokens = usage.output_tokens;
     (void)run_.gateway.CloseJob(gateway_job.job_id);
+    // CloseJob waited for the job's requests: a slot granted to an agent that was gone by then
+    // comes back here.
+    if (run_.build_slots != nullptr) run_.build_slots->RevokeOwner(target_.name);
     return verified;
   }
 
