@@ -18,12 +18,12 @@
 #include "agent/task.h"
 #include "core/http.h"
 #include "core/fs.h"
-#include "fleet/slot_pool.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
 #include "fleet/git.h"
 #include "fleet/judge.h"
 #include "fleet/repo_config.h"
+#include "fleet/slot_pool.h"
 #include "fleet/state_store.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/isolated_runner.h"
@@ -70,9 +70,9 @@ struct RunContext {
   std::optional<sandbox::SandboxPolicy> base_policy;
   std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
   std::string isolation;
-  StateStore* store = nullptr;  // The run's durable state (STATE/state.db).
-  SlotPool* agent_slots = nullptr;  // Every agent process runs holding one.
-  SlotPool* build_slots = nullptr;  // Every verifier and agent command runs holding one.
+  StateStore* store = nullptr;         // The run's durable state (STATE/state.db).
+  SlotPool* agent_slots = nullptr;     // Every agent process runs holding one.
+  SlotPool* build_slots = nullptr;     // Every verifier and agent command runs holding one.
   std::atomic<int> agents_running{0};  // Agent processes alive now.
   std::mutex mirrors_mutex;
   std::multiset<std::string> mirrors_in_use;  // Locations of running jobs; mirrors_mutex.
@@ -783,8 +783,13 @@ WaveDecision JudgeCanary(const RolloutSettings& rollout, const std::vector<JobRe
   int judged = 0;
   for (size_t i = 0; i < canary; ++i) {
     switch (jobs[i].status) {
-      case JobStatus::kPublished: ++published; ++judged; break;
-      case JobStatus::kFailed: ++judged; break;
+      case JobStatus::kPublished:
+        ++published;
+        ++judged;
+        break;
+      case JobStatus::kFailed:
+        ++judged;
+        break;
       case JobStatus::kSkipped:
       case JobStatus::kNotApplicable: break;
     }
@@ -967,7 +972,8 @@ class Scheduler {
 
   void Tick() {
     std::unique_lock lock(ticker_mutex_);
-    while (!ticker_cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stopping_; })) {
+    auto stop = [this] { return stopping_; };
+    while (!ticker_cv_.wait_for(lock, std::chrono::milliseconds(250), stop)) {
       RunProgress now;
       {
         std::lock_guard progress_lock(mutex_);

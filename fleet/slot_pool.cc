@@ -6,17 +6,15 @@ namespace drover::fleet {
 
 SlotPool::SlotPool(int slots) : capacity_(std::max(1, slots)) {}
 
-std::optional<int64_t> SlotPool::Acquire(std::string_view owner,
-                                           std::chrono::milliseconds wait) {
+std::optional<int64_t> SlotPool::Acquire(std::string_view owner, std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   auto epoch = [&] {
     auto it = epochs_.find(owner);
     return it == epochs_.end() ? uint64_t{0} : it->second;
   };
   uint64_t start = epoch();
-  bool granted = freed_.wait_for(lock, wait, [&] {
-    return epoch() != start || static_cast<int>(leases_.size()) < capacity_;
-  });
+  bool granted = freed_.wait_for(
+      lock, wait, [&] { return epoch() != start || static_cast<int>(leases_.size()) < capacity_; });
   if (!granted || epoch() != start) return std::nullopt;
   int64_t lease = next_lease_++;
   leases_.emplace(lease, std::string(owner));
@@ -53,8 +51,7 @@ int SlotPool::in_use() const {
   return static_cast<int>(leases_.size());
 }
 
-SlotPool::Scoped::Scoped(SlotPool* slots, std::string_view owner)
-    : slots_(slots), owner_(owner) {
+SlotPool::Scoped::Scoped(SlotPool* slots, std::string_view owner) : slots_(slots), owner_(owner) {
   while (slots_ != nullptr && !lease_) lease_ = slots_->Acquire(owner_, std::chrono::seconds(60));
 }
 

@@ -4,6 +4,7 @@
 // opened twice, and no working copy is left behind. The random delays come from a seed that
 // is printed (DROVER_KILL_SEED=N repeats a sequence).
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,8 +13,6 @@
 #include <cstdlib>
 #include <random>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "core/fs.h"
 #include "fleet/state_store.h"
@@ -37,9 +36,9 @@ class KillRestart : public ::testing::Test {
     drover::testing::InitGitRepo(template_repo);
     std::string targets;
     Json cassette{{"drover_cassette", 1},
-                  {"exchanges", Json::array({Call("write_file", {{"path", "version.txt"},
-                                                                 {"content", "v2\n"}}),
-                                             Call("finish", {{"summary", "Bumped."}})})}};
+                  {"exchanges",
+                   Json::array({Call("write_file", {{"path", "version.txt"}, {"content", "v2\n"}}),
+                                Call("finish", {{"summary", "Bumped."}})})}};
     std::string cassette_text = cassette.dump();
     for (int i = 0; i < kRepositories; ++i) {
       char name[16];
@@ -55,12 +54,19 @@ class KillRestart : public ::testing::Test {
   }
 
   std::vector<std::string> Argv() {
-    return {DROVER_BINARY, "run",        fx_.spec_path().string(),
-            "--repos",     (fx_.root() / "targets.txt").string(),
-            "--state-dir", (fx_.root() / "state").string(),
-            "--run-id",    "killed",
-            "--agents",    "8",
-            "--sandbox",   "none"};
+    return {DROVER_BINARY,
+            "run",
+            fx_.spec_path().string(),
+            "--repos",
+            (fx_.root() / "targets.txt").string(),
+            "--state-dir",
+            (fx_.root() / "state").string(),
+            "--run-id",
+            "killed",
+            "--agents",
+            "8",
+            "--sandbox",
+            "none"};
   }
 
   // Starts `drover run`; kills it with SIGKILL after `delay` unless it ended first. Returns
@@ -89,7 +95,8 @@ class KillRestart : public ::testing::Test {
     auto deadline = std::chrono::steady_clock::now() + delay;
     int status = 0;
     while (std::chrono::steady_clock::now() < deadline) {
-      if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
+      if (waitpid(pid, &status, WNOHANG) == pid)
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     kill(pid, SIGKILL);

@@ -1,11 +1,11 @@
 // End-to-end: the scheduler. Build slots bound the verifier runs of the whole run (the
 // runner's and the agents' own), whatever the number of agents; a canary wave below its bar
 // pauses the run until `drover resume`, and one at its bar goes on.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "core/fs.h"
 #include "sandbox/process.h"
@@ -95,8 +95,7 @@ TEST(Schedule, MirrorCacheIsKeptWithinItsBound) {
     mirrors += entry.path().extension() == ".git";
   }
   EXPECT_EQ(mirrors, 0);
-  EXPECT_NE(ReadTestFile(run.run_dir / "run.log").find("mirror cache: removed"),
-            std::string::npos);
+  EXPECT_NE(ReadTestFile(run.run_dir / "run.log").find("mirror cache: removed"), std::string::npos);
   // Without a bound they stay, for the next run's fetch.
   DroverRun kept = fx.Run({}, {"--jobs", "1", "--sandbox", "none", "--mirror-cache-gb", "0"});
   ASSERT_EQ(kept.exit_code, 0) << kept.output;

@@ -1,13 +1,13 @@
 // The gateway's build-slot endpoint as the agent uses it: agent::BuildSlotProcessRunner over
 // a job's real Unix socket, around a process runner that records what it saw.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 
-#include <gtest/gtest.h>
-
 #include "agent/build_slot_runner.h"
-#include "fleet/slot_pool.h"
 #include "fleet/gateway.h"
+#include "fleet/slot_pool.h"
 #include "tests/testing/model_server.h"
 #include "tests/testing/testing.h"
 

@@ -1,10 +1,10 @@
 #include "fleet/slot_pool.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 namespace drover::fleet {
 namespace {
