@@ -439,8 +439,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   int jobs = 0;
   run_cmd->add_option("--jobs", jobs,
-                      "Repositories in flight, and as many agent slots (default: agents + "
-                      "builds in flight)")
+                      "Older form: N repositories in flight and N agent slots (without it, "
+                      "up to agents + builds repositories are in flight)")
       ->check(CLI::Range(1, 4096));
   run_cmd->add_option("--builds", run.builds,
                       "Build slots: verifier and agent commands at once (default: the cores)")
