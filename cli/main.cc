@@ -16,7 +16,9 @@
 #include "agent/task.h"
 #include "agent/transcript.h"
 #include "cli/exit_code.h"
+#include "cli/eval_command.h"
 #include "cli/progress.h"
+#include "cli/report_command.h"
 #include "cli/verify_command.h"
 #include "core/fs.h"
 #include "core/http.h"
@@ -207,6 +209,14 @@ int StatusCommand(const std::filesystem::path& state_dir, std::string run_id, bo
   for (const auto& job : *failed) {
     out["failed"].push_back({{"repository", job.repository}, {"reason", job.reason}});
   }
+  // As last seen by `drover run` or `drover track`.
+  if (auto prs = (*store)->ListPullRequests(run_id); prs && !prs->empty()) {
+    out["pull_requests"] = {{"open", 0}, {"merged", 0}, {"closed", 0}};
+    for (const auto& pr : *prs) {
+      auto& count = out["pull_requests"][std::string(fleet::PrStateName(pr.state))];
+      count = count.get<int64_t>() + 1;
+    }
+  }
   if (json) {
     std::cout << out.dump(2) << std::endl;
     return ToInt(ExitCode::kOk);
@@ -221,6 +231,13 @@ int StatusCommand(const std::filesystem::path& state_dir, std::string run_id, bo
     std::printf("  %-30s %8.1fs  %s (%s)\n", d["repository"].get<std::string>().c_str(),
                 d["seconds"].get<double>(), d["state"].get<std::string>().c_str(),
                 d["step"].get<std::string>().c_str());
+  }
+  if (out.contains("pull_requests")) {
+    const auto& prs = out["pull_requests"];
+    std::printf("pull requests: %lld open, %lld merged, %lld closed\n",
+                static_cast<long long>(prs["open"].get<int64_t>()),
+                static_cast<long long>(prs["merged"].get<int64_t>()),
+                static_cast<long long>(prs["closed"].get<int64_t>()));
   }
   if (!failed->empty()) std::printf("failed:\n");
   for (const auto& f : out["failed"]) {
@@ -467,6 +484,16 @@ int Main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, fleet::SandboxMode>{{"required", fleet::SandboxMode::kRequired},
                                                     {"none", fleet::SandboxMode::kNone}}));
+  run_cmd
+      ->add_option("--forge", run.forge,
+                   "local, github or gitlab (default: the spec's forge.kind, else local); "
+                   "the token comes from $GITHUB_TOKEN / $GITLAB_TOKEN or forge.token_env")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, fleet::ForgeKind>{{"local", fleet::ForgeKind::kLocal},
+                                                  {"github", fleet::ForgeKind::kGitHub},
+                                                  {"gitlab", fleet::ForgeKind::kGitLab}}));
+  run_cmd->add_option("--forge-url", run.forge_url,
+                      "The forge's API root (GitHub Enterprise: https://HOST/api/v3)");
   run_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
 
   std::filesystem::path task_file, transcript_file, result_file;
@@ -492,6 +519,8 @@ int Main(int argc, char** argv) {
   sandbox_cmd->add_option("command", sandbox_flags.command, "-- CMD ARGS...");
   VerifyFlags verify_flags;
   auto* verify_cmd = AddVerifyCommand(app, verify_flags);
+  EvalFlags eval_flags;
+  auto eval_cmds = AddEvalCommand(app, eval_flags);
   std::string status_run;
   auto* status_cmd = app.add_subcommand("status", "Counts, slowest and failed jobs of a run");
   status_cmd->add_option("run", status_run, "Run id (default: the latest)");
@@ -517,6 +546,11 @@ int Main(int argc, char** argv) {
   retry_cmd->add_option("--status", retry_status, "failed (default), skipped or not_applicable")
       ->check(CLI::IsMember({"failed", "skipped", "not_applicable"}));
   retry_cmd->add_option("--state-dir", state_dir, "Where the runs are (default: .drover)");
+  ReportFlags report_flags;
+  auto* report_cmd = AddReportCommand(app, report_flags, state_dir);
+  TrackFlags track_flags;
+  auto* track_cmd = AddTrackCommand(app, track_flags, state_dir);
+  track_cmd->add_flag("--json", flags.json, "Machine-readable output on stdout");
   std::string discover_source;
   auto* discover_cmd = app.add_subcommand(
       "discover", "Find target repositories; prints a repos file for `drover run --repos`");
@@ -547,11 +581,20 @@ int Main(int argc, char** argv) {
     (void)SetUpLogging(*level, std::nullopt);
     return VerifyCommand(SelfPath(argv[0]), verify_flags, flags.json, env);
   }
+  if (*eval_cmds.eval) {
+    (void)SetUpLogging(*level, std::nullopt);
+    return EvalCommand(eval_cmds, SelfPath(argv[0]), eval_flags, flags.json, env);
+  }
   if (*status_cmd) {
     return StatusCommand(std::filesystem::absolute(state_dir), status_run, flags.json);
   }
   for (const auto& [name, cmd] : control_cmds) {
     if (*cmd) return ControlCommand(std::filesystem::absolute(state_dir), control_run, controls[name]);
+  }
+  if (*report_cmd) return ReportCommand(report_flags);
+  if (*track_cmd) {
+    (void)SetUpLogging(*level, std::nullopt);
+    return TrackCommand(track_flags, flags.json, env);
   }
   if (*retry_cmd) {
     return RetryCommand(std::filesystem::absolute(state_dir), retry_run, retry_status);

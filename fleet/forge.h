@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,9 @@ struct PullRequestDraft {
   std::string patch;
   std::vector<std::string> labels;
   bool draft = false;
+  // CODEOWNERS of the untouched tree ("" when it has none). Unset: forges that request
+  // reviewers read the worktree's, which the agent may have edited.
+  std::optional<std::string> codeowners;
   std::filesystem::path output_dir;  // The job's directory in the run directory.
 };
 

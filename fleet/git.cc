@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/fs.h"
+#include "fleet/remote_location.h"
 
 namespace drover::fleet {
 namespace {
@@ -176,6 +177,42 @@ Result<Owned<git_remote>> AnonymousRemote(git_repository* repo, const std::strin
   return Owned<git_remote>(remote);
 }
 
+// What one fetch or push hands libgit2's callbacks.
+struct TransferPayload {
+  const std::vector<GitCredential>* credentials = nullptr;
+  int asked = 0;         // Credential requests so far: a second means the first was refused.
+  std::string rejected;  // A ref the remote refused on push, with its reason.
+};
+
+int AcquireCredential(git_credential** out, const char* url, const char* /*username_from_url*/,
+                      unsigned int allowed_types, void* payload) {
+  auto* transfer = static_cast<TransferPayload*>(payload);
+  auto location = ParseRemoteLocation(url == nullptr ? "" : url);
+  if (!location || (allowed_types & GIT_CREDENTIAL_USERPASS_PLAINTEXT) == 0) {
+    return GIT_PASSTHROUGH;
+  }
+  // A token never crosses the network in clear text: plain http only to this machine.
+  bool loopback = location->host == "127.0.0.1" || location->host == "localhost";
+  if (!std::string_view(url).starts_with("https://") && !loopback) return GIT_PASSTHROUGH;
+  for (const auto& credential : *transfer->credentials) {
+    if (credential.host != location->host) continue;
+    if (transfer->asked++ > 0) {
+      git_error_set_str(GIT_ERROR_HTTP, ("authentication failed: " + location->host +
+                                         " refused the runner's credentials")
+                                            .c_str());
+      return GIT_EAUTH;
+    }
+    return git_credential_userpass_plaintext_new(out, credential.username.c_str(),
+                                                 credential.password.c_str());
+  }
+  return GIT_PASSTHROUGH;
+}
+
+void SetCallbacks(git_remote_callbacks& callbacks, TransferPayload& payload) {
+  callbacks.payload = &payload;
+  callbacks.credentials = AcquireCredential;
+}
+
 Result<git_oid> ParseOid(const std::string& hex, std::string_view context) {
   git_oid oid;
   if (int rc = git_oid_fromstr(&oid, hex.c_str()); rc < 0) {
@@ -296,7 +333,8 @@ Status PushIntoRepository(git_repository* source, git_repository* target,
 
 }  // namespace
 
-GitRepos::GitRepos(std::filesystem::path cache_dir) {
+GitRepos::GitRepos(std::filesystem::path cache_dir, std::vector<GitCredential> credentials)
+    : credentials_(std::move(credentials)) {
   InitLibgit2();
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(cache_dir, ec);
@@ -369,6 +407,8 @@ Result<Mirror> GitRepos::UpdateMirror(const std::string& location) {
   fetch.prune = GIT_FETCH_PRUNE;
   fetch.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
   fetch.proxy_opts.type = GIT_PROXY_AUTO;
+  TransferPayload payload{&credentials_};
+  SetCallbacks(fetch.callbacks, payload);
   if (int rc = git_remote_fetch(remote.get(), &refspec_array, &fetch, "fetch"); rc < 0) {
     return std::unexpected(GitError(rc, context));
   }
@@ -712,17 +752,45 @@ Status GitRepos::Push(const Worktree& wt, const std::string& remote_location,
   git_push_options push;
   git_push_options_init(&push, GIT_PUSH_OPTIONS_VERSION);
   push.proxy_opts.type = GIT_PROXY_AUTO;
-  std::string rejected;
-  push.callbacks.payload = &rejected;
-  push.callbacks.push_update_reference = [](const char* ref, const char* status, void* payload) {
-    if (status != nullptr) *static_cast<std::string*>(payload) = std::string(ref) + ": " + status;
+  TransferPayload payload{&credentials_};
+  SetCallbacks(push.callbacks, payload);
+  push.callbacks.push_update_reference = [](const char* ref, const char* status, void* data) {
+    if (status != nullptr) {
+      static_cast<TransferPayload*>(data)->rejected = std::string(ref) + ": " + status;
+    }
     return 0;
   };
   if (int rc = git_remote_push(remote->get(), &refspec_array, &push); rc < 0) {
     return std::unexpected(GitError(rc, context));
   }
-  if (!rejected.empty()) return Fail(ErrorCode::kProtocol, context + ": rejected " + rejected);
+  if (!payload.rejected.empty()) {
+    return Fail(ErrorCode::kProtocol, context + ": rejected " + payload.rejected);
+  }
   return {};
+}
+
+Result<BranchStatus> GitRepos::LocalBranchStatus(const std::string& location,
+                                                 const std::string& branch,
+                                                 const std::string& commit) {
+  std::string context = "reading " + branch + " in " + location;
+  std::filesystem::path path = LocalPath(location);
+  if (!IsLocalLocation(location) || !Exists(path)) {
+    return Fail(ErrorCode::kNotFound, context + ": no such local repository");
+  }
+  auto repo = OpenRepository(path, context);
+  if (!repo) return std::unexpected(repo.error());
+  auto published = ParseOid(commit, context);
+  if (!published) return std::unexpected(published.error());
+  BranchStatus status;
+  git_oid branch_id;
+  status.exists =
+      git_reference_name_to_id(&branch_id, repo->get(), ("refs/heads/" + branch).c_str()) == 0;
+  git_oid head;
+  if (git_reference_name_to_id(&head, repo->get(), "HEAD") == 0) {
+    status.merged = git_oid_equal(&head, &*published) != 0 ||
+                    git_graph_descendant_of(repo->get(), &head, &*published) == 1;
+  }
+  return status;
 }
 
 Status GitRepos::RemoveWorktree(const Worktree& wt) {

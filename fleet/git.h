@@ -41,10 +41,26 @@ struct DiffSummary {
   bool empty() const { return files_changed == 0; }
 };
 
+// HTTP(S) credentials for one host, given to libgit2 when a fetch or push there asks for them
+// (never written to a remote URL, a config file or a message).
+struct GitCredential {
+  std::string host;      // Lower-case, without user or port: "github.com".
+  std::string username;  // "x-access-token" for GitHub tokens, "oauth2" for GitLab's.
+  std::string password;  // The token.
+};
+
+// A published branch in a local target repository.
+struct BranchStatus {
+  bool exists = false;  // refs/heads/<branch> is there.
+  bool merged = false;  // The published commit is reachable from the default branch (HEAD).
+};
+
 class GitRepos {
  public:
-  // Mirrors live in `cache_dir` (created on first use).
-  explicit GitRepos(std::filesystem::path cache_dir);
+  // Mirrors live in `cache_dir` (created on first use). Fetches and pushes to a host of
+  // `credentials` authenticate with it, over https (plain http only to 127.0.0.1 and
+  // localhost); a host that asks twice (credentials refused) fails with kPermissionDenied.
+  explicit GitRepos(std::filesystem::path cache_dir, std::vector<GitCredential> credentials = {});
   GitRepos(const GitRepos&) = delete;
   GitRepos& operator=(const GitRepos&) = delete;
 
@@ -79,11 +95,17 @@ class GitRepos {
   Result<std::string> Commit(const Worktree& wt, const std::string& branch,
                              const std::string& message, const GitAuthor& author);
 
-  // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch.
+  // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch,
+  // with the host's credentials when it asks for them (kPermissionDenied when refused).
   // A local non-bare repository gets the objects and the ref written directly; it is refused
   // (kInvalidArgument) when it has `branch` checked out. In a local target, a lock on the ref
   // older than this GitRepos (left by a killed push) is removed first.
   Status Push(const Worktree& wt, const std::string& remote_location, const std::string& branch);
+
+  // Where `commit` (hex) published as `branch` stands in the local repository at `location`.
+  // Errors: kNotFound for a missing repository, kInvalidArgument for a bad commit id.
+  Result<BranchStatus> LocalBranchStatus(const std::string& location, const std::string& branch,
+                                         const std::string& commit);
 
   // Removes the workspace and the git dir (not the rest of the job directory).
   Status RemoveWorktree(const Worktree& wt);
@@ -93,6 +115,7 @@ class GitRepos {
 
   std::filesystem::path cache_dir_;
   std::filesystem::file_time_type created_ = std::filesystem::file_time_type::clock::now();
+  std::vector<GitCredential> credentials_;
   std::mutex locks_mutex_;
   std::map<std::filesystem::path, std::mutex> mirror_locks_;  // Guarded by locks_mutex_.
 };

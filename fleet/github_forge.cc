@@ -423,8 +423,9 @@ Result<PullRequest> GitHubForge::OpenOrUpdatePullRequest(const PullRequestDraft&
 Result<PullRequest> GitHubForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) {
   ReviewerRequest reviewers;
   if (options_.request_codeowners) {
-    std::string codeowners;
+    std::string codeowners = draft.codeowners.value_or("");
     for (const char* where : {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}) {
+      if (draft.codeowners) break;
       auto text = ReadFile(wt.workspace / where);
       if (text) {
         codeowners = std::move(*text);

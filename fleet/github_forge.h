@@ -93,9 +93,9 @@ class GitHubForge : public Forge {
 
   std::string_view Name() const override { return "github"; }
 
-  // Does not push (see the top of this file). Reads CODEOWNERS from the worktree
-  // (.github/, root, docs/, GitHub's order), takes the changed paths from draft.patch, then
-  // OpenOrUpdatePullRequest. Errors: as OpenOrUpdatePullRequest.
+  // Does not push (see the top of this file). Takes draft.codeowners, or else reads CODEOWNERS
+  // from the worktree (.github/, root, docs/, GitHub's order), takes the changed paths from
+  // draft.patch, then OpenOrUpdatePullRequest. Errors: as OpenOrUpdatePullRequest.
   Result<PullRequest> OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) override;
 
   // Finds the open PR whose head is OWNER:draft.head_branch in draft.target_location's

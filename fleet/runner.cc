@@ -20,6 +20,8 @@
 #include "core/fs.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
+#include "fleet/forge_governor.h"
+#include "fleet/forges.h"
 #include "fleet/git.h"
 #include "fleet/judge.h"
 #include "fleet/repo_config.h"
@@ -71,6 +73,7 @@ struct RunContext {
   std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
   std::string isolation;
   StateStore* store = nullptr;         // The run's durable state (STATE/state.db).
+  const ForgeSetup* forge_setup = nullptr;
   SlotPool* agent_slots = nullptr;     // Every agent process runs holding one.
   SlotPool* build_slots = nullptr;     // Every verifier and agent command runs holding one.
   std::atomic<int> agents_running{0};  // Agent processes alive now.
@@ -96,6 +99,18 @@ class MirrorUse {
   RunContext& run_;
   std::string location_;
 };
+
+// What ended a failed agent attempt, for JobReport::failure_kind.
+std::string_view AgentFailureKind(const agent::AgentOutcome& outcome) {
+  if (outcome.model_error == "budget_exhausted") return "budget_exhausted";
+  if (!outcome.model_error.empty()) return "model_error";
+  if (outcome.reason.find("malformed or refused") != std::string::npos) return "model_error";
+  // Limits reached while most tool calls failed: the edits did not apply.
+  if (outcome.tool_errors > 0 && outcome.tool_errors * 2 >= outcome.tool_calls) {
+    return "edit_errors";
+  }
+  return "budget_exhausted";
+}
 
 JobState StoreState(JobStatus status) {
   switch (status) {
@@ -141,6 +156,10 @@ class Job {
 
  private:
   void Execute() {
+    if (auto on_forge = CheckTargetOnForge(*run_.forge_setup, target_.location); !on_forge) {
+      Finish(JobStatus::kFailed, "forge: " + on_forge.error().message);
+      return;
+    }
     if (!Prepare() || !ChooseVerifiers() || !Baseline()) return;
     if (!Agent()) return;
     Publish();
@@ -165,9 +184,11 @@ class Job {
     (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
   }
 
-  void Finish(JobStatus status, std::string reason) {
+  void Finish(JobStatus status, std::string reason,
+              std::string_view failure_kind = "infrastructure") {
     report_.status = status;
     report_.reason = std::move(reason);
+    report_.failure_kind = status == JobStatus::kFailed ? std::string(failure_kind) : "";
     spdlog::info("{}: {}{}{}", target_.name, JobStatusName(status),
                  report_.reason.empty() ? "" : ": ", report_.reason);
   }
@@ -263,6 +284,14 @@ class Job {
   // `.drover.yml`. Read once from the untouched tree, so that nothing the agent writes there
   // changes how its work is judged.
   bool ChooseVerifiers() {
+    // Reviewers come from the untouched tree too: the agent does not choose its reviewers.
+    codeowners_ = "";
+    for (const char* where : {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}) {
+      if (auto text = ReadRegularFile(worktree_->workspace / where, 1 << 20); text) {
+        codeowners_ = std::move(*text);
+        break;
+      }
+    }
     auto config = LoadRepoConfig(worktree_->workspace);
     if (!config) {
       Finish(JobStatus::kFailed, config.error().message);
@@ -404,7 +433,7 @@ class Job {
       }
       if (outcome->status == agent::AgentStatus::kFailed) {
         feedback = "The previous attempt failed: " + outcome->reason;
-        Finish(JobStatus::kFailed, "agent: " + outcome->reason);
+        Finish(JobStatus::kFailed, "agent: " + outcome->reason, AgentFailureKind(*outcome));
         // A model or gateway failure (already retried by the gateway) or a spent budget would
         // repeat itself; a fresh attempt helps only when the agent's own work went wrong.
         if (!outcome->model_error.empty()) break;
@@ -528,7 +557,7 @@ class Job {
         feedback += "\nFailures the untouched tree did not have:\n";
         for (size_t i = 0; i < fresh.size() && i < 20; ++i) feedback += "- " + fresh[i] + "\n";
       }
-      Finish(JobStatus::kFailed, "final check failed: " + reason);
+      Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
       return false;
     }
     auto diff = run_.git.Diff(*worktree_);
@@ -541,7 +570,7 @@ class Job {
     report_.lines_removed = diff->lines_removed;
     if (diff->empty()) {
       feedback = "The previous attempt finished without changing any file.";
-      Finish(JobStatus::kFailed, "final check failed: the agent changed nothing");
+      Finish(JobStatus::kFailed, "final check failed: the agent changed nothing", "diff_policy");
       return false;
     }
     // The diff policy: paths, size, no deleted or newly skipped tests, patterns that must be
@@ -568,7 +597,8 @@ class Job {
                                      (verdict.violations.size() > 1
                                           ? " (and " + std::to_string(verdict.violations.size() - 1) +
                                                 " more)"
-                                          : ""));
+                                          : ""),
+             "diff_policy");
       return false;
     }
     gate_notes_.push_back(PolicyNote(*diff));
@@ -621,6 +651,7 @@ class Job {
     draft.patch = patch_;
     draft.labels = spec.pr.labels;
     draft.draft = spec.pr.draft;
+    draft.codeowners = codeowners_;
     draft.output_dir = report_.job_dir;
     // Claimed before the forge is asked: a run killed between opening the PR and recording
     // it finds the claim, and the forge's own look-up by head branch (OpenOrUpdate) then
@@ -632,15 +663,44 @@ class Job {
                      target_.name, draft.head_branch);
       }
     }
+    // GitHub and GitLab need the branch there first: pushed from here, with the runner's token.
+    if (run_.forge_setup->kind != ForgeKind::kLocal) {
+      if (auto pushed = run_.git.Push(*worktree_, target_.location, draft.head_branch); !pushed) {
+        Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
+        return;
+      }
+    }
     auto pr = run_.forge.OpenOrUpdate(draft, *worktree_);
     if (!pr) {
       Finish(JobStatus::kFailed, "publish: " + pr.error().message);
       return;
     }
-    if (run_.store != nullptr) (void)run_.store->RecordPublication(job_id_, pr->url, 0);
+    if (run_.store != nullptr) RecordPullRequest(draft, *pr, *commit);
     report_.pr_url = pr->url;
     Step("published");
     Finish(JobStatus::kPublished, "");
+  }
+
+  // The publication and the PR's first state (open), which `drover track` refreshes.
+  void RecordPullRequest(const PullRequestDraft& draft, const PullRequest& pr,
+                         const std::string& commit) {
+    int64_t number = PullRequestNumber(pr.id);
+    (void)run_.store->RecordPublication(job_id_, pr.url, number);
+    PullRequestRecord record;
+    record.job_id = job_id_;
+    record.forge = std::string(ForgeKindName(run_.forge_setup->kind));
+    record.api_url = run_.forge_setup->api_url;
+    record.token_env = run_.forge_setup->token_env;
+    record.location = target_.location;
+    record.base_branch = draft.base_branch;
+    record.head_branch = draft.head_branch;
+    record.head_commit = commit;
+    record.url = pr.url;
+    record.number = number;
+    record.updated_at = std::chrono::system_clock::now();
+    if (auto recorded = run_.store->RecordPullRequest(record); !recorded) {
+      spdlog::error("{}: state store: {}", target_.name, recorded.error().message);
+    }
   }
 
   RunContext& run_;
@@ -689,7 +749,7 @@ class Job {
     feedback = "A reviewer vetoed your previous change. Its reasons:\n";
     for (const auto& reason : verdict->reasons) feedback += "- " + reason + "\n";
     feedback += "Do what the migration asks, and only that.";
-    Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons);
+    Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons, "judge_veto");
     return false;
   }
 
@@ -758,6 +818,7 @@ class Job {
 
   std::optional<MirrorUse> mirror_use_;
   std::optional<Worktree> worktree_;
+  std::optional<std::string> codeowners_;  // Of the untouched tree.
   std::vector<verifiers::VerifierSpec> verifiers_;
   std::string summary_;
   std::string patch_;
@@ -1022,6 +1083,7 @@ Json JobReport::ToJson() const {
               {"status", JobStatusName(status)},
               {"step", step},
               {"reason", reason},
+              {"failure_kind", failure_kind},
               {"attempts", attempts},
               {"turns", turns},
               {"input_tokens", input_tokens},
@@ -1055,6 +1117,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.location = json.value("location", "");
   job.step = json.value("step", "");
   job.reason = json.value("reason", "");
+  job.failure_kind = json.value("failure_kind", "");
   job.attempts = json.value("attempts", 0);
   job.turns = json.value("turns", 0);
   job.input_tokens = json.value("input_tokens", int64_t{0});
@@ -1215,6 +1278,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
                 options.repos_file.string() + ": no targets (one git URL or path per line)");
   }
 
+  auto forge_setup =
+      ResolveForge(spec->forge, options.forge, options.forge_url, options.parent_env);
+  if (!forge_setup) return Fail(forge_setup.error());
+
   RunReport report;
   report.migration_id = spec->id;
   report.run_id = options.run_id.empty() ? spec->id + "-" + UtcStamp()
@@ -1232,9 +1299,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   }
   std::filesystem::path socket_dir = socket_template;
 
-  GitRepos git(options.state_dir / "mirrors");
-  LocalForge forge(git);
+  GitRepos git(options.state_dir / "mirrors", GitCredentialsFor(*forge_setup));
   auto http = MakeCurlHttpClient();
+  ForgeGovernor forge_governor;
+  auto forge = MakeForge(*forge_setup, git, *http, forge_governor);
   GatewayOptions gateway_options;
   gateway_options.upstream = options.model.upstream;
   gateway_options.record_dir = options.record_dir;
@@ -1248,8 +1316,9 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.build_slots = &build_slots;
   Gateway gateway(gateway_options);
   auto processes = sandbox::MakeLocalProcessRunner();
-  RunContext context{options, *spec,  observer,   git,    forge,
+  RunContext context{options, *spec,  observer,   git,    *forge,
                      gateway, *processes, report.run_dir, socket_dir};
+  context.forge_setup = &*forge_setup;
   std::unique_ptr<sandbox::EgressProxy> proxy;
   if (options.sandbox == SandboxMode::kNone) {
     report.isolation = "none (--sandbox=none)";

@@ -35,6 +35,9 @@ struct JobReport {
   JobStatus status = JobStatus::kFailed;
   std::string step;    // Last step reached: prepared, baseline, agent, verified, published.
   std::string reason;  // Why it failed or was skipped; empty when published.
+  // For a failed job, what failed: infrastructure, verifier_failed, diff_policy, judge_veto,
+  // budget_exhausted (limits, stuck), edit_errors, model_error; empty otherwise.
+  std::string failure_kind;
   int attempts = 0;
   int turns = 0;       // Over all attempts.
   int64_t input_tokens = 0;
@@ -125,6 +128,10 @@ struct RunOptions {
   int64_t max_run_tokens = 0;
   // The provider key's limits, shared by every job (the gateway's RateGovernor); 0: none.
   RateLimits model_limits;
+  // `--forge` and `--forge-url`: override the spec's `forge` kind and API root when set. The
+  // token is read from parent_env by the name the spec gives (forge.token_env).
+  std::optional<ForgeKind> forge;
+  std::string forge_url;
 };
 
 // A run's progress at one moment, for a live display.
@@ -156,9 +163,10 @@ class RunObserver {
 };
 
 // Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing
-// runs), probes the sandbox (kPermissionDenied saying why, when it cannot isolate and the mode
-// is kRequired), then runs every job. A job's failure is a JobReport, never an error of the run.
-// Errors: bad input, or a run directory that cannot be created.
+// runs), resolves the forge (kInvalidArgument when its token is not set), probes the sandbox
+// (kPermissionDenied saying why, when it cannot isolate and the mode is kRequired), then runs every
+// job. A job's failure is a JobReport, never an error of the run. Errors: bad input, or a run
+// directory that cannot be created.
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer);
 
 // Writes run_dir/summary.json and run_dir/summary.md.

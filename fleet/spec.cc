@@ -23,7 +23,8 @@ namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
-                                           "sandbox",  "judge",  "rollout"};
+                                           "sandbox",  "judge",  "forge",
+                                           "rollout"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
@@ -31,6 +32,9 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_consecutive_errors",
                                              "command_timeout_seconds",
                                              "max_output_tokens",
+                                             "context_window_tokens",
+                                             "max_tool_output_tokens",
+                                             "context_management",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
@@ -41,6 +45,7 @@ constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
 constexpr std::string_view kRolloutFields[] = {"canary", "min_success"};
+constexpr std::string_view kForgeFields[] = {"kind", "base_url", "token_env"};
 constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
                                                "max_processes", "disk_mb"};
 
@@ -327,8 +332,23 @@ Status ParseLimits(const FieldReader& reader, const YAML::Node& node, MigrationS
                  limits.command_timeout_seconds),
         Optional(node, "max_output_tokens", integer("max_output_tokens", INT_MAX),
                  limits.max_output_tokens),
+        Optional(node, "context_window_tokens", integer("context_window_tokens", INT64_MAX),
+                 limits.context_window_tokens),
+        Optional(node, "max_tool_output_tokens", integer("max_tool_output_tokens", INT_MAX),
+                 limits.max_tool_output_tokens),
+        Optional(
+            node, "context_management",
+            [&reader](const YAML::Node& n) { return reader.Bool(n, "limits.context_management"); },
+            limits.context_management),
         Optional(node, "max_attempts", integer("max_attempts", 100), spec.max_attempts)}) {
     if (!ok) return ok;
+  }
+  if (limits.context_window_tokens <= limits.max_output_tokens) {
+    const YAML::Node window = node["context_window_tokens"];
+    return reader.FailAt(window.IsDefined() ? window : node, "limits.context_window_tokens",
+                         "must be larger than limits.max_output_tokens (" +
+                             std::to_string(limits.max_output_tokens) + "), got " +
+                             std::to_string(limits.context_window_tokens));
   }
   return {};
 }
@@ -477,6 +497,40 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
     }
   }
 
+  const YAML::Node forge = root["forge"];
+  if (forge.IsDefined() && !forge.IsNull()) {
+    if (auto ok = reader.CheckMapping(forge, "forge", kForgeFields); !ok) return ok;
+    auto text = [&](const char* field) {
+      return [&reader, field](const YAML::Node& n) {
+        return reader.String(n, std::string("forge.") + field);
+      };
+    };
+    std::string kind = "local";
+    if (auto ok = Optional(forge, "kind", text("kind"), kind); !ok) return ok;
+    auto parsed = ParseForgeKind(kind);
+    if (!parsed) return reader.FailAt(forge["kind"], "forge.kind", parsed.error().message);
+    spec.forge.kind = *parsed;
+    if (auto ok = Optional(forge, "base_url", text("base_url"), spec.forge.base_url); !ok) {
+      return ok;
+    }
+    const auto& url = spec.forge.base_url;
+    if (!url.empty() && !url.starts_with("https://") && !url.starts_with("http://")) {
+      return reader.FailAt(forge["base_url"], "forge.base_url",
+                           "\"" + url + "\" is not an http(s) URL");
+    }
+    if (auto ok = Optional(forge, "token_env", text("token_env"), spec.forge.token_env); !ok) {
+      return ok;
+    }
+    const auto& name = spec.forge.token_env;
+    bool valid_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+    for (char c : name)
+      valid_name = valid_name && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!name.empty() && !valid_name) {
+      return reader.FailAt(forge["token_env"], "forge.token_env",
+                           "\"" + name + "\" is not an environment variable name");
+    }
+  }
+
   const YAML::Node sandbox = root["sandbox"];
   if (sandbox.IsDefined()) {
     if (auto ok = reader.CheckMapping(sandbox, "sandbox", kSandboxFields); !ok) return ok;
@@ -586,6 +640,23 @@ Result<MigrationSpec> ParseFrontMatter(const FieldReader& reader, const YAML::No
 }
 
 }  // namespace
+
+std::string_view ForgeKindName(ForgeKind kind) {
+  switch (kind) {
+    case ForgeKind::kLocal: return "local";
+    case ForgeKind::kGitHub: return "github";
+    case ForgeKind::kGitLab: return "gitlab";
+  }
+  return "local";
+}
+
+Result<ForgeKind> ParseForgeKind(std::string_view name) {
+  for (ForgeKind kind : {ForgeKind::kLocal, ForgeKind::kGitHub, ForgeKind::kGitLab}) {
+    if (ForgeKindName(kind) == name) return kind;
+  }
+  return Fail(ErrorCode::kInvalidArgument,
+              "unknown forge \"" + std::string(name) + "\" (local, github or gitlab)");
+}
 
 Result<MigrationSpec> ParseMigrationSpec(std::string_view text, std::string_view file_name) {
   auto fail = [&](int line, std::string_view message) {

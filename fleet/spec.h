@@ -57,6 +57,22 @@ struct RolloutSettings {
   double min_success = 0.0;  // In [0, 1]; default 0 (any outcome continues).
 };
 
+enum class ForgeKind { kLocal, kGitHub, kGitLab };
+std::string_view ForgeKindName(ForgeKind kind);  // "local", "github", "gitlab"
+// kInvalidArgument naming the accepted kinds.
+Result<ForgeKind> ParseForgeKind(std::string_view name);
+
+// Key `forge`: where verified changes are published. The token is read from the runner's
+// environment by name when the run starts; it is never part of the spec or the run directory.
+struct ForgeSettings {
+  ForgeKind kind = ForgeKind::kLocal;  // Default: local (PR files in the job's directory).
+  // API root: https://ghe.example.com/api/v3, https://gitlab.example.com/api/v4. Empty
+  // (default): the public host's (api.github.com, gitlab.com/api/v4).
+  std::string base_url;
+  // Environment variable holding the token. Default: GITHUB_TOKEN or GITLAB_TOKEN by kind.
+  std::string token_env;
+};
+
 enum class OnRedBaseline {
   kSkip,           // A target whose verifiers fail before the agent runs is skipped.
   kNoNewFailures,  // Work on it anyway; the final check may not fail more than the baseline.
@@ -77,6 +93,7 @@ struct MigrationSpec {
   SandboxSettings sandbox;                               // Key `sandbox`.
   JudgeSettings judge;                                   // Key `judge`.
   RolloutSettings rollout;                               // Key `rollout`.
+  ForgeSettings forge;                                   // Key `forge`.
   std::filesystem::path file;  // Where the spec was read from (empty when parsed from text).
 };
 

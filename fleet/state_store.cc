@@ -74,6 +74,30 @@ CREATE TABLE publications (
   number INTEGER NOT NULL DEFAULT 0
 );
 )sql",
+    R"sql(
+CREATE TABLE pull_requests (
+  job_id INTEGER PRIMARY KEY REFERENCES jobs (id),
+  forge TEXT NOT NULL,
+  api_url TEXT NOT NULL,
+  token_env TEXT NOT NULL,
+  location TEXT NOT NULL,
+  base_branch TEXT NOT NULL,
+  head_branch TEXT NOT NULL,
+  head_commit TEXT NOT NULL,
+  url TEXT NOT NULL,
+  number INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'merged', 'closed')),
+  checks TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE pull_request_events (
+  job_id INTEGER NOT NULL REFERENCES jobs (id),
+  seq INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
+)sql",
 };
 
 constexpr const char* kJobColumns =
@@ -107,6 +131,13 @@ Result<JobState> ParseJobState(std::string_view name) {
     if (JobStateName(state) == name) return state;
   }
   return Fail(ErrorCode::kParse, "unknown job state '" + std::string(name) + "'");
+}
+
+Result<PrState> ParsePrState(std::string_view name) {
+  for (PrState state : {PrState::kOpen, PrState::kMerged, PrState::kClosed}) {
+    if (PrStateName(state) == name) return state;
+  }
+  return Fail(ErrorCode::kParse, "unknown pull request state '" + std::string(name) + "'");
 }
 
 Result<RunControl> ParseRunControl(std::string_view name) {
@@ -624,6 +655,114 @@ class SqliteStateStore final : public StateStore {
         });
   }
 
+  Result<bool> RecordPullRequest(const PullRequestRecord& pr) override {
+    bool changed = false;
+    auto done = Transact(
+        "recording the pull request of job " + std::to_string(pr.job_id), true, [&]() -> Status {
+          auto job = GetJobLocked(pr.job_id);
+          if (!job) return Fail(job.error());
+          auto previous = Prepare("SELECT state FROM pull_requests WHERE job_id = ?");
+          if (!previous) return Fail(previous.error());
+          auto row = previous->Bind(1, pr.job_id).Step("reading the pull request");
+          if (!row) return Fail(row.error());
+          changed = !*row || previous->Text(0) != PrStateName(pr.state);
+          auto upsert = Prepare(
+              "INSERT OR REPLACE INTO pull_requests (job_id, forge, api_url, token_env, location, "
+              "base_branch, head_branch, head_commit, url, number, state, checks, updated_at) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+          if (!upsert) return Fail(upsert.error());
+          auto stored = upsert->Bind(1, pr.job_id)
+                            .Bind(2, pr.forge)
+                            .Bind(3, pr.api_url)
+                            .Bind(4, pr.token_env)
+                            .Bind(5, pr.location)
+                            .Bind(6, pr.base_branch)
+                            .Bind(7, pr.head_branch)
+                            .Bind(8, pr.head_commit)
+                            .Bind(9, pr.url)
+                            .Bind(10, pr.number)
+                            .Bind(11, PrStateName(pr.state))
+                            .Bind(12, pr.checks)
+                            .Bind(13, pr.updated_at)
+                            .Run("storing the pull request");
+          if (!stored || !changed) return stored;
+          auto event = Prepare(
+              "INSERT INTO pull_request_events (job_id, seq, state, at) VALUES (?, (SELECT "
+              "coalesce(max(seq), 0) + 1 FROM pull_request_events WHERE job_id = ?), ?, ?)");
+          if (!event) return Fail(event.error());
+          return event->Bind(1, pr.job_id)
+              .Bind(2, pr.job_id)
+              .Bind(3, PrStateName(pr.state))
+              .Bind(4, pr.updated_at)
+              .Run("recording the transition");
+        });
+    if (!done) return Fail(done.error());
+    return changed;
+  }
+
+  Result<std::vector<PullRequestRecord>> ListPullRequests(std::string_view run_id) override {
+    std::vector<PullRequestRecord> prs;
+    auto done =
+        Transact("listing the pull requests of run " + std::string(run_id), false, [&]() -> Status {
+          auto stmt = Prepare(
+              "SELECT p.job_id, j.repository, p.forge, p.api_url, p.token_env, p.location, "
+              "p.base_branch, p.head_branch, p.head_commit, p.url, p.number, p.state, p.checks, "
+              "p.updated_at FROM pull_requests p JOIN jobs j ON j.id = p.job_id "
+              "WHERE j.run_id = ? ORDER BY p.job_id");
+          if (!stmt) return Fail(stmt.error());
+          stmt->Bind(1, run_id);
+          for (;;) {
+            auto row = stmt->Step("reading pull requests");
+            if (!row) return Fail(row.error());
+            if (!*row) return {};
+            PullRequestRecord pr;
+            pr.job_id = stmt->Int(0);
+            pr.repository = stmt->Text(1);
+            pr.forge = stmt->Text(2);
+            pr.api_url = stmt->Text(3);
+            pr.token_env = stmt->Text(4);
+            pr.location = stmt->Text(5);
+            pr.base_branch = stmt->Text(6);
+            pr.head_branch = stmt->Text(7);
+            pr.head_commit = stmt->Text(8);
+            pr.url = stmt->Text(9);
+            pr.number = stmt->Int(10);
+            auto state = ParsePrState(stmt->Text(11));
+            if (!state) return Fail(state.error());
+            pr.state = *state;
+            pr.checks = stmt->Text(12);
+            pr.updated_at = FromMillis(stmt->Int(13));
+            prs.push_back(std::move(pr));
+          }
+        });
+    if (!done) return Fail(done.error());
+    return prs;
+  }
+
+  Result<std::vector<PullRequestTransition>> ListPullRequestTransitions(
+      std::string_view run_id) override {
+    std::vector<PullRequestTransition> transitions;
+    auto done = Transact(
+        "listing the pull request transitions of run " + std::string(run_id), false,
+        [&]() -> Status {
+          auto stmt = Prepare(
+              "SELECT e.job_id, j.repository, e.state, e.at FROM pull_request_events e "
+              "JOIN jobs j ON j.id = e.job_id WHERE j.run_id = ? ORDER BY e.at, e.job_id, e.seq");
+          if (!stmt) return Fail(stmt.error());
+          stmt->Bind(1, run_id);
+          for (;;) {
+            auto row = stmt->Step("reading pull request transitions");
+            if (!row) return Fail(row.error());
+            if (!*row) return {};
+            auto state = ParsePrState(stmt->Text(2));
+            if (!state) return Fail(state.error());
+            transitions.push_back({stmt->Int(0), stmt->Text(1), *state, FromMillis(stmt->Int(3))});
+          }
+        });
+    if (!done) return Fail(done.error());
+    return transitions;
+  }
+
   Result<std::vector<JobRecord>> JobsToResume(std::string_view run_id) override {
     std::vector<JobRecord> jobs;
     auto done = Transact(
@@ -882,6 +1021,15 @@ bool IsTerminal(JobState state) {
     case JobState::kNotApplicable: return true;
   }
   return false;
+}
+
+std::string_view PrStateName(PrState state) {
+  switch (state) {
+    case PrState::kOpen: return "open";
+    case PrState::kMerged: return "merged";
+    case PrState::kClosed: return "closed";
+  }
+  return "open";
 }
 
 Result<std::unique_ptr<StateStore>> OpenSqliteStateStore(const std::filesystem::path& db) {

@@ -9,6 +9,8 @@
 //   attempts     agent attempt k of a job: started, finished, outcome
 //   model_steps  finished model exchanges by idempotency key, with their response
 //   publications the PR claim of a job: "publishing" (claimed), then url + number
+//   pull_requests        a published job's PR: forge, url, number, state, checks (`drover track`)
+//   pull_request_events  every state a PR was seen in, with its time (the report's burndown)
 //
 // When it is written
 //   Write-ahead: the runner calls AdvanceJob(step) and waits for it to return OK before it
@@ -54,7 +56,7 @@ using StoreTime = std::chrono::system_clock::time_point;
 
 // The schema version this build writes; older databases are migrated forward when opened, a
 // newer one is refused.
-inline constexpr int kStateStoreSchemaVersion = 1;
+inline constexpr int kStateStoreSchemaVersion = 2;
 
 enum class RunControl {
   kRunning,
@@ -131,6 +133,35 @@ struct PublicationClaim {
   int64_t number = 0;       // Set when kPublished.
 };
 
+enum class PrState { kOpen, kMerged, kClosed };
+std::string_view PrStateName(PrState state);  // "open", "merged", "closed"
+
+// A published job's pull request, as last seen. Holds the name of the token's environment
+// variable, never a token.
+struct PullRequestRecord {
+  int64_t job_id = 0;
+  std::string repository;  // Of the job (filled in by ListPullRequests).
+  std::string forge;       // "local", "github", "gitlab".
+  std::string api_url;     // The forge's API root; "" for local and the public hosts.
+  std::string token_env;   // Environment variable holding the forge's token; "" for local.
+  std::string location;    // The target repository's location.
+  std::string base_branch;
+  std::string head_branch;
+  std::string head_commit;  // Hex sha published.
+  std::string url;
+  int64_t number = 0;  // 0 for local.
+  PrState state = PrState::kOpen;
+  std::string checks = "none";  // none, pending, success, failure.
+  StoreTime updated_at;
+};
+
+struct PullRequestTransition {
+  int64_t job_id = 0;
+  std::string repository;
+  PrState state = PrState::kOpen;
+  StoreTime at;
+};
+
 // Errors of every method: kIo for a database failure (message names the db file and what was
 // being done), kNotFound for an unknown run or job, kInvalidArgument for a refused transition.
 class StateStore {
@@ -189,6 +220,15 @@ class StateStore {
                                                     std::string_view head_branch) = 0;
   // REQUIRES: a claim (else kInvalidArgument). Recording again overwrites url and number.
   virtual Status RecordPublication(int64_t job_id, std::string_view url, int64_t number) = 0;
+
+  // Inserts or replaces the job's PR record; when its state differs from the stored one (or
+  // there was none) a transition at `pr.updated_at` is appended. Returns whether it was.
+  virtual Result<bool> RecordPullRequest(const PullRequestRecord& pr) = 0;
+  // The run's PR records by job id.
+  virtual Result<std::vector<PullRequestRecord>> ListPullRequests(std::string_view run_id) = 0;
+  // The run's PR transitions, oldest first.
+  virtual Result<std::vector<PullRequestTransition>> ListPullRequestTransitions(
+      std::string_view run_id) = 0;
 
   // Jobs not in a terminal state (pending, running, interrupted) with their last step.
   virtual Result<std::vector<JobRecord>> JobsToResume(std::string_view run_id) = 0;

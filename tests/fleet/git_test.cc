@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/testing/git_http_server.h"
 #include "tests/testing/testing.h"
 
 namespace drover::fleet {
@@ -435,6 +436,69 @@ TEST_F(GitTest, EvictionRemovesTheLeastRecentlyUsedMirrorsNotInUse) {
   auto again = git_.UpdateMirror(sources[0]);
   ASSERT_TRUE(again.has_value());
   EXPECT_TRUE(fs::exists(again->path / "HEAD"));
+}
+
+// A private remote behind git's own smart-HTTP backend that wants Basic credentials: fetch
+// and push work with the runner's token and are refused without it or with a wrong one.
+TEST(GitCredentialsTest, PrivateHttpRemoteNeedsTheRunnersToken) {
+  TempDir dir;
+  constexpr char kToken[] = "ghs_private0123456789token";
+  fs::path source = dir.path() / "source";
+  WriteTestFile(source, "a.txt", "one\n");
+  InitGitRepo(source);
+  fs::path served = dir.path() / "served";
+  Sh("git clone -q --bare '" + source.string() + "' '" + (served / "acme/widgets.git").string() +
+     "'");
+  drover::testing::GitHttpServer server(served, "x-access-token", kToken);
+  ASSERT_OK(server.Start());
+  std::string url = server.Url("acme/widgets.git");
+
+  GitRepos anonymous(dir.path() / "cache-anonymous");
+  auto refused = anonymous.UpdateMirror(url);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kPermissionDenied) << refused.error().ToString();
+  GitRepos wrong(dir.path() / "cache-wrong", {{"127.0.0.1", "x-access-token", "ghs_wrong"}});
+  auto wrong_token = wrong.UpdateMirror(url);
+  ASSERT_FALSE(wrong_token.has_value());
+  EXPECT_EQ(wrong_token.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(wrong_token.error().message.find("ghs_wrong"), std::string::npos);
+  EXPECT_GE(server.refused(), 2);
+
+  GitRepos git(dir.path() / "cache", {{"127.0.0.1", "x-access-token", kToken}});
+  auto mirror = git.UpdateMirror(url);
+  ASSERT_OK(mirror);
+  EXPECT_EQ(mirror->default_branch, "main");
+  auto wt = git.CreateWorktree(*mirror, dir.path() / "job");
+  ASSERT_OK(wt);
+  WriteTestFile(wt->workspace, "a.txt", "one\ntwo\n");
+  ASSERT_OK(git.Commit(*wt, "drover/private", "Private change", GitAuthor{}));
+
+  // The anonymous push carries no credentials and is refused; nothing lands.
+  auto push_refused = anonymous.Push(*wt, url, "drover/private");
+  ASSERT_FALSE(push_refused.has_value());
+  EXPECT_EQ(push_refused.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_EQ(Sh("git --git-dir='" + (served / "acme/widgets.git").string() +
+               "' branch --list drover/private"),
+            "");
+
+  ASSERT_OK(git.Push(*wt, url, "drover/private"));
+  EXPECT_EQ(Trimmed(Sh("git --git-dir='" + (served / "acme/widgets.git").string() +
+                       "' show drover/private:a.txt")),
+            "one\ntwo");
+  // Plain http elsewhere than 127.0.0.1 or localhost never gets the token, even when the
+  // host matches (127.0.0.2 is this machine too, but not one of the two exempt names).
+  drover::testing::GitHttpServer other(served, "x-access-token", kToken);
+  ASSERT_OK(other.Start("127.0.0.2"));
+  GitRepos other_git(dir.path() / "cache-other", {{"127.0.0.2", "x-access-token", kToken}});
+  auto cleartext = other_git.UpdateMirror(other.Url("acme/widgets.git"));
+  ASSERT_FALSE(cleartext.has_value());
+  EXPECT_EQ(cleartext.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_GE(other.refused(), 1);
+
+  // Neither the mirror nor the job's git dir keeps the token.
+  EXPECT_EQ(Sh("grep -rl '" + std::string(kToken) + "' '" + dir.path().string() + "/cache' '" +
+               (dir.path() / "job").string() + "' || true"),
+            "");
 }
 
 }  // namespace

@@ -14,11 +14,15 @@
 #include "core/fs.h"
 #include "core/http_server.h"
 #include "fleet/forge_governor.h"
+#include "tests/testing/fake_github.h"
 #include "tests/testing/testing.h"
 
 namespace drover::fleet {
 namespace {
 
+using drover::testing::FakeGitHub;
+using drover::testing::JsonResponse;
+using drover::testing::Recorded;
 using drover::testing::TempDir;
 using drover::testing::WriteTestFile;
 using std::chrono::milliseconds;
@@ -62,143 +66,6 @@ struct FakeClock {
         },
     };
   }
-};
-
-struct Recorded {
-  std::string method;
-  std::string path;  // With the query.
-  HttpHeaders headers;
-  std::string body;
-};
-
-HttpResponse JsonResponse(int status, const Json& body, HttpHeaders headers = {}) {
-  HttpResponse response;
-  response.status = status;
-  response.headers = std::move(headers);
-  response.headers["content-type"] = "application/json; charset=utf-8";
-  response.body = body.dump();
-  return response;
-}
-
-// A loopback stand-in for api.github.com that keeps pull requests for one repository,
-// records every request, and lets a test answer any request itself first.
-class FakeGitHub {
- public:
-  using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
-
-  FakeGitHub() : server_([this](const HttpRequest& request) { return Handle(request); }) {}
-
-  Status Start() { return server_.ListenTcp(); }
-  std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
-
-  void SetOverride(Override fn) {
-    std::lock_guard lock(mutex_);
-    override_ = std::move(fn);
-  }
-  void SetChecks(Json check_runs, Json status) {
-    std::lock_guard lock(mutex_);
-    check_runs_ = std::move(check_runs);
-    status_ = std::move(status);
-  }
-  void SetPullField(int number, const std::string& key, Json value) {
-    std::lock_guard lock(mutex_);
-    pulls_[number][key] = std::move(value);
-  }
-  std::vector<Recorded> Requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-  Json Pull(int number) {
-    std::lock_guard lock(mutex_);
-    return pulls_.contains(number) ? pulls_[number] : Json();
-  }
-  size_t PullCount() {
-    std::lock_guard lock(mutex_);
-    return pulls_.size();
-  }
-
- private:
-  HttpResponse Handle(const HttpRequest& request) {
-    std::lock_guard lock(mutex_);
-    Recorded recorded{request.method, request.url, request.headers, request.body};
-    requests_.push_back(recorded);
-    if (override_) {
-      if (auto answer = override_(recorded)) return *answer;
-    }
-    const std::string repo = "/repos/acme/widgets";
-    std::string path = request.url.substr(0, request.url.find('?'));
-    std::string query = request.url.find('?') == std::string::npos
-                            ? ""
-                            : request.url.substr(request.url.find('?') + 1);
-    Json body = request.body.empty() ? Json() : Json::parse(request.body, nullptr, false);
-
-    if (request.method == "GET" && path == repo + "/pulls") {
-      Json list = Json::array();
-      for (auto& [number, pr] : pulls_) {
-        if (pr["state"] == "open" &&
-            query.find("head=acme:" + pr["head"]["ref"].get<std::string>() + "&") !=
-                std::string::npos) {
-          list.push_back(pr);
-        }
-      }
-      return JsonResponse(200, list);
-    }
-    if (request.method == "POST" && path == repo + "/pulls") {
-      int number = static_cast<int>(pulls_.size()) + 1;
-      pulls_[number] = {
-          {"number", number},
-          {"html_url", "https://github.com/acme/widgets/pull/" + std::to_string(number)},
-          {"state", "open"},
-          {"title", body["title"]},
-          {"body", body["body"]},
-          {"draft", body["draft"]},
-          {"merged", false},
-          {"merged_at", nullptr},
-          {"user", {{"login", "drover-bot"}}},
-          {"head", {{"ref", body["head"]}, {"sha", "abc123"}}},
-          {"base", {{"ref", body["base"]}}},
-          {"labels", Json::array()}};
-      return JsonResponse(201, pulls_[number]);
-    }
-    std::string pulls_prefix = repo + "/pulls/";
-    if (path.starts_with(pulls_prefix)) {
-      std::string rest = path.substr(pulls_prefix.size());
-      int number = std::atoi(rest.c_str());
-      if (!pulls_.contains(number)) return JsonResponse(404, {{"message", "Not Found"}});
-      Json& pr = pulls_[number];
-      if (request.method == "GET" && rest == std::to_string(number)) return JsonResponse(200, pr);
-      if (request.method == "PATCH" && rest == std::to_string(number)) {
-        for (auto& [key, value] : body.items()) pr[key] = value;
-        return JsonResponse(200, pr);
-      }
-      if (request.method == "POST" && rest.ends_with("/requested_reviewers")) {
-        pr["requested_reviewers"] = body["reviewers"];
-        pr["requested_teams"] = body["team_reviewers"];
-        return JsonResponse(201, pr);
-      }
-    }
-    std::string issues_prefix = repo + "/issues/";
-    if (request.method == "POST" && path.starts_with(issues_prefix) && path.ends_with("/labels")) {
-      int number = std::atoi(path.substr(issues_prefix.size()).c_str());
-      if (!pulls_.contains(number)) return JsonResponse(404, {{"message", "Not Found"}});
-      Json answer = Json::array();
-      for (const auto& name : body["labels"]) pulls_[number]["labels"].push_back(name);
-      for (const auto& name : pulls_[number]["labels"]) answer.push_back({{"name", name}});
-      return JsonResponse(200, answer);
-    }
-    if (request.method == "GET" && path.ends_with("/check-runs"))
-      return JsonResponse(200, check_runs_);
-    if (request.method == "GET" && path.ends_with("/status")) return JsonResponse(200, status_);
-    return JsonResponse(404, {{"message", "Not Found"}});
-  }
-
-  std::mutex mutex_;
-  std::vector<Recorded> requests_;
-  std::map<int, Json> pulls_;
-  Json check_runs_ = {{"total_count", 0}, {"check_runs", Json::array()}};
-  Json status_ = {{"state", "pending"}, {"statuses", Json::array()}};
-  Override override_;
-  HttpServer server_;  // Last: stopped first, before the state its handler uses.
 };
 
 PullRequestDraft MakeDraft() {
@@ -329,6 +196,26 @@ TEST_F(GitHubForgeTest, OpenOrUpdateRequestsReviewersFromTheWorktreeCodeOwners) 
   // Teams of another organisation cannot be requested on acme's repository.
   EXPECT_EQ(Json::parse(requests[2].body),
             (Json{{"reviewers", {"alice"}}, {"team_reviewers", {"docs"}}}));
+}
+
+TEST_F(GitHubForgeTest, CodeOwnersGivenWithTheDraftWinOverTheWorktrees) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "CODEOWNERS", "* @mallory\n");  // As an agent might have edited it.
+  Worktree wt;
+  wt.workspace = dir.path();
+  PullRequestDraft draft = MakeDraft();
+  draft.labels.clear();
+  draft.patch = "diff --git a/main.go b/main.go\n";
+  draft.codeowners = "*.go @alice\n";
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  std::vector<Recorded> requests = github_.Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(Json::parse(requests[2].body),
+            (Json{{"reviewers", {"alice"}}, {"team_reviewers", Json::array()}}));
+  // A tree without CODEOWNERS: nobody is requested, whatever the worktree says now.
+  draft.codeowners = "";
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  EXPECT_EQ(github_.Requests().size(), 5u);  // Look-up and update only.
 }
 
 TEST_F(GitHubForgeTest, ReadsOpenMergedAndClosedStateWithChecks) {

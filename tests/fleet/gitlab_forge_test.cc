@@ -6,114 +6,20 @@
 #include <mutex>
 
 #include "core/http_server.h"
+#include "tests/testing/fake_gitlab.h"
 #include "tests/testing/testing.h"
 
 namespace drover::fleet {
 namespace {
 
+using drover::testing::FakeGitLab;
+using drover::testing::JsonResponse;
+using drover::testing::Recorded;
 using std::chrono::milliseconds;
 
 constexpr char kToken[] = "glpat-testtoken0123456789";
 constexpr char kTarget[] = "https://gitlab.example.com/acme/platform/widgets.git";
 constexpr char kProject[] = "/projects/acme%2Fplatform%2Fwidgets";
-
-struct Recorded {
-  std::string method;
-  std::string path;
-  HttpHeaders headers;
-  std::string body;
-};
-
-HttpResponse JsonResponse(int status, const Json& body, HttpHeaders headers = {}) {
-  HttpResponse response;
-  response.status = status;
-  response.headers = std::move(headers);
-  response.headers["content-type"] = "application/json";
-  response.body = body.dump();
-  return response;
-}
-
-// A loopback stand-in for GitLab's merge request API for one project.
-class FakeGitLab {
- public:
-  using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
-
-  FakeGitLab() : server_([this](const HttpRequest& request) { return Handle(request); }) {}
-  Status Start() { return server_.ListenTcp(); }
-  std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
-  void SetOverride(Override fn) {
-    std::lock_guard lock(mutex_);
-    override_ = std::move(fn);
-  }
-  void Set(int iid, const std::string& key, Json value) {
-    std::lock_guard lock(mutex_);
-    mrs_[iid][key] = std::move(value);
-  }
-  Json Mr(int iid) {
-    std::lock_guard lock(mutex_);
-    return mrs_.contains(iid) ? mrs_[iid] : Json();
-  }
-  size_t Count() {
-    std::lock_guard lock(mutex_);
-    return mrs_.size();
-  }
-  std::vector<Recorded> Requests() {
-    std::lock_guard lock(mutex_);
-    return requests_;
-  }
-
- private:
-  HttpResponse Handle(const HttpRequest& request) {
-    std::lock_guard lock(mutex_);
-    Recorded recorded{request.method, request.url, request.headers, request.body};
-    requests_.push_back(recorded);
-    if (override_) {
-      if (auto answer = override_(recorded)) return *answer;
-    }
-    std::string base = std::string("/api/v4") + kProject + "/merge_requests";
-    std::string path = request.url.substr(0, request.url.find('?'));
-    Json body = request.body.empty() ? Json() : Json::parse(request.body, nullptr, false);
-    if (request.method == "GET" && path == base) {
-      Json list = Json::array();
-      for (auto& [iid, mr] : mrs_) {
-        std::string branch = mr["source_branch"].get<std::string>();
-        for (size_t at = branch.find('/'); at != std::string::npos; at = branch.find('/', at)) {
-          branch.replace(at, 1, "%2F");
-        }
-        if (mr["state"] == "opened" &&
-            request.url.find("source_branch=" + branch + "&") != std::string::npos) {
-          list.push_back(mr);
-        }
-      }
-      return JsonResponse(200, list);
-    }
-    if (request.method == "POST" && path == base) {
-      int iid = static_cast<int>(mrs_.size()) + 1;
-      mrs_[iid] = body;
-      mrs_[iid]["iid"] = iid;
-      mrs_[iid]["state"] = "opened";
-      mrs_[iid]["sha"] = "def456";
-      mrs_[iid]["web_url"] = "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/" +
-                             std::to_string(iid);
-      return JsonResponse(201, mrs_[iid]);
-    }
-    if (path.starts_with(base + "/")) {
-      int iid = std::atoi(path.substr(base.size() + 1).c_str());
-      if (!mrs_.contains(iid)) return JsonResponse(404, {{"message", "404 Not found"}});
-      if (request.method == "PUT") {
-        for (auto& [key, value] : body.items()) mrs_[iid][key] = value;
-      }
-      return JsonResponse(200, mrs_[iid]);
-    }
-    return JsonResponse(404, {{"message", "404 Not found"}});
-  }
-
-  std::mutex mutex_;
-  std::vector<Recorded> requests_;
-  std::map<int, Json> mrs_;
-  Override override_;
-  HttpServer server_;
-};
 
 struct InstantClock {
   std::vector<milliseconds> sleeps;

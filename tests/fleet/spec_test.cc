@@ -115,6 +115,30 @@ TEST(Spec, AcceptsCrLfAndEmptySections) {
   EXPECT_EQ(spec->instructions, "Body\n");
 }
 
+TEST(Spec, ContextLimits) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
+                                     "limits:\n  context_window_tokens: 32000\n"
+                                     "  max_tool_output_tokens: 2000\n  context_management: false\n"
+                                     "---\nDo it.\n",
+                                 "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->limits.context_window_tokens, 32000);
+  EXPECT_EQ(spec->limits.max_tool_output_tokens, 2000);
+  EXPECT_FALSE(spec->limits.context_management);
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nDo it.\n", "m.md");
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->limits.context_window_tokens, 128000);
+  EXPECT_TRUE(defaults->limits.context_management);
+
+  EXPECT_EQ(
+      ErrorOf(std::string(kMinimalHead) + "limits:\n  context_management: sometimes\n---\nx\n"),
+      "migration.md:8: limits.context_management: expected true or false, got \"sometimes\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) +
+                    "limits:\n  max_output_tokens: 4096\n  context_window_tokens: 4000\n---\nx\n"),
+            "migration.md:9: limits.context_window_tokens: must be larger than "
+            "limits.max_output_tokens (4096), got 4000");
+}
+
 TEST(Spec, BadValueNamesFileLineAndField) {
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turns: ten\n---\nDo it.\n"),
             "migration.md:8: limits.max_turns: expected a positive integer, got \"ten\"");
@@ -178,6 +202,32 @@ TEST(Spec, SandboxSection) {
             "migration.md:8: sandbox.read_only_paths[0]: must be an absolute path");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_host: [a.org]\n---\nx\n"),
             "migration.md:8: sandbox: unknown field 'allow_host' (did you mean 'allow_hosts'?)");
+}
+
+TEST(Spec, ForgeSection) {
+  auto spec =
+      ParseMigrationSpec(std::string(kMinimalHead) +
+                             "forge:\n  kind: github\n  base_url: "
+                             "https://ghe.example.com/api/v3\n  token_env: GHE_TOKEN\n---\nx\n",
+                         "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->forge.kind, ForgeKind::kGitHub);
+  EXPECT_EQ(spec->forge.base_url, "https://ghe.example.com/api/v3");
+  EXPECT_EQ(spec->forge.token_env, "GHE_TOKEN");
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->forge.kind, ForgeKind::kLocal);
+  EXPECT_EQ(defaults->forge.token_env, "");
+
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: bitbucket\n---\nx\n"),
+            "migration.md:8: forge.kind: unknown forge \"bitbucket\" (local, github or gitlab)");
+  EXPECT_EQ(
+      ErrorOf(std::string(kMinimalHead) + "forge:\n  kind: gitlab\n  base_url: ftp://x\n---\nx\n"),
+      "migration.md:9: forge.base_url: \"ftp://x\" is not an http(s) URL");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token_env: \"ghp_abc-def\"\n---\nx\n"),
+            "migration.md:8: forge.token_env: \"ghp_abc-def\" is not an environment variable name");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token: x\n---\nx\n"),
+            "migration.md:8: forge: unknown field 'token'");
 }
 
 TEST(Spec, UnknownFieldSuggestsTheClosestName) {

@@ -331,6 +331,56 @@ TEST_F(StateStoreTest, PublicationIsClaimedOnceThenRecorded) {
   EXPECT_EQ(store_->RecordPublication(other, "u", 1).error().code, ErrorCode::kInvalidArgument);
 }
 
+TEST_F(StateStoreTest, PullRequestStatesKeepTheirTransitions) {
+  int64_t shop = AddJob("shop");
+  int64_t cart = AddJob("cart");
+  PullRequestRecord pr;
+  pr.job_id = shop;
+  pr.forge = "github";
+  pr.api_url = "https://ghe.example/api/v3";
+  pr.token_env = "GHE_TOKEN";
+  pr.location = "https://ghe.example/acme/shop.git";
+  pr.base_branch = "main";
+  pr.head_branch = "drover/py312";
+  pr.head_commit = "abc";
+  pr.url = "https://ghe.example/acme/shop/pull/3";
+  pr.number = 3;
+  pr.updated_at = At(2000);
+  EXPECT_EQ(store_->RecordPullRequest(pr).value_or(false), true);
+  pr.checks = "pending";
+  pr.updated_at = At(2100);
+  EXPECT_EQ(store_->RecordPullRequest(pr).value_or(true), false);  // Same state: no transition.
+  pr.state = PrState::kMerged;
+  pr.checks = "success";
+  pr.updated_at = At(2500);
+  EXPECT_EQ(store_->RecordPullRequest(pr).value_or(false), true);
+  PullRequestRecord other = pr;
+  other.job_id = cart;
+  other.state = PrState::kOpen;
+  other.updated_at = At(2200);
+  ASSERT_OK(store_->RecordPullRequest(other));
+
+  auto prs = store_->ListPullRequests("run-1");
+  ASSERT_OK(prs);
+  ASSERT_EQ(prs->size(), 2u);
+  EXPECT_EQ((*prs)[0].repository, "shop");
+  EXPECT_EQ((*prs)[0].state, PrState::kMerged);
+  EXPECT_EQ((*prs)[0].checks, "success");
+  EXPECT_EQ((*prs)[0].token_env, "GHE_TOKEN");
+  EXPECT_EQ((*prs)[0].number, 3);
+  EXPECT_EQ((*prs)[0].updated_at, At(2500));
+  auto transitions = store_->ListPullRequestTransitions("run-1");
+  ASSERT_OK(transitions);
+  ASSERT_EQ(transitions->size(), 3u);
+  EXPECT_EQ((*transitions)[0].repository, "shop");
+  EXPECT_EQ((*transitions)[0].state, PrState::kOpen);
+  EXPECT_EQ((*transitions)[1].repository, "cart");
+  EXPECT_EQ((*transitions)[2].state, PrState::kMerged);
+  EXPECT_EQ((*transitions)[2].at, At(2500));
+  pr.job_id = 999;
+  EXPECT_EQ(store_->RecordPullRequest(pr).error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(StateStoreTest, SchemaIsVersionedAndAnExistingDatabaseReopens) {
   int64_t id = AddJob("shop");
   ASSERT_OK(store_->AdvanceJob(id, "prepared", JobState::kRunning, "", "", At(10)));

@@ -1,0 +1,61 @@
+// A loopback fake of GitLab's merge request API for tests of the GitLab forge and of runs that
+// publish through it, over real HTTP (Recorded and JsonResponse are fake_github.h's).
+// Thread-safe: the handler and the accessors share one mutex.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/http.h"
+#include "core/http_server.h"
+#include "core/json.h"
+#include "tests/testing/fake_github.h"
+
+namespace drover::testing {
+
+// A loopback stand-in for GitLab's merge request API (under /api/v4) for one project,
+// acme/platform/widgets; records every request.
+class FakeGitLab {
+ public:
+  using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
+
+  FakeGitLab() : server_([this](const HttpRequest& request) { return Handle(request); }) {}
+  Status Start() { return server_.ListenTcp(); }
+  std::string BaseUrl() const { return "http://127.0.0.1:" + std::to_string(server_.port()); }
+  void SetOverride(Override fn) {
+    std::lock_guard lock(mutex_);
+    override_ = std::move(fn);
+  }
+  void Set(int iid, const std::string& key, Json value) {
+    std::lock_guard lock(mutex_);
+    mrs_[iid][key] = std::move(value);
+  }
+  Json Mr(int iid) {
+    std::lock_guard lock(mutex_);
+    return mrs_.contains(iid) ? mrs_[iid] : Json();
+  }
+  size_t Count() {
+    std::lock_guard lock(mutex_);
+    return mrs_.size();
+  }
+  std::vector<Recorded> Requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  HttpResponse Handle(const HttpRequest& request);
+
+  std::mutex mutex_;
+  std::vector<Recorded> requests_;
+  std::map<int, Json> mrs_;
+  Override override_;
+  HttpServer server_;
+};
+
+}  // namespace drover::testing
