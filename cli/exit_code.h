@@ -10,6 +10,8 @@ enum class ExitCode : int {
   kInvalidInput = 3,   // A migration spec, repos file or model setting is invalid; nothing ran.
   kEnvironment = 4,    // drover could not work here (state dir, sockets, binaries).
   kAgentFailed = 5,    // `drover agent` only: the agent's attempt ended failed (result written).
+  kPaused = 6,         // The run paused itself (a canary wave below its bar); the rest waits
+                       // for `drover resume RUN` and `drover run --run-id RUN`.
 };
 
 inline int ToInt(ExitCode code) { return static_cast<int>(code); }

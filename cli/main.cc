@@ -11,11 +11,13 @@
 #include <mutex>
 
 #include "agent/agent.h"
+#include "agent/build_slot_runner.h"
 #include "agent/http_model_client.h"
 #include "agent/task.h"
 #include "agent/transcript.h"
 #include "cli/exit_code.h"
 #include "cli/eval_command.h"
+#include "cli/progress.h"
 #include "cli/report_command.h"
 #include "cli/verify_command.h"
 #include "core/fs.h"
@@ -39,36 +41,6 @@ namespace {
 struct CommonFlags {
   bool json = false;
   std::string log_level = "warn";
-};
-
-// Live lines on stderr: one per job step, so a person sees progress; stdout stays for results.
-class TerminalObserver final : public fleet::RunObserver {
- public:
-  explicit TerminalObserver(bool quiet) : quiet_(quiet) {}
-  void OnRunStarted(const fleet::RunReport& run, size_t targets) override {
-    if (auto added = AddLogFile(run.run_dir / "run.log"); !added) {
-      std::fprintf(stderr, "drover: %s\n", added.error().message.c_str());
-    }
-    if (quiet_) return;
-    std::lock_guard lock(mutex_);
-    total_ = targets;
-    std::fprintf(stderr, "drover: run %s over %zu repositories, model %s\n", run.run_id.c_str(),
-                 targets, run.model.c_str());
-  }
-  void OnJobFinished(const fleet::JobReport& job) override {
-    if (quiet_) return;
-    std::lock_guard lock(mutex_);
-    ++done_;
-    std::fprintf(stderr, "drover: [%zu/%zu] %s: %s%s%s\n", done_, total_, job.repository.c_str(),
-                 std::string(fleet::JobStatusName(job.status)).c_str(),
-                 job.reason.empty() ? "" : ": ", job.reason.c_str());
-  }
-
- private:
-  bool quiet_;
-  std::mutex mutex_;
-  size_t total_ = 0;
-  size_t done_ = 0;
 };
 
 std::string Truncate(std::string text, size_t width) {
@@ -136,8 +108,9 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
     return ToInt(ExitCode::kInvalidInput);
   }
   options.model = *model;
-  TerminalObserver observer(flags.json);
+  ProgressObserver observer(stderr, ::isatty(STDERR_FILENO) == 1, flags.json);
   auto report = fleet::RunMigration(options, observer);
+  observer.Finish();
   if (!report) {
     std::fprintf(stderr, "drover: %s\n", report.error().message.c_str());
     return ToInt(report.error().code == ErrorCode::kInvalidArgument ||
@@ -151,6 +124,7 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
   } else {
     PrintTable(*report);
   }
+  if (!report->paused.empty()) return ToInt(ExitCode::kPaused);
   return ToInt(report->CountWith(fleet::JobStatus::kFailed) > 0 ? ExitCode::kJobsFailed
                                                                 : ExitCode::kOk);
 }
@@ -343,10 +317,11 @@ int AgentCommand(const std::filesystem::path& task_file, const std::filesystem::
   client_options.unix_socket = task->gateway_socket;
   client_options.timeout = std::chrono::minutes(10);
   agent::HttpModelClient model(client_options, *http);
-  auto processes = sandbox::MakeLocalProcessRunner();
+  auto local = sandbox::MakeLocalProcessRunner();
+  agent::BuildSlotProcessRunner processes(*local, *http, task->gateway_socket);
   agent::Transcript transcript(transcript_file, Redactor());
   auto env = sandbox::CurrentEnvironment();
-  agent::Agent loop(*task, model, *processes, transcript, env);
+  agent::Agent loop(*task, model, processes, transcript, env);
   agent::AgentOutcome outcome = loop.Run();
   if (auto wrote = WriteFileAtomic(result_file, agent::ToJson(outcome).dump(2) + "\n"); !wrote) {
     std::fprintf(stderr, "drover agent: %s\n", wrote.error().message.c_str());
@@ -476,9 +451,24 @@ int Main(int argc, char** argv) {
                       "openai:MODEL, anthropic:MODEL or replay:DIR (default: $DROVER_MODEL)");
   run_cmd->add_option("--state-dir", state_dir, "Mirrors and runs (default: $DROVER_STATE_DIR or .drover)");
   run_cmd->add_option("--run-id", run.run_id, "Name of this run (default: <id>-<time>)");
-  run_cmd->add_option("--jobs", run.jobs, "Repositories worked on at once")->check(CLI::Range(1, 1024));
+  run_cmd->add_option("--agents", run.agents,
+                      "Agent slots: agents at once, mostly waiting on the model (default 4)")
+      ->check(CLI::Range(1, 4096));
+  int jobs = 0;
+  run_cmd->add_option("--jobs", jobs,
+                      "Older form: N repositories in flight and N agent slots (without it, "
+                      "up to agents + builds repositories are in flight)")
+      ->check(CLI::Range(1, 4096));
+  run_cmd->add_option("--builds", run.builds,
+                      "Build slots: verifier and agent commands at once (default: the cores)")
+      ->check(CLI::Range(1, 1024));
   run_cmd->add_option("--record", record_dir, "Save each repository's model exchanges as a cassette here");
   run_cmd->add_flag("--keep-workspaces", run.keep_workspaces, "Keep each job's checked-out tree");
+  double mirror_cache_gb = 50;
+  run_cmd->add_option("--mirror-cache-gb", mirror_cache_gb,
+                      "Bound of the mirror cache; least recently used mirrors go beyond it "
+                      "(default 50; 0: no bound)")
+      ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--requests-per-minute", run.model_limits.requests_per_minute,
                       "The model key's request limit, shared by every job (paced, not refused)")
       ->check(CLI::NonNegativeNumber);
@@ -627,6 +617,8 @@ int Main(int argc, char** argv) {
                    "replay:DIR) or pass --model\n");
       return ToInt(ExitCode::kUsage);
     }
+    if (jobs > 0) run.agents = run.max_in_flight = jobs;
+    run.mirror_cache_bytes = static_cast<uint64_t>(mirror_cache_gb * 1024 * 1024 * 1024);
     run.state_dir = std::filesystem::absolute(state_dir);
     if (!record_dir.empty()) run.record_dir = std::filesystem::absolute(record_dir);
     if (auto made = CreateDirectories(run.state_dir); !made) {

@@ -285,7 +285,8 @@ class TaskRun {
     }
     run.state_dir = dir_ / "state";
     run.run_id = "eval";
-    run.jobs = 1;
+    run.agents = 1;
+    run.max_in_flight = 1;
     run.drover_binary = options_.drover_binary;
     run.parent_env = options_.parent_env;
     run.sandbox = options_.sandbox;

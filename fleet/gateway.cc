@@ -250,8 +250,33 @@ Status Gateway::CloseJob(std::string_view job_id) {
   return SaveCassette(*options_.record_dir / (job->config.repository + ".json"), recording);
 }
 
+HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
+                                      const HttpRequest& request) {
+  if (options_.build_slots == nullptr) {
+    return GatewayError(404, "not_found", "this gateway has no build slots");
+  }
+  if (request.method != "POST") {
+    return GatewayError(405, "method_not_allowed", "build-slot endpoints take POST");
+  }
+  const std::string& owner = job.config.job_id;
+  if (path == "/drover/build-slot/acquire") {
+    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30));
+    return JsonResponse(Dump({{"lease", lease ? Json(*lease) : Json(nullptr)}}));
+  }
+  if (path == "/drover/build-slot/release") {
+    auto body = ParseJson(request.body, "release request");
+    if (!body || !body->is_object() || !(*body)["lease"].is_number_integer()) {
+      return GatewayError(400, "invalid_request", "release takes {\"lease\": ID}");
+    }
+    bool released = options_.build_slots->Release((*body)["lease"].get<int64_t>(), owner);
+    return JsonResponse(Dump({{"released", released}}));
+  }
+  return GatewayError(404, "not_found", "no build-slot endpoint at " + std::string(path));
+}
+
 HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   std::string path = http_request.url.substr(0, http_request.url.find('?'));
+  if (path.starts_with("/drover/build-slot/")) return HandleBuildSlot(job, path, http_request);
   agent::Provider provider = agent::Provider::kOpenAiChat;
   if (path == agent::RequestPath(agent::Provider::kOpenAiChat) || path == "/chat/completions") {
     provider = agent::Provider::kOpenAiChat;

@@ -17,6 +17,7 @@
 #include "agent/model.h"
 #include "core/error.h"
 #include "core/http.h"
+#include "fleet/slot_pool.h"
 #include "fleet/rate_governor.h"
 
 namespace drover::fleet {
@@ -47,6 +48,11 @@ struct GatewayOptions {
   // Borrowed, optional: every upstream try of every job waits for it, replies count their
   // tokens in it, and a 429 with Retry-After pauses it for all jobs.
   RateGovernor* governor = nullptr;
+  // Borrowed, optional: served to each job's agent at POST /drover/build-slot/acquire (waits
+  // up to 30 s; replies {"lease": ID} or {"lease": null}, to be asked again) and
+  // /drover/build-slot/release ({"lease": ID}), leased under the job's id. Absent: 404, and
+  // the agent runs its commands without waiting.
+  SlotPool* build_slots = nullptr;
 };
 
 struct JobConfig {
@@ -106,6 +112,7 @@ class Gateway {
   struct Job;
 
   HttpResponse Handle(Job& job, const HttpRequest& request);
+  HttpResponse HandleBuildSlot(const Job& job, std::string_view path, const HttpRequest& request);
   HttpResponse Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                       const HttpRequest& http_request);
   HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request,

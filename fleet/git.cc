@@ -458,7 +458,52 @@ Result<Mirror> GitRepos::UpdateMirror(const std::string& location) {
     }
     cleanup.path = nullptr;
   }
+  // The cache's recency order for EvictMirrors.
+  std::error_code ec;
+  std::filesystem::last_write_time(mirror.path, std::filesystem::file_time_type::clock::now(), ec);
   return mirror;
+}
+
+Result<uint64_t> GitRepos::EvictMirrors(uint64_t max_bytes,
+                                        const std::function<std::set<std::string>()>& in_use) {
+  struct Entry {
+    std::filesystem::path path;
+    std::filesystem::file_time_type used;
+    uint64_t bytes = 0;
+  };
+  std::vector<Entry> entries;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& dir : std::filesystem::directory_iterator(cache_dir_, ec)) {
+    if (!dir.is_directory() || dir.path().extension() != ".git") continue;
+    Entry entry{dir.path(), std::filesystem::last_write_time(dir.path(), ec), 0};
+    for (const auto& file : std::filesystem::recursive_directory_iterator(dir.path(), ec)) {
+      if (file.is_regular_file(ec)) entry.bytes += file.file_size(ec);
+    }
+    total += entry.bytes;
+    entries.push_back(std::move(entry));
+  }
+  if (ec && ec != std::errc::no_such_file_or_directory) {
+    return Fail(ErrorCode::kIo, "reading the mirror cache " + cache_dir_.string() + ": " +
+                                    ec.message());
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.used < b.used; });
+  uint64_t freed = 0;
+  for (const auto& entry : entries) {
+    if (total - freed <= max_bytes) break;
+    // Under the mirror's lock: an UpdateMirror of it waits, then clones it afresh.
+    std::lock_guard mirror_lock(MirrorLock(entry.path));
+    auto busy = in_use();
+    if (std::any_of(busy.begin(), busy.end(), [&](const std::string& location) {
+          return cache_dir_ / MirrorName(location) == entry.path;
+        })) {
+      continue;
+    }
+    if (auto removed = RemoveAll(entry.path); !removed) return Fail(removed.error());
+    freed += entry.bytes;
+  }
+  return freed;
 }
 
 Result<Worktree> GitRepos::CreateWorktree(const Mirror& mirror,
@@ -676,6 +721,13 @@ Status GitRepos::Push(const Worktree& wt, const std::string& remote_location,
     }
     auto target = OpenRepository(path, context);
     if (!target) return std::unexpected(target.error());
+    // A ref lock older than this cache is left by a push that was killed half-way (a lock of
+    // its own pushes would be younger): it would refuse every later push of the branch.
+    std::filesystem::path lock = git_repository_path(target->get()) + refname + ".lock";
+    std::error_code ec;
+    if (auto locked_at = std::filesystem::last_write_time(lock, ec); !ec && locked_at < created_) {
+      std::filesystem::remove(lock, ec);
+    }
     if (!git_repository_is_bare(target->get())) {
       git_reference* raw_head = nullptr;
       if (git_reference_lookup(&raw_head, target->get(), "HEAD") == 0) {

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,6 +69,14 @@ class GitRepos {
   // repository, kUnavailable for network failures (retryable), kIo for local trouble.
   Result<Mirror> UpdateMirror(const std::string& location);
 
+  // Keeps the cache within `max_bytes`: removes the mirrors UpdateMirror used least recently
+  // until the rest fits, never the mirror of a location that `in_use()` lists (a running job's
+  // working copy borrows its objects). `in_use` is asked under each candidate's lock, so a job
+  // that registers its location before calling UpdateMirror is safe. Returns the bytes freed.
+  // Errors: kIo reading the cache.
+  Result<uint64_t> EvictMirrors(uint64_t max_bytes,
+                                const std::function<std::set<std::string>()>& in_use);
+
   // A fresh working copy of `mirror.head_commit`: git dir in job_dir/git (objects borrowed
   // through objects/info/alternates), files in job_dir/workspace. Both are removed first.
   Result<Worktree> CreateWorktree(const Mirror& mirror, const std::filesystem::path& job_dir);
@@ -88,7 +98,8 @@ class GitRepos {
   // Force-pushes refs/heads/<branch> to `remote_location` (URL or path) as the same branch,
   // with the host's credentials when it asks for them (kPermissionDenied when refused).
   // A local non-bare repository gets the objects and the ref written directly; it is refused
-  // (kInvalidArgument) when it has `branch` checked out.
+  // (kInvalidArgument) when it has `branch` checked out. In a local target, a lock on the ref
+  // older than this GitRepos (left by a killed push) is removed first.
   Status Push(const Worktree& wt, const std::string& remote_location, const std::string& branch);
 
   // Where `commit` (hex) published as `branch` stands in the local repository at `location`.
@@ -103,6 +114,7 @@ class GitRepos {
   std::mutex& MirrorLock(const std::filesystem::path& path);
 
   std::filesystem::path cache_dir_;
+  std::filesystem::file_time_type created_ = std::filesystem::file_time_type::clock::now();
   std::vector<GitCredential> credentials_;
   std::mutex locks_mutex_;
   std::map<std::filesystem::path, std::mutex> mirror_locks_;  // Guarded by locks_mutex_.

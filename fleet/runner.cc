@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <ctime>
 #include <mutex>
 #include <set>
@@ -24,6 +25,7 @@
 #include "fleet/git.h"
 #include "fleet/judge.h"
 #include "fleet/repo_config.h"
+#include "fleet/slot_pool.h"
 #include "fleet/state_store.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/isolated_runner.h"
@@ -70,8 +72,32 @@ struct RunContext {
   std::optional<sandbox::SandboxPolicy> base_policy;
   std::map<std::string, std::string> toolchain_env;  // PYENV_ROOT and the like.
   std::string isolation;
-  StateStore* store = nullptr;  // The run's durable state (STATE/state.db).
+  StateStore* store = nullptr;         // The run's durable state (STATE/state.db).
   const ForgeSetup* forge_setup = nullptr;
+  SlotPool* agent_slots = nullptr;     // Every agent process runs holding one.
+  SlotPool* build_slots = nullptr;     // Every verifier and agent command runs holding one.
+  std::atomic<int> agents_running{0};  // Agent processes alive now.
+  std::mutex mirrors_mutex;
+  std::multiset<std::string> mirrors_in_use;  // Locations of running jobs; mirrors_mutex.
+};
+
+// Marks a location's mirror as used by a running job for its lifetime (see EvictMirrors).
+class MirrorUse {
+ public:
+  MirrorUse(RunContext& run, std::string location) : run_(run), location_(std::move(location)) {
+    std::lock_guard lock(run_.mirrors_mutex);
+    run_.mirrors_in_use.insert(location_);
+  }
+  ~MirrorUse() {
+    std::lock_guard lock(run_.mirrors_mutex);
+    run_.mirrors_in_use.erase(run_.mirrors_in_use.find(location_));
+  }
+  MirrorUse(const MirrorUse&) = delete;
+  MirrorUse& operator=(const MirrorUse&) = delete;
+
+ private:
+  RunContext& run_;
+  std::string location_;
 };
 
 // What ended a failed agent attempt, for JobReport::failure_kind.
@@ -109,9 +135,12 @@ class Job {
 
   JobReport Run() {
     auto started = SteadyClock::now();
-    // A job that runs is not finished: whatever an interrupted run left of it goes.
+    // A job that runs is not finished: whatever an interrupted run left of it goes, but for
+    // the forge's record of a PR it may have opened (LocalForge finds it there and updates it).
+    auto pr_record = ReadFile(report_.job_dir / "pr.json");
     Status made = RemoveAll(report_.job_dir);
     if (made) made = CreateDirectories(report_.job_dir);
+    if (made && pr_record) made = WriteFileAtomic(report_.job_dir / "pr.json", *pr_record);
     if (!made) {
       Finish(JobStatus::kFailed, made.error().ToString());
     } else {
@@ -197,6 +226,7 @@ class Job {
   // Whole outputs go to jobs/NAME/logs/<prefix><verifier>.log.
   verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun,
                                             const std::string& prefix) const {
+    SlotPool::Scoped slot(run_.build_slots, "runner/" + target_.name);
     auto isolated = VerifierProcesses();
     auto& processes = isolated ? *isolated : run_.processes;
     auto logs = report_.job_dir / "logs";
@@ -232,8 +262,10 @@ class Job {
   bool Prepare() {
     Step("preparing");
     // Clones and fetches fail for passing reasons (network) too: try those again.
+    mirror_use_.emplace(run_, target_.location);  // Before the mirror exists: see EvictMirrors.
     Result<Mirror> mirror = run_.git.UpdateMirror(target_.location);
     for (int attempt = 1; !mirror && IsRetryable(mirror.error()) && attempt < 3; ++attempt) {
+      spdlog::info("{}: {}; trying again in {} s", target_.name, mirror.error().message, attempt);
       std::this_thread::sleep_for(std::chrono::seconds(attempt));
       mirror = run_.git.UpdateMirror(target_.location);
     }
@@ -417,6 +449,9 @@ class Job {
     report_.input_tokens = usage.input_tokens;
     report_.output_tokens = usage.output_tokens;
     (void)run_.gateway.CloseJob(gateway_job.job_id);
+    // CloseJob waited for the job's requests: a slot granted to an agent that was gone by then
+    // comes back here.
+    if (run_.build_slots != nullptr) run_.build_slots->RevokeOwner(target_.name);
     return verified;
   }
 
@@ -471,7 +506,18 @@ class Job {
       policy.read_only_paths.push_back(run_.options.drover_binary);
       isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
     }
-    auto ran = (isolated ? *isolated : run_.processes).Run(process);
+    Result<sandbox::ProcessResult> ran;
+    {
+      // Only the agent holds an agent slot: preparing, checking and publishing happen beside
+      // the agents, so that the model-bound slots are never idle while a job does CPU work.
+      SlotPool::Scoped agent_slot(run_.agent_slots, target_.name);
+      ++run_.agents_running;
+      ran = (isolated ? *isolated : run_.processes).Run(process);
+      --run_.agents_running;
+    }
+    // The agent's commands lease build slots under the gateway job's id: whatever a dead or
+    // careless agent still holds goes back now.
+    if (run_.build_slots != nullptr) run_.build_slots->RevokeOwner(target_.name);
     if (!ran) return Fail(ErrorCode::kIo, "could not start the agent: " + ran.error().message);
     // The attempt directory was writable inside the sandbox: no links followed, no FIFOs.
     auto text = ReadRegularFile(dir / "result.json", 16 << 20);
@@ -776,6 +822,7 @@ class Job {
     return body;
   }
 
+  std::optional<MirrorUse> mirror_use_;
   std::optional<Worktree> worktree_;
   std::optional<std::string> codeowners_;  // Of the untouched tree.
   std::vector<verifiers::VerifierSpec> verifiers_;
@@ -787,6 +834,241 @@ class Job {
   bool baseline_cached_ = false;
   std::set<std::string> flaky_;
   std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
+};
+
+// What the canary wave decided. Kept in run_dir/rollout.json, so that a run resumed after a
+// kill keeps the decision instead of judging a wave again.
+struct WaveDecision {
+  bool proceed = false;
+  std::string why;  // The figures, and what to do when the run paused.
+};
+
+// published / judged over the canary wave, skipped and not-applicable jobs left out.
+WaveDecision JudgeCanary(const RolloutSettings& rollout, const std::vector<JobReport>& jobs,
+                         size_t canary) {
+  int published = 0;
+  int judged = 0;
+  for (size_t i = 0; i < canary; ++i) {
+    switch (jobs[i].status) {
+      case JobStatus::kPublished:
+        ++published;
+        ++judged;
+        break;
+      case JobStatus::kFailed:
+        ++judged;
+        break;
+      case JobStatus::kSkipped:
+      case JobStatus::kNotApplicable: break;
+    }
+  }
+  double rate = judged == 0 ? 0.0 : static_cast<double>(published) / judged;
+  // A wave with nothing judged proves nothing: it passes only a bar of 0.
+  bool proceed = judged > 0 ? rate + 1e-9 >= rollout.min_success : rollout.min_success <= 0;
+  char text[256];
+  std::snprintf(text, sizeof text,
+                "canary wave: %d of %d judged job(s) published (%.0f%%; %zu in the wave, skipped "
+                "and not applicable left out), bar %.0f%%",
+                published, judged, rate * 100, canary, rollout.min_success * 100);
+  return {proceed, text};
+}
+
+// Runs the jobs of one run, up to max_in_flight (default agents + builds) at once, the canary
+// wave first when the spec has one, and tells the observer how the run goes.
+class Scheduler {
+ public:
+  Scheduler(RunContext& run, RunReport& report, const std::vector<Target>& targets,
+            const std::vector<int64_t>& job_ids, const std::vector<bool>& finished)
+      : run_(run), report_(report), targets_(targets), job_ids_(job_ids), finished_(finished) {
+    progress_.targets = targets.size();
+    progress_.agent_slots = std::max(1, run.options.agents);
+    progress_.build_slots = run.build_slots->capacity();
+  }
+
+  void Run() {
+    std::thread ticker([this] { Tick(); });
+    size_t canary = static_cast<size_t>(run_.spec.rollout.canary);
+    if (canary == 0 || canary >= targets_.size()) {
+      RunWave(0, targets_.size());
+    } else {
+      RunWave(0, canary);
+      if (Proceed(canary)) RunWave(canary, targets_.size());
+    }
+    BoundMirrorCache(true);
+    {
+      std::lock_guard lock(ticker_mutex_);
+      stopping_ = true;
+    }
+    ticker_cv_.notify_all();
+    ticker.join();
+  }
+
+ private:
+  // After the canary wave: whether the rest may start. When not, the run pauses (the store's
+  // control, as `drover pause` sets it) and the rest is reported as not started.
+  bool Proceed(size_t canary) {
+    const std::string& run_id = report_.run_id;
+    auto control = run_.store->GetRunControl(run_id);
+    if (control && *control == RunControl::kCancelled) return true;  // The rest is skipped.
+    auto file = report_.run_dir / "rollout.json";
+    std::optional<WaveDecision> decision;
+    if (auto text = ReadFile(file); text) {
+      auto json = ParseJson(*text, file.string());
+      if (json && json->is_object()) {
+        decision = WaveDecision{json->value("proceed", false), json->value("why", "")};
+      }
+    }
+    if (!decision) {
+      decision = JudgeCanary(run_.spec.rollout, report_.jobs, canary);
+      spdlog::info("{}", decision->why);
+      if (!decision->proceed) (void)run_.store->SetRunControl(run_id, RunControl::kPaused);
+    } else if (!decision->proceed && control && *control == RunControl::kRunning) {
+      // Paused by an earlier run, and `drover resume` since: the operator let it go on.
+      decision->proceed = true;
+      decision->why += "; resumed by the operator";
+      spdlog::info("{}", decision->why);
+    }
+    (void)WriteFileAtomic(file, Json{{"proceed", decision->proceed}, {"why", decision->why}}
+                                    .dump(2) + "\n");
+    if (decision->proceed) return true;
+    std::string why = decision->why + "; the run is paused: see the canary's results, then `drover "
+                      "resume " + run_id + "` and run again with --run-id " + run_id +
+                      " to continue";
+    spdlog::warn("{}", why);
+    report_.paused = why;
+    for (size_t i = canary; i < targets_.size(); ++i) {
+      if (finished_[i]) continue;
+      JobReport& job = report_.jobs[i];
+      job.repository = targets_[i].name;
+      job.location = targets_[i].location;
+      job.status = JobStatus::kSkipped;
+      job.reason = "not started: the canary wave is below its bar";
+    }
+    run_.observer.OnRunPaused(why);
+    return false;
+  }
+
+  void RunWave(size_t begin, size_t end) {
+    std::atomic<size_t> next{begin};
+    auto worker = [&] {
+      for (size_t i = next++; i < end; i = next++) RunOne(i);
+    };
+    std::vector<std::thread> workers;
+    int in_flight = run_.options.max_in_flight;
+    if (in_flight <= 0) in_flight = progress_.agent_slots + progress_.build_slots;
+    size_t lanes = static_cast<size_t>(in_flight);
+    size_t count = std::min<size_t>(lanes, end - begin);
+    for (size_t i = 0; i < count; ++i) workers.emplace_back(worker);
+    for (auto& w : workers) w.join();
+  }
+
+  void RunOne(size_t i) {
+    const RunOptions& options = run_.options;
+    StateStore& store = *run_.store;
+    if (finished_[i]) {
+      Count(report_.jobs[i], false);
+      run_.observer.OnJobFinished(report_.jobs[i]);
+      return;
+    }
+    // pause and cancel come from another process through the store.
+    auto control = store.GetRunControl(report_.run_id);
+    while (control && *control == RunControl::kPaused) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      control = store.GetRunControl(report_.run_id);
+    }
+    if (options.max_run_tokens > 0) {
+      JobUsage spent = run_.gateway.TotalUsage();
+      int64_t used = spent.input_tokens + spent.output_tokens;
+      if (used >= options.max_run_tokens) {
+        std::lock_guard lock(mutex_);
+        JobReport& skipped = report_.jobs[i];
+        skipped.repository = targets_[i].name;
+        skipped.location = targets_[i].location;
+        skipped.status = JobStatus::kSkipped;
+        skipped.reason = "the run's token budget is spent (" + std::to_string(used) + " of " +
+                         std::to_string(options.max_run_tokens) + " tokens)";
+        (void)store.AdvanceJob(job_ids_[i], "not started", JobState::kSkipped, skipped.reason,
+                               skipped.ToJson().dump(), std::chrono::system_clock::now());
+        return;
+      }
+    }
+    if (control && *control == RunControl::kCancelled) {
+      std::lock_guard lock(mutex_);
+      report_.jobs[i].repository = targets_[i].name;
+      report_.jobs[i].location = targets_[i].location;
+      report_.jobs[i].status = JobStatus::kSkipped;
+      report_.jobs[i].reason = "the run was cancelled before this repository started";
+      return;
+    }
+    ++jobs_in_flight_;
+    JobReport job = Job(run_, targets_[i], i, job_ids_[i]).Run();
+    --jobs_in_flight_;
+    BoundMirrorCache(false);
+    Count(job, true);
+    run_.observer.OnJobFinished(job);
+    std::lock_guard lock(mutex_);
+    report_.jobs[i] = std::move(job);
+  }
+
+  // At most every ten seconds unless `now`, on the thread of a job that just finished.
+  void BoundMirrorCache(bool now) {
+    uint64_t limit = run_.options.mirror_cache_bytes;
+    if (limit == 0 || run_.options.keep_workspaces) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!now && SecondsSince(last_eviction_) < 10) return;
+      last_eviction_ = SteadyClock::now();
+    }
+    auto freed = run_.git.EvictMirrors(limit, [this] {
+      std::lock_guard lock(run_.mirrors_mutex);
+      return std::set<std::string>(run_.mirrors_in_use.begin(), run_.mirrors_in_use.end());
+    });
+    if (!freed) {
+      spdlog::warn("mirror cache: {}", freed.error().message);
+    } else if (*freed > 0) {
+      spdlog::info("mirror cache: removed {} MiB of least recently used mirrors", *freed >> 20);
+    }
+  }
+
+  void Count(const JobReport& job, bool ran_here) {
+    std::lock_guard lock(mutex_);
+    progress_.finished[job.status]++;
+    if (!ran_here) return;
+    progress_.job_seconds += job.seconds;
+    progress_.jobs_timed++;
+  }
+
+  void Tick() {
+    std::unique_lock lock(ticker_mutex_);
+    auto stop = [this] { return stopping_; };
+    while (!ticker_cv_.wait_for(lock, std::chrono::milliseconds(250), stop)) {
+      RunProgress now;
+      {
+        std::lock_guard progress_lock(mutex_);
+        now = progress_;
+      }
+      now.jobs_in_flight = jobs_in_flight_;
+      now.agents_in_flight = run_.agents_running;
+      now.builds_in_flight = run_.build_slots->in_use();
+      JobUsage usage = run_.gateway.TotalUsage();
+      now.tokens = usage.input_tokens + usage.output_tokens;
+      now.elapsed_seconds = SecondsSince(started_);
+      run_.observer.OnProgress(now);
+    }
+  }
+
+  RunContext& run_;
+  RunReport& report_;
+  const std::vector<Target>& targets_;
+  const std::vector<int64_t>& job_ids_;
+  const std::vector<bool>& finished_;
+  SteadyClock::time_point started_ = SteadyClock::now();
+  std::mutex mutex_;  // Guards report_.jobs, progress_ and last_eviction_.
+  SteadyClock::time_point last_eviction_{};
+  RunProgress progress_;
+  std::atomic<int> jobs_in_flight_{0};
+  std::mutex ticker_mutex_;
+  std::condition_variable ticker_cv_;
+  bool stopping_ = false;  // Guarded by ticker_mutex_.
 };
 
 }  // namespace
@@ -875,6 +1157,7 @@ Json RunReport::ToJson() const {
               {"replayed", replayed},
               {"isolation", isolation},
               {"resumed_jobs", resumed_jobs},
+              {"paused", paused},
               {"seconds", seconds},
               {"counts",
                {{"published", CountWith(JobStatus::kPublished)},
@@ -1032,6 +1315,11 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.http = http.get();
   RateGovernor governor(options.model_limits);
   gateway_options.governor = &governor;
+  SlotPool agent_slots(std::max(1, options.agents));
+  SlotPool build_slots(options.builds > 0
+                           ? options.builds
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  gateway_options.build_slots = &build_slots;
   Gateway gateway(gateway_options);
   auto processes = sandbox::MakeLocalProcessRunner();
   RunContext context{options, *spec,  observer,   git,    *forge,
@@ -1055,6 +1343,8 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
     context.toolchain_env = sandboxed->toolchain_env;
   }
   context.isolation = report.isolation;
+  context.agent_slots = &agent_slots;
+  context.build_slots = &build_slots;
   spdlog::info("isolation: {}", report.isolation);
 
   observer.OnRunStarted(report, targets->size());
@@ -1096,55 +1386,8 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
       }
     }
   }
-  std::atomic<size_t> next{0};
-  std::mutex report_mutex;
-  auto worker = [&] {
-    for (size_t i = next++; i < targets->size(); i = next++) {
-      if (finished[i]) {
-        observer.OnJobFinished(report.jobs[i]);
-        continue;
-      }
-      // pause and cancel come from another process through the store.
-      auto control = (*store)->GetRunControl(report.run_id);
-      while (control && *control == RunControl::kPaused) {
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        control = (*store)->GetRunControl(report.run_id);
-      }
-      if (options.max_run_tokens > 0) {
-        JobUsage spent = gateway.TotalUsage();
-        int64_t used = spent.input_tokens + spent.output_tokens;
-        if (used >= options.max_run_tokens) {
-          std::lock_guard lock(report_mutex);
-          JobReport& skipped = report.jobs[i];
-          skipped.repository = (*targets)[i].name;
-          skipped.location = (*targets)[i].location;
-          skipped.status = JobStatus::kSkipped;
-          skipped.reason = "the run's token budget is spent (" + std::to_string(used) + " of " +
-                           std::to_string(options.max_run_tokens) + " tokens)";
-          (void)(*store)->AdvanceJob(job_ids[i], "not started", JobState::kSkipped,
-                                     skipped.reason, skipped.ToJson().dump(),
-                                     std::chrono::system_clock::now());
-          continue;
-        }
-      }
-      if (control && *control == RunControl::kCancelled) {
-        std::lock_guard lock(report_mutex);
-        report.jobs[i].repository = (*targets)[i].name;
-        report.jobs[i].location = (*targets)[i].location;
-        report.jobs[i].status = JobStatus::kSkipped;
-        report.jobs[i].reason = "the run was cancelled before this repository started";
-        continue;
-      }
-      JobReport job = Job(context, (*targets)[i], i, job_ids[i]).Run();
-      observer.OnJobFinished(job);
-      std::lock_guard lock(report_mutex);
-      report.jobs[i] = std::move(job);
-    }
-  };
-  std::vector<std::thread> workers;
-  size_t count = std::min<size_t>(std::max(1, options.jobs), targets->size());
-  for (size_t i = 0; i < count; ++i) workers.emplace_back(worker);
-  for (auto& w : workers) w.join();
+  Scheduler scheduler(context, report, *targets, job_ids, finished);
+  scheduler.Run();
 
   (void)RemoveAll(socket_dir);
   report.seconds = SecondsSince(started);
@@ -1160,6 +1403,7 @@ Status WriteRunSummary(const RunReport& report) {
   std::string md = "# drover run " + report.run_id + "\n\n";
   md += "Migration `" + report.migration_id + "`, model " + report.model + ", isolation " +
         report.isolation + ".\n\n";
+  if (!report.paused.empty()) md += "> **Paused:** " + report.paused + "\n\n";
   if (report.replayed) {
     md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
   }

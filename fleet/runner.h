@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,6 +68,9 @@ struct RunReport {
   std::string isolation;
   // Jobs an earlier run of the same id had finished: kept as they were, not run again.
   int resumed_jobs = 0;
+  // Set when the run paused itself (a canary wave below its bar): why, with the figures.
+  // Jobs not started then are reported as skipped with that reason.
+  std::string paused;
   std::vector<JobReport> jobs;
   double seconds = 0;
   int CountWith(JobStatus status) const;
@@ -98,12 +102,25 @@ struct RunOptions {
   std::filesystem::path repos_file;
   std::filesystem::path state_dir;  // Mirrors in state_dir/mirrors, runs in state_dir/runs.
   std::string run_id;               // Default: <migration id>-<UTC timestamp>.
-  int jobs = 4;                     // Repositories worked on at once.
+  // Agent slots: agent processes at once (model-bound: an agent mostly waits on the model, so
+  // this can be far above the number of cores).
+  int agents = 4;
+  // Repositories in flight: besides those whose agents run, the others prepare, check or
+  // publish, so that a job is ready whenever an agent slot frees. 0: agents + build slots.
+  int max_in_flight = 0;
+  // Build slots: verifier and agent commands running at once (CPU-bound). Baseline and final
+  // checks take one in the runner; an agent's run/verify commands take one through the
+  // gateway. 0: std::thread::hardware_concurrency().
+  int builds = 0;
   ModelSetting model;
   std::optional<std::filesystem::path> record_dir;  // Save cassettes of upstream exchanges.
   std::filesystem::path drover_binary;  // Started as `drover agent` for each attempt.
   std::map<std::string, std::string> parent_env;  // Source of PATH/LANG for children.
   bool keep_workspaces = false;
+  // The mirror cache's bound (state_dir/mirrors): least recently used mirrors no running job
+  // uses are removed beyond it, checked as jobs finish. 0: no bound (and none is kept with
+  // keep_workspaces, whose kept working copies borrow objects from the mirrors).
+  uint64_t mirror_cache_bytes = 0;
   SandboxMode sandbox = SandboxMode::kRequired;
   // Input + output tokens for the whole run (this process's share of it); once spent, no
   // further repository starts (those are skipped, and `drover retry --status skipped` puts
@@ -117,12 +134,32 @@ struct RunOptions {
   std::string forge_url;
 };
 
+// A run's progress at one moment, for a live display.
+struct RunProgress {
+  size_t targets = 0;
+  std::map<JobStatus, size_t> finished;  // Finished jobs by status (resumed ones included).
+  int jobs_in_flight = 0;    // Repositories being worked on.
+  int agents_in_flight = 0;  // Of those, jobs whose agent process runs now (agent slots used).
+  int builds_in_flight = 0;  // Build slots in use.
+  int agent_slots = 0;
+  int build_slots = 0;
+  int64_t tokens = 0;          // Input + output tokens spent by this process so far.
+  double elapsed_seconds = 0;  // Since this process started the run.
+  double job_seconds = 0;      // Summed duration of the jobs this process finished.
+  size_t jobs_timed = 0;       // How many jobs job_seconds sums.
+};
+
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
   virtual void OnRunStarted(const RunReport& /*run*/, size_t /*targets*/) {}
   virtual void OnJobStep(const std::string& /*repository*/, std::string_view /*step*/) {}
   virtual void OnJobFinished(const JobReport& /*job*/) {}
+  // About four times a second while jobs run, from one thread of the runner.
+  virtual void OnProgress(const RunProgress& /*progress*/) {}
+  // The run stopped starting repositories and leaves the rest for later (a canary wave
+  // below its bar); `why` says so with the figures.
+  virtual void OnRunPaused(const std::string& /*why*/) {}
 };
 
 // Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing

@@ -23,7 +23,8 @@ namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
-                                           "sandbox",  "judge",  "forge"};
+                                           "sandbox",  "judge",  "forge",
+                                           "rollout"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
@@ -44,6 +45,7 @@ constexpr std::string_view kPolicyFields[] = {
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
+constexpr std::string_view kRolloutFields[] = {"canary", "min_success"};
 constexpr std::string_view kForgeFields[] = {"kind", "base_url", "token_env"};
 constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
                                                "max_processes", "disk_mb"};
@@ -151,6 +153,18 @@ class FieldReader {
     if (value > max) {
       return FailAt(node, path,
                     "must be at most " + std::to_string(max) + ", got " + std::string(text));
+    }
+    return value;
+  }
+
+  // A number in [0, 1] ("0.7").
+  Result<double> Fraction(const YAML::Node& node, std::string_view path) const {
+    std::string_view text = node.IsScalar() ? Trim(node.Scalar()) : std::string_view();
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (!node.IsScalar() || text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        value < 0 || value > 1) {
+      return FailAt(node, path, "expected a number from 0 to 1, got " + Describe(node));
     }
     return value;
   }
@@ -470,6 +484,23 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
       if (auto ok = reader.CheckMapping(judge, "judge", kJudgeFields); !ok) return ok;
       auto flag = [&](const YAML::Node& n) { return reader.Bool(n, "judge.enabled"); };
       if (auto ok = Optional(judge, "enabled", flag, spec.judge.enabled); !ok) return ok;
+    }
+  }
+
+  const YAML::Node rollout = root["rollout"];
+  if (rollout.IsDefined()) {
+    if (auto ok = reader.CheckMapping(rollout, "rollout", kRolloutFields); !ok) return ok;
+    if (rollout.IsMap()) {
+      auto count = [&](const YAML::Node& n) { return reader.PositiveInteger(n, "rollout.canary"); };
+      if (auto ok = Optional(rollout, "canary", count, spec.rollout.canary); !ok) return ok;
+      auto rate = [&](const YAML::Node& n) { return reader.Fraction(n, "rollout.min_success"); };
+      if (auto ok = Optional(rollout, "min_success", rate, spec.rollout.min_success); !ok) {
+        return ok;
+      }
+      if (rollout["min_success"].IsDefined() && !rollout["canary"].IsDefined()) {
+        return reader.FailAt(rollout["min_success"], "rollout.min_success",
+                             "needs rollout.canary (how many targets go first)");
+      }
     }
   }
 

@@ -49,6 +49,14 @@ struct JudgeSettings {
   bool enabled = false;
 };
 
+// Key `rollout: {canary: N, min_success: R}`: the first N targets (in the targets' order) run
+// first; the rest start only when published / finished (skipped and not applicable left out)
+// among them is at least R, else the run pauses. Absent: one wave.
+struct RolloutSettings {
+  int64_t canary = 0;        // Targets in the canary wave; 0: no canary.
+  double min_success = 0.0;  // In [0, 1]; default 0 (any outcome continues).
+};
+
 enum class ForgeKind { kLocal, kGitHub, kGitLab };
 std::string_view ForgeKindName(ForgeKind kind);  // "local", "github", "gitlab"
 // kInvalidArgument naming the accepted kinds.
@@ -84,6 +92,7 @@ struct MigrationSpec {
   GitAuthor author;                                      // Key `author`.
   SandboxSettings sandbox;                               // Key `sandbox`.
   JudgeSettings judge;                                   // Key `judge`.
+  RolloutSettings rollout;                               // Key `rollout`.
   ForgeSettings forge;                                   // Key `forge`.
   std::filesystem::path file;  // Where the spec was read from (empty when parsed from text).
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 #include <thread>
 
 #include "tests/testing/git_http_server.h"
@@ -244,6 +245,25 @@ TEST_F(GitTest, CommitAndPushLandTheBranchInALocalTarget) {
   ASSERT_OK(git_.Push(wt, source.string(), "drover/x"));
 }
 
+TEST_F(GitTest, PushClearsARefLockLeftByAKilledPush) {
+  fs::path source = MakeSource();
+  Worktree wt = Checkout(source);
+  WriteTestFile(wt.workspace, "a.txt", "migrated\n");
+  auto sha = git_.Commit(wt, "drover/x", "Migrate", GitAuthor{});
+  ASSERT_OK(sha);
+  // As a push killed half-way leaves it, before this GitRepos existed.
+  fs::path lock = source / ".git/refs/heads/drover/x.lock";
+  WriteTestFile(source / ".git/refs/heads/drover", "x.lock", "");
+  fs::last_write_time(lock, fs::file_time_type::clock::now() - std::chrono::minutes(1));
+  ASSERT_OK(git_.Push(wt, source.string(), "drover/x"));
+  EXPECT_EQ(Trimmed(Git(source, "rev-parse drover/x")), *sha);
+  // A lock taken meanwhile (another push under way) is respected.
+  WriteTestFile(source / ".git/refs/heads/drover", "x.lock", "");
+  fs::last_write_time(lock, fs::file_time_type::clock::now() + std::chrono::minutes(1));
+  EXPECT_FALSE(git_.Push(wt, source.string(), "drover/x").has_value());
+  EXPECT_TRUE(fs::exists(lock));
+}
+
 TEST_F(GitTest, PushToABareTargetAndRefusals) {
   fs::path source = MakeSource();
   fs::path bare = dir_ / "bare.git";
@@ -380,6 +400,42 @@ TEST_F(GitTest, RepositoryConfigNeverExecutesCode) {
   std::vector<std::string> ran;
   for (const auto& entry : fs::directory_iterator(marks)) ran.push_back(entry.path().filename());
   EXPECT_TRUE(ran.empty()) << "executed: " << ::testing::PrintToString(ran);
+}
+
+TEST_F(GitTest, EvictionRemovesTheLeastRecentlyUsedMirrorsNotInUse) {
+  std::vector<std::string> sources;
+  for (const char* name : {"old", "busy", "new"}) {
+    fs::path repo = MakeSource(name);
+    WriteTestFile(repo, "big.bin", std::string(200000, name[0]));
+    Git(repo, "add -A");
+    Git(repo, "commit -q -m big");
+    sources.push_back(repo.string());
+    ASSERT_TRUE(git_.UpdateMirror(repo.string()).has_value());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // Distinct use times.
+  }
+  auto mirrors = [&] {
+    std::vector<std::string> names;
+    for (const auto& entry : fs::directory_iterator(dir_ / "cache")) {
+      names.push_back(entry.path().filename().string().substr(0, 3));
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  auto busy = [&] { return std::set<std::string>{sources[1]}; };
+  // Everything fits: nothing goes.
+  auto freed = git_.EvictMirrors(100 << 20, busy);
+  ASSERT_TRUE(freed.has_value());
+  EXPECT_EQ(*freed, 0u);
+  EXPECT_EQ(mirrors(), (std::vector<std::string>{"bus", "new", "old"}));
+  // Room for about one: the oldest goes first, the busy one stays whatever its age.
+  freed = git_.EvictMirrors(1, busy);
+  ASSERT_TRUE(freed.has_value());
+  EXPECT_GT(*freed, 0u);
+  EXPECT_EQ(mirrors(), (std::vector<std::string>{"bus"}));
+  // An evicted mirror is cloned again when asked for.
+  auto again = git_.UpdateMirror(sources[0]);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_TRUE(fs::exists(again->path / "HEAD"));
 }
 
 // A private remote behind git's own smart-HTTP backend that wants Basic credentials: fetch

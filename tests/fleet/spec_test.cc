@@ -248,8 +248,8 @@ TEST(Spec, UnknownFieldSuggestsTheClosestName) {
             "migration.md:4: unknown field 'verifers' (did you mean 'verifiers'?)");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turn: 3\n---\nx\n"),
             "migration.md:8: limits: unknown field 'max_turn' (did you mean 'max_turns'?)");
-  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout: fast\n---\nx\n"),
-            "migration.md:7: unknown field 'rollout'");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "schedule: fast\n---\nx\n"),
+            "migration.md:7: unknown field 'schedule'");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "title: Y\n---\nx\n"),
             "migration.md:7: field 'title' appears twice");
 }
@@ -443,6 +443,34 @@ TEST(Targets, ErrorsNameFileAndLine) {
   auto missing = LoadTargets(dir / "nope.txt");
   ASSERT_FALSE(missing.has_value());
   EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+}
+
+TEST(SpecRollout, ReadsCanaryAndBar) {
+  auto spec = ParseMigrationSpec(
+      std::string(kMinimalHead) + "rollout:\n  canary: 20\n  min_success: 0.7\n---\nx\n",
+      "migration.md");
+  ASSERT_TRUE(spec.has_value()) << spec.error().ToString();
+  EXPECT_EQ(spec->rollout.canary, 20);
+  EXPECT_DOUBLE_EQ(spec->rollout.min_success, 0.7);
+  auto plain = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_EQ(plain->rollout.canary, 0);
+}
+
+TEST(SpecRollout, BadValuesNameLineAndField) {
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout:\n  canary: 5\n  min_success: 70%\n"
+                                                "---\nx\n"),
+            "migration.md:9: rollout.min_success: expected a number from 0 to 1, got \"70%\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout:\n  canary: 5\n  min_success: 1.5\n"
+                                                "---\nx\n"),
+            "migration.md:9: rollout.min_success: expected a number from 0 to 1, got \"1.5\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout:\n  canary: none\n---\nx\n"),
+            "migration.md:8: rollout.canary: expected a positive integer, got \"none\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout:\n  min_success: 0.5\n---\nx\n"),
+            "migration.md:8: rollout.min_success: needs rollout.canary (how many targets go "
+            "first)");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout:\n  canry: 5\n---\nx\n"),
+            "migration.md:8: rollout: unknown field 'canry' (did you mean 'canary'?)");
 }
 
 }  // namespace
