@@ -218,6 +218,9 @@ class Stmt {
 // met with busy_timeout and a retry of the whole transaction.
 class SqliteStateStore final : public StateStore {
  public:
+  // kDurableWrite commits survive a power loss; kWrite commits survive the process's death.
+  enum class Access { kRead, kWrite, kDurableWrite };
+
   SqliteStateStore(DbHandle db, std::filesystem::path path)
       : db_(std::move(db)), path_(std::move(path)) {}
 
@@ -227,12 +230,14 @@ class SqliteStateStore final : public StateStore {
     sqlite3_extended_result_codes(db_.get(), 1);
     sqlite3_busy_timeout(db_.get(), static_cast<int>(kBusyTimeout.count()));
     // WAL: readers (`drover status`, the poller of pause/cancel) never block the writer, and a
-    // commit is a single append. synchronous=FULL syncs the WAL at every commit: a step, a claim
-    // or a model response is recorded before its side effect happens, so losing the last
-    // commits on power loss could open a second PR or pay twice; the cost is one fsync per
-    // step of jobs that take minutes.
+    // commit is a single append. synchronous=NORMAL: a commit survives the process being killed
+    // (kill -9) without an fsync of its own; only a power loss or kernel crash can lose the last
+    // ones. The writes whose loss would cost money or a PR (Access::kDurableWrite: a claim, a
+    // publication, a model response, a job's end, the run's control) sync the WAL, and with it
+    // every commit before them. One fsync per step serialised a hundred concurrent jobs on the
+    // disk; this keeps the fsyncs to a few per job.
     for (const char* pragma :
-         {"PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"}) {
+         {"PRAGMA foreign_keys = ON", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"}) {
       std::string mode;
       auto deadline = std::chrono::steady_clock::now() + kBusyTimeout;
       for (;;) {
@@ -257,7 +262,7 @@ class SqliteStateStore final : public StateStore {
                                         mode + "')");
       }
     }
-    return Transact("migrating the schema", true, [&]() -> Status {
+    return Transact("migrating the schema", Access::kWrite, [&]() -> Status {
       auto created = Exec(
           "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
           "applied_at INTEGER NOT NULL DEFAULT (strftime('%s', 'now')))");
@@ -286,7 +291,7 @@ class SqliteStateStore final : public StateStore {
 
   Status CreateRun(std::string_view run_id, std::string_view migration_id,
                    std::string_view spec_hash, StoreTime created_at) override {
-    return Transact("creating run " + std::string(run_id), true, [&]() -> Status {
+    return Transact("creating run " + std::string(run_id), Access::kWrite, [&]() -> Status {
       auto existing = FindRun(run_id);
       if (!existing) return Fail(existing.error());
       if (*existing) {
@@ -312,7 +317,7 @@ class SqliteStateStore final : public StateStore {
 
   Result<RunRecord> GetRun(std::string_view run_id) override {
     RunRecord run;
-    auto done = Transact("reading run " + std::string(run_id), false, [&]() -> Status {
+    auto done = Transact("reading run " + std::string(run_id), Access::kRead, [&]() -> Status {
       auto found = FindRun(run_id);
       if (!found) return Fail(found.error());
       if (!*found) return Fail(ErrorCode::kNotFound, "no such run");
@@ -325,7 +330,7 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::vector<RunRecord>> ListRuns() override {
     std::vector<RunRecord> runs;
-    auto done = Transact("listing runs", false, [&]() -> Status {
+    auto done = Transact("listing runs", Access::kRead, [&]() -> Status {
       runs.clear();
       auto stmt = Prepare(
           "SELECT run_id, migration_id, spec_hash, created_at, control FROM runs "
@@ -346,8 +351,8 @@ class SqliteStateStore final : public StateStore {
 
   Status SetRunControl(std::string_view run_id, RunControl control) override {
     return Transact(
-        "setting run " + std::string(run_id) + " to " + std::string(RunControlName(control)), true,
-        [&]() -> Status {
+        "setting run " + std::string(run_id) + " to " + std::string(RunControlName(control)),
+        Access::kDurableWrite, [&]() -> Status {
           auto found = FindRun(run_id);
           if (!found) return Fail(found.error());
           if (!*found) return Fail(ErrorCode::kNotFound, "no such run");
@@ -370,7 +375,7 @@ class SqliteStateStore final : public StateStore {
                             std::string_view location) override {
     int64_t id = 0;
     auto done = Transact(
-        "adding job " + std::string(repository) + " to run " + std::string(run_id), true,
+        "adding job " + std::string(repository) + " to run " + std::string(run_id), Access::kWrite,
         [&]() -> Status {
           auto found = FindRun(run_id);
           if (!found) return Fail(found.error());
@@ -400,7 +405,8 @@ class SqliteStateStore final : public StateStore {
                   "state store " + path_.string() + ": " + purpose +
                       ": a step cannot move a job back to pending or interrupted");
     }
-    return Transact(purpose, true, [&]() -> Status {
+    Access access = IsTerminal(state) ? Access::kDurableWrite : Access::kWrite;
+    return Transact(purpose, access, [&]() -> Status {
       auto current = GetJobLocked(job_id);
       if (!current) return Fail(current.error());
       return AppendStep(*current, step, state, reason, details_json, at);
@@ -409,7 +415,7 @@ class SqliteStateStore final : public StateStore {
 
   Result<JobRecord> GetJob(int64_t job_id) override {
     JobRecord job;
-    auto done = Transact("reading job " + std::to_string(job_id), false, [&]() -> Status {
+    auto done = Transact("reading job " + std::to_string(job_id), Access::kRead, [&]() -> Status {
       auto found = GetJobLocked(job_id);
       if (!found) return Fail(found.error());
       job = std::move(*found);
@@ -422,23 +428,24 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<JobRecord>> ListJobs(std::string_view run_id,
                                           std::optional<JobState> state) override {
     std::vector<JobRecord> jobs;
-    auto done = Transact("listing the jobs of run " + std::string(run_id), false, [&]() -> Status {
-      std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE run_id = ?" +
-                        (state ? " AND state = ?" : "") + " ORDER BY id";
-      auto stmt = Prepare(sql.c_str());
-      if (!stmt) return Fail(stmt.error());
-      stmt->Bind(1, run_id);
-      if (state) stmt->Bind(2, JobStateName(*state));
-      return ReadJobs(*stmt, jobs);
-    });
+    auto done =
+        Transact("listing the jobs of run " + std::string(run_id), Access::kRead, [&]() -> Status {
+          std::string sql = std::string("SELECT ") + kJobColumns + " FROM jobs WHERE run_id = ?" +
+                            (state ? " AND state = ?" : "") + " ORDER BY id";
+          auto stmt = Prepare(sql.c_str());
+          if (!stmt) return Fail(stmt.error());
+          stmt->Bind(1, run_id);
+          if (state) stmt->Bind(2, JobStateName(*state));
+          return ReadJobs(*stmt, jobs);
+        });
     if (!done) return Fail(done.error());
     return jobs;
   }
 
   Result<std::vector<StepRecord>> ListSteps(int64_t job_id) override {
     std::vector<StepRecord> steps;
-    auto done =
-        Transact("reading the steps of job " + std::to_string(job_id), false, [&]() -> Status {
+    auto done = Transact(
+        "reading the steps of job " + std::to_string(job_id), Access::kRead, [&]() -> Status {
           steps.clear();
           auto stmt = Prepare(
               "SELECT seq, step, state, reason, details_json, at FROM job_steps WHERE job_id = ? "
@@ -461,20 +468,21 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::map<JobState, int64_t>> CountJobs(std::string_view run_id) override {
     std::map<JobState, int64_t> counts;
-    auto done = Transact("counting the jobs of run " + std::string(run_id), false, [&]() -> Status {
-      counts.clear();
-      auto stmt = Prepare("SELECT state, count(*) FROM jobs WHERE run_id = ? GROUP BY state");
-      if (!stmt) return Fail(stmt.error());
-      stmt->Bind(1, run_id);
-      for (;;) {
-        auto row = stmt->Step("counting jobs");
-        if (!row) return Fail(row.error());
-        if (!*row) return {};
-        auto state = ParseJobState(stmt->Text(0));
-        if (!state) return Fail(state.error());
-        counts[*state] = stmt->Int(1);
-      }
-    });
+    auto done =
+        Transact("counting the jobs of run " + std::string(run_id), Access::kRead, [&]() -> Status {
+          counts.clear();
+          auto stmt = Prepare("SELECT state, count(*) FROM jobs WHERE run_id = ? GROUP BY state");
+          if (!stmt) return Fail(stmt.error());
+          stmt->Bind(1, run_id);
+          for (;;) {
+            auto row = stmt->Step("counting jobs");
+            if (!row) return Fail(row.error());
+            if (!*row) return {};
+            auto state = ParseJobState(stmt->Text(0));
+            if (!state) return Fail(state.error());
+            counts[*state] = stmt->Int(1);
+          }
+        });
     if (!done) return Fail(done.error());
     return counts;
   }
@@ -482,8 +490,8 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<JobDuration>> SlowestJobs(std::string_view run_id, int limit,
                                                StoreTime now) override {
     std::vector<JobDuration> slowest;
-    auto done =
-        Transact("finding the slowest jobs of run " + std::string(run_id), false, [&]() -> Status {
+    auto done = Transact(
+        "finding the slowest jobs of run " + std::string(run_id), Access::kRead, [&]() -> Status {
           slowest.clear();
           std::string sql = std::string("SELECT ") + kJobColumns +
                             ", coalesce(finished_at, ?) - started_at AS elapsed FROM jobs "
@@ -508,8 +516,8 @@ class SqliteStateStore final : public StateStore {
 
   Status BeginAttempt(int64_t job_id, int number, StoreTime started_at) override {
     return Transact(
-        "beginning attempt " + std::to_string(number) + " of job " + std::to_string(job_id), true,
-        [&]() -> Status {
+        "beginning attempt " + std::to_string(number) + " of job " + std::to_string(job_id),
+        Access::kWrite, [&]() -> Status {
           auto job = GetJobLocked(job_id);
           if (!job) return Fail(job.error());
           auto stmt = Prepare(
@@ -527,8 +535,8 @@ class SqliteStateStore final : public StateStore {
   Status FinishAttempt(int64_t job_id, int number, std::string_view outcome,
                        StoreTime finished_at) override {
     return Transact(
-        "finishing attempt " + std::to_string(number) + " of job " + std::to_string(job_id), true,
-        [&]() -> Status {
+        "finishing attempt " + std::to_string(number) + " of job " + std::to_string(job_id),
+        Access::kWrite, [&]() -> Status {
           auto stmt = Prepare(
               "UPDATE attempts SET finished_at = ?, outcome = ? WHERE job_id = ? AND number = ?");
           if (!stmt) return Fail(stmt.error());
@@ -547,8 +555,8 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::vector<AttemptRecord>> ListAttempts(int64_t job_id) override {
     std::vector<AttemptRecord> attempts;
-    auto done =
-        Transact("listing the attempts of job " + std::to_string(job_id), false, [&]() -> Status {
+    auto done = Transact(
+        "listing the attempts of job " + std::to_string(job_id), Access::kRead, [&]() -> Status {
           attempts.clear();
           auto stmt = Prepare(
               "SELECT number, started_at, finished_at, outcome FROM attempts WHERE job_id = ? "
@@ -571,8 +579,8 @@ class SqliteStateStore final : public StateStore {
   Status RecordModelStep(int64_t job_id, int attempt, std::string_view key,
                          std::string_view response_json) override {
     return Transact(
-        "recording model step " + std::string(key) + " of job " + std::to_string(job_id), true,
-        [&]() -> Status {
+        "recording model step " + std::string(key) + " of job " + std::to_string(job_id),
+        Access::kDurableWrite, [&]() -> Status {
           auto job = GetJobLocked(job_id);
           if (!job) return Fail(job.error());
           auto stmt = Prepare(
@@ -591,8 +599,8 @@ class SqliteStateStore final : public StateStore {
                                                    std::string_view key) override {
     std::optional<std::string> response;
     auto done = Transact(
-        "looking up model step " + std::string(key) + " of job " + std::to_string(job_id), false,
-        [&]() -> Status {
+        "looking up model step " + std::string(key) + " of job " + std::to_string(job_id),
+        Access::kRead, [&]() -> Status {
           response.reset();
           auto stmt = Prepare(
               "SELECT response_json FROM model_steps WHERE job_id = ? AND attempt = ? AND key = ?");
@@ -612,7 +620,8 @@ class SqliteStateStore final : public StateStore {
   Result<PublicationClaim> ClaimPublication(int64_t job_id, std::string_view head_branch) override {
     PublicationClaim claim;
     auto done = Transact(
-        "claiming the publication of job " + std::to_string(job_id), true, [&]() -> Status {
+        "claiming the publication of job " + std::to_string(job_id), Access::kDurableWrite,
+        [&]() -> Status {
           auto job = GetJobLocked(job_id);
           if (!job) return Fail(job.error());
           auto stmt =
@@ -641,7 +650,8 @@ class SqliteStateStore final : public StateStore {
 
   Status RecordPublication(int64_t job_id, std::string_view url, int64_t number) override {
     return Transact(
-        "recording the publication of job " + std::to_string(job_id), true, [&]() -> Status {
+        "recording the publication of job " + std::to_string(job_id), Access::kDurableWrite,
+        [&]() -> Status {
           auto stmt = Prepare(
               "UPDATE publications SET state = 'published', url = ?, number = ? WHERE job_id = ?");
           if (!stmt) return Fail(stmt.error());
@@ -658,7 +668,8 @@ class SqliteStateStore final : public StateStore {
   Result<bool> RecordPullRequest(const PullRequestRecord& pr) override {
     bool changed = false;
     auto done = Transact(
-        "recording the pull request of job " + std::to_string(pr.job_id), true, [&]() -> Status {
+        "recording the pull request of job " + std::to_string(pr.job_id), Access::kWrite,
+        [&]() -> Status {
           auto job = GetJobLocked(pr.job_id);
           if (!job) return Fail(job.error());
           auto previous = Prepare("SELECT state FROM pull_requests WHERE job_id = ?");
@@ -702,8 +713,8 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::vector<PullRequestRecord>> ListPullRequests(std::string_view run_id) override {
     std::vector<PullRequestRecord> prs;
-    auto done =
-        Transact("listing the pull requests of run " + std::string(run_id), false, [&]() -> Status {
+    auto done = Transact(
+        "listing the pull requests of run " + std::string(run_id), Access::kRead, [&]() -> Status {
           auto stmt = Prepare(
               "SELECT p.job_id, j.repository, p.forge, p.api_url, p.token_env, p.location, "
               "p.base_branch, p.head_branch, p.head_commit, p.url, p.number, p.state, p.checks, "
@@ -743,7 +754,7 @@ class SqliteStateStore final : public StateStore {
       std::string_view run_id) override {
     std::vector<PullRequestTransition> transitions;
     auto done = Transact(
-        "listing the pull request transitions of run " + std::string(run_id), false,
+        "listing the pull request transitions of run " + std::string(run_id), Access::kRead,
         [&]() -> Status {
           auto stmt = Prepare(
               "SELECT e.job_id, j.repository, e.state, e.at FROM pull_request_events e "
@@ -766,7 +777,7 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<JobRecord>> JobsToResume(std::string_view run_id) override {
     std::vector<JobRecord> jobs;
     auto done = Transact(
-        "listing the jobs to resume in run " + std::string(run_id), false, [&]() -> Status {
+        "listing the jobs to resume in run " + std::string(run_id), Access::kRead, [&]() -> Status {
           std::string sql = std::string("SELECT ") + kJobColumns +
                             " FROM jobs WHERE run_id = ? AND state IN ('pending', 'running', "
                             "'interrupted') ORDER BY id";
@@ -781,25 +792,26 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::vector<JobRecord>> MarkInterrupted(std::string_view run_id, StoreTime at) override {
     std::vector<JobRecord> jobs;
-    auto done = Transact(
-        "marking the interrupted jobs of run " + std::string(run_id), true, [&]() -> Status {
-          std::string sql = std::string("SELECT ") + kJobColumns +
-                            " FROM jobs WHERE run_id = ? AND state = 'running' ORDER BY id";
-          auto stmt = Prepare(sql.c_str());
-          if (!stmt) return Fail(stmt.error());
-          stmt->Bind(1, run_id);
-          auto read = ReadJobs(*stmt, jobs);
-          if (!read) return read;
-          for (JobRecord& job : jobs) {
-            auto appended = AppendStep(job, job.step, JobState::kInterrupted, "interrupted",
-                                       job.details_json, at);
-            if (!appended) return appended;
-            job.state = JobState::kInterrupted;
-            job.reason = "interrupted";
-            job.updated_at = at;
-          }
-          return {};
-        });
+    auto done = Transact("marking the interrupted jobs of run " + std::string(run_id),
+                         Access::kWrite, [&]() -> Status {
+                           std::string sql =
+                               std::string("SELECT ") + kJobColumns +
+                               " FROM jobs WHERE run_id = ? AND state = 'running' ORDER BY id";
+                           auto stmt = Prepare(sql.c_str());
+                           if (!stmt) return Fail(stmt.error());
+                           stmt->Bind(1, run_id);
+                           auto read = ReadJobs(*stmt, jobs);
+                           if (!read) return read;
+                           for (JobRecord& job : jobs) {
+                             auto appended = AppendStep(job, job.step, JobState::kInterrupted,
+                                                        "interrupted", job.details_json, at);
+                             if (!appended) return appended;
+                             job.state = JobState::kInterrupted;
+                             job.reason = "interrupted";
+                             job.updated_at = at;
+                           }
+                           return {};
+                         });
     if (!done) return Fail(done.error());
     return jobs;
   }
@@ -813,9 +825,8 @@ class SqliteStateStore final : public StateStore {
     }
     std::vector<JobRecord> jobs;
     auto done = Transact(
-        "retrying the " + std::string(JobStateName(state)) + " jobs of run " +
-            std::string(run_id),
-        true, [&]() -> Status {
+        "retrying the " + std::string(JobStateName(state)) + " jobs of run " + std::string(run_id),
+        Access::kDurableWrite, [&]() -> Status {
           std::string sql = std::string("SELECT ") + kJobColumns +
                             " FROM jobs WHERE run_id = ? AND state = ? ORDER BY id";
           auto stmt = Prepare(sql.c_str());
@@ -877,20 +888,37 @@ class SqliteStateStore final : public StateStore {
   // another connection holds the lock past SQLite's own busy wait, the whole transaction is
   // rolled back and run again until kBusyTimeout has passed; `body` must be rerunnable.
   template <typename Body>
-  Status Transact(std::string_view purpose, bool write, Body&& body) {
+  Status Transact(std::string_view purpose, Access access, Body&& body) {
     std::lock_guard lock(mutex_);
+    // The safety level cannot change inside a transaction: a durable write's COMMIT runs with
+    // synchronous=FULL, which syncs the WAL (every earlier commit included) before it returns.
+    bool durable = access == Access::kDurableWrite;
+    if (durable) {
+      if (auto full = Exec("PRAGMA synchronous = FULL"); !full) {
+        return Fail(Context(full.error(), purpose));
+      }
+    }
+    Status result = TransactLocked(access, body);
+    if (durable) {
+      if (auto normal = Exec("PRAGMA synchronous = NORMAL"); !normal && result) result = normal;
+    }
+    if (!result) return Fail(Context(result.error(), purpose));
+    return result;
+  }
+
+  template <typename Body>
+  Status TransactLocked(Access access, Body& body) {
     auto deadline = std::chrono::steady_clock::now() + kBusyTimeout;
     for (;;) {
-      Status result = Exec(write ? "BEGIN IMMEDIATE" : "BEGIN");
+      Status result = Exec(access == Access::kRead ? "BEGIN" : "BEGIN IMMEDIATE");
       if (result) {
         result = body();
         if (result) result = Exec("COMMIT");
         if (!result && !sqlite3_get_autocommit(db_.get())) (void)Exec("ROLLBACK");
       }
-      if (result) return result;
-      if (result.error().code != ErrorCode::kUnavailable ||
+      if (result || result.error().code != ErrorCode::kUnavailable ||
           std::chrono::steady_clock::now() >= deadline) {
-        return Fail(Context(result.error(), purpose));
+        return result;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
