@@ -40,6 +40,31 @@
 namespace drover::fleet {
 namespace {
 
+// Infrastructure (a network error, a 5xx, a server's Retry-After) fails for passing reasons:
+// the operation is tried again, three times in all, waiting 1 s then 2 s (or what the server
+// asked, up to 30 s). Anything else, a verifier's verdict above all, is final here. Only for
+// operations that are safe to repeat: fetches, pushes of the same commit, the forge's
+// OpenOrUpdate (it finds an existing PR by head branch first).
+template <typename Fn>
+auto WithInfrastructureRetries(std::string_view what, Fn&& fn) -> decltype(fn()) {
+  constexpr int kTries = 3;
+  auto result = fn();
+  for (int attempt = 1; !result && IsRetryable(result.error()) && attempt < kTries; ++attempt) {
+    std::chrono::milliseconds wait = std::min<std::chrono::milliseconds>(
+        result.error().retry_after.value_or(std::chrono::seconds(attempt)),
+        std::chrono::seconds(30));
+    if (wait.count() % 1000 == 0) {
+      spdlog::info("{}: {}; trying again in {} s", what, result.error().message,
+                   wait.count() / 1000);
+    } else {
+      spdlog::info("{}: {}; trying again in {} ms", what, result.error().message, wait.count());
+    }
+    std::this_thread::sleep_for(wait);
+    result = fn();
+  }
+  return result;
+}
+
 using SteadyClock = std::chrono::steady_clock;
 
 // "20261123T074501Z": sorts by time and is safe in a path.
@@ -263,12 +288,8 @@ class Job {
     Step("preparing");
     // Clones and fetches fail for passing reasons (network) too: try those again.
     mirror_use_.emplace(run_, target_.location);  // Before the mirror exists: see EvictMirrors.
-    Result<Mirror> mirror = run_.git.UpdateMirror(target_.location);
-    for (int attempt = 1; !mirror && IsRetryable(mirror.error()) && attempt < 3; ++attempt) {
-      spdlog::info("{}: {}; trying again in {} s", target_.name, mirror.error().message, attempt);
-      std::this_thread::sleep_for(std::chrono::seconds(attempt));
-      mirror = run_.git.UpdateMirror(target_.location);
-    }
+    Result<Mirror> mirror = WithInfrastructureRetries(
+        target_.name, [&] { return run_.git.UpdateMirror(target_.location); });
     if (!mirror) {
       Finish(JobStatus::kFailed, "clone failed: " + mirror.error().message);
       return false;
@@ -671,12 +692,16 @@ class Job {
     }
     // GitHub and GitLab need the branch there first: pushed from here, with the runner's token.
     if (run_.forge_setup->kind != ForgeKind::kLocal) {
-      if (auto pushed = run_.git.Push(*worktree_, target_.location, draft.head_branch); !pushed) {
+      auto pushed = WithInfrastructureRetries(target_.name, [&] {
+        return run_.git.Push(*worktree_, target_.location, draft.head_branch);
+      });
+      if (!pushed) {
         Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
         return;
       }
     }
-    auto pr = run_.forge.OpenOrUpdate(draft, *worktree_);
+    auto pr = WithInfrastructureRetries(target_.name,
+                                        [&] { return run_.forge.OpenOrUpdate(draft, *worktree_); });
     if (!pr) {
       Finish(JobStatus::kFailed, "publish: " + pr.error().message);
       return;

@@ -203,6 +203,34 @@ TEST(Forge, GitLabRunPushesAsOauth2AndOpensOneDraftMergeRequest) {
       "");
 }
 
+// A 502 from the forge is infrastructure: the publish is tried again (the forge finds no PR by
+// the head branch and opens one), and the job is published with exactly one PR.
+TEST(Forge, AServerErrorWhileOpeningThePrIsTriedAgain) {
+  Fixture fx;
+  ServeWidgets(fx.root());
+  drover::testing::GitHttpServer git_server(fx.root() / "served", "x-access-token", kToken);
+  ASSERT_OK(git_server.Start());
+  drover::testing::FakeGitHub github;
+  ASSERT_OK(github.Start());
+  std::atomic<int> creations{0};
+  github.SetOverride([&creations](const Recorded& request) -> std::optional<HttpResponse> {
+    bool creation = request.method == "POST" && request.path.ends_with("/pulls");
+    if (!creation || creations++ > 0) return std::nullopt;
+    return JsonResponse(502, {{"message", "Server Error"}});
+  });
+  fx.AddTargetLine(git_server.Url("acme/widgets.git"));
+  fx.WriteSpec(ForgeSpec());
+  fx.WriteCassette("widgets", Exchanges());
+  DroverRun run = fx.Run({{"GITHUB_TOKEN", kToken}},
+                         {"--forge", "github", "--forge-url", github.BaseUrl()});
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  EXPECT_EQ(run.summary["jobs"][0]["status"], "published") << run.output;
+  EXPECT_EQ(creations.load(), 2);  // Refused with a 502 once, created on the next try.
+  EXPECT_EQ(github.PullCount(), 1u);
+  std::string log = ReadTestFile(run.run_dir / "run.log");
+  EXPECT_NE(log.find("502 Server Error; trying again in 1 s"), std::string::npos) << log;
+}
+
 std::map<std::string, std::string> ShopFiles() {
   return {{"Makefile", "test:\n\tpython3 -m unittest -q\n"},
           {"pricing.py", "def compute_total(items):\n    return sum(items)\n"},
