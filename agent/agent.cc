@@ -27,6 +27,16 @@ Json UsageJson(const Usage& usage) {
           {"cached_input_tokens", usage.cached_input_tokens}};
 }
 
+// What the messages may take: the window less the tool schemas and the reply.
+int64_t ContextRoom(const AgentLimits& limits) {
+  size_t schema_bytes = 0;
+  for (const auto& schema : Tools::Schemas()) {
+    schema_bytes +=
+        schema.name.size() + schema.description.size() + schema.parameters.dump().size();
+  }
+  return limits.context_window_tokens - limits.max_output_tokens - EstimateTokens(schema_bytes);
+}
+
 }  // namespace
 
 Agent::Agent(const AgentTask& task, ModelClient& model, sandbox::ProcessRunner& processes,
@@ -35,7 +45,8 @@ Agent::Agent(const AgentTask& task, ModelClient& model, sandbox::ProcessRunner& 
       model_(model),
       transcript_(transcript),
       workspace_(task.workspace),
-      tools_(task, workspace_, processes, std::move(command_env)) {}
+      tools_(task, workspace_, processes, std::move(command_env)),
+      context_(ContextRoom(task.limits), task.limits.context_management) {}
 
 AgentOutcome Agent::Run() {
   started_ = std::chrono::steady_clock::now();
@@ -85,8 +96,8 @@ Status Agent::Start() {
                                                 {"verifiers", checks},
                                                 {"feedback", feedback}});
   if (!user) return Fail(WithContext(user.error(), "prompt"));
-  messages_.push_back(Message{Role::kSystem, std::move(*system), {}, "", false});
-  messages_.push_back(Message{Role::kUser, std::move(*user), {}, "", false});
+  context_.Add(Message{Role::kSystem, std::move(*system), {}, "", false});
+  context_.Add(Message{Role::kUser, std::move(*user), {}, "", false});
   return {};
 }
 
@@ -151,17 +162,17 @@ void Agent::Step() {
                                           {"usage", UsageJson(reply->usage)},
                                           {"stop_reason", reply->stop_reason}});
   // Providers reject empty assistant messages; an empty reply leaves only the nudge below.
-  if (!assistant.text.empty() || !assistant.tool_calls.empty()) messages_.push_back(assistant);
+  if (!assistant.text.empty() || !assistant.tool_calls.empty()) context_.Add(assistant);
 
   bool usable = false;
   if (assistant.tool_calls.empty()) {
     last_error_ = "the reply called no tool";
-    messages_.push_back(Message{Role::kUser,
-                                "Your reply called no tool. Continue by calling a tool; call "
-                                "finish when the work is done.",
-                                {},
-                                "",
-                                false});
+    context_.Add(Message{Role::kUser,
+                         "Your reply called no tool. Continue by calling a tool; call "
+                         "finish when the work is done.",
+                         {},
+                         "",
+                         false});
   }
   for (const auto& call : assistant.tool_calls) {
     ToolResult result = Execute(call);
@@ -193,13 +204,22 @@ void Agent::Step() {
 }
 
 Result<ModelReply> Agent::Query() {
+  if (auto action = context_.Manage()) {
+    (void)transcript_.Write("context", {{"action", ContextActionName(action->kind)},
+                                        {"tokens_before", action->tokens_before},
+                                        {"tokens_after", action->tokens_after},
+                                        {"messages_before", action->messages_before},
+                                        {"messages_after", action->messages_after},
+                                        {"elided", action->elided}});
+  }
   ModelRequest request;
   request.model = task_.model;
-  request.messages = messages_;
+  request.messages = context_.Request();
   request.tools = Tools::Schemas();
   request.max_output_tokens = task_.limits.max_output_tokens;
   (void)transcript_.Write("model_request", {{"turn", outcome_.turns + 1},
-                                            {"messages", messages_.size()},
+                                            {"messages", request.messages.size()},
+                                            {"tokens_estimate", EstimateTokens(request.messages)},
                                             {"tokens_so_far", outcome_.usage.input_tokens +
                                                                   outcome_.usage.output_tokens},
                                             {"usage_so_far", UsageJson(outcome_.usage)}});
@@ -227,6 +247,9 @@ ToolResult Agent::Execute(const ToolCall& call) {
   (void)transcript_.Write("tool_call",
                           {{"id", call.id}, {"name", call.name}, {"arguments", call.arguments}});
   ToolResult result = tools_.Execute(call);
+  if (task_.limits.context_management) {
+    result.text = TruncateToolOutput(result.text, task_.limits.max_tool_output_tokens);
+  }
 
   std::string key = CallKey(call);
   repeats_ = key == last_call_ ? repeats_ + 1 : 1;
@@ -242,7 +265,7 @@ ToolResult Agent::Execute(const ToolCall& call) {
                                           {"is_error", result.is_error},
                                           {"finished", result.finished},
                                           {"text", result.text}});
-  messages_.push_back(Message{Role::kTool, result.text, {}, call.id, result.is_error});
+  context_.Add(Message{Role::kTool, result.text, {}, call.id, result.is_error});
   if (repeats_ >= kStuckFailRepeats) {
     End(AgentStatus::kFailed,
         "stuck: the same " + call.name + " call " + std::to_string(repeats_) + " times in a row");

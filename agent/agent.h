@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/context.h"
 #include "agent/model.h"
 #include "agent/task.h"
 #include "agent/tools.h"
@@ -42,7 +43,7 @@ class Agent {
   Transcript& transcript_;
   Workspace workspace_;
   Tools tools_;
-  std::vector<Message> messages_;
+  ContextWindow context_;
   AgentOutcome outcome_;
   bool done_ = false;
   std::chrono::steady_clock::time_point started_;

@@ -35,6 +35,14 @@ class FieldReader {
     return {};
   }
 
+  Status Boolean(const char* key, bool required, bool& out) const {
+    const Json* value = Find(key);
+    if (value == nullptr) return Missing(key, required, "boolean");
+    if (!value->is_boolean()) return Mistyped(key, "true or false");
+    out = value->get<bool>();
+    return {};
+  }
+
   Status Number(const char* key, bool required, double& out) const {
     const Json* value = Find(key);
     if (value == nullptr) return Missing(key, required, "number");
@@ -96,7 +104,10 @@ Json LimitsToJson(const AgentLimits& limits) {
               {"max_wall_seconds", limits.max_wall_seconds},
               {"max_consecutive_errors", limits.max_consecutive_errors},
               {"command_timeout_seconds", limits.command_timeout_seconds},
-              {"max_output_tokens", limits.max_output_tokens}};
+              {"max_output_tokens", limits.max_output_tokens},
+              {"context_window_tokens", limits.context_window_tokens},
+              {"max_tool_output_tokens", limits.max_tool_output_tokens},
+              {"context_management", limits.context_management}};
 }
 
 Result<AgentLimits> LimitsFromJson(const Json& json) {
@@ -107,7 +118,10 @@ Result<AgentLimits> LimitsFromJson(const Json& json) {
                     in.Integer("max_wall_seconds", false, limits.max_wall_seconds),
                     in.Integer("max_consecutive_errors", false, limits.max_consecutive_errors),
                     in.Integer("command_timeout_seconds", false, limits.command_timeout_seconds),
-                    in.Integer("max_output_tokens", false, limits.max_output_tokens)}) {
+                    in.Integer("max_output_tokens", false, limits.max_output_tokens),
+                    in.Integer("context_window_tokens", false, limits.context_window_tokens),
+                    in.Integer("max_tool_output_tokens", false, limits.max_tool_output_tokens),
+                    in.Boolean("context_management", false, limits.context_management)}) {
     if (!read) return Fail(read.error());
   }
   return limits;

@@ -23,6 +23,13 @@ struct AgentLimits {
   int max_consecutive_errors = 3;       // Malformed replies / failing tool calls in a row.
   int command_timeout_seconds = 300;    // One `run` tool call.
   int max_output_tokens = 4096;         // Per model reply.
+  // The model's context window (input + reply), in tokens; the thresholds of context
+  // management are fixed fractions of it (agent/context.h).
+  int64_t context_window_tokens = 128000;
+  int max_tool_output_tokens = 6000;  // One tool result; longer ones keep their head and tail.
+  // false: tool output is not truncated, nor the conversation elided or compacted (for
+  // measuring what management saves).
+  bool context_management = true;
 };
 
 struct AgentTask {

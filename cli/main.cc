@@ -15,6 +15,7 @@
 #include "agent/task.h"
 #include "agent/transcript.h"
 #include "cli/exit_code.h"
+#include "cli/eval_command.h"
 #include "cli/verify_command.h"
 #include "core/fs.h"
 #include "core/http.h"
@@ -502,6 +503,8 @@ int Main(int argc, char** argv) {
   sandbox_cmd->add_option("command", sandbox_flags.command, "-- CMD ARGS...");
   VerifyFlags verify_flags;
   auto* verify_cmd = AddVerifyCommand(app, verify_flags);
+  EvalFlags eval_flags;
+  auto eval_cmds = AddEvalCommand(app, eval_flags);
   std::string status_run;
   auto* status_cmd = app.add_subcommand("status", "Counts, slowest and failed jobs of a run");
   status_cmd->add_option("run", status_run, "Run id (default: the latest)");
@@ -556,6 +559,10 @@ int Main(int argc, char** argv) {
   if (*verify_cmd) {
     (void)SetUpLogging(*level, std::nullopt);
     return VerifyCommand(SelfPath(argv[0]), verify_flags, flags.json, env);
+  }
+  if (*eval_cmds.eval) {
+    (void)SetUpLogging(*level, std::nullopt);
+    return EvalCommand(eval_cmds, SelfPath(argv[0]), eval_flags, flags.json, env);
   }
   if (*status_cmd) {
     return StatusCommand(std::filesystem::absolute(state_dir), status_run, flags.json);

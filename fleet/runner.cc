@@ -71,6 +71,18 @@ struct RunContext {
   StateStore* store = nullptr;  // The run's durable state (STATE/state.db).
 };
 
+// What ended a failed agent attempt, for JobReport::failure_kind.
+std::string_view AgentFailureKind(const agent::AgentOutcome& outcome) {
+  if (outcome.model_error == "budget_exhausted") return "budget_exhausted";
+  if (!outcome.model_error.empty()) return "model_error";
+  if (outcome.reason.find("malformed or refused") != std::string::npos) return "model_error";
+  // Limits reached while most tool calls failed: the edits did not apply.
+  if (outcome.tool_errors > 0 && outcome.tool_errors * 2 >= outcome.tool_calls) {
+    return "edit_errors";
+  }
+  return "budget_exhausted";
+}
+
 JobState StoreState(JobStatus status) {
   switch (status) {
     case JobStatus::kPublished: return JobState::kPublished;
@@ -136,9 +148,11 @@ class Job {
     (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
   }
 
-  void Finish(JobStatus status, std::string reason) {
+  void Finish(JobStatus status, std::string reason,
+              std::string_view failure_kind = "infrastructure") {
     report_.status = status;
     report_.reason = std::move(reason);
+    report_.failure_kind = status == JobStatus::kFailed ? std::string(failure_kind) : "";
     spdlog::info("{}: {}{}{}", target_.name, JobStatusName(status),
                  report_.reason.empty() ? "" : ": ", report_.reason);
   }
@@ -372,7 +386,7 @@ class Job {
       }
       if (outcome->status == agent::AgentStatus::kFailed) {
         feedback = "The previous attempt failed: " + outcome->reason;
-        Finish(JobStatus::kFailed, "agent: " + outcome->reason);
+        Finish(JobStatus::kFailed, "agent: " + outcome->reason, AgentFailureKind(*outcome));
         // A model or gateway failure (already retried by the gateway) or a spent budget would
         // repeat itself; a fresh attempt helps only when the agent's own work went wrong.
         if (!outcome->model_error.empty()) break;
@@ -482,7 +496,7 @@ class Job {
         feedback += "\nFailures the untouched tree did not have:\n";
         for (size_t i = 0; i < fresh.size() && i < 20; ++i) feedback += "- " + fresh[i] + "\n";
       }
-      Finish(JobStatus::kFailed, "final check failed: " + reason);
+      Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
       return false;
     }
     auto diff = run_.git.Diff(*worktree_);
@@ -495,7 +509,7 @@ class Job {
     report_.lines_removed = diff->lines_removed;
     if (diff->empty()) {
       feedback = "The previous attempt finished without changing any file.";
-      Finish(JobStatus::kFailed, "final check failed: the agent changed nothing");
+      Finish(JobStatus::kFailed, "final check failed: the agent changed nothing", "diff_policy");
       return false;
     }
     // The diff policy: paths, size, no deleted or newly skipped tests, patterns that must be
@@ -522,7 +536,8 @@ class Job {
                                      (verdict.violations.size() > 1
                                           ? " (and " + std::to_string(verdict.violations.size() - 1) +
                                                 " more)"
-                                          : ""));
+                                          : ""),
+             "diff_policy");
       return false;
     }
     gate_notes_.push_back(PolicyNote(*diff));
@@ -643,7 +658,7 @@ class Job {
     feedback = "A reviewer vetoed your previous change. Its reasons:\n";
     for (const auto& reason : verdict->reasons) feedback += "- " + reason + "\n";
     feedback += "Do what the migration asks, and only that.";
-    Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons);
+    Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons, "judge_veto");
     return false;
   }
 
@@ -740,6 +755,7 @@ Json JobReport::ToJson() const {
               {"status", JobStatusName(status)},
               {"step", step},
               {"reason", reason},
+              {"failure_kind", failure_kind},
               {"attempts", attempts},
               {"turns", turns},
               {"input_tokens", input_tokens},
@@ -773,6 +789,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.location = json.value("location", "");
   job.step = json.value("step", "");
   job.reason = json.value("reason", "");
+  job.failure_kind = json.value("failure_kind", "");
   job.attempts = json.value("attempts", 0);
   job.turns = json.value("turns", 0);
   job.input_tokens = json.value("input_tokens", int64_t{0});

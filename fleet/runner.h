@@ -34,6 +34,9 @@ struct JobReport {
   JobStatus status = JobStatus::kFailed;
   std::string step;    // Last step reached: prepared, baseline, agent, verified, published.
   std::string reason;  // Why it failed or was skipped; empty when published.
+  // For a failed job, what failed: infrastructure, verifier_failed, diff_policy, judge_veto,
+  // budget_exhausted (limits, stuck), edit_errors, model_error; empty otherwise.
+  std::string failure_kind;
   int attempts = 0;
   int turns = 0;       // Over all attempts.
   int64_t input_tokens = 0;

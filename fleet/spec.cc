@@ -31,6 +31,9 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_consecutive_errors",
                                              "command_timeout_seconds",
                                              "max_output_tokens",
+                                             "context_window_tokens",
+                                             "max_tool_output_tokens",
+                                             "context_management",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
@@ -314,8 +317,23 @@ Status ParseLimits(const FieldReader& reader, const YAML::Node& node, MigrationS
                  limits.command_timeout_seconds),
         Optional(node, "max_output_tokens", integer("max_output_tokens", INT_MAX),
                  limits.max_output_tokens),
+        Optional(node, "context_window_tokens", integer("context_window_tokens", INT64_MAX),
+                 limits.context_window_tokens),
+        Optional(node, "max_tool_output_tokens", integer("max_tool_output_tokens", INT_MAX),
+                 limits.max_tool_output_tokens),
+        Optional(
+            node, "context_management",
+            [&reader](const YAML::Node& n) { return reader.Bool(n, "limits.context_management"); },
+            limits.context_management),
         Optional(node, "max_attempts", integer("max_attempts", 100), spec.max_attempts)}) {
     if (!ok) return ok;
+  }
+  if (limits.context_window_tokens <= limits.max_output_tokens) {
+    const YAML::Node window = node["context_window_tokens"];
+    return reader.FailAt(window.IsDefined() ? window : node, "limits.context_window_tokens",
+                         "must be larger than limits.max_output_tokens (" +
+                             std::to_string(limits.max_output_tokens) + "), got " +
+                             std::to_string(limits.context_window_tokens));
   }
   return {};
 }

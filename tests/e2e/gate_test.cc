@@ -122,6 +122,7 @@ TEST(Gate, JudgeVetoGoesBackToTheAgent) {
   DroverRun run = fx.Run();
   ASSERT_TRUE(run.summary.is_object()) << run.output;
   EXPECT_EQ(OnlyJob(run)["status"], "published") << OnlyJob(run).dump(2);
+  EXPECT_EQ(OnlyJob(run)["failure_kind"], "");  // The veto was of attempt 1 only.
   EXPECT_EQ(OnlyJob(run)["attempts"], 2);
   std::string pr = ReadTestFile(run.run_dir / "jobs/judged/pr.md");
   EXPECT_NE(pr.find("judge: vetoed attempt 1 (README.md: not part of the migration)"),
@@ -165,6 +166,7 @@ TEST(Gate, DiffPolicyRefusesDeletedTestsAndLeftoverNames) {
   EXPECT_EQ(job["status"], "failed") << job.dump(2);
   std::string reason = job["reason"];
   EXPECT_NE(reason.find("diff policy: "), std::string::npos) << reason;
+  EXPECT_EQ(job["failure_kind"], "diff_policy");
   EXPECT_NE(reason.find("test_total"), std::string::npos) << reason;
   EXPECT_NE(reason.find("more"), std::string::npos) << reason;  // notes.txt still names it.
   EXPECT_FALSE(std::filesystem::exists(run.run_dir / "jobs/shop/pr.md"));
@@ -206,6 +208,7 @@ TEST(Gate, IgnoredFilesCannotPassTheFinalCheck) {
   EXPECT_EQ(OnlyJob(run)["status"], "failed") << OnlyJob(run).dump(2);
   std::string reason = OnlyJob(run)["reason"];
   EXPECT_NE(reason.find("final check failed"), std::string::npos) << reason;
+  EXPECT_EQ(OnlyJob(run)["failure_kind"], "verifier_failed");
 }
 
 }  // namespace

@@ -161,6 +161,7 @@ TEST(Run, RepeatedMalformedRepliesEndTheJobCleanly) {
   EXPECT_EQ((*job)["status"], "failed");
   EXPECT_NE((*job)["reason"].get<std::string>().find("in a row"), std::string::npos)
       << job->dump(2);
+  EXPECT_EQ((*job)["failure_kind"], "model_error");
 }
 
 // (d) Edits aimed outside the workspace are refused and change nothing outside.
@@ -240,6 +241,8 @@ TEST(Run, BrokenTargetsDoNotStopTheRun) {
   EXPECT_NE((*red_job)["reason"].get<std::string>().find("baseline"), std::string::npos);
   EXPECT_EQ((*missing)["status"], "failed");
   EXPECT_NE((*missing)["reason"].get<std::string>().find("clone"), std::string::npos);
+  EXPECT_EQ((*missing)["failure_kind"], "infrastructure");
+  EXPECT_EQ((*red_job)["failure_kind"], "");
 }
 
 }  // namespace

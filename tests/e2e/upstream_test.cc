@@ -89,6 +89,7 @@ TEST(Upstream, GarbageRepliesFailTheJobWithAReason) {
   const Json& job = run.summary["jobs"][0];
   EXPECT_EQ(job["status"], "failed");
   EXPECT_NE(job["reason"].get<std::string>().find("model"), std::string::npos) << job.dump(2);
+  EXPECT_EQ(job["failure_kind"], "model_error");
 }
 
 // A run against a real upstream, recorded with --record, replays to the same result.

@@ -115,6 +115,30 @@ TEST(Spec, AcceptsCrLfAndEmptySections) {
   EXPECT_EQ(spec->instructions, "Body\n");
 }
 
+TEST(Spec, ContextLimits) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
+                                     "limits:\n  context_window_tokens: 32000\n"
+                                     "  max_tool_output_tokens: 2000\n  context_management: false\n"
+                                     "---\nDo it.\n",
+                                 "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->limits.context_window_tokens, 32000);
+  EXPECT_EQ(spec->limits.max_tool_output_tokens, 2000);
+  EXPECT_FALSE(spec->limits.context_management);
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nDo it.\n", "m.md");
+  ASSERT_OK(defaults);
+  EXPECT_EQ(defaults->limits.context_window_tokens, 128000);
+  EXPECT_TRUE(defaults->limits.context_management);
+
+  EXPECT_EQ(
+      ErrorOf(std::string(kMinimalHead) + "limits:\n  context_management: sometimes\n---\nx\n"),
+      "migration.md:8: limits.context_management: expected true or false, got \"sometimes\"");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) +
+                    "limits:\n  max_output_tokens: 4096\n  context_window_tokens: 4000\n---\nx\n"),
+            "migration.md:9: limits.context_window_tokens: must be larger than "
+            "limits.max_output_tokens (4096), got 4000");
+}
+
 TEST(Spec, BadValueNamesFileLineAndField) {
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turns: ten\n---\nDo it.\n"),
             "migration.md:8: limits.max_turns: expected a positive integer, got \"ten\"");
