@@ -1,0 +1,3 @@
+module example.com/lakereports
+
+go 1.19

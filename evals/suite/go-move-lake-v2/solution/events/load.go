@@ -1,0 +1,60 @@
+package events
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+)
+
+// Event is one row.
+type Event struct {
+	Kind    string `json:"kind"`
+	Account string `json:"account"`
+}
+
+// LoadDay reads one day's rows, all its part files in name order; a day without data has none.
+func LoadDay(fsys fs.FS, day string) ([]Event, error) {
+	parts, err := fs.Glob(fsys, dayParts(day))
+	if err != nil {
+		return nil, err
+	}
+	var rows []Event
+	for _, name := range parts {
+		if rows, err = appendPart(fsys, name, rows); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// appendPart appends the rows of one part file; errors name the file and line.
+func appendPart(fsys fs.FS, name string, rows []Event) ([]Event, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	for line := 1; scanner.Scan(); line++ {
+		var e Event
+		if err := json.Unmarshal(scanner.Bytes(), &e); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+		rows = append(rows, e)
+	}
+	return rows, scanner.Err()
+}
+
+// CountKinds counts a day's events by kind.
+func CountKinds(fsys fs.FS, day string) (map[string]int, error) {
+	rows, err := LoadDay(fsys, day)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	for _, e := range rows {
+		counts[e.Kind]++
+	}
+	return counts, nil
+}

@@ -1,0 +1,3 @@
+module example.com/listens
+
+go 1.19

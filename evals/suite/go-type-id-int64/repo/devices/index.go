@@ -1,0 +1,26 @@
+package devices
+
+import "sort"
+
+// ByID indexes devices by id; a later row with the same id wins.
+func ByID(rows []Device) map[string]Device {
+	index := make(map[string]Device, len(rows))
+	for _, d := range rows {
+		index[d.ID] = d
+	}
+	return index
+}
+
+// Owners of the given device ids that exist in the index, sorted and distinct.
+func Owners(index map[string]Device, ids []string) []string {
+	seen := map[string]bool{}
+	var owners []string
+	for _, id := range ids {
+		if d, ok := index[id]; ok && !seen[d.Owner] {
+			seen[d.Owner] = true
+			owners = append(owners, d.Owner)
+		}
+	}
+	sort.Strings(owners)
+	return owners
+}

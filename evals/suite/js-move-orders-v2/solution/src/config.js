@@ -1,0 +1,6 @@
+'use strict';
+// Where this service reads its datasets.
+
+module.exports = {
+  ORDERS_BASE: 'https://data.example.internal/datasets/orders/v2',
+};

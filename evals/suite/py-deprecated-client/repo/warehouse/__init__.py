@@ -1,0 +1,1 @@
+"""The warehouse client library (a pinned copy of the in-house package)."""

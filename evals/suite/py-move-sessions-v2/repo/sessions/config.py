@@ -1,0 +1,3 @@
+"""Where this service reads its datasets."""
+
+SESSIONS = "warehouse://web/sessions/v1"

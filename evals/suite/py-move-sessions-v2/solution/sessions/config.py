@@ -1,0 +1,3 @@
+"""Where this service reads its datasets."""
+
+SESSIONS = "warehouse://analytics/sessions/v2"

@@ -1,0 +1,1 @@
+SELECT month, signups FROM monthly_signups ORDER BY month;

@@ -1,0 +1,1 @@
+SELECT weekday, signups FROM weekday_signups ORDER BY weekday;

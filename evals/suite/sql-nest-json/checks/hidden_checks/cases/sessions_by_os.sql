@@ -1,0 +1,1 @@
+SELECT os, sessions, minutes FROM sessions_by_os ORDER BY os;

@@ -1,0 +1,1 @@
+SELECT day, active_accounts FROM daily_active ORDER BY day;

@@ -1,0 +1,1 @@
+SELECT listener, events, days FROM power_users ORDER BY listener;

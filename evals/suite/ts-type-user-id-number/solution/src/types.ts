@@ -1,0 +1,6 @@
+/** One row of the users dataset. */
+export interface UserRow {
+  user_id: number;
+  email: string;
+  plan: "free" | "pro";
+}
