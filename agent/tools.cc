@@ -149,12 +149,6 @@ std::string CountLines(std::string_view text) {
   return std::to_string(lines) + (lines == 1 ? " line" : " lines");
 }
 
-std::string Seconds(std::chrono::milliseconds d) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1fs", static_cast<double>(d.count()) / 1000.0);
-  return buf;
-}
-
 }  // namespace
 
 Tools::Tools(const AgentTask& task, Workspace& workspace, sandbox::ProcessRunner& processes,
@@ -439,7 +433,8 @@ ToolResult Tools::Run(const Json& args) {
   map_stale_ = true;
   auto ran = processes_.Run(spec);
   if (!ran) return Error("run: could not start the command: " + ran.error().message);
-  std::string out = ran->Describe() + " (" + Seconds(ran->duration) + ")\n" + ran->output;
+  // No duration: what the model reads stays the same from run to run.
+  std::string out = ran->Describe() + "\n" + ran->output;
   if (!out.empty() && out.back() != '\n') out += "\n";
   if (ran->output_bytes > ran->output.size()) {
     out += "[output cut: " + std::to_string(ran->output_bytes) +
@@ -519,7 +514,7 @@ ToolResult Tools::Verify() {
     // The repository was red before the change: say which failures are the agent's.
     auto fresh = verifiers::NewFailures(*task_.baseline, report);
     std::string note = "\nThis repository already failed its checks before your change (" +
-                       task_.baseline->Summary() + "); only failures it did not have count. ";
+                       task_.baseline->Summary(false) + "); only failures it did not have count. ";
     if (fresh.empty()) {
       note += "No new failures: you may finish.\n";
     } else {
@@ -558,7 +553,7 @@ ToolResult Tools::Finish(const Json& args) {
   }
   const verifiers::VerifierReport* baseline = task_.baseline ? &*task_.baseline : nullptr;
   if (!verifiers::Acceptable(task_.judge_mode, baseline, *last_report_)) {
-    std::string text = "finish refused: the checks failed (" + last_report_->Summary() + ")";
+    std::string text = "finish refused: the checks failed (" + last_report_->Summary(false) + ")";
     text +=
         ". Fix the problems and call verify; if the migration cannot apply to this repository, "
         "call finish with not_applicable_reason.";

@@ -576,7 +576,7 @@ class Job {
     if (!verifiers::Acceptable(judge_mode_, &baseline_, report)) {
       feedback = "The runner's own verifier run failed after your last attempt:\n" +
                  report.ForModel();
-      std::string reason = report.Summary();
+      std::string reason = report.Summary(false);
       if (judge_mode_ == verifiers::JudgeMode::kNoNewFailures) {
         auto fresh = verifiers::NewFailures(baseline_, report);
         reason = std::to_string(fresh.size()) + " new failure(s) against the red baseline" +

@@ -45,19 +45,20 @@ bool VerifierReport::passed() const {
          std::all_of(results.begin(), results.end(), [](const auto& r) { return r.passed; });
 }
 
-std::string VerifierReport::Summary() const {
+std::string VerifierReport::Summary(bool with_times) const {
   std::string out;
   for (const auto& r : results) {
     if (!out.empty()) out += "; ";
     std::string verdict = r.flaky ? "passed on a second run (flaky)" : "passed";
-    out += r.name + ": " + (r.passed ? verdict : "FAILED " + r.outcome) + " (" +
-           Seconds(r.duration) + ")";
+    out += r.name + ": " + (r.passed ? verdict : "FAILED " + r.outcome);
+    if (with_times) out += " (" + Seconds(r.duration) + ")";
   }
   return out.empty() ? "no verifiers" : out;
 }
 
 std::string VerifierReport::ForModel(size_t budget_bytes) const {
-  std::string out = (passed() ? "All verifiers passed: " : "Verifiers failed: ") + Summary() + "\n";
+  std::string out =
+      (passed() ? "All verifiers passed: " : "Verifiers failed: ") + Summary(false) + "\n";
   for (const auto& r : results) {
     if (r.passed) continue;
     std::string section = "\n## " + r.name + " (`" + r.command + "`): " + r.outcome + "\n" +

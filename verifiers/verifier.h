@@ -41,7 +41,9 @@ struct VerifierReport {
   std::vector<VerifierResult> results;
   bool passed() const;
   // "build: passed (1.2s); test: FAILED exit 1 (0.8s)".
-  std::string Summary() const;
+  // `with_times`: each verifier's duration in brackets. The model's copy has none: the prompt
+  // stays the same from run to run (prefix caching, replays).
+  std::string Summary(bool with_times = true) const;
   // Summary plus each failing verifier's distilled output, within `budget_bytes`.
   std::string ForModel(size_t budget_bytes = 6000) const;
   Json ToJson() const;
