@@ -15,12 +15,24 @@ std::once_flag curl_init_once;
 
 struct ResponseSink {
   HttpResponse response;
+  CURL* handle = nullptr;
+  const HttpRequest* request = nullptr;
+  bool aborted = false;  // on_body asked to stop.
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<ResponseSink*>(user);
-  sink->response.body.append(data, size * count);
-  return size * count;
+  if (!sink->request->on_body) {
+    sink->response.body.append(data, size * count);
+    return size * count;
+  }
+  long status = 0;
+  curl_easy_getinfo(sink->handle, CURLINFO_RESPONSE_CODE, &status);
+  if (sink->request->on_body(static_cast<int>(status), std::string_view(data, size * count))) {
+    return size * count;
+  }
+  sink->aborted = true;
+  return 0;  // Anything but the full count makes curl stop with CURLE_WRITE_ERROR.
 }
 
 std::string_view Trim(std::string_view text) {
@@ -137,6 +149,8 @@ class CurlHttpClient final : public HttpClient {
 
   static Result<HttpResponse> Perform(CURL* handle, const HttpRequest& request) {
     ResponseSink sink;
+    sink.handle = handle;
+    sink.request = &request;
     char error_buffer[CURL_ERROR_SIZE] = {};
     curl_slist* headers = nullptr;
     for (const auto& [name, value] : request.headers) {
@@ -151,6 +165,12 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    if (request.inactivity_timeout) {
+      // Below one byte per second for the whole window counts as stalled.
+      curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
+                       std::max(1L, static_cast<long>(request.inactivity_timeout->count())));
+    }
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, OnBody);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
@@ -179,6 +199,10 @@ class CurlHttpClient final : public HttpClient {
 
     CURLcode code = curl_easy_perform(handle);
     curl_slist_free_all(headers);
+    if (sink.aborted) {
+      return Fail(ErrorCode::kCancelled,
+                  request.method + " " + request.url + ": the body's reader stopped the transfer");
+    }
     if (code != CURLE_OK) return std::unexpected(CurlError(code, error_buffer, request));
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);

@@ -52,11 +52,11 @@ class GatewayTest : public ::testing::Test {
 
   GatewayOptions UpstreamOptions(Provider provider) {
     GatewayOptions options = Options();
-    options.upstream = UpstreamConfig{provider,
+    options.upstreams = {UpstreamConfig{provider,
                                       provider == Provider::kAnthropic
                                           ? upstream_.AnthropicBaseUrl()
                                           : upstream_.OpenAiBaseUrl(),
-                                      kUpstreamKey};
+                                      kUpstreamKey}};
     return options;
   }
 
@@ -397,7 +397,7 @@ TEST_F(GatewayTest, GivesUpAfterMaxAttemptsWithAClearError) {
 TEST_F(GatewayTest, UnreachableUpstreamIsRetriedThenReported) {
   GatewayOptions options = Options();
   options.retry.max_attempts = 2;
-  options.upstream = UpstreamConfig{Provider::kOpenAiChat, "http://127.0.0.1:1/v1", kUpstreamKey};
+  options.upstreams = {UpstreamConfig{Provider::kOpenAiChat, "http://127.0.0.1:1/v1", kUpstreamKey}};
   Gateway gateway(options);
   JobConfig job = Job("j");
   ASSERT_OK(gateway.OpenJob(job));
