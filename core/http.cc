@@ -18,7 +18,26 @@ struct ResponseSink {
   CURL* handle = nullptr;
   const HttpRequest* request = nullptr;
   bool aborted = false;  // on_body asked to stop.
+  // The stall watchdog: when the last byte arrived, and whether it fired.
+  curl_off_t received = 0;
+  std::chrono::steady_clock::time_point last_byte = std::chrono::steady_clock::now();
+  bool stalled = false;
 };
+
+// libcurl calls this about once a second, and whenever data moves.
+int OnProgress(void* user, curl_off_t /*dltotal*/, curl_off_t dlnow, curl_off_t /*ultotal*/,
+               curl_off_t ulnow) {
+  auto* sink = static_cast<ResponseSink*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  if (dlnow + ulnow != sink->received) {
+    sink->received = dlnow + ulnow;
+    sink->last_byte = now;
+    return 0;
+  }
+  if (now - sink->last_byte < *sink->request->inactivity_timeout) return 0;
+  sink->stalled = true;
+  return 1;  // Non-zero aborts the transfer.
+}
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<ResponseSink*>(user);
@@ -166,10 +185,11 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
     if (request.inactivity_timeout) {
-      // Below one byte per second for the whole window counts as stalled.
-      curl_easy_setopt(handle, CURLOPT_LOW_SPEED_LIMIT, 1L);
-      curl_easy_setopt(handle, CURLOPT_LOW_SPEED_TIME,
-                       std::max(1L, static_cast<long>(request.inactivity_timeout->count())));
+      // Not CURLOPT_LOW_SPEED_TIME: it averages over a window, so a stall after a burst of
+      // events is noticed seconds late.
+      curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, OnProgress);
+      curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &sink);
+      curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
     }
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, OnBody);
@@ -199,6 +219,11 @@ class CurlHttpClient final : public HttpClient {
 
     CURLcode code = curl_easy_perform(handle);
     curl_slist_free_all(headers);
+    if (sink.stalled) {
+      return Fail(ErrorCode::kTimeout,
+                  request.method + " " + request.url + ": no data for " +
+                      std::to_string(request.inactivity_timeout->count()) + " ms (stalled)");
+    }
     if (sink.aborted) {
       return Fail(ErrorCode::kCancelled,
                   request.method + " " + request.url + ": the body's reader stopped the transfer");

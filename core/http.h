@@ -33,9 +33,9 @@ struct HttpRequest {
   // response's status, instead of being collected in HttpResponse::body. Returning false
   // aborts the transfer (the call then fails with kCancelled).
   std::function<bool(int status, std::string_view chunk)> on_body;
-  // Watchdog for stalled streams: fail with kTimeout once no byte has arrived for this long
-  // (whole seconds, at least 1). Unset: only `timeout` applies.
-  std::optional<std::chrono::seconds> inactivity_timeout;
+  // Watchdog for stalled streams: fail with kTimeout once no byte has moved for this long
+  // (checked about once a second). Unset: only `timeout` applies.
+  std::optional<std::chrono::milliseconds> inactivity_timeout;
 };
 
 // Writes one piece of a streamed response body; false once the peer is gone.
