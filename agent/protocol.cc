@@ -567,11 +567,6 @@ Result<ModelReply> DecodeAnthropicResponse(const Json& body) {
 
 // ---- OpenAI Responses ----
 
-std::string StopForResponses(const ModelReply& reply) {
-  // The Responses API has no stop word of its own; the Chat Completions words stand in.
-  return StopForOpenAi(reply);
-}
-
 Json ResponsesFunctionCall(const ToolCall& call) {
   return {{"type", "function_call"},
           {"call_id", call.id},
@@ -688,14 +683,13 @@ Result<ModelRequest> DecodeResponsesRequest(const Json& body) {
     if (type_name == "message") {
       auto role = ResponsesRole(item, kWhat, at);
       if (!role) return Fail(role.error());
+      // A string, or parts (input_text, output_text) whose texts join.
+      std::string text;
       const Json* content = Member(item, "content");
-      std::string text = content != nullptr ? ContentText(*content) : "";
-      if (content != nullptr && content->is_array()) {
-        text.clear();
-        for (const auto& part : *content) {
-          const Json* part_text = Member(part, "text");
-          if (part_text != nullptr && part_text->is_string()) text += part_text->get<std::string>();
-        }
+      if (content != nullptr && content->is_string()) text = content->get<std::string>();
+      for (size_t p = 0; content != nullptr && content->is_array() && p < content->size(); ++p) {
+        const Json* part_text = Member((*content)[p], "text");
+        if (part_text != nullptr && part_text->is_string()) text += part_text->get<std::string>();
       }
       request.messages.push_back(Message{*role, text, {}, "", false});
     } else if (type_name == "function_call") {
@@ -765,7 +759,8 @@ Json ResponsesOutput(const ModelReply& reply) {
 }
 
 Json EncodeResponsesResponse(const std::string& model, const ModelReply& reply) {
-  const bool truncated = StopForResponses(reply) == "length";
+  // The Responses API has no stop word of its own; the Chat Completions words stand in.
+  const bool truncated = StopForOpenAi(reply) == "length";
   Json body = {{"id", "resp_drover"},
                {"object", "response"},
                {"created_at", 0},
