@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "agent/protocol.h"
+#include "agent/stream.h"
 
 namespace drover::agent {
 namespace {
@@ -57,7 +58,15 @@ Result<ModelReply> ReplyFromHttpResponse(Provider provider, const HttpResponse& 
     return Fail(Error{code, what + "gateway " + kind + ": " + ErrorMessageFromBody(response.body),
                       retry_after});
   }
-  if (status >= 200 && status < 300) return DecodeResponse(provider, response.body);
+  if (status >= 200 && status < 300) {
+    auto type = response.headers.find("content-type");
+    if (type == response.headers.end() || !type->second.starts_with("text/event-stream")) {
+      return DecodeResponse(provider, response.body);
+    }
+    StreamDecoder decoder(provider);
+    if (auto fed = decoder.Feed(response.body); !fed) return Fail(fed.error());
+    return decoder.Finish();
+  }
   ErrorCode code = ErrorCode::kProtocol;
   if (status == 429) {
     code = ErrorCode::kRateLimited;
@@ -79,6 +88,7 @@ Result<ModelReply> HttpModelClient::Complete(const ModelRequest& request) {
   http_request.headers["content-type"] = "application/json";
   switch (options_.provider) {
     case Provider::kOpenAiChat:
+    case Provider::kOpenAiResponses:
       if (!options_.api_key.empty()) {
         http_request.headers["authorization"] = "Bearer " + options_.api_key;
       }
@@ -89,7 +99,9 @@ Result<ModelReply> HttpModelClient::Complete(const ModelRequest& request) {
       break;
   }
   // Invalid UTF-8 (a binary file read by a tool) is replaced rather than thrown on.
-  http_request.body = EncodeRequest(options_.provider, request)
+  ModelRequest sent = request;
+  sent.stream = options_.stream;
+  http_request.body = EncodeRequest(options_.provider, sent)
                           .dump(-1, ' ', false, Json::error_handler_t::replace);
   auto response = http_.Send(http_request);
   if (!response) return Fail(response.error());

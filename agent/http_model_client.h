@@ -1,5 +1,5 @@
-// ModelClient over HTTP: OpenAI Chat Completions or Anthropic Messages, to a provider or to the
-// gateway's Unix socket. No retries here (the gateway retries upstream).
+// ModelClient over HTTP: OpenAI Chat Completions, the Responses API or Anthropic Messages, to a
+// provider or to the gateway's Unix socket. No retries here (the gateway retries upstream).
 // Thread-safety: an HttpModelClient is used by one thread; the free functions are pure.
 #pragma once
 
@@ -25,6 +25,8 @@ struct HttpModelClientOptions {
   std::string api_key;
   // Whole-call deadline. Default 10 minutes.
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  // Ask for the reply as server-sent events (read once complete). Default false.
+  bool stream = false;
 };
 
 class HttpModelClient : public ModelClient {
@@ -46,8 +48,9 @@ std::optional<std::chrono::milliseconds> RetryAfterFromHeaders(
     const HttpHeaders& headers,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
-// Maps a provider (or gateway) response to a reply or an error: 2xx → decoded reply (kParse,
-// kProtocol); 429 → kRateLimited; 408, 5xx and 529 → kUnavailable; other statuses →
+// Maps a provider (or gateway) response to a reply or an error: 2xx → decoded reply, from
+// server-sent events when the content type is text/event-stream (kParse, kProtocol, or the
+// stream's own error); 429 → kRateLimited; 408, 5xx and 529 → kUnavailable; other statuses →
 // kProtocol. Gateway refusals (header x-drover-error) take precedence: budget_exhausted →
 // kBudgetExhausted, upstream_unavailable → kUnavailable, anything else → kProtocol (retrying
 // a cassette mismatch cannot help). retry_after is filled from the headers.

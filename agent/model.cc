@@ -7,6 +7,7 @@ namespace drover::agent {
 std::string_view ProviderName(Provider provider) {
   switch (provider) {
     case Provider::kOpenAiChat: return "openai";
+    case Provider::kOpenAiResponses: return "openai-responses";
     case Provider::kAnthropic: return "anthropic";
   }
   return "unknown";
@@ -14,9 +15,10 @@ std::string_view ProviderName(Provider provider) {
 
 Result<Provider> ParseProvider(std::string_view name) {
   if (name == "openai") return Provider::kOpenAiChat;
+  if (name == "openai-responses") return Provider::kOpenAiResponses;
   if (name == "anthropic") return Provider::kAnthropic;
   return Fail(ErrorCode::kInvalidArgument,
-              "provider '" + std::string(name) + "' is not one of: openai, anthropic");
+              "provider '" + std::string(name) + "' is not one of: openai, openai-responses, anthropic");
 }
 
 }  // namespace drover::agent

@@ -1,6 +1,6 @@
 // Provider-neutral model conversation types and the ModelClient interface the agent loop
-// talks to. Protocol codecs (protocol.h) map these onto OpenAI Chat Completions and
-// Anthropic Messages. Value types; ModelClient implementations are used by one thread.
+// talks to. Protocol codecs (protocol.h) map these onto OpenAI Chat Completions, the OpenAI
+// Responses API and Anthropic Messages. Value types; ModelClient implementations are used by one thread.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +50,8 @@ struct ModelRequest {
   std::vector<Message> messages;  // messages[0] may be kSystem.
   std::vector<ToolSchema> tools;
   int max_output_tokens = 4096;
+  // Ask for the reply as server-sent events (protocol "stream": true).
+  bool stream = false;
 };
 
 struct ModelReply {
@@ -68,10 +70,11 @@ class ModelClient {
   virtual Result<ModelReply> Complete(const ModelRequest& request) = 0;
 };
 
-enum class Provider { kOpenAiChat, kAnthropic };
+enum class Provider { kOpenAiChat, kOpenAiResponses, kAnthropic };
 
-std::string_view ProviderName(Provider provider);  // "openai" / "anthropic"
-// Parses "openai" or "anthropic"; kInvalidArgument otherwise.
+// "openai" (Chat Completions) / "openai-responses" / "anthropic".
+std::string_view ProviderName(Provider provider);
+// Parses a ProviderName; kInvalidArgument otherwise.
 Result<Provider> ParseProvider(std::string_view name);
 
 }  // namespace drover::agent

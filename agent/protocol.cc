@@ -1,7 +1,9 @@
 #include "agent/protocol.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace drover::agent {
 namespace {
@@ -79,6 +81,11 @@ std::string DumpArguments(const Json& value) {
   return value.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
+bool StreamFlag(const Json& body) {
+  const Json* stream = Member(body, "stream");
+  return stream != nullptr && stream->is_boolean() && stream->get<bool>();
+}
+
 // ---- OpenAI Chat Completions ----
 
 Json OpenAiToolCalls(const std::vector<ToolCall>& calls) {
@@ -119,6 +126,11 @@ Json EncodeOpenAiRequest(const ModelRequest& request) {
   Json body = {{"model", request.model},
                {"messages", std::move(messages)},
                {"max_tokens", request.max_output_tokens}};
+  if (request.stream) {
+    body["stream"] = true;
+    // Without it the stream carries no token counts.
+    body["stream_options"] = {{"include_usage", true}};
+  }
   if (!request.tools.empty()) {
     Json tools = Json::array();
     for (const auto& tool : request.tools) {
@@ -169,6 +181,7 @@ Result<ModelRequest> DecodeOpenAiRequest(const Json& body) {
   }
   request.max_output_tokens = static_cast<int>(
       IntOr(body, "max_tokens", IntOr(body, "max_completion_tokens", request.max_output_tokens)));
+  request.stream = StreamFlag(body);
   const Json* messages = Member(body, "messages");
   if (messages == nullptr || !messages->is_array()) {
     return ShapeError(kWhat, "messages", "expected an array");
@@ -286,9 +299,16 @@ Json AnthropicToolUse(const ToolCall& call) {
           {"input", ToolInput(call.arguments)}};
 }
 
+// Anthropic caches the prefix up to a block carrying cache_control, and takes at most four.
+constexpr size_t kMaxAnthropicBreakpoints = 4;
+
+Json Ephemeral() { return {{"type", "ephemeral"}}; }
+
 Json EncodeAnthropicRequest(const ModelRequest& request) {
   std::string system;
   Json messages = Json::array();
+  // (message, block) positions of the last block of each neutral message with a breakpoint.
+  std::vector<std::pair<size_t, size_t>> breakpoints;
   // Appends blocks under `role`, merging into the previous message of the same role: the API
   // wants user and assistant turns to alternate.
   auto append = [&messages](const char* role, Json blocks) {
@@ -300,6 +320,8 @@ Json EncodeAnthropicRequest(const ModelRequest& request) {
     messages.push_back({{"role", role}, {"content", std::move(blocks)}});
   };
   for (const auto& message : request.messages) {
+    const size_t before = messages.size();
+    const size_t blocks_before = before == 0 ? 0 : messages.back()["content"].size();
     switch (message.role) {
       case Role::kSystem:
         if (!system.empty()) system += "\n\n";
@@ -324,11 +346,24 @@ Json EncodeAnthropicRequest(const ModelRequest& request) {
                                      {"is_error", message.is_error}}}));
         break;
     }
+    const bool added = messages.size() > before ||
+                       (before > 0 && messages.back()["content"].size() > blocks_before);
+    if (message.cache_breakpoint && added) {
+      breakpoints.emplace_back(messages.size() - 1, messages.back()["content"].size() - 1);
+    }
   }
-  Json body = {{"model", request.model},
-               {"max_tokens", request.max_output_tokens},
-               {"messages", std::move(messages)}};
-  if (!system.empty()) body["system"] = system;
+  const bool cache = !breakpoints.empty();
+  size_t budget = kMaxAnthropicBreakpoints;
+  Json body = {{"model", request.model}, {"max_tokens", request.max_output_tokens}};
+  if (!system.empty()) {
+    if (cache) {
+      body["system"] = Json::array(
+          {{{"type", "text"}, {"text", system}, {"cache_control", Ephemeral()}}});
+      --budget;
+    } else {
+      body["system"] = system;
+    }
+  }
   if (!request.tools.empty()) {
     Json tools = Json::array();
     for (const auto& tool : request.tools) {
@@ -338,10 +373,24 @@ Json EncodeAnthropicRequest(const ModelRequest& request) {
                                             ? Json{{"type", "object"}}
                                             : tool.parameters}});
     }
+    if (cache) {
+      tools.back()["cache_control"] = Ephemeral();
+      --budget;
+    }
     body["tools"] = std::move(tools);
   }
+  // The latest breakpoints cover the longest prefixes; older ones beyond the limit are dropped.
+  const size_t skip = breakpoints.size() > budget ? breakpoints.size() - budget : 0;
+  for (size_t i = skip; i < breakpoints.size(); ++i) {
+    messages[breakpoints[i].first]["content"][breakpoints[i].second]["cache_control"] =
+        Ephemeral();
+  }
+  if (request.stream) body["stream"] = true;
+  body["messages"] = std::move(messages);
   return body;
 }
+
+bool HasCacheControl(const Json& block) { return Member(block, "cache_control") != nullptr; }
 
 // Anthropic assistant content blocks (in a request's history or in a reply): text blocks
 // join into `text`, tool_use blocks become calls; other blocks (thinking, images) carry
@@ -379,6 +428,7 @@ Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
   }
   request.max_output_tokens =
       static_cast<int>(IntOr(body, "max_tokens", request.max_output_tokens));
+  request.stream = StreamFlag(body);
   if (const Json* system = Member(body, "system"); system != nullptr) {
     std::string text = ContentText(*system);
     if (!text.empty()) request.messages.push_back(Message{Role::kSystem, text, {}, "", false});
@@ -412,6 +462,7 @@ Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
           !read) {
         return Fail(read.error());
       }
+      message.cache_breakpoint = std::any_of(content->begin(), content->end(), HasCacheControl);
       request.messages.push_back(std::move(message));
       continue;
     }
@@ -429,6 +480,7 @@ Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
       if (*type == "text") {
         if (!pending_text) pending_text = Message{Role::kUser, "", {}, "", false};
         pending_text->text += ContentText(Json::array({block}));
+        pending_text->cache_breakpoint |= HasCacheControl(block);
       } else if (*type == "tool_result") {
         flush();
         const Json* id = Member(block, "tool_use_id");
@@ -444,6 +496,7 @@ Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
         if (const Json* is_error = Member(block, "is_error"); is_error != nullptr) {
           result.is_error = is_error->is_boolean() && is_error->get<bool>();
         }
+        result.cache_breakpoint = HasCacheControl(block);
         request.messages.push_back(std::move(result));
       }
     }
@@ -512,11 +565,273 @@ Result<ModelReply> DecodeAnthropicResponse(const Json& body) {
   return reply;
 }
 
+// ---- OpenAI Responses ----
+
+Json ResponsesFunctionCall(const ToolCall& call) {
+  return {{"type", "function_call"},
+          {"call_id", call.id},
+          {"name", call.name},
+          {"arguments", call.arguments}};
+}
+
+Json ResponsesMessage(const char* role, const char* part_type, const std::string& text) {
+  return {{"type", "message"},
+          {"role", role},
+          {"content", Json::array({{{"type", part_type}, {"text", text}}})}};
+}
+
+Json EncodeResponsesRequest(const ModelRequest& request) {
+  std::string instructions;
+  Json input = Json::array();
+  for (const auto& message : request.messages) {
+    switch (message.role) {
+      case Role::kSystem:
+        if (!instructions.empty()) instructions += "\n\n";
+        instructions += message.text;
+        break;
+      case Role::kUser:
+        input.push_back(ResponsesMessage("user", "input_text", message.text));
+        break;
+      case Role::kAssistant:
+        if (!message.text.empty()) {
+          input.push_back(ResponsesMessage("assistant", "output_text", message.text));
+        }
+        for (const auto& call : message.tool_calls) input.push_back(ResponsesFunctionCall(call));
+        break;
+      case Role::kTool:
+        input.push_back({{"type", "function_call_output"},
+                         {"call_id", message.tool_call_id},
+                         {"output", message.text}});
+        break;
+    }
+  }
+  // store=false: no server-side conversation state; the whole input goes every turn, which
+  // keeps the prefix cacheable and the exchange replayable.
+  Json body = {{"model", request.model},
+               {"input", std::move(input)},
+               {"max_output_tokens", request.max_output_tokens},
+               {"store", false}};
+  if (!instructions.empty()) body["instructions"] = instructions;
+  if (request.stream) body["stream"] = true;
+  if (!request.tools.empty()) {
+    Json tools = Json::array();
+    for (const auto& tool : request.tools) {
+      tools.push_back({{"type", "function"},
+                       {"name", tool.name},
+                       {"description", tool.description},
+                       {"parameters", tool.parameters.is_null() ? Json::object()
+                                                                : tool.parameters}});
+    }
+    body["tools"] = std::move(tools);
+  }
+  return body;
+}
+
+Result<Role> ResponsesRole(const Json& item, std::string_view what, const std::string& at) {
+  const Json* role = Member(item, "role");
+  if (role == nullptr || !role->is_string()) return ShapeError(what, at, "missing role");
+  if (*role == "system" || *role == "developer") return Role::kSystem;
+  if (*role == "user") return Role::kUser;
+  if (*role == "assistant") return Role::kAssistant;
+  return ShapeError(what, at, "unknown role '" + role->get<std::string>() + "'");
+}
+
+// A function_call item (in a request's input or a reply's output) as a tool call.
+Result<ToolCall> ResponsesToolCall(const Json& item, std::string_view what,
+                                   const std::string& at) {
+  const Json* name = Member(item, "name");
+  if (name == nullptr || !name->is_string()) return ShapeError(what, at, "missing name");
+  const Json* call_id = Member(item, "call_id");
+  if (call_id == nullptr || !call_id->is_string()) return ShapeError(what, at, "missing call_id");
+  ToolCall call;
+  call.id = call_id->get<std::string>();
+  call.name = name->get<std::string>();
+  if (const Json* arguments = Member(item, "arguments"); arguments != nullptr) {
+    call.arguments = arguments->is_string() ? arguments->get<std::string>()
+                                            : DumpArguments(*arguments);
+  }
+  return call;
+}
+
+Result<ModelRequest> DecodeResponsesRequest(const Json& body) {
+  constexpr std::string_view kWhat = "openai-responses request";
+  ModelRequest request;
+  if (const Json* model = Member(body, "model"); model != nullptr && model->is_string()) {
+    request.model = model->get<std::string>();
+  }
+  request.max_output_tokens =
+      static_cast<int>(IntOr(body, "max_output_tokens", request.max_output_tokens));
+  request.stream = StreamFlag(body);
+  if (const Json* instructions = Member(body, "instructions"); instructions != nullptr) {
+    std::string text = ContentText(*instructions);
+    if (!text.empty()) request.messages.push_back(Message{Role::kSystem, text, {}, "", false});
+  }
+  const Json* input = Member(body, "input");
+  if (input != nullptr && input->is_string()) {
+    request.messages.push_back(Message{Role::kUser, input->get<std::string>(), {}, "", false});
+    input = nullptr;
+  } else if (input == nullptr || !input->is_array()) {
+    return ShapeError(kWhat, "input", "expected a string or an array of items");
+  }
+  for (size_t i = 0; input != nullptr && i < input->size(); ++i) {
+    const Json& item = (*input)[i];
+    std::string at = "input[" + std::to_string(i) + "]";
+    const Json* type = Member(item, "type");
+    // Items without a type are messages (the API's shorthand).
+    std::string type_name = type != nullptr && type->is_string() ? type->get<std::string>()
+                                                                  : "message";
+    if (type_name == "message") {
+      auto role = ResponsesRole(item, kWhat, at);
+      if (!role) return Fail(role.error());
+      // A string, or parts (input_text, output_text) whose texts join.
+      std::string text;
+      const Json* content = Member(item, "content");
+      if (content != nullptr && content->is_string()) text = content->get<std::string>();
+      for (size_t p = 0; content != nullptr && content->is_array() && p < content->size(); ++p) {
+        const Json* part_text = Member((*content)[p], "text");
+        if (part_text != nullptr && part_text->is_string()) text += part_text->get<std::string>();
+      }
+      request.messages.push_back(Message{*role, text, {}, "", false});
+    } else if (type_name == "function_call") {
+      auto call = ResponsesToolCall(item, kWhat, at);
+      if (!call) return Fail(call.error());
+      // Calls after an assistant message (or after other calls) belong to that turn.
+      if (request.messages.empty() || request.messages.back().role != Role::kAssistant) {
+        request.messages.push_back(Message{Role::kAssistant, "", {}, "", false});
+      }
+      request.messages.back().tool_calls.push_back(*std::move(call));
+    } else if (type_name == "function_call_output") {
+      const Json* call_id = Member(item, "call_id");
+      if (call_id == nullptr || !call_id->is_string()) {
+        return ShapeError(kWhat, at, "missing call_id");
+      }
+      Message result;
+      result.role = Role::kTool;
+      result.tool_call_id = call_id->get<std::string>();
+      if (const Json* output = Member(item, "output"); output != nullptr) {
+        result.text = ContentText(*output);
+      }
+      request.messages.push_back(std::move(result));
+    }
+    // Other items (reasoning, web search results) carry nothing the neutral types hold.
+  }
+  if (const Json* tools = Member(body, "tools"); tools != nullptr) {
+    if (!tools->is_array()) return ShapeError(kWhat, "tools", "expected an array");
+    for (size_t i = 0; i < tools->size(); ++i) {
+      std::string at = "tools[" + std::to_string(i) + "]";
+      const Json* name = Member((*tools)[i], "name");
+      if (name == nullptr || !name->is_string()) return ShapeError(kWhat, at, "missing name");
+      ToolSchema tool;
+      tool.name = name->get<std::string>();
+      if (const Json* d = Member((*tools)[i], "description"); d != nullptr && d->is_string()) {
+        tool.description = d->get<std::string>();
+      }
+      if (const Json* p = Member((*tools)[i], "parameters"); p != nullptr) tool.parameters = *p;
+      request.tools.push_back(std::move(tool));
+    }
+  }
+  return request;
+}
+
+Json ResponsesUsage(const Usage& usage) {
+  return {{"input_tokens", usage.input_tokens},
+          {"input_tokens_details", {{"cached_tokens", usage.cached_input_tokens}}},
+          {"output_tokens", usage.output_tokens},
+          {"total_tokens", usage.input_tokens + usage.output_tokens}};
+}
+
+Json ResponsesOutput(const ModelReply& reply) {
+  Json output = Json::array();
+  if (!reply.text.empty()) {
+    Json message = ResponsesMessage("assistant", "output_text", reply.text);
+    message["id"] = "msg_drover";
+    message["status"] = "completed";
+    message["content"][0]["annotations"] = Json::array();
+    output.push_back(std::move(message));
+  }
+  for (size_t i = 0; i < reply.tool_calls.size(); ++i) {
+    Json call = ResponsesFunctionCall(reply.tool_calls[i]);
+    call["id"] = "fc_drover_" + std::to_string(i);
+    call["status"] = "completed";
+    output.push_back(std::move(call));
+  }
+  return output;
+}
+
+Json EncodeResponsesResponse(const std::string& model, const ModelReply& reply) {
+  // The Responses API has no stop word of its own; the Chat Completions words stand in.
+  const bool truncated = StopForOpenAi(reply) == "length";
+  Json body = {{"id", "resp_drover"},
+               {"object", "response"},
+               {"created_at", 0},
+               {"model", model},
+               {"status", truncated ? "incomplete" : "completed"},
+               {"output", ResponsesOutput(reply)},
+               {"usage", ResponsesUsage(reply.usage)}};
+  if (truncated) body["incomplete_details"] = {{"reason", "max_output_tokens"}};
+  return body;
+}
+
+// The reply of a finished Responses API response object (also the payload of a stream's
+// response.completed event).
+Result<ModelReply> ReplyFromResponseObject(const Json& body, std::string_view what) {
+  if (const Json* error = Member(body, "error"); error != nullptr) {
+    return Fail(ErrorCode::kProtocol,
+                std::string(what) + ": error: " + ErrorMessageFromBody(DumpArguments(body)));
+  }
+  const Json* output = Member(body, "output");
+  if (output == nullptr || !output->is_array()) {
+    return ShapeError(what, "output", "expected an array of items");
+  }
+  ModelReply reply;
+  for (size_t i = 0; i < output->size(); ++i) {
+    const Json& item = (*output)[i];
+    std::string at = "output[" + std::to_string(i) + "]";
+    const Json* type = Member(item, "type");
+    if (type == nullptr || !type->is_string()) return ShapeError(what, at, "missing type");
+    if (*type == "message") {
+      if (const Json* content = Member(item, "content"); content != nullptr && content->is_array()) {
+        for (const auto& part : *content) {
+          const Json* part_type = Member(part, "type");
+          const Json* text = Member(part, "text");
+          if (part_type != nullptr && *part_type == "output_text" && text != nullptr &&
+              text->is_string()) {
+            reply.text += text->get<std::string>();
+          }
+        }
+      }
+    } else if (*type == "function_call") {
+      auto call = ResponsesToolCall(item, what, at);
+      if (!call) return Fail(call.error());
+      reply.tool_calls.push_back(*std::move(call));
+    }
+  }
+  const Json* status = Member(body, "status");
+  if (status != nullptr && *status == "incomplete") {
+    reply.stop_reason = "length";
+  } else {
+    reply.stop_reason = reply.tool_calls.empty() ? "stop" : "tool_calls";
+  }
+  if (const Json* usage = Member(body, "usage"); usage != nullptr) {
+    reply.usage.input_tokens = IntOr(*usage, "input_tokens", 0);
+    reply.usage.output_tokens = IntOr(*usage, "output_tokens", 0);
+    if (const Json* details = Member(*usage, "input_tokens_details"); details != nullptr) {
+      reply.usage.cached_input_tokens = IntOr(*details, "cached_tokens", 0);
+    }
+  }
+  return reply;
+}
+
+Result<ModelReply> DecodeResponsesResponse(const Json& body) {
+  return ReplyFromResponseObject(body, "openai-responses reply");
+}
+
 }  // namespace
 
 std::string_view RequestPath(Provider provider) {
   switch (provider) {
     case Provider::kOpenAiChat: return "/v1/chat/completions";
+    case Provider::kOpenAiResponses: return "/v1/responses";
     case Provider::kAnthropic: return "/v1/messages";
   }
   return "/";
@@ -524,7 +839,8 @@ std::string_view RequestPath(Provider provider) {
 
 std::string DefaultBaseUrl(Provider provider) {
   switch (provider) {
-    case Provider::kOpenAiChat: return "https://api.openai.com/v1";
+    case Provider::kOpenAiChat:
+    case Provider::kOpenAiResponses: return "https://api.openai.com/v1";
     case Provider::kAnthropic: return "https://api.anthropic.com";
   }
   return "";
@@ -534,6 +850,7 @@ std::string UpstreamUrl(Provider provider, std::string_view base_url) {
   while (base_url.ends_with('/')) base_url.remove_suffix(1);
   switch (provider) {
     case Provider::kOpenAiChat: return std::string(base_url) + "/chat/completions";
+    case Provider::kOpenAiResponses: return std::string(base_url) + "/responses";
     case Provider::kAnthropic: return std::string(base_url) + "/v1/messages";
   }
   return std::string(base_url);
@@ -542,6 +859,7 @@ std::string UpstreamUrl(Provider provider, std::string_view base_url) {
 Json EncodeRequest(Provider provider, const ModelRequest& request) {
   switch (provider) {
     case Provider::kOpenAiChat: return EncodeOpenAiRequest(request);
+    case Provider::kOpenAiResponses: return EncodeResponsesRequest(request);
     case Provider::kAnthropic: return EncodeAnthropicRequest(request);
   }
   return Json::object();
@@ -553,7 +871,8 @@ namespace {
 
 template <typename T>
 Result<T> DecodeBody(Provider provider, std::string_view body, std::string_view what,
-                     Result<T> (*openai)(const Json&), Result<T> (*anthropic)(const Json&)) {
+                     Result<T> (*openai)(const Json&), Result<T> (*responses)(const Json&),
+                     Result<T> (*anthropic)(const Json&)) {
   std::string name = std::string(ProviderName(provider)) + " " + std::string(what);
   auto json = ParseJson(body, name);
   if (!json) return Fail(json.error());
@@ -561,6 +880,7 @@ Result<T> DecodeBody(Provider provider, std::string_view body, std::string_view 
   try {
     switch (provider) {
       case Provider::kOpenAiChat: return openai(*json);
+      case Provider::kOpenAiResponses: return responses(*json);
       case Provider::kAnthropic: return anthropic(*json);
     }
   } catch (const Json::exception& e) {
@@ -573,12 +893,13 @@ Result<T> DecodeBody(Provider provider, std::string_view body, std::string_view 
 
 Result<ModelRequest> DecodeRequest(Provider provider, std::string_view body) {
   return DecodeBody<ModelRequest>(provider, body, "request", DecodeOpenAiRequest,
-                                  DecodeAnthropicRequest);
+                                  DecodeResponsesRequest, DecodeAnthropicRequest);
 }
 
 Json EncodeResponse(Provider provider, const std::string& model, const ModelReply& reply) {
   switch (provider) {
     case Provider::kOpenAiChat: return EncodeOpenAiResponse(model, reply);
+    case Provider::kOpenAiResponses: return EncodeResponsesResponse(model, reply);
     case Provider::kAnthropic: return EncodeAnthropicResponse(model, reply);
   }
   return Json::object();
@@ -586,7 +907,7 @@ Json EncodeResponse(Provider provider, const std::string& model, const ModelRepl
 
 Result<ModelReply> DecodeResponse(Provider provider, std::string_view body) {
   return DecodeBody<ModelReply>(provider, body, "reply", DecodeOpenAiResponse,
-                                DecodeAnthropicResponse);
+                                DecodeResponsesResponse, DecodeAnthropicResponse);
 }
 
 std::string ErrorMessageFromBody(std::string_view body) {

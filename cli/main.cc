@@ -8,6 +8,7 @@
 #include <iostream>
 #include <type_traits>
 #include <variant>
+#include <vector>
 #include <mutex>
 
 #include "agent/agent.h"
@@ -442,13 +443,16 @@ int Main(int argc, char** argv) {
   run.drover_binary = SelfPath(argv[0]);
   std::string state_dir = DefaultStateDir(env);
   std::string model_text = env.contains("DROVER_MODEL") ? env["DROVER_MODEL"] : "";
+  std::vector<std::string> model_flags;
   std::string record_dir;
   auto* run_cmd = app.add_subcommand("run", "Run a migration over a list of repositories");
   run_cmd->add_option("migration", run.migration_file, "migration.md")->required();
   run_cmd->add_option("--repos", run.repos_file, "Targets: git URLs or paths, one per line")
       ->required();
-  run_cmd->add_option("--model", model_text,
-                      "openai:MODEL, anthropic:MODEL or replay:DIR (default: $DROVER_MODEL)");
+  run_cmd->add_option("--model", model_flags,
+                      "openai:MODEL, openai-responses:MODEL, anthropic:MODEL or replay:DIR; "
+                      "repeat (or separate with commas) for fallback models tried in order "
+                      "(default: $DROVER_MODEL)");
   run_cmd->add_option("--state-dir", state_dir, "Mirrors and runs (default: $DROVER_STATE_DIR or .drover)");
   run_cmd->add_option("--run-id", run.run_id, "Name of this run (default: <id>-<time>)");
   run_cmd->add_option("--agents", run.agents,
@@ -611,10 +615,15 @@ int Main(int argc, char** argv) {
     return AgentCommand(task_file, transcript_file, result_file);
   }
   if (*run_cmd) {
+    if (!model_flags.empty()) {
+      model_text.clear();
+      for (const auto& flag : model_flags) model_text += (model_text.empty() ? "" : ",") + flag;
+    }
     if (model_text.empty()) {
       std::fprintf(stderr,
-                   "drover: no model: set DROVER_MODEL (openai:MODEL, anthropic:MODEL or "
-                   "replay:DIR) or pass --model\n");
+                   "drover: no model: set DROVER_MODEL (openai:MODEL, openai-responses:MODEL, "
+                   "anthropic:MODEL or replay:DIR; a comma-separated list for fallbacks) or "
+                   "pass --model\n");
       return ToInt(ExitCode::kUsage);
     }
     if (jobs > 0) run.agents = run.max_in_flight = jobs;

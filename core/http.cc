@@ -15,12 +15,43 @@ std::once_flag curl_init_once;
 
 struct ResponseSink {
   HttpResponse response;
+  CURL* handle = nullptr;
+  const HttpRequest* request = nullptr;
+  bool aborted = false;  // on_body asked to stop.
+  // The stall watchdog: when the last byte arrived, and whether it fired.
+  curl_off_t received = 0;
+  std::chrono::steady_clock::time_point last_byte = std::chrono::steady_clock::now();
+  bool stalled = false;
 };
+
+// libcurl calls this about once a second, and whenever data moves.
+int OnProgress(void* user, curl_off_t /*dltotal*/, curl_off_t dlnow, curl_off_t /*ultotal*/,
+               curl_off_t ulnow) {
+  auto* sink = static_cast<ResponseSink*>(user);
+  const auto now = std::chrono::steady_clock::now();
+  if (dlnow + ulnow != sink->received) {
+    sink->received = dlnow + ulnow;
+    sink->last_byte = now;
+    return 0;
+  }
+  if (now - sink->last_byte < *sink->request->inactivity_timeout) return 0;
+  sink->stalled = true;
+  return 1;  // Non-zero aborts the transfer.
+}
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<ResponseSink*>(user);
-  sink->response.body.append(data, size * count);
-  return size * count;
+  if (!sink->request->on_body) {
+    sink->response.body.append(data, size * count);
+    return size * count;
+  }
+  long status = 0;
+  curl_easy_getinfo(sink->handle, CURLINFO_RESPONSE_CODE, &status);
+  if (sink->request->on_body(static_cast<int>(status), std::string_view(data, size * count))) {
+    return size * count;
+  }
+  sink->aborted = true;
+  return 0;  // Anything but the full count makes curl stop with CURLE_WRITE_ERROR.
 }
 
 std::string_view Trim(std::string_view text) {
@@ -137,6 +168,8 @@ class CurlHttpClient final : public HttpClient {
 
   static Result<HttpResponse> Perform(CURL* handle, const HttpRequest& request) {
     ResponseSink sink;
+    sink.handle = handle;
+    sink.request = &request;
     char error_buffer[CURL_ERROR_SIZE] = {};
     curl_slist* headers = nullptr;
     for (const auto& [name, value] : request.headers) {
@@ -151,6 +184,13 @@ class CurlHttpClient final : public HttpClient {
     curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+    if (request.inactivity_timeout) {
+      // Not CURLOPT_LOW_SPEED_TIME: it averages over a window, so a stall after a burst of
+      // events is noticed seconds late.
+      curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, OnProgress);
+      curl_easy_setopt(handle, CURLOPT_XFERINFODATA, &sink);
+      curl_easy_setopt(handle, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, OnBody);
     curl_easy_setopt(handle, CURLOPT_WRITEDATA, &sink);
@@ -179,6 +219,15 @@ class CurlHttpClient final : public HttpClient {
 
     CURLcode code = curl_easy_perform(handle);
     curl_slist_free_all(headers);
+    if (sink.stalled) {
+      return Fail(ErrorCode::kTimeout,
+                  request.method + " " + request.url + ": no data for " +
+                      std::to_string(request.inactivity_timeout->count()) + " ms (stalled)");
+    }
+    if (sink.aborted) {
+      return Fail(ErrorCode::kCancelled,
+                  request.method + " " + request.url + ": the body's reader stopped the transfer");
+    }
     if (code != CURLE_OK) return std::unexpected(CurlError(code, error_buffer, request));
     long status = 0;
     curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -27,12 +29,25 @@ struct HttpRequest {
   std::optional<std::string> unix_socket;
   // Whole-request deadline; default 10 minutes (model calls can be slow).
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  // Streaming: when set, the response body is handed over in chunks as they arrive, with the
+  // response's status, instead of being collected in HttpResponse::body. Returning false
+  // aborts the transfer (the call then fails with kCancelled).
+  std::function<bool(int status, std::string_view chunk)> on_body;
+  // Watchdog for stalled streams: fail with kTimeout once no byte has moved for this long
+  // (checked about once a second). Unset: only `timeout` applies.
+  std::optional<std::chrono::milliseconds> inactivity_timeout;
 };
+
+// Writes one piece of a streamed response body; false once the peer is gone.
+using HttpBodyWriter = std::function<bool(std::string_view chunk)>;
 
 struct HttpResponse {
   int status = 0;
   HttpHeaders headers;  // Lower-case names.
   std::string body;
+  // Server side only: when set, HttpServer sends the body with chunked transfer encoding as
+  // this function writes it (it may pause between pieces), and `body` is ignored.
+  std::function<void(const HttpBodyWriter& write)> stream_body;
 };
 
 class HttpClient {

@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string_view>
@@ -96,11 +97,30 @@ void WriteResponse(int fd, const HttpResponse& response, bool close, bool head_o
     if (lower.empty() || !std::all_of(lower.begin(), lower.end(), IsTokenChar)) continue;
     out += lower + ": " + CleanHeaderValue(value) + "\r\n";
   }
-  out += "content-length: " + std::to_string(response.body.size()) + "\r\n";
+  const bool chunked = response.stream_body != nullptr;
+  if (chunked) {
+    out += "transfer-encoding: chunked\r\n";
+  } else {
+    out += "content-length: " + std::to_string(response.body.size()) + "\r\n";
+  }
   if (close) out += "connection: close\r\n";
   out += "\r\n";
-  if (!head_only) out += response.body;
-  SendAll(fd, out);
+  if (!chunked) {
+    if (!head_only) out += response.body;
+    SendAll(fd, out);
+    return;
+  }
+  if (!SendAll(fd, out) || head_only) return;
+  bool open = true;
+  response.stream_body([fd, &open](std::string_view piece) {
+    if (!open) return false;
+    if (piece.empty()) return true;  // An empty chunk would end the body.
+    char size[32];
+    std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+    open = SendAll(fd, size) && SendAll(fd, piece) && SendAll(fd, "\r\n");
+    return open;
+  });
+  if (open) SendAll(fd, "0\r\n\r\n");
 }
 
 HttpResponse PlainResponse(int status, std::string body) {

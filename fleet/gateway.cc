@@ -11,6 +11,7 @@
 
 #include "agent/http_model_client.h"
 #include "agent/protocol.h"
+#include "agent/stream.h"
 #include "core/fs.h"
 #include "core/http_server.h"
 #include "core/json.h"
@@ -55,11 +56,20 @@ HttpResponse GatewayError(int status, std::string_view kind, const std::string& 
   return response;
 }
 
-HttpResponse JsonResponse(std::string body) {
+// A reply in the protocol the agent spoke: a JSON body, or server-sent events when the agent
+// asked for a stream.
+HttpResponse ReplyResponse(agent::Provider provider, const std::string& model,
+                           const agent::ModelReply& reply, bool stream) {
   HttpResponse response;
   response.status = 200;
-  response.headers["content-type"] = "application/json";
-  response.body = std::move(body);
+  if (stream) {
+    response.headers["content-type"] = "text/event-stream";
+    response.headers["cache-control"] = "no-cache";
+    response.body = agent::EncodeStream(provider, model, reply);
+  } else {
+    response.headers["content-type"] = "application/json";
+    response.body = Dump(agent::EncodeResponse(provider, model, reply));
+  }
   return response;
 }
 
@@ -115,6 +125,7 @@ struct Gateway::Job {
   std::mutex mutex;  // Guards the fields below.
   size_t next_exchange = 0;
   int next_upstream = 0;  // Numbers upstream exchanges for find_step/record_step.
+  size_t upstream_index = 0;  // Into GatewayOptions::upstreams: the model this job is on.
   JobUsage usage;
   Cassette recording;
 
@@ -167,12 +178,14 @@ Status Gateway::OpenJob(const JobConfig& config) {
     auto cassette = LoadCassette(*config.cassette);
     if (!cassette) return Fail(WithContext(cassette.error(), what));
     job->cassette = *std::move(cassette);
-  } else if (!options_.upstream) {
+  } else if (options_.upstreams.empty()) {
     return Fail(ErrorCode::kInvalidArgument, what + ": no cassette to replay and no upstream model");
   } else if (options_.http == nullptr) {
     return Fail(ErrorCode::kInvalidArgument, what + ": upstream configured without an HTTP client");
   }
-  if (options_.upstream) job->redactor = Redactor({options_.upstream->api_key});
+  std::vector<std::string> keys;
+  for (const auto& upstream : options_.upstreams) keys.push_back(upstream.api_key);
+  job->redactor = Redactor(keys);
   if (config.exchange_log && config.exchange_log->has_parent_path()) {
     if (auto made = CreateDirectories(config.exchange_log->parent_path()); !made) {
       return Fail(WithContext(made.error(), what));
@@ -209,6 +222,7 @@ JobUsage Gateway::TotalUsage() const {
     total.upstream_retries += usage.upstream_retries;
     total.replayed += usage.replayed;
     total.resumed += usage.resumed;
+    total.fallbacks += usage.fallbacks;
   };
   std::lock_guard lock(mutex_);
   for (const auto& [id, job] : jobs_) {
@@ -280,12 +294,15 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   agent::Provider provider = agent::Provider::kOpenAiChat;
   if (path == agent::RequestPath(agent::Provider::kOpenAiChat) || path == "/chat/completions") {
     provider = agent::Provider::kOpenAiChat;
+  } else if (path == agent::RequestPath(agent::Provider::kOpenAiResponses) ||
+             path == "/responses") {
+    provider = agent::Provider::kOpenAiResponses;
   } else if (path == agent::RequestPath(agent::Provider::kAnthropic)) {
     provider = agent::Provider::kAnthropic;
   } else {
     return GatewayError(404, "not_found",
-                        "no model endpoint at " + path + " (use /v1/chat/completions or "
-                        "/v1/messages)");
+                        "no model endpoint at " + path + " (use /v1/chat/completions, "
+                        "/v1/responses or /v1/messages)");
   }
   if (http_request.method != "POST") {
     return GatewayError(405, "method_not_allowed", "model endpoints take POST");
@@ -362,7 +379,7 @@ HttpResponse Gateway::Replay(Job& job, agent::Provider provider,
   }
   if (reply) {
     job.Meter(reply->usage);
-    response = JsonResponse(Dump(agent::EncodeResponse(provider, request.model, *reply)));
+    response = ReplyResponse(provider, request.model, *reply, request.stream);
     entry["reply"] = ReplySummary(*reply);
     entry["usage"] = UsageJson(reply->usage);
   } else {
@@ -374,32 +391,23 @@ HttpResponse Gateway::Replay(Job& job, agent::Provider provider,
   return response;
 }
 
+// How one upstream answered a request: a reply, an answer to pass on as is (a 4xx, an
+// unreadable reply), or, when neither is set, retries used up with `error`.
+struct Gateway::Outcome {
+  std::optional<agent::ModelReply> reply;
+  std::optional<HttpResponse> final;
+  std::string error;
+};
+
 HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
                               const agent::ModelRequest& request,
                               const HttpRequest& http_request) {
-  const UpstreamConfig& upstream = *options_.upstream;
-  HttpRequest out;
-  out.method = "POST";
-  out.url = agent::UpstreamUrl(upstream.provider, upstream.base_url);
-  out.headers["content-type"] = "application/json";
-  switch (upstream.provider) {
-    case agent::Provider::kOpenAiChat:
-      if (!upstream.api_key.empty()) out.headers["authorization"] = "Bearer " + upstream.api_key;
-      break;
-    case agent::Provider::kAnthropic:
-      if (!upstream.api_key.empty()) out.headers["x-api-key"] = upstream.api_key;
-      out.headers["anthropic-version"] = "2023-06-01";
-      break;
-  }
-  // Same protocol: forward the agent's bytes untouched; otherwise translate.
-  out.body = provider == upstream.provider
-                 ? http_request.body
-                 : Dump(agent::EncodeRequest(upstream.provider, request));
-
   int step = 0;
+  size_t first = 0;
   {
     std::lock_guard lock(job.mutex);
     step = job.next_upstream++;
+    first = job.upstream_index;
   }
   if (job.config.find_step) {
     if (auto text = job.config.find_step(step)) {
@@ -418,62 +426,145 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
                  {"request", RequestSummary(request)},
                  {"reply", ReplySummary(reply)},
                  {"usage", UsageJson(reply.usage)}});
-        return JsonResponse(Dump(agent::EncodeResponse(provider, request.model, reply)));
+        return ReplyResponse(provider, request.model, reply, request.stream);
       }
     }
   }
-  Json entry = {{"provider", agent::ProviderName(provider)},
-                {"source", "upstream"},
-                {"request", RequestSummary(request)}};
+  std::string errors;
+  for (size_t index = first; index < options_.upstreams.size(); ++index) {
+    const UpstreamConfig& upstream = options_.upstreams[index];
+    const std::string model = upstream.model.empty() ? request.model : upstream.model;
+    Json entry = {{"provider", agent::ProviderName(provider)},
+                  {"source", "upstream"},
+                  {"model", std::string(agent::ProviderName(upstream.provider)) + ":" + model},
+                  {"request", RequestSummary(request)}};
+    Outcome outcome = CallUpstream(job, upstream, provider, request, http_request, entry);
+    if (outcome.final) return *std::move(outcome.final);
+    if (outcome.reply) {
+      const agent::ModelReply& reply = *outcome.reply;
+      job.Meter(reply.usage);
+      if (options_.governor != nullptr) {
+        options_.governor->AddTokens(reply.usage.input_tokens + reply.usage.output_tokens);
+      }
+      if (job.config.record_step) job.config.record_step(step, StepToText(reply));
+      {
+        std::lock_guard lock(job.mutex);
+        job.usage.model = entry["model"].get<std::string>();
+        if (options_.record_dir) {
+          CassetteExchange recorded;
+          recorded.reply = reply;
+          recorded.has_usage = true;
+          job.recording.exchanges.push_back(std::move(recorded));
+        }
+      }
+      entry["reply"] = ReplySummary(reply);
+      entry["usage"] = UsageJson(reply.usage);
+      job.Log(std::move(entry));
+      return ReplyResponse(provider, model, reply, request.stream);
+    }
+    errors += (errors.empty() ? "" : "; then ") + outcome.error;
+    const bool next = index + 1 < options_.upstreams.size();
+    if (next) {
+      // The rest of the job stays on the next model: the failing one is likely to fail again.
+      std::lock_guard lock(job.mutex);
+      job.upstream_index = std::max(job.upstream_index, index + 1);
+      ++job.usage.fallbacks;
+      const UpstreamConfig& following = options_.upstreams[index + 1];
+      entry["fallback_to"] = std::string(agent::ProviderName(following.provider)) + ":" +
+                             (following.model.empty() ? request.model : following.model);
+    }
+    entry["error"] = {{"status", 502}, {"message", Truncate(outcome.error, kLogTextChars)}};
+    job.Log(std::move(entry));
+  }
+  return GatewayError(502, "upstream_unavailable", errors);
+}
+
+Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
+                                       agent::Provider provider,
+                                       const agent::ModelRequest& request,
+                                       const HttpRequest& http_request, Json& entry) {
+  HttpRequest out;
+  out.method = "POST";
+  out.url = agent::UpstreamUrl(upstream.provider, upstream.base_url);
+  out.headers["content-type"] = "application/json";
+  switch (upstream.provider) {
+    case agent::Provider::kOpenAiChat:
+    case agent::Provider::kOpenAiResponses:
+      if (!upstream.api_key.empty()) out.headers["authorization"] = "Bearer " + upstream.api_key;
+      break;
+    case agent::Provider::kAnthropic:
+      if (!upstream.api_key.empty()) out.headers["x-api-key"] = upstream.api_key;
+      out.headers["anthropic-version"] = "2023-06-01";
+      break;
+  }
+  agent::ModelRequest sent = request;
+  if (!upstream.model.empty()) sent.model = upstream.model;
+  sent.stream = options_.stream_upstream;
+  // The agent's own bytes when nothing changes; otherwise re-encoded (deterministically, so
+  // the prompt prefix stays byte-stable across turns either way).
+  const bool as_is = provider == upstream.provider && sent.model == request.model &&
+                     sent.stream == request.stream;
+  out.body = as_is ? http_request.body : Dump(agent::EncodeRequest(upstream.provider, sent));
+  if (sent.stream) out.inactivity_timeout = options_.stall_timeout;
+
+  Outcome outcome;
   const int max_attempts = std::max(1, options_.retry.max_attempts);
-  std::string last_error;
   int attempt = 0;
   while (true) {
     ++attempt;
+    entry["attempts"] = attempt;
     std::optional<std::chrono::milliseconds> retry_after;
+    agent::StreamDecoder decoder(upstream.provider);
+    std::string error_body;
+    if (sent.stream) {
+      out.on_body = [&decoder, &error_body](int status, std::string_view chunk) {
+        if (status < 200 || status >= 300) {
+          error_body.append(chunk);
+          return true;
+        }
+        return decoder.Feed(chunk).has_value();
+      };
+    }
     if (options_.governor != nullptr) options_.governor->Acquire();
     auto response = options_.http->Send(out);
-    if (!response) {
-      last_error = response.error().ToString();
-      if (!IsRetryable(response.error())) break;
-    } else if (response->status >= 200 && response->status < 300) {
-      entry["attempts"] = attempt;
-      auto reply = agent::DecodeResponse(upstream.provider, response->body);
-      if (!reply) {
+    if (response && sent.stream) response->body = std::move(error_body);
+    if (!response && response.error().code == ErrorCode::kCancelled) {
+      // The decoder stopped the transfer: the stream carried an error event or bad data.
+      response = Fail(decoder.Finish().error());
+    }
+    Result<agent::ModelReply> reply = Fail(ErrorCode::kInternal, "no reply");
+    if (response && response->status >= 200 && response->status < 300) {
+      reply = sent.stream ? decoder.Finish() : agent::DecodeResponse(upstream.provider,
+                                                                     response->body);
+      if (reply) {
+        outcome.reply = *std::move(reply);
+        return outcome;
+      }
+      // A cut stream or an overloaded event mid-stream is retried like the equivalent status.
+      response = Fail(reply.error());
+      if (!IsRetryable(response.error())) {
         std::string message = "upstream " + out.url + " sent a reply drover cannot read: " +
                               reply.error().message;
         entry["error"] = {{"status", 502}, {"message", Truncate(message, kLogTextChars)}};
         job.Log(std::move(entry));
-        return GatewayError(502, "upstream_bad_reply", message);
+        outcome.final = GatewayError(502, "upstream_bad_reply", message);
+        return outcome;
       }
-      job.Meter(reply->usage);
-      if (options_.governor != nullptr) {
-        options_.governor->AddTokens(reply->usage.input_tokens + reply->usage.output_tokens);
-      }
-      if (job.config.record_step) job.config.record_step(step, StepToText(*reply));
-      if (options_.record_dir) {
-        CassetteExchange recorded;
-        recorded.reply = *reply;
-        recorded.has_usage = true;
-        std::lock_guard lock(job.mutex);
-        job.recording.exchanges.push_back(std::move(recorded));
-      }
-      entry["reply"] = ReplySummary(*reply);
-      entry["usage"] = UsageJson(reply->usage);
-      job.Log(std::move(entry));
-      if (provider == upstream.provider) return JsonResponse(std::move(response->body));
-      return JsonResponse(Dump(agent::EncodeResponse(provider, request.model, *reply)));
+    }
+    if (!response) {
+      outcome.error = response.error().ToString();
+      if (!IsRetryable(response.error())) break;
     } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
-      last_error = "HTTP " + std::to_string(response->status) + ": " +
-                   agent::ErrorMessageFromBody(response->body);
+      outcome.error = "HTTP " + std::to_string(response->status) + ": " +
+                      agent::ErrorMessageFromBody(response->body);
       retry_after = agent::RetryAfterFromHeaders(response->headers);
       // The provider's limit is everyone's: hold every job, not only this one.
       if (retry_after && response->status == 429 && options_.governor != nullptr) {
         options_.governor->PauseFor(*retry_after);
       }
     } else {
-      // The request itself is wrong (4xx): repeating it cannot help; the agent sees it as is.
-      entry["attempts"] = attempt;
+      // The request itself is wrong (4xx): repeating it, or sending it to another model,
+      // cannot help; the agent sees it as is.
       entry["error"] = {{"status", response->status},
                         {"message", Truncate(agent::ErrorMessageFromBody(response->body),
                                              kLogTextChars)}};
@@ -484,7 +575,8 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
       passed.headers["content-type"] =
           type != response->headers.end() ? type->second : "application/json";
       passed.body = std::move(response->body);
-      return passed;
+      outcome.final = std::move(passed);
+      return outcome;
     }
     if (attempt >= max_attempts) break;
     std::chrono::milliseconds delay =
@@ -495,12 +587,9 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
     }
     options_.sleep(delay);
   }
-  std::string message = "upstream " + out.url + " failed after " + std::to_string(attempt) +
-                        (attempt == 1 ? " attempt" : " attempts") + "; last error: " + last_error;
-  entry["attempts"] = attempt;
-  entry["error"] = {{"status", 502}, {"message", Truncate(message, kLogTextChars)}};
-  job.Log(std::move(entry));
-  return GatewayError(502, "upstream_unavailable", message);
+  outcome.error = "upstream " + out.url + " failed after " + std::to_string(attempt) +
+                  (attempt == 1 ? " attempt" : " attempts") + "; last error: " + outcome.error;
+  return outcome;
 }
 
 std::chrono::milliseconds Gateway::Backoff(int retry) const {

@@ -1,5 +1,6 @@
 // The LLM gateway: serves each job's agent on its own Unix socket; adds credentials, enforces
-// the token budget, retries the upstream, meters usage, logs exchanges, replays/records cassettes.
+// the token budget, retries the upstream (streaming, with a stall watchdog) and falls back to
+// the next model, meters usage, logs exchanges, replays/records cassettes.
 // Thread-safe: every method may be called from any thread; requests are served concurrently.
 #pragma once
 
@@ -13,10 +14,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agent/model.h"
 #include "core/error.h"
 #include "core/http.h"
+#include "core/json.h"
 #include "fleet/slot_pool.h"
 #include "fleet/rate_governor.h"
 
@@ -26,6 +29,7 @@ struct UpstreamConfig {
   agent::Provider provider = agent::Provider::kOpenAiChat;
   std::string base_url;  // In the provider's convention (agent::UpstreamUrl).
   std::string api_key;   // Empty: no credential header (local servers).
+  std::string model;     // Sent upstream in place of the agent's model name; empty: the agent's.
 };
 
 struct RetryPolicy {
@@ -35,9 +39,16 @@ struct RetryPolicy {
 };
 
 struct GatewayOptions {
-  // The real model; absent: jobs must replay a cassette.
-  std::optional<UpstreamConfig> upstream;
+  // The real models, in order of preference; empty: jobs must replay a cassette. A request
+  // that has used up its retries on one with a provider error (5xx, 429, transport, stall)
+  // goes to the next, and so does the rest of that job; a 4xx other than 429 does not.
+  std::vector<UpstreamConfig> upstreams;
   RetryPolicy retry;
+  // Ask upstream for server-sent events and assemble the reply. Default true.
+  bool stream_upstream = true;
+  // A streamed upstream call that receives no byte for this long is abandoned and retried
+  // like a transport error. Default 90 s.
+  std::chrono::seconds stall_timeout{90};
   // When set (upstream mode), each job's replies are saved as <record_dir>/<repository>.json
   // at CloseJob.
   std::optional<std::filesystem::path> record_dir;
@@ -82,6 +93,8 @@ struct JobUsage {
   int upstream_retries = 0;  // Upstream tries beyond the first, over all requests.
   int replayed = 0;          // Cassette exchanges served.
   int resumed = 0;           // Exchanges served again from an interrupted run's record.
+  int fallbacks = 0;         // Moves to the next upstream model.
+  std::string model;         // "provider:model" of the upstream that answered last.
 };
 
 // A finished exchange's reply as find_step/record_step carry it (a one-exchange cassette).
@@ -117,6 +130,11 @@ class Gateway {
                       const HttpRequest& http_request);
   HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                        const HttpRequest& http_request);
+  struct Outcome;
+  // Tries one upstream with retries; `entry` is the exchange's log entry.
+  Outcome CallUpstream(Job& job, const UpstreamConfig& upstream, agent::Provider provider,
+                       const agent::ModelRequest& request, const HttpRequest& http_request,
+                       Json& entry);
   std::chrono::milliseconds Backoff(int retry) const;
 
   GatewayOptions options_;

@@ -18,6 +18,7 @@
 #include "agent/task.h"
 #include "core/http.h"
 #include "core/fs.h"
+#include "core/strings.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
 #include "fleet/forge_governor.h"
@@ -469,6 +470,7 @@ class Job {
     JobUsage usage = run_.gateway.Usage(gateway_job.job_id);
     report_.input_tokens = usage.input_tokens;
     report_.output_tokens = usage.output_tokens;
+    report_.cached_input_tokens = usage.cached_input_tokens;
     (void)run_.gateway.CloseJob(gateway_job.job_id);
     // CloseJob waited for the job's requests: a slot granted to an agent that was gone by then
     // comes back here.
@@ -1119,6 +1121,7 @@ Json JobReport::ToJson() const {
               {"turns", turns},
               {"input_tokens", input_tokens},
               {"output_tokens", output_tokens},
+              {"cached_input_tokens", cached_input_tokens},
               {"baseline", baseline},
               {"verifier", verifier},
               {"pr", pr_url},
@@ -1153,6 +1156,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.turns = json.value("turns", 0);
   job.input_tokens = json.value("input_tokens", int64_t{0});
   job.output_tokens = json.value("output_tokens", int64_t{0});
+  job.cached_input_tokens = json.value("cached_input_tokens", int64_t{0});
   job.baseline = json.value("baseline", "");
   job.verifier = json.value("verifier", "");
   job.pr_url = json.value("pr", "");
@@ -1194,39 +1198,35 @@ Json RunReport::ToJson() const {
 
 std::string ModelSetting::Describe() const {
   if (replay_dir) return "replay:" + replay_dir->string() + " (recorded model exchanges)";
-  return std::string(agent::ProviderName(provider)) + ":" + model;
+  std::string out;
+  for (const auto& upstream : upstreams) {
+    if (!out.empty()) out += ",";
+    out += std::string(agent::ProviderName(upstream.provider)) + ":" + upstream.model;
+  }
+  return out.empty() ? std::string(agent::ProviderName(provider)) + ":" + model : out;
 }
 
-Result<ModelSetting> ParseModelSetting(std::string_view text,
-                                       const std::map<std::string, std::string>& env) {
-  size_t colon = text.find(':');
-  if (colon == std::string_view::npos || colon + 1 == text.size()) {
+namespace {
+
+// One "PROVIDER:MODEL" entry of DROVER_MODEL, with its key and base URL from `env`.
+Result<UpstreamConfig> ParseUpstream(std::string_view entry,
+                                     const std::map<std::string, std::string>& env) {
+  size_t colon = entry.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == entry.size()) {
     return Fail(ErrorCode::kInvalidArgument,
-                "DROVER_MODEL '" + std::string(text) +
-                    "' must be openai:MODEL, anthropic:MODEL or replay:DIR");
+                "DROVER_MODEL entry '" + std::string(entry) +
+                    "' must be openai:MODEL, openai-responses:MODEL, anthropic:MODEL or "
+                    "replay:DIR");
   }
-  std::string kind(text.substr(0, colon));
-  std::string value(text.substr(colon + 1));
+  auto provider = agent::ParseProvider(entry.substr(0, colon));
+  if (!provider) return Fail(WithContext(provider.error(), "DROVER_MODEL"));
   auto get = [&](const std::string& name) {
     auto it = env.find(name);
     return it == env.end() ? std::string() : it->second;
   };
-  ModelSetting setting;
-  if (kind == "replay") {
-    setting.model = "replay";
-    setting.replay_dir = std::filesystem::absolute(value);
-    if (!std::filesystem::is_directory(*setting.replay_dir)) {
-      return Fail(ErrorCode::kInvalidArgument,
-                  "DROVER_MODEL: replay folder " + setting.replay_dir->string() + " does not exist");
-    }
-    return setting;
-  }
-  auto provider = agent::ParseProvider(kind);
-  if (!provider) return Fail(WithContext(provider.error(), "DROVER_MODEL"));
-  setting.provider = *provider;
-  setting.model = value;
   UpstreamConfig upstream;
   upstream.provider = *provider;
+  upstream.model = std::string(entry.substr(colon + 1));
   std::string prefix = *provider == agent::Provider::kAnthropic ? "ANTHROPIC" : "OPENAI";
   upstream.api_key = get(prefix + "_API_KEY");
   upstream.base_url = get(prefix + "_BASE_URL");
@@ -1234,9 +1234,39 @@ Result<ModelSetting> ParseModelSetting(std::string_view text,
   // Local OpenAI-compatible servers (llama.cpp, Ollama, vLLM) often need no key.
   if (upstream.api_key.empty() && get(prefix + "_BASE_URL").empty()) {
     return Fail(ErrorCode::kInvalidArgument,
-                prefix + "_API_KEY is not set (needed for " + std::string(text) + ")");
+                prefix + "_API_KEY is not set (needed for " + std::string(entry) + ")");
   }
-  setting.upstream = upstream;
+  return upstream;
+}
+
+}  // namespace
+
+Result<ModelSetting> ParseModelSetting(std::string_view text,
+                                       const std::map<std::string, std::string>& env) {
+  ModelSetting setting;
+  if (text.starts_with("replay:") && text.size() > 7) {
+    setting.model = "replay";
+    setting.replay_dir = std::filesystem::absolute(text.substr(7));
+    if (!std::filesystem::is_directory(*setting.replay_dir)) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "DROVER_MODEL: replay folder " + setting.replay_dir->string() + " does not exist");
+    }
+    return setting;
+  }
+  for (std::string_view rest = text; !rest.empty() || setting.upstreams.empty();) {
+    size_t comma = rest.find(',');
+    std::string_view entry = Trim(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (entry.starts_with("replay:")) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "DROVER_MODEL: replay:DIR cannot be combined with other models");
+    }
+    auto upstream = ParseUpstream(entry, env);
+    if (!upstream) return Fail(upstream.error());
+    setting.upstreams.push_back(*std::move(upstream));
+  }
+  setting.provider = setting.upstreams.front().provider;
+  setting.model = setting.upstreams.front().model;
   return setting;
 }
 
@@ -1335,7 +1365,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   ForgeGovernor forge_governor;
   auto forge = MakeForge(*forge_setup, git, *http, forge_governor);
   GatewayOptions gateway_options;
-  gateway_options.upstream = options.model.upstream;
+  gateway_options.upstreams = options.model.upstreams;
   gateway_options.record_dir = options.record_dir;
   gateway_options.http = http.get();
   RateGovernor governor(options.model_limits);
@@ -1432,13 +1462,14 @@ Status WriteRunSummary(const RunReport& report) {
   if (report.replayed) {
     md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
   }
-  md += "| repository | status | turns | tokens (in/out) | verifier | PR / reason |\n";
+  md += "| repository | status | turns | tokens (in/out, cached in) | verifier | PR / reason |\n";
   md += "|---|---|---:|---:|---|---|\n";
   for (const auto& job : report.jobs) {
     std::string last = job.status == JobStatus::kPublished ? job.pr_url : job.reason;
     md += "| " + job.repository + " | " + std::string(JobStatusName(job.status)) + " | " +
           std::to_string(job.turns) + " | " + std::to_string(job.input_tokens) + "/" +
-          std::to_string(job.output_tokens) + " | " +
+          std::to_string(job.output_tokens) + ", " + std::to_string(job.cached_input_tokens) +
+          " | " +
           (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
   }
   return WriteFileAtomic(report.run_dir / "summary.md", md);

@@ -42,6 +42,7 @@ struct JobReport {
   int turns = 0;       // Over all attempts.
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
+  int64_t cached_input_tokens = 0;  // The part of input_tokens the provider served from cache.
   std::string baseline;  // Verifier summary on the untouched tree.
   std::string verifier;  // Runner's final verifier summary ("" when never reached).
   std::string pr_url;
@@ -78,17 +79,20 @@ struct RunReport {
 };
 
 struct ModelSetting {
+  // The first model's provider and name: the protocol and model the agents ask for.
   agent::Provider provider = agent::Provider::kOpenAiChat;
   std::string model;  // Upstream model name; for replay, the label in reports.
-  // Exactly one of these: a real upstream, or a folder of cassettes (<repository>.json).
-  std::optional<UpstreamConfig> upstream;
+  // Exactly one of these: real upstreams (the first, then fallbacks in order), or a folder of
+  // cassettes (<repository>.json).
+  std::vector<UpstreamConfig> upstreams;
   std::optional<std::filesystem::path> replay_dir;
   std::string Describe() const;
 };
 
-// Parses DROVER_MODEL-style text: "openai:MODEL", "anthropic:MODEL" or "replay:DIR", taking
-// keys and base URLs from `env` (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY,
-// ANTHROPIC_BASE_URL). kInvalidArgument names what is missing.
+// Parses DROVER_MODEL-style text: "replay:DIR", or a comma-separated list of PROVIDER:MODEL
+// (providers: openai, openai-responses, anthropic) tried in that order, taking keys and base
+// URLs from `env` (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL).
+// kInvalidArgument names the entry and what is missing.
 Result<ModelSetting> ParseModelSetting(std::string_view text,
                                        const std::map<std::string, std::string>& env);
 

@@ -1,5 +1,7 @@
 #include "agent/http_model_client.h"
 
+#include <algorithm>
+
 #include "agent/protocol.h"
 #include "tests/testing/model_server.h"
 #include "tests/testing/testing.h"
@@ -57,7 +59,7 @@ TEST_P(HttpModelClientTest, ReplyAndAuthHeaders) {
   EXPECT_EQ(received[0].method, "POST");
   EXPECT_EQ(received[0].path, RequestPath(GetParam()));
   EXPECT_EQ(headers.at("content-type"), "application/json");
-  if (GetParam() == Provider::kOpenAiChat) {
+  if (GetParam() != Provider::kAnthropic) {
     EXPECT_EQ(headers.at("authorization"), "Bearer secret-key-123");
     EXPECT_FALSE(headers.contains("x-api-key"));
   } else {
@@ -69,6 +71,26 @@ TEST_P(HttpModelClientTest, ReplyAndAuthHeaders) {
   ASSERT_OK(sent);
   EXPECT_EQ(sent->model, "m-1");
   EXPECT_EQ(sent->messages.back().text, "hello");
+}
+
+TEST_P(HttpModelClientTest, StreamedReplyOverRealHttp) {
+  ModelReply scripted;
+  scripted.text = "streamed";
+  scripted.tool_calls.push_back({"call_7", "search", R"({"pattern":"a"})"});
+  scripted.usage = {300, 9, 256};
+  server_.AddReply(scripted);
+  HttpModelClientOptions options = Options();
+  options.stream = true;
+  HttpModelClient client(options, *http_);
+  auto reply = client.Complete(SimpleRequest());
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "streamed");
+  ASSERT_EQ(reply->tool_calls.size(), 1u);
+  EXPECT_EQ(reply->tool_calls[0].id, "call_7");
+  EXPECT_EQ(reply->usage.cached_input_tokens, 256);
+  auto sent = DecodeRequest(GetParam(), server_.requests().at(0).body);
+  ASSERT_OK(sent);
+  EXPECT_TRUE(sent->stream);
 }
 
 TEST_P(HttpModelClientTest, NoKeyNoCredentialHeader) {
@@ -156,8 +178,13 @@ TEST_P(HttpModelClientTest, TimeoutAndUnreachable) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Providers, HttpModelClientTest,
-                         ::testing::Values(Provider::kOpenAiChat, Provider::kAnthropic),
-                         [](const auto& param_info) { return std::string(ProviderName(param_info.param)); });
+                         ::testing::Values(Provider::kOpenAiChat, Provider::kOpenAiResponses,
+                                           Provider::kAnthropic),
+                         [](const auto& param_info) {
+                           std::string name(ProviderName(param_info.param));
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 TEST(RetryAfter, SecondsMillisecondsAndDates) {
   using std::chrono::system_clock;

@@ -249,5 +249,235 @@ TEST(Protocol, ErrorMessageFromBody) {
   EXPECT_EQ(ErrorMessageFromBody(""), "(empty body)");
 }
 
+TEST(Protocol, ResponsesPathsAndNames) {
+  EXPECT_EQ(RequestPath(Provider::kOpenAiResponses), "/v1/responses");
+  EXPECT_EQ(UpstreamUrl(Provider::kOpenAiResponses, DefaultBaseUrl(Provider::kOpenAiResponses)),
+            "https://api.openai.com/v1/responses");
+  EXPECT_EQ(ProviderName(Provider::kOpenAiResponses), "openai-responses");
+  auto parsed = ParseProvider("openai-responses");
+  ASSERT_OK(parsed);
+  EXPECT_EQ(*parsed, Provider::kOpenAiResponses);
+  auto unknown = ParseProvider("openai-chat");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("openai-responses"), std::string::npos);
+}
+
+TEST(Protocol, ResponsesRequestWireShapeAndRoundTrip) {
+  ModelRequest request = Conversation();
+  Json body = EncodeRequest(Provider::kOpenAiResponses, request);
+  EXPECT_EQ(body["model"], "test-model");
+  EXPECT_EQ(body["max_output_tokens"], 1234);
+  EXPECT_EQ(body["store"], false);
+  EXPECT_FALSE(body.contains("stream"));
+  EXPECT_EQ(body["instructions"], "You migrate code.");
+  const Json& input = body["input"];
+  // user, assistant text, two calls, two outputs, one call, one output.
+  ASSERT_EQ(input.size(), 8u);
+  EXPECT_EQ(input[0]["type"], "message");
+  EXPECT_EQ(input[0]["role"], "user");
+  EXPECT_EQ(input[0]["content"][0]["type"], "input_text");
+  EXPECT_EQ(input[1]["role"], "assistant");
+  EXPECT_EQ(input[1]["content"][0]["type"], "output_text");
+  EXPECT_EQ(input[2]["type"], "function_call");
+  EXPECT_EQ(input[2]["call_id"], "call_1");
+  EXPECT_EQ(input[2]["arguments"], R"({"path":"a.py"})");
+  EXPECT_EQ(input[4]["type"], "function_call_output");
+  EXPECT_EQ(input[4]["call_id"], "call_1");
+  EXPECT_EQ(input[4]["output"], "print(user_id)");
+  EXPECT_EQ(body["tools"][0]["type"], "function");
+  EXPECT_EQ(body["tools"][0]["name"], "read_file");
+  EXPECT_EQ(body["tools"][0]["parameters"]["required"][0], "path");
+
+  auto decoded = DecodeRequest(Provider::kOpenAiResponses, body.dump());
+  ASSERT_OK(decoded);
+  EXPECT_EQ(decoded->model, "test-model");
+  EXPECT_EQ(decoded->max_output_tokens, 1234);
+  ExpectSameMessages(decoded->messages, request.messages, /*compare_is_error=*/false);
+  ASSERT_EQ(decoded->tools.size(), 1u);
+  EXPECT_EQ(decoded->tools[0].parameters, request.tools[0].parameters);
+
+  request.stream = true;
+  Json streamed = EncodeRequest(Provider::kOpenAiResponses, request);
+  EXPECT_EQ(streamed["stream"], true);
+  auto again = DecodeRequest(Provider::kOpenAiResponses, streamed.dump());
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->stream);
+}
+
+TEST(Protocol, ResponsesRequestShorthands) {
+  auto text_input = DecodeRequest(Provider::kOpenAiResponses,
+                                  R"({"model": "m", "input": "Say hi"})");
+  ASSERT_OK(text_input);
+  ASSERT_EQ(text_input->messages.size(), 1u);
+  EXPECT_EQ(text_input->messages[0].role, Role::kUser);
+  EXPECT_EQ(text_input->messages[0].text, "Say hi");
+
+  auto typeless = DecodeRequest(Provider::kOpenAiResponses, R"({
+    "model": "m",
+    "input": [{"role": "developer", "content": "Be brief."},
+              {"role": "user", "content": [{"type": "input_text", "text": "Hi"}]},
+              {"type": "reasoning", "id": "rs_1", "summary": []}]})");
+  ASSERT_OK(typeless);
+  ASSERT_EQ(typeless->messages.size(), 2u);
+  EXPECT_EQ(typeless->messages[0].role, Role::kSystem);
+  EXPECT_EQ(typeless->messages[1].text, "Hi");
+
+  auto no_call_id = DecodeRequest(Provider::kOpenAiResponses,
+      R"({"input": [{"type": "function_call_output", "output": "x"}]})");
+  ASSERT_FALSE(no_call_id.has_value());
+  EXPECT_EQ(no_call_id.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(no_call_id.error().message.find("input[0]"), std::string::npos);
+
+  auto no_input = DecodeRequest(Provider::kOpenAiResponses, R"({"model": "m"})");
+  ASSERT_FALSE(no_input.has_value());
+  EXPECT_NE(no_input.error().message.find("input"), std::string::npos);
+}
+
+TEST(Protocol, ResponsesReplyRoundTripAndUsage) {
+  ModelReply reply;
+  reply.text = "Reading.";
+  reply.tool_calls.push_back({"call_9", "read_file", R"({"path":"a.py"})"});
+  reply.usage = {1000, 50, 768};
+  Json body = EncodeResponse(Provider::kOpenAiResponses, "gpt-x", reply);
+  EXPECT_EQ(body["object"], "response");
+  EXPECT_EQ(body["status"], "completed");
+  EXPECT_EQ(body["output"][0]["type"], "message");
+  EXPECT_EQ(body["output"][1]["type"], "function_call");
+  EXPECT_EQ(body["output"][1]["call_id"], "call_9");
+  EXPECT_EQ(body["usage"]["input_tokens_details"]["cached_tokens"], 768);
+  auto decoded = DecodeResponse(Provider::kOpenAiResponses, body.dump());
+  ASSERT_OK(decoded);
+  EXPECT_EQ(decoded->text, "Reading.");
+  ASSERT_EQ(decoded->tool_calls.size(), 1u);
+  EXPECT_EQ(decoded->tool_calls[0].id, "call_9");
+  EXPECT_EQ(decoded->tool_calls[0].arguments, R"({"path":"a.py"})");
+  EXPECT_EQ(decoded->usage.input_tokens, 1000);
+  EXPECT_EQ(decoded->usage.output_tokens, 50);
+  EXPECT_EQ(decoded->usage.cached_input_tokens, 768);
+  EXPECT_EQ(decoded->stop_reason, "tool_calls");
+
+  ModelReply cut;
+  cut.text = "Half";
+  cut.stop_reason = "max_tokens";
+  Json incomplete = EncodeResponse(Provider::kOpenAiResponses, "gpt-x", cut);
+  EXPECT_EQ(incomplete["status"], "incomplete");
+  EXPECT_EQ(incomplete["incomplete_details"]["reason"], "max_output_tokens");
+  auto cut_decoded = DecodeResponse(Provider::kOpenAiResponses, incomplete.dump());
+  ASSERT_OK(cut_decoded);
+  EXPECT_EQ(cut_decoded->stop_reason, "length");
+}
+
+TEST(Protocol, ResponsesProviderReplyDecodes) {
+  // Shaped like the API reference's example: a reasoning item, a message, a call, usage.
+  auto reply = DecodeResponse(Provider::kOpenAiResponses, R"({
+    "id": "resp_67cc", "object": "response", "created_at": 1741476542, "status": "completed",
+    "error": null, "incomplete_details": null, "model": "gpt-4.1-2025-04-14",
+    "output": [
+      {"type": "reasoning", "id": "rs_1", "summary": []},
+      {"type": "message", "id": "msg_1", "status": "completed", "role": "assistant",
+       "content": [{"type": "output_text", "text": "Let me look.", "annotations": []}]},
+      {"type": "function_call", "id": "fc_1", "call_id": "call_abc", "name": "search",
+       "arguments": "{\"pattern\":\"user_id\"}", "status": "completed"}],
+    "usage": {"input_tokens": 2006, "input_tokens_details": {"cached_tokens": 1920},
+              "output_tokens": 300, "output_tokens_details": {"reasoning_tokens": 128},
+              "total_tokens": 2306}})");
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "Let me look.");
+  ASSERT_EQ(reply->tool_calls.size(), 1u);
+  EXPECT_EQ(reply->tool_calls[0].name, "search");
+  EXPECT_EQ(reply->tool_calls[0].id, "call_abc");
+  EXPECT_EQ(reply->usage.input_tokens, 2006);
+  EXPECT_EQ(reply->usage.cached_input_tokens, 1920);
+
+  auto failed = DecodeResponse(Provider::kOpenAiResponses,
+      R"({"id": "resp_1", "status": "failed", "output": [],
+          "error": {"code": "server_error", "message": "The model crashed"}})");
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_EQ(failed.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(failed.error().message.find("The model crashed"), std::string::npos);
+}
+
+TEST(Protocol, AnthropicCacheControlOnSystemToolsAndLatestBreakpoints) {
+  ModelRequest request = Conversation();
+  Json plain = EncodeRequest(Provider::kAnthropic, request);
+  EXPECT_TRUE(plain["system"].is_string());
+  EXPECT_EQ(plain.dump().find("cache_control"), std::string::npos);
+
+  // Breakpoints on the user message, both tool results and the last one: four marked
+  // messages, plus system and tools, exceed the limit of four; the latest two stay.
+  request.messages[1].cache_breakpoint = true;
+  request.messages[3].cache_breakpoint = true;
+  request.messages[4].cache_breakpoint = true;
+  request.messages[6].cache_breakpoint = true;
+  Json body = EncodeRequest(Provider::kAnthropic, request);
+  const Json ephemeral = {{"type", "ephemeral"}};
+  ASSERT_TRUE(body["system"].is_array());
+  EXPECT_EQ(body["system"][0]["text"], "You migrate code.");
+  EXPECT_EQ(body["system"][0]["cache_control"], ephemeral);
+  EXPECT_EQ(body["tools"].back()["cache_control"], ephemeral);
+  const Json& messages = body["messages"];
+  // user, assistant, user (two results), assistant, user (one result).
+  ASSERT_EQ(messages.size(), 5u);
+  EXPECT_FALSE(messages[0]["content"][0].contains("cache_control"));
+  EXPECT_FALSE(messages[2]["content"][0].contains("cache_control"));  // Dropped: oldest.
+  EXPECT_EQ(messages[2]["content"][1]["cache_control"], ephemeral);
+  EXPECT_EQ(messages[4]["content"][0]["cache_control"], ephemeral);
+  size_t marks = 0;
+  for (size_t at = body.dump().find("cache_control"); at != std::string::npos;
+       at = body.dump().find("cache_control", at + 1)) {
+    ++marks;
+  }
+  EXPECT_EQ(marks, 4u);
+
+  auto decoded = DecodeRequest(Provider::kAnthropic, body.dump());
+  ASSERT_OK(decoded);
+  ExpectSameMessages(decoded->messages, request.messages, /*compare_is_error=*/true);
+  std::vector<bool> marked;
+  for (const auto& message : decoded->messages) marked.push_back(message.cache_breakpoint);
+  EXPECT_EQ(marked, (std::vector<bool>{false, false, false, false, true, false, true}));
+  // Decoded and encoded again, the request is byte-identical.
+  EXPECT_EQ(EncodeRequest(Provider::kAnthropic, *decoded).dump(), body.dump());
+}
+
+TEST(Protocol, AnthropicCacheUsageCountsWritesAsInput) {
+  auto reply = DecodeResponse(Provider::kAnthropic, R"({
+    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+    "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+    "usage": {"input_tokens": 21, "cache_creation_input_tokens": 188086,
+              "cache_read_input_tokens": 0, "output_tokens": 393}})");
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->usage.input_tokens, 188107);
+  EXPECT_EQ(reply->usage.cached_input_tokens, 0);
+  EXPECT_EQ(reply->usage.output_tokens, 393);
+}
+
+// Providers cache a prompt's prefix: a conversation that grows by a turn must encode to bytes
+// that start with the previous turn's encoding of the shared messages, and encoding must be
+// repeatable.
+TEST(Protocol, EncodedRequestsKeepAByteStablePrefixAcrossTurns) {
+  for (Provider provider :
+       {Provider::kOpenAiChat, Provider::kOpenAiResponses, Provider::kAnthropic}) {
+    SCOPED_TRACE(std::string(ProviderName(provider)));
+    ModelRequest turn1 = Conversation();
+    turn1.messages[1].cache_breakpoint = true;
+    ModelRequest turn2 = turn1;
+    Message next = Msg(Role::kAssistant, "");
+    next.tool_calls.push_back({"call_4", "verify", "{}"});
+    turn2.messages.push_back(next);
+    turn2.messages.push_back(ToolResult("call_4", "2 tests pass"));
+    const Json body1 = EncodeRequest(provider, turn1);
+    const std::string first = body1.dump();
+    const std::string second = EncodeRequest(provider, turn2).dump();
+    EXPECT_EQ(EncodeRequest(provider, turn1).dump(), first);
+    const char* list = provider == Provider::kOpenAiResponses ? "input" : "messages";
+    const std::string last = body1[list].back().dump();
+    const size_t end = first.find(last);
+    ASSERT_NE(end, std::string::npos);
+    const size_t shared = end + last.size();
+    EXPECT_EQ(second.substr(0, shared), first.substr(0, shared));
+    EXPECT_GT(second.size(), first.size());
+  }
+}
+
 }  // namespace
 }  // namespace drover::agent

@@ -10,6 +10,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -281,6 +283,112 @@ TEST(Http, ClientTimeoutIsKTimeout) {
   ASSERT_FALSE(response.has_value());
   EXPECT_EQ(response.error().code, ErrorCode::kTimeout) << response.error().ToString();
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+// A server whose streamed body sends `pieces`, then waits until released.
+class StreamingServer {
+ public:
+  explicit StreamingServer(std::vector<std::string> pieces, int status = 200)
+      : server_([this, pieces, status](const HttpRequest&) {
+          HttpResponse response;
+          response.status = status;
+          response.headers["content-type"] = "text/event-stream";
+          response.stream_body = [this, pieces](const HttpBodyWriter& write) {
+            for (const auto& piece : pieces) {
+              if (!write(piece)) return;
+            }
+            std::unique_lock lock(mutex_);
+            released_.wait_for(lock, std::chrono::seconds(10), [this] { return release_; });
+          };
+          return response;
+        }) {}
+  ~StreamingServer() {
+    {
+      std::lock_guard lock(mutex_);
+      release_ = true;
+    }
+    released_.notify_all();
+    server_.Stop();
+  }
+  Status Listen() { return server_.ListenTcp(); }
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(server_.port()) + "/s"; }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_;
+  bool release_ = false;
+  HttpServer server_;
+};
+
+TEST(Http, StreamedBodyArrivesInChunksWithTheStatus) {
+  HttpServer server([](const HttpRequest&) {
+    HttpResponse response;
+    response.status = 201;
+    response.stream_body = [](const HttpBodyWriter& write) {
+      for (const char* piece : {"data: one\n\n", "", "data: two\n\n"}) {
+        if (!write(piece)) return;
+      }
+    };
+    return response;
+  });
+  ASSERT_OK(server.ListenTcp());
+  auto client = MakeCurlHttpClient();
+  HttpRequest request;
+  request.url = "http://127.0.0.1:" + std::to_string(server.port()) + "/s";
+  std::string received;
+  std::vector<int> statuses;
+  request.on_body = [&](int status, std::string_view chunk) {
+    statuses.push_back(status);
+    received.append(chunk);
+    return true;
+  };
+  auto response = client->Send(request);
+  ASSERT_OK(response);
+  EXPECT_EQ(response->status, 201);
+  EXPECT_TRUE(response->body.empty());
+  EXPECT_EQ(received, "data: one\n\ndata: two\n\n");
+  ASSERT_FALSE(statuses.empty());
+  EXPECT_EQ(statuses.front(), 201);
+  // Without on_body the chunked body is collected as usual.
+  request.on_body = nullptr;
+  auto whole = client->Send(request);
+  ASSERT_OK(whole);
+  EXPECT_EQ(whole->body, "data: one\n\ndata: two\n\n");
+}
+
+TEST(Http, StalledStreamTripsTheInactivityWatchdog) {
+  StreamingServer server({"data: first\n\n"});
+  ASSERT_OK(server.Listen());
+  auto client = MakeCurlHttpClient();
+  HttpRequest request;
+  request.url = server.Url();
+  request.inactivity_timeout = milliseconds(500);
+  std::string received;
+  request.on_body = [&](int, std::string_view chunk) {
+    received.append(chunk);
+    return true;
+  };
+  auto started = std::chrono::steady_clock::now();
+  auto response = client->Send(request);
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(response.has_value());
+  EXPECT_EQ(response.error().code, ErrorCode::kTimeout) << response.error().ToString();
+  EXPECT_NE(response.error().message.find("stalled"), std::string::npos);
+  EXPECT_EQ(received, "data: first\n\n");
+  EXPECT_GE(took, milliseconds(500));
+  EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+TEST(Http, BodyReaderCanStopTheTransfer) {
+  StreamingServer server({"data: bad\n\n"});
+  ASSERT_OK(server.Listen());
+  auto client = MakeCurlHttpClient();
+  HttpRequest request;
+  request.url = server.Url();
+  request.on_body = [](int, std::string_view) { return false; };
+  auto response = client->Send(request);
+  ASSERT_FALSE(response.has_value());
+  EXPECT_EQ(response.error().code, ErrorCode::kCancelled) << response.error().ToString();
 }
 
 TEST(Http, UnreachablePeersAreKUnavailable) {

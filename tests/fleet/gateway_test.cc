@@ -52,11 +52,11 @@ class GatewayTest : public ::testing::Test {
 
   GatewayOptions UpstreamOptions(Provider provider) {
     GatewayOptions options = Options();
-    options.upstream = UpstreamConfig{provider,
+    options.upstreams = {UpstreamConfig{provider,
                                       provider == Provider::kAnthropic
                                           ? upstream_.AnthropicBaseUrl()
                                           : upstream_.OpenAiBaseUrl(),
-                                      kUpstreamKey};
+                                      kUpstreamKey}};
     return options;
   }
 
@@ -397,7 +397,7 @@ TEST_F(GatewayTest, GivesUpAfterMaxAttemptsWithAClearError) {
 TEST_F(GatewayTest, UnreachableUpstreamIsRetriedThenReported) {
   GatewayOptions options = Options();
   options.retry.max_attempts = 2;
-  options.upstream = UpstreamConfig{Provider::kOpenAiChat, "http://127.0.0.1:1/v1", kUpstreamKey};
+  options.upstreams = {UpstreamConfig{Provider::kOpenAiChat, "http://127.0.0.1:1/v1", kUpstreamKey}};
   Gateway gateway(options);
   JobConfig job = Job("j");
   ASSERT_OK(gateway.OpenJob(job));
@@ -517,6 +517,191 @@ TEST_F(GatewayTest, UnknownPathsAndBadBodiesAreRefused) {
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(bad->headers["x-drover-error"], "bad_request");
   EXPECT_EQ(gateway.Usage("j").replayed, 0);
+}
+
+TEST_F(GatewayTest, StreamsUpstreamAndAnswersInTheAgentsProtocol) {
+  for (Provider agent_side :
+       {Provider::kOpenAiChat, Provider::kOpenAiResponses, Provider::kAnthropic}) {
+    for (bool client_streams : {false, true}) {
+      std::string id = std::string(agent::ProviderName(agent_side)) +
+                       (client_streams ? "-sse" : "-json");
+      SCOPED_TRACE(id);
+      size_t before = upstream_.requests().size();
+      Gateway gateway(UpstreamOptions(Provider::kOpenAiResponses));
+      JobConfig job = Job(id);
+      ASSERT_OK(gateway.OpenJob(job));
+      agent::ModelReply scripted;
+      scripted.text = "streamed " + id;
+      scripted.tool_calls.push_back({"call_5", "read_file", R"({"path":"c.py"})"});
+      scripted.usage = {800, 20, 640};
+      upstream_.AddReply(scripted);
+      agent::HttpModelClientOptions options;
+      options.provider = agent_side;
+      options.base_url = agent_side == Provider::kAnthropic ? "http://gateway" : "http://gateway/v1";
+      options.unix_socket = job.socket_path.string();
+      options.stream = client_streams;
+      agent::HttpModelClient client(options, *http_);
+      auto reply = client.Complete(UserSays("stream please"));
+      ASSERT_OK(reply);
+      EXPECT_EQ(reply->text, scripted.text);
+      ASSERT_EQ(reply->tool_calls.size(), 1u);
+      EXPECT_EQ(reply->tool_calls[0].id, "call_5");
+      EXPECT_EQ(Json::parse(reply->tool_calls[0].arguments)["path"], "c.py");
+      EXPECT_EQ(reply->usage.cached_input_tokens, 640);
+      auto received = upstream_.requests();
+      ASSERT_EQ(received.size(), before + 1);
+      EXPECT_EQ(received.back().path, "/v1/responses");
+      auto sent = agent::DecodeRequest(Provider::kOpenAiResponses, received.back().body);
+      ASSERT_OK(sent);
+      EXPECT_TRUE(sent->stream);
+      EXPECT_EQ(Json::parse(received.back().body)["store"], false);
+      JobUsage usage = gateway.Usage(id);
+      EXPECT_EQ(usage.cached_input_tokens, 640);
+      EXPECT_EQ(usage.model, "openai-responses:model-x");
+    }
+  }
+}
+
+TEST_F(GatewayTest, StreamingUpstreamCanBeTurnedOff) {
+  GatewayOptions options = UpstreamOptions(Provider::kAnthropic);
+  options.stream_upstream = false;
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddReply(agent::ModelReply{"plain", {}, {10, 2, 0}, ""});
+  auto client = Client(Provider::kAnthropic, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "plain");
+  auto sent = agent::DecodeRequest(Provider::kAnthropic, upstream_.requests().at(0).body);
+  ASSERT_OK(sent);
+  EXPECT_FALSE(sent->stream);
+}
+
+TEST_F(GatewayTest, StalledStreamIsAbandonedAndRetried) {
+  GatewayOptions options = UpstreamOptions(Provider::kAnthropic);
+  options.stall_timeout = std::chrono::seconds(1);
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddStalledReply(agent::ModelReply{"never finished", {}, {}, ""},
+                            std::chrono::seconds(30));
+  upstream_.AddReply(agent::ModelReply{"second try", {}, {40, 3, 0}, ""});
+  auto client = Client(Provider::kAnthropic, job);
+  auto started = std::chrono::steady_clock::now();
+  auto reply = client.Complete(UserSays("x"));
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "second try");
+  // The 1 s watchdog, not the 30 s stall, decides.
+  EXPECT_LT(took, std::chrono::seconds(10));
+  EXPECT_EQ(upstream_.requests().size(), 2u);
+  JobUsage usage = gateway.Usage("j");
+  EXPECT_EQ(usage.upstream_retries, 1);
+  EXPECT_EQ(usage.input_tokens, 40);
+  ASSERT_OK(gateway.CloseJob("j"));
+  EXPECT_EQ(ReadJsonLines(*job.exchange_log).at(0)["attempts"], 2);
+}
+
+TEST_F(GatewayTest, ErrorEventMidStreamIsRetriedLikeItsStatus) {
+  Gateway gateway(UpstreamOptions(Provider::kAnthropic));
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(200,
+                            "event: message_start\n"
+                            R"(data: {"type":"message_start","message":{"usage":{"input_tokens":9}}})"
+                            "\n\nevent: error\n"
+                            R"(data: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})"
+                            "\n\n",
+                            {{"content-type", "text/event-stream"}}));
+  upstream_.AddReply(agent::ModelReply{"recovered", {}, {7, 1, 0}, ""});
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "recovered");
+  EXPECT_EQ(gateway.Usage("j").upstream_retries, 1);
+}
+
+TEST_F(GatewayTest, FallsBackToTheNextModelForTheRestOfTheJob) {
+  testing::ScriptedModelServer backup;
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.retry.max_attempts = 2;
+  options.upstreams.push_back(
+      UpstreamConfig{Provider::kAnthropic, backup.AnthropicBaseUrl(), "sk-backup-key-abcdefgh",
+                     "claude-backup"});
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(503, R"({"error": {"message": "overloaded"}})"));
+  upstream_.AddResponse(Raw(503, R"({"error": {"message": "still overloaded"}})"));
+  backup.AddReply(agent::ModelReply{"from the backup", {}, {100, 5, 0}, ""});
+  backup.AddReply(agent::ModelReply{"backup again", {}, {120, 6, 0}, ""});
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto first = client.Complete(UserSays("one"));
+  ASSERT_OK(first);
+  EXPECT_EQ(first->text, "from the backup");
+  auto second = client.Complete(UserSays("two"));
+  ASSERT_OK(second);
+  EXPECT_EQ(second->text, "backup again");
+  EXPECT_EQ(upstream_.requests().size(), 2u);  // Not asked again after falling back.
+  auto received = backup.requests();
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0].path, "/v1/messages");
+  EXPECT_EQ(received[0].headers.at("x-api-key"), "sk-backup-key-abcdefgh");
+  auto sent = agent::DecodeRequest(Provider::kAnthropic, received[0].body);
+  ASSERT_OK(sent);
+  EXPECT_EQ(sent->model, "claude-backup");
+  EXPECT_EQ(sent->messages.back().text, "one");
+  JobUsage usage = gateway.Usage("j");
+  EXPECT_EQ(usage.fallbacks, 1);
+  EXPECT_EQ(usage.model, "anthropic:claude-backup");
+  EXPECT_EQ(usage.input_tokens, 220);
+  ASSERT_OK(gateway.CloseJob("j"));
+  auto log = ReadJsonLines(*job.exchange_log);
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0]["model"], "openai:model-x");
+  EXPECT_EQ(log[0]["fallback_to"], "anthropic:claude-backup");
+  EXPECT_NE(log[0]["error"]["message"].get<std::string>().find("still overloaded"),
+            std::string::npos);
+  EXPECT_EQ(log[1]["model"], "anthropic:claude-backup");
+  EXPECT_EQ(log[1]["reply"]["text"], "from the backup");
+}
+
+TEST_F(GatewayTest, EveryModelFailingNamesEachError) {
+  testing::ScriptedModelServer backup;
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.retry.max_attempts = 1;
+  options.upstreams.push_back(
+      UpstreamConfig{Provider::kOpenAiResponses, backup.OpenAiBaseUrl(), "", "gpt-backup"});
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(500, R"({"error": {"message": "primary down"}})"));
+  backup.AddResponse(Raw(429, R"({"error": {"message": "backup busy"}})"));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_FALSE(reply.has_value());
+  EXPECT_EQ(reply.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(reply.error().message.find("primary down"), std::string::npos);
+  EXPECT_NE(reply.error().message.find("backup busy"), std::string::npos);
+}
+
+TEST_F(GatewayTest, BadRequestDoesNotFallBack) {
+  testing::ScriptedModelServer backup;
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.upstreams.push_back(
+      UpstreamConfig{Provider::kAnthropic, backup.AnthropicBaseUrl(), "", "claude-backup"});
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(400, R"({"error": {"message": "tools[0] is invalid"}})"));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_FALSE(reply.has_value());
+  EXPECT_EQ(reply.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(reply.error().message.find("tools[0] is invalid"), std::string::npos);
+  EXPECT_TRUE(backup.requests().empty());
+  EXPECT_EQ(gateway.Usage("j").fallbacks, 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "agent/protocol.h"
+#include "agent/stream.h"
 #include "core/json.h"
 
 namespace drover::testing {
@@ -39,6 +40,12 @@ void ScriptedModelServer::AddReply(agent::ModelReply reply, std::chrono::millise
   script_.push_back(Step{std::move(reply), delay});
 }
 
+void ScriptedModelServer::AddStalledReply(agent::ModelReply reply,
+                                          std::chrono::milliseconds stall) {
+  std::lock_guard lock(mutex_);
+  script_.push_back(Step{std::move(reply), std::chrono::milliseconds(0), stall});
+}
+
 void ScriptedModelServer::AddResponse(HttpResponse response, std::chrono::milliseconds delay) {
   std::lock_guard lock(mutex_);
   script_.push_back(Step{std::move(response), delay});
@@ -69,6 +76,8 @@ HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
   agent::Provider provider = agent::Provider::kOpenAiChat;
   if (path == "/v1/chat/completions" || path == "/chat/completions") {
     provider = agent::Provider::kOpenAiChat;
+  } else if (path == "/v1/responses" || path == "/responses") {
+    provider = agent::Provider::kOpenAiResponses;
   } else if (path == "/v1/messages") {
     provider = agent::Provider::kAnthropic;
   } else {
@@ -87,12 +96,41 @@ HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
   std::string model = "scripted";
   auto decoded = agent::DecodeRequest(provider, request.body);
   if (decoded) model = decoded->model;
+  const auto& reply = std::get<agent::ModelReply>(step.answer);
   HttpResponse response;
   response.status = 200;
+  if (decoded && decoded->stream) {
+    response.headers["content-type"] = "text/event-stream";
+    std::string events = agent::EncodeStream(provider, model, reply);
+    response.stream_body = [this, events, stall = step.stall](const HttpBodyWriter& write) {
+      StreamEvents(events, stall, write);
+    };
+    return response;
+  }
+  if (step.stall.count() > 0) {
+    stopped_.wait_for(lock, step.stall, [this] { return stopping_; });
+  }
   response.headers["content-type"] = "application/json";
-  response.body =
-      agent::EncodeResponse(provider, model, std::get<agent::ModelReply>(step.answer)).dump();
+  response.body = agent::EncodeResponse(provider, model, reply).dump();
   return response;
+}
+
+void ScriptedModelServer::StreamEvents(const std::string& events,
+                                       std::chrono::milliseconds stall,
+                                       const HttpBodyWriter& write) {
+  size_t start = 0;
+  bool first = true;
+  while (start < events.size()) {
+    size_t end = events.find("\n\n", start);
+    end = end == std::string::npos ? events.size() : end + 2;
+    if (!write(std::string_view(events).substr(start, end - start))) return;
+    start = end;
+    if (first && stall.count() > 0) {
+      std::unique_lock lock(mutex_);
+      if (stopped_.wait_for(lock, stall, [this] { return stopping_; })) return;
+    }
+    first = false;
+  }
 }
 
 }  // namespace drover::testing

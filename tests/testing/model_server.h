@@ -1,5 +1,6 @@
-// A scripted model provider on a real loopback HTTP server, speaking both OpenAI Chat
-// Completions and Anthropic Messages, that records every request it receives.
+// A scripted model provider on a real loopback HTTP server, speaking OpenAI Chat Completions,
+// the Responses API and Anthropic Messages (as JSON, or as server-sent events when a request
+// asks for a stream), that records every request it receives.
 // Thread-safe: script it and inspect it from any thread while it serves.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <variant>
+#include <string_view>
 #include <vector>
 
 #include "agent/model.h"
@@ -39,6 +41,9 @@ class ScriptedModelServer {
   // Queues a raw answer (429 with retry-after, 500, a garbage 200...), after `delay`.
   void AddResponse(HttpResponse response,
                    std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // Queues a reply that, streamed, stops after its first event for `stall` before going on
+  // (a stalled stream); unstreamed, it is sent after `stall`.
+  void AddStalledReply(agent::ModelReply reply, std::chrono::milliseconds stall);
 
   std::vector<Received> requests() const;
   size_t pending_steps() const;
@@ -51,7 +56,12 @@ class ScriptedModelServer {
   struct Step {
     std::variant<agent::ModelReply, HttpResponse> answer;
     std::chrono::milliseconds delay{0};
+    std::chrono::milliseconds stall{0};  // Streamed replies: pause after the first event.
   };
+
+  // Writes `events` (server-sent events text) one event per chunk.
+  void StreamEvents(const std::string& events, std::chrono::milliseconds stall,
+                    const HttpBodyWriter& write);
 
   HttpResponse Handle(const HttpRequest& request);
 
