@@ -56,6 +56,14 @@ HttpResponse GatewayError(int status, std::string_view kind, const std::string& 
   return response;
 }
 
+HttpResponse JsonResponse(std::string body) {
+  HttpResponse response;
+  response.status = 200;
+  response.headers["content-type"] = "application/json";
+  response.body = std::move(body);
+  return response;
+}
+
 // A reply in the protocol the agent spoke: a JSON body, or server-sent events when the agent
 // asked for a stream.
 HttpResponse ReplyResponse(agent::Provider provider, const std::string& model,

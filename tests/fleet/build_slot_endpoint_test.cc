@@ -35,7 +35,7 @@ class BuildSlotEndpoint : public ::testing::Test {
   void Open(SlotPool* slots) {
     GatewayOptions options;
     options.http = http_.get();
-    options.upstream = UpstreamConfig{agent::Provider::kOpenAiChat, model_.OpenAiBaseUrl(), ""};
+    options.upstreams = {UpstreamConfig{agent::Provider::kOpenAiChat, model_.OpenAiBaseUrl(), ""}};
     options.build_slots = slots;
     gateway_ = std::make_unique<Gateway>(options);
     JobConfig job;
