@@ -36,24 +36,6 @@ int InputError(const Error& error) {
                    : ExitCode::kInvalidInput);
 }
 
-// The price table: --prices, else evals/prices.yaml here or in the source tree, else none.
-Result<std::optional<evals::PriceTable>> Prices(const EvalFlags& flags) {
-  std::vector<fs::path> candidates;
-  if (!flags.prices.empty()) {
-    candidates.push_back(flags.prices);
-  } else {
-    candidates = {"evals/prices.yaml", fs::path(DROVER_SOURCE_DIR) / "evals/prices.yaml"};
-  }
-  for (const auto& file : candidates) {
-    std::error_code ec;
-    if (flags.prices.empty() && !fs::is_regular_file(file, ec)) continue;
-    auto table = evals::LoadPriceTable(file);
-    if (!table) return Fail(table.error());
-    return std::optional(*table);
-  }
-  return std::optional<evals::PriceTable>();
-}
-
 // `with_model`: read --model / DROVER_MODEL (verify-tasks calls no model).
 Result<evals::EvalOptions> Options(const fs::path& self, const EvalFlags& flags,
                                    const std::map<std::string, std::string>& env, bool with_model) {
@@ -85,7 +67,7 @@ Result<evals::EvalOptions> Options(const fs::path& self, const EvalFlags& flags,
     return Fail(ErrorCode::kInvalidArgument,
                 "--record needs a live model (--model or DROVER_MODEL)");
   }
-  auto prices = Prices(flags);
+  auto prices = LoadPrices(flags.prices);
   if (!prices) return Fail(prices.error());
   options.prices = *prices;
   return options;
@@ -193,6 +175,23 @@ int VerifyTasks(const fs::path& self, const EvalFlags& flags,
 }
 
 }  // namespace
+
+Result<std::optional<fleet::PriceTable>> LoadPrices(const std::string& explicit_file) {
+  std::vector<fs::path> candidates;
+  if (!explicit_file.empty()) {
+    candidates.push_back(explicit_file);
+  } else {
+    candidates = {"evals/prices.yaml", fs::path(DROVER_SOURCE_DIR) / "evals/prices.yaml"};
+  }
+  for (const auto& file : candidates) {
+    std::error_code ec;
+    if (explicit_file.empty() && !fs::is_regular_file(file, ec)) continue;
+    auto table = fleet::LoadPriceTable(file);
+    if (!table) return Fail(table.error());
+    return std::optional(*table);
+  }
+  return std::optional<fleet::PriceTable>();
+}
 
 EvalCommands AddEvalCommand(CLI::App& app, EvalFlags& flags) {
   EvalCommands commands;

@@ -10,6 +10,9 @@
 #include <map>
 #include <string>
 
+#include "core/error.h"
+#include "fleet/prices.h"
+
 namespace drover::cli {
 
 struct EvalFlags {
@@ -41,5 +44,9 @@ EvalCommands AddEvalCommand(CLI::App& app, EvalFlags& flags);
 // kEnvironment when the sandbox or the output folder does not work.
 int EvalCommand(const EvalCommands& commands, const std::filesystem::path& self,
                 const EvalFlags& flags, bool json, const std::map<std::string, std::string>& env);
+
+// The price table: `explicit_file`, else (when empty) evals/prices.yaml here or in the source
+// tree, else none. Errors: those of fleet::LoadPriceTable.
+Result<std::optional<fleet::PriceTable>> LoadPrices(const std::string& explicit_file);
 
 }  // namespace drover::cli

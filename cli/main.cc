@@ -100,8 +100,22 @@ std::string DefaultStateDir(const std::map<std::string, std::string>& env) {
   return ".drover";
 }
 
+// The price a cost budget counts the run's tokens at: the highest of its models' prices.
+Result<fleet::Price> CostBudgetPrice(const fleet::ModelSetting& model,
+                                     const std::string& prices_file) {
+  auto table = LoadPrices(prices_file);
+  if (!table) return std::unexpected(table.error());
+  if (!*table) return Fail(ErrorCode::kNotFound, "no price table: pass --prices FILE");
+  std::vector<std::string> models;
+  for (const auto& upstream : model.upstreams) {
+    models.push_back(std::string(agent::ProviderName(upstream.provider)) + ":" + upstream.model);
+  }
+  if (model.replay_dir) models = {"replay"};  // A price table may price replays, for tests.
+  return fleet::HighestPrice(**table, models);
+}
+
 int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
-               const CommonFlags& flags) {
+               const std::string& prices_file, const CommonFlags& flags) {
   fleet::RunOptions options = base;
   auto model = fleet::ParseModelSetting(model_text, options.parent_env);
   if (!model) {
@@ -109,6 +123,14 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
     return ToInt(ExitCode::kInvalidInput);
   }
   options.model = *model;
+  if (options.max_run_cost_usd > 0) {
+    auto price = CostBudgetPrice(options.model, prices_file);
+    if (!price) {
+      std::fprintf(stderr, "drover: --max-cost: %s\n", price.error().message.c_str());
+      return ToInt(ExitCode::kInvalidInput);
+    }
+    options.cost_price = *price;
+  }
   ProgressObserver observer(stderr, ::isatty(STDERR_FILENO) == 1, flags.json);
   auto report = fleet::RunMigration(options, observer);
   observer.Finish();
@@ -445,6 +467,7 @@ int Main(int argc, char** argv) {
   std::string model_text = env.contains("DROVER_MODEL") ? env["DROVER_MODEL"] : "";
   std::vector<std::string> model_flags;
   std::string record_dir;
+  std::string prices_file;
   auto* run_cmd = app.add_subcommand("run", "Run a migration over a list of repositories");
   run_cmd->add_option("migration", run.migration_file, "migration.md")->required();
   run_cmd->add_option("--repos", run.repos_file, "Targets: git URLs or paths, one per line")
@@ -482,6 +505,12 @@ int Main(int argc, char** argv) {
   run_cmd->add_option("--max-tokens", run.max_run_tokens,
                       "Token budget of the whole run; no repository starts once it is spent")
       ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--max-cost", run.max_run_cost_usd,
+                      "Cost budget of the whole run in USD, priced by --prices; no repository "
+                      "starts once it is spent")
+      ->check(CLI::NonNegativeNumber);
+  run_cmd->add_option("--prices", prices_file,
+                      "Price table for --max-cost (default: evals/prices.yaml)");
   run_cmd->add_option("--sandbox", run.sandbox,
                       "required (default): agents and verifiers run isolated, or the run is "
                       "refused; none: plain processes, for repositories you trust")
@@ -635,7 +664,7 @@ int Main(int argc, char** argv) {
       return ToInt(ExitCode::kEnvironment);
     }
     (void)SetUpLogging(*level, std::nullopt);
-    return RunCommand(run, model_text, flags);
+    return RunCommand(run, model_text, prices_file, flags);
   }
   return ToInt(ExitCode::kUsage);
 }

@@ -334,7 +334,8 @@ class TaskRun {
     if (options_.prices) {
       if (auto price = options_.prices->Find(options_.model_label)) {
         result_.cost_usd =
-            Cost(*price, result_.input_tokens, result_.cached_input_tokens, result_.output_tokens);
+            fleet::Cost(*price, result_.input_tokens, result_.cached_input_tokens,
+                        result_.output_tokens);
       }
     }
     switch (job.status) {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "evals/prices.h"
+#include "fleet/prices.h"
 #include "evals/results.h"
 #include "evals/task.h"
 #include "fleet/runner.h"
@@ -28,7 +28,7 @@ struct EvalOptions {
   std::optional<fleet::ModelSetting> model;
   std::string model_label = "replay";               // The --model text; the price table's key.
   std::optional<std::filesystem::path> record_dir;  // Live only: cassettes of each run.
-  std::optional<PriceTable> prices;                 // nullopt: costs omitted.
+  std::optional<fleet::PriceTable> prices;                 // nullopt: costs omitted.
   fleet::SandboxMode sandbox = fleet::SandboxMode::kRequired;
   std::filesystem::path drover_binary;  // Started by the runner, and as the sandbox helper.
   std::map<std::string, std::string> parent_env;  // Source of PATH and toolchains.

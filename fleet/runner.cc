@@ -988,8 +988,28 @@ class Scheduler {
     for (auto& w : workers) w.join();
   }
 
-  void RunOne(size_t i) {
+  // Why no further job may start: the run's token or cost budget is spent; "" otherwise.
+  std::string BudgetSpent() const {
     const RunOptions& options = run_.options;
+    if (options.max_run_tokens <= 0 && options.max_run_cost_usd <= 0) return "";
+    JobUsage spent = run_.gateway.TotalUsage();
+    int64_t used = spent.input_tokens + spent.output_tokens;
+    if (options.max_run_tokens > 0 && used >= options.max_run_tokens) {
+      return "the run's token budget is spent (" + std::to_string(used) + " of " +
+             std::to_string(options.max_run_tokens) + " tokens)";
+    }
+    double cost = Cost(options.cost_price, spent.input_tokens, spent.cached_input_tokens,
+                       spent.output_tokens);
+    if (options.max_run_cost_usd > 0 && cost >= options.max_run_cost_usd) {
+      char text[96];
+      std::snprintf(text, sizeof text, "the run's cost budget is spent ($%.2f of $%.2f)", cost,
+                    options.max_run_cost_usd);
+      return text;
+    }
+    return "";
+  }
+
+  void RunOne(size_t i) {
     StateStore& store = *run_.store;
     if (finished_[i]) {
       Count(report_.jobs[i], false);
@@ -1002,21 +1022,16 @@ class Scheduler {
       std::this_thread::sleep_for(std::chrono::seconds(1));
       control = store.GetRunControl(report_.run_id);
     }
-    if (options.max_run_tokens > 0) {
-      JobUsage spent = run_.gateway.TotalUsage();
-      int64_t used = spent.input_tokens + spent.output_tokens;
-      if (used >= options.max_run_tokens) {
-        std::lock_guard lock(mutex_);
-        JobReport& skipped = report_.jobs[i];
-        skipped.repository = targets_[i].name;
-        skipped.location = targets_[i].location;
-        skipped.status = JobStatus::kSkipped;
-        skipped.reason = "the run's token budget is spent (" + std::to_string(used) + " of " +
-                         std::to_string(options.max_run_tokens) + " tokens)";
-        (void)store.AdvanceJob(job_ids_[i], "not started", JobState::kSkipped, skipped.reason,
-                               skipped.ToJson().dump(), std::chrono::system_clock::now());
-        return;
-      }
+    if (std::string spent = BudgetSpent(); !spent.empty()) {
+      std::lock_guard lock(mutex_);
+      JobReport& skipped = report_.jobs[i];
+      skipped.repository = targets_[i].name;
+      skipped.location = targets_[i].location;
+      skipped.status = JobStatus::kSkipped;
+      skipped.reason = spent;
+      (void)store.AdvanceJob(job_ids_[i], "not started", JobState::kSkipped, skipped.reason,
+                             skipped.ToJson().dump(), std::chrono::system_clock::now());
+      return;
     }
     if (control && *control == RunControl::kCancelled) {
       std::lock_guard lock(mutex_);

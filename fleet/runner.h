@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "fleet/gateway.h"
+#include "fleet/prices.h"
 #include "fleet/rate_governor.h"
 #include "fleet/spec.h"
 #include "fleet/targets.h"
@@ -130,6 +131,10 @@ struct RunOptions {
   // further repository starts (those are skipped, and `drover retry --status skipped` puts
   // them back). 0: no run-wide limit; each job still has the spec's own.
   int64_t max_run_tokens = 0;
+  // The same in US dollars, the run's usage priced at `cost_price` (the highest price of its
+  // models); 0: no cost budget.
+  double max_run_cost_usd = 0;
+  Price cost_price;
   // The provider key's limits, shared by every job (the gateway's RateGovernor); 0: none.
   RateLimits model_limits;
   // `--forge` and `--forge-url`: override the spec's `forge` kind and API root when set. The

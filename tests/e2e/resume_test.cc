@@ -53,6 +53,22 @@ class Resume : public ::testing::Test {
       argv.push_back("1");
       return argv;
     }
+    if (command == "run-cost") {
+      // Replayed tokens priced at $1000 per million: the first job's thousands of tokens cost
+      // dollars, over the budget of $0.01.
+      drover::testing::WriteTestFile(fx_.root(), "prices.yaml",
+                                     "replay: {input: 1000, output: 1000}\n");
+      auto argv = Argv("run");
+      for (std::string arg : {"--max-cost", "0.01", "--prices"}) argv.push_back(arg);
+      argv.push_back((fx_.root() / "prices.yaml").string());
+      return argv;
+    }
+    if (command == "run-cost-unpriced") {
+      auto argv = Argv("run-cost");  // Then a table without a price for the replayed model.
+      drover::testing::WriteTestFile(fx_.root(), "prices.yaml",
+                                     "openai:gpt-4.1: {input: 2, output: 8}\n");
+      return argv;
+    }
     if (command != "run") {
       return {DROVER_BINARY, command, "resumed", "--state-dir", (fx_.root() / "state").string()};
     }
@@ -233,6 +249,24 @@ TEST_F(Resume, SpentRunBudgetStopsStartingRepositories) {
   summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
   ASSERT_TRUE(summary.has_value());
   EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
+}
+
+TEST_F(Resume, SpentCostBudgetStopsStartingRepositories) {
+  auto first = Drover("run-cost");
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs/resumed/summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value()) << first.output;
+  EXPECT_EQ((*summary)["counts"]["published"], 1) << summary->dump(2);
+  EXPECT_EQ((*summary)["counts"]["skipped"], 2) << summary->dump(2);
+  EXPECT_NE(summary->dump().find("cost budget is spent ($"), std::string::npos) << summary->dump(2);
+}
+
+TEST_F(Resume, CostBudgetNeedsAPriceForTheModel) {
+  auto refused = Drover("run-cost-unpriced");
+  EXPECT_EQ(refused.exit_code, 3) << refused.output;
+  EXPECT_NE(refused.output.find("--max-cost: the price table has no price for replay"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(fx_.root() / "state/runs/resumed"));
 }
 
 }  // namespace

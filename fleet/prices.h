@@ -1,5 +1,6 @@
 // The price table: USD per million input, cached input and output tokens for each model, read
-// from a YAML file (evals/prices.yaml by default):
+// from a YAML file (evals/prices.yaml in the source tree is the project's). The eval harness
+// costs its runs with it and `drover run --max-cost` stops starting jobs by it:
 //   openai:gpt-4.1: {input: 2.00, cached_input: 0.50, output: 8.00}
 // Thread-safe: value types and pure functions.
 #pragma once
@@ -9,10 +10,11 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
-namespace drover::evals {
+namespace drover::fleet {
 
 struct Price {
   double input = 0;         // USD per million uncached input tokens.
@@ -32,8 +34,12 @@ struct PriceTable {
 Result<PriceTable> ParsePriceTable(const std::string& text, const std::string& file_name);
 Result<PriceTable> LoadPriceTable(const std::filesystem::path& file);
 
+// For a budget over several models (fallbacks): the highest of their prices, field by field.
+// Errors: kInvalidArgument naming the first model the table has no price for.
+Result<Price> HighestPrice(const PriceTable& table, const std::vector<std::string>& models);
+
 // `input_tokens` includes the cached ones, as the gateway counts them.
 double Cost(const Price& price, int64_t input_tokens, int64_t cached_input_tokens,
             int64_t output_tokens);
 
-}  // namespace drover::evals
+}  // namespace drover::fleet

@@ -1,4 +1,4 @@
-#include "evals/prices.h"
+#include "fleet/prices.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -6,7 +6,7 @@
 
 #include "core/fs.h"
 
-namespace drover::evals {
+namespace drover::fleet {
 namespace {
 
 std::unexpected<Error> FailAt(const std::string& file, const YAML::Node& node,
@@ -97,4 +97,18 @@ double Cost(const Price& price, int64_t input_tokens, int64_t cached_input_token
          1e6;
 }
 
-}  // namespace drover::evals
+Result<Price> HighestPrice(const PriceTable& table, const std::vector<std::string>& models) {
+  Price highest;
+  for (const auto& model : models) {
+    auto price = table.Find(model);
+    if (!price) {
+      return Fail(ErrorCode::kInvalidArgument, "the price table has no price for " + model);
+    }
+    highest.input = std::max(highest.input, price->input);
+    highest.cached_input = std::max(highest.cached_input, price->cached_input);
+    highest.output = std::max(highest.output, price->output);
+  }
+  return highest;
+}
+
+}  // namespace drover::fleet
