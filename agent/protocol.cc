@@ -24,6 +24,34 @@ std::unexpected<Error> ShapeError(std::string_view what, const std::string& wher
               std::string(what) + ": " + where + ": " + std::string(problem));
 }
 
+// A request's `tools`, the same in every protocol but for where each entry keeps its schema:
+// under `nested` (Chat Completions' "function") or in the entry itself (`nested` ""), with
+// the JSON Schema under `schema_key`.
+Status DecodeTools(const Json& body, std::string_view what, const char* nested,
+                   const char* schema_key, std::vector<ToolSchema>& out) {
+  const Json* tools = Member(body, "tools");
+  if (tools == nullptr) return {};
+  if (!tools->is_array()) return ShapeError(what, "tools", "expected an array");
+  bool flat = *nested == '\0';
+  std::string name_field = flat ? "name" : std::string(nested) + ".name";
+  for (size_t i = 0; i < tools->size(); ++i) {
+    std::string at = "tools[" + std::to_string(i) + "]";
+    const Json* entry = flat ? &(*tools)[i] : Member((*tools)[i], nested);
+    const Json* name = entry != nullptr ? Member(*entry, "name") : nullptr;
+    if (name == nullptr || !name->is_string()) return ShapeError(what, at, "missing " + name_field);
+    ToolSchema tool;
+    tool.name = name->get<std::string>();
+    if (const Json* d = Member(*entry, "description"); d != nullptr && d->is_string()) {
+      tool.description = d->get<std::string>();
+    }
+    if (const Json* schema = Member(*entry, schema_key); schema != nullptr) {
+      tool.parameters = *schema;
+    }
+    out.push_back(std::move(tool));
+  }
+  return {};
+}
+
 // Text of a content field: a string, null, or an array of blocks whose "text" parts are joined.
 std::string ContentText(const Json& content) {
   if (content.is_string()) return content.get<std::string>();
@@ -216,21 +244,8 @@ Result<ModelRequest> DecodeOpenAiRequest(const Json& body) {
     }
     request.messages.push_back(std::move(message));
   }
-  if (const Json* tools = Member(body, "tools"); tools != nullptr) {
-    if (!tools->is_array()) return ShapeError(kWhat, "tools", "expected an array");
-    for (size_t i = 0; i < tools->size(); ++i) {
-      std::string at = "tools[" + std::to_string(i) + "]";
-      const Json* function = Member((*tools)[i], "function");
-      const Json* name = function != nullptr ? Member(*function, "name") : nullptr;
-      if (name == nullptr || !name->is_string()) return ShapeError(kWhat, at, "missing function.name");
-      ToolSchema tool;
-      tool.name = name->get<std::string>();
-      if (const Json* d = Member(*function, "description"); d != nullptr && d->is_string()) {
-        tool.description = d->get<std::string>();
-      }
-      if (const Json* p = Member(*function, "parameters"); p != nullptr) tool.parameters = *p;
-      request.tools.push_back(std::move(tool));
-    }
+  if (auto tools = DecodeTools(body, kWhat, "function", "parameters", request.tools); !tools) {
+    return std::unexpected(tools.error());
   }
   return request;
 }
@@ -502,20 +517,8 @@ Result<ModelRequest> DecodeAnthropicRequest(const Json& body) {
     }
     flush();
   }
-  if (const Json* tools = Member(body, "tools"); tools != nullptr) {
-    if (!tools->is_array()) return ShapeError(kWhat, "tools", "expected an array");
-    for (size_t i = 0; i < tools->size(); ++i) {
-      std::string at = "tools[" + std::to_string(i) + "]";
-      const Json* name = Member((*tools)[i], "name");
-      if (name == nullptr || !name->is_string()) return ShapeError(kWhat, at, "missing name");
-      ToolSchema tool;
-      tool.name = name->get<std::string>();
-      if (const Json* d = Member((*tools)[i], "description"); d != nullptr && d->is_string()) {
-        tool.description = d->get<std::string>();
-      }
-      if (const Json* s = Member((*tools)[i], "input_schema"); s != nullptr) tool.parameters = *s;
-      request.tools.push_back(std::move(tool));
-    }
+  if (auto tools = DecodeTools(body, kWhat, "", "input_schema", request.tools); !tools) {
+    return std::unexpected(tools.error());
   }
   return request;
 }
@@ -715,20 +718,8 @@ Result<ModelRequest> DecodeResponsesRequest(const Json& body) {
     }
     // Other items (reasoning, web search results) carry nothing the neutral types hold.
   }
-  if (const Json* tools = Member(body, "tools"); tools != nullptr) {
-    if (!tools->is_array()) return ShapeError(kWhat, "tools", "expected an array");
-    for (size_t i = 0; i < tools->size(); ++i) {
-      std::string at = "tools[" + std::to_string(i) + "]";
-      const Json* name = Member((*tools)[i], "name");
-      if (name == nullptr || !name->is_string()) return ShapeError(kWhat, at, "missing name");
-      ToolSchema tool;
-      tool.name = name->get<std::string>();
-      if (const Json* d = Member((*tools)[i], "description"); d != nullptr && d->is_string()) {
-        tool.description = d->get<std::string>();
-      }
-      if (const Json* p = Member((*tools)[i], "parameters"); p != nullptr) tool.parameters = *p;
-      request.tools.push_back(std::move(tool));
-    }
+  if (auto tools = DecodeTools(body, kWhat, "", "parameters", request.tools); !tools) {
+    return std::unexpected(tools.error());
   }
   return request;
 }
