@@ -523,27 +523,31 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
     entry["attempts"] = attempt;
     std::optional<std::chrono::milliseconds> retry_after;
     agent::StreamDecoder decoder(upstream.provider);
-    std::string error_body;
+    std::string body;
     if (sent.stream) {
-      out.on_body = [&decoder, &error_body](int status, std::string_view chunk) {
-        if (status < 200 || status >= 300) {
-          error_body.append(chunk);
-          return true;
-        }
-        return decoder.Feed(chunk).has_value();
+      out.on_body = [&decoder, &body](int status, std::string_view chunk) {
+        body.append(chunk);
+        return status < 200 || status >= 300 || decoder.Feed(chunk).has_value();
       };
     }
     if (options_.governor != nullptr) options_.governor->Acquire();
     auto response = options_.http->Send(out);
-    if (response && sent.stream) response->body = std::move(error_body);
+    // Some compatible servers ignore "stream" and answer with plain JSON.
+    bool streamed = false;
+    if (response && sent.stream) {
+      response->body = std::move(body);
+      auto type = response->headers.find("content-type");
+      streamed = type != response->headers.end() &&
+                 type->second.starts_with("text/event-stream");
+    }
     if (!response && response.error().code == ErrorCode::kCancelled) {
       // The decoder stopped the transfer: the stream carried an error event or bad data.
       response = Fail(decoder.Finish().error());
     }
     Result<agent::ModelReply> reply = Fail(ErrorCode::kInternal, "no reply");
     if (response && response->status >= 200 && response->status < 300) {
-      reply = sent.stream ? decoder.Finish() : agent::DecodeResponse(upstream.provider,
-                                                                     response->body);
+      reply = streamed ? decoder.Finish()
+                       : agent::DecodeResponse(upstream.provider, response->body);
       if (reply) {
         outcome.reply = *std::move(reply);
         return outcome;

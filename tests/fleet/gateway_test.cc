@@ -603,6 +603,20 @@ TEST_F(GatewayTest, StalledStreamIsAbandonedAndRetried) {
   EXPECT_EQ(ReadJsonLines(*job.exchange_log).at(0)["attempts"], 2);
 }
 
+TEST_F(GatewayTest, UpstreamIgnoringStreamIsReadAsJson) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  agent::ModelReply plain{"plain json", {}, {11, 2, 0}, ""};
+  upstream_.AddResponse(Raw(200, agent::EncodeResponse(Provider::kOpenAiChat, "m", plain).dump(),
+                            {{"content-type", "application/json"}}));
+  auto client = Client(Provider::kOpenAiChat, job);
+  auto reply = client.Complete(UserSays("x"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "plain json");
+  EXPECT_EQ(gateway.Usage("j").upstream_retries, 0);
+}
+
 TEST_F(GatewayTest, ErrorEventMidStreamIsRetriedLikeItsStatus) {
   Gateway gateway(UpstreamOptions(Provider::kAnthropic));
   JobConfig job = Job("j");
