@@ -471,6 +471,8 @@ class Job {
     report_.input_tokens = usage.input_tokens;
     report_.output_tokens = usage.output_tokens;
     report_.cached_input_tokens = usage.cached_input_tokens;
+    report_.model = usage.model;
+    report_.fallbacks = usage.fallbacks;
     (void)run_.gateway.CloseJob(gateway_job.job_id);
     // CloseJob waited for the job's requests: a slot granted to an agent that was gone by then
     // comes back here.
@@ -1137,6 +1139,8 @@ Json JobReport::ToJson() const {
               {"input_tokens", input_tokens},
               {"output_tokens", output_tokens},
               {"cached_input_tokens", cached_input_tokens},
+              {"model", model},
+              {"fallbacks", fallbacks},
               {"baseline", baseline},
               {"verifier", verifier},
               {"pr", pr_url},
@@ -1172,6 +1176,8 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.input_tokens = json.value("input_tokens", int64_t{0});
   job.output_tokens = json.value("output_tokens", int64_t{0});
   job.cached_input_tokens = json.value("cached_input_tokens", int64_t{0});
+  job.model = json.value("model", "");
+  job.fallbacks = json.value("fallbacks", 0);
   job.baseline = json.value("baseline", "");
   job.verifier = json.value("verifier", "");
   job.pr_url = json.value("pr", "");
@@ -1477,14 +1483,20 @@ Status WriteRunSummary(const RunReport& report) {
   if (report.replayed) {
     md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
   }
-  md += "| repository | status | turns | tokens (in/out, cached in) | verifier | PR / reason |\n";
-  md += "|---|---|---:|---:|---|---|\n";
+  md += "| repository | status | turns | model | tokens (in/out, cached in) | verifier | PR / "
+        "reason |\n";
+  md += "|---|---|---:|---|---:|---|---|\n";
   for (const auto& job : report.jobs) {
     std::string last = job.status == JobStatus::kPublished ? job.pr_url : job.reason;
+    std::string model = job.model;
+    if (job.fallbacks > 0) {
+      model += " (after " + std::to_string(job.fallbacks) +
+               (job.fallbacks == 1 ? " fallback)" : " fallbacks)");
+    }
     md += "| " + job.repository + " | " + std::string(JobStatusName(job.status)) + " | " +
-          std::to_string(job.turns) + " | " + std::to_string(job.input_tokens) + "/" +
-          std::to_string(job.output_tokens) + ", " + std::to_string(job.cached_input_tokens) +
-          " | " +
+          std::to_string(job.turns) + " | " + model + " | " + std::to_string(job.input_tokens) +
+          "/" + std::to_string(job.output_tokens) + ", " +
+          std::to_string(job.cached_input_tokens) + " | " +
           (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
   }
   return WriteFileAtomic(report.run_dir / "summary.md", md);

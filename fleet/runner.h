@@ -44,6 +44,10 @@ struct JobReport {
   int64_t input_tokens = 0;
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;  // The part of input_tokens the provider served from cache.
+  // "provider:model" of the upstream that answered the job's last model request; empty when
+  // replayed or when no upstream answered.
+  std::string model;
+  int fallbacks = 0;  // Moves to the next model of the run's list (GatewayOptions::upstreams).
   std::string baseline;  // Verifier summary on the untouched tree.
   std::string verifier;  // Runner's final verifier summary ("" when never reached).
   std::string pr_url;

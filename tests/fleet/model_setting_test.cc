@@ -1,4 +1,5 @@
-// DROVER_MODEL parsing (single model, fallback lists, replay) and the per-job cached tokens.
+// DROVER_MODEL parsing (single model, fallback lists, replay) and the per-job usage fields
+// (cached tokens, serving model, fallbacks).
 #include <map>
 #include <string>
 
@@ -98,6 +99,27 @@ TEST(JobReport, CachedInputTokensRoundTrip) {
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->cached_input_tokens, 4096);
   EXPECT_EQ(back->input_tokens, 5000);
+}
+
+TEST(JobReport, ServingModelAndFallbacksRoundTrip) {
+  JobReport job;
+  job.status = JobStatus::kPublished;
+  job.model = "anthropic:claude-backup";
+  job.fallbacks = 2;
+  Json json = job.ToJson();
+  EXPECT_EQ(json["model"], "anthropic:claude-backup");
+  EXPECT_EQ(json["fallbacks"], 2);
+  auto back = JobReportFromJson(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->model, "anthropic:claude-backup");
+  EXPECT_EQ(back->fallbacks, 2);
+  // A report written before these fields existed reads as no fallback.
+  json.erase("model");
+  json.erase("fallbacks");
+  back = JobReportFromJson(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->model, "");
+  EXPECT_EQ(back->fallbacks, 0);
 }
 
 }  // namespace

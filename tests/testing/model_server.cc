@@ -40,6 +40,11 @@ void ScriptedModelServer::AddReply(agent::ModelReply reply, std::chrono::millise
   script_.push_back(Step{std::move(reply), delay});
 }
 
+void ScriptedModelServer::FailModel(std::string model, HttpResponse response) {
+  std::lock_guard lock(mutex_);
+  failing_models_[std::move(model)] = std::move(response);
+}
+
 void ScriptedModelServer::AddStalledReply(agent::ModelReply reply,
                                           std::chrono::milliseconds stall) {
   std::lock_guard lock(mutex_);
@@ -71,7 +76,7 @@ std::string ScriptedModelServer::AnthropicBaseUrl() const {
 
 HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
   std::unique_lock lock(mutex_);
-  received_.push_back(Received{request.method, request.url, request.headers, request.body});
+  received_.push_back(Received{request.method, request.url, request.headers, request.body, ""});
   std::string path = request.url.substr(0, request.url.find('?'));
   agent::Provider provider = agent::Provider::kOpenAiChat;
   if (path == "/v1/chat/completions" || path == "/chat/completions") {
@@ -83,6 +88,15 @@ HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
   } else {
     return TextResponse(404, "scripted model server: no endpoint " + path);
   }
+  auto decoded = agent::DecodeRequest(provider, request.body);
+  std::string model = "scripted";
+  if (decoded) {
+    model = decoded->model;
+    received_.back().model = model;
+    if (auto failing = failing_models_.find(model); failing != failing_models_.end()) {
+      return failing->second;
+    }
+  }
   if (script_.empty()) {
     return TextResponse(500, "scripted model server: script is empty (request " +
                                  std::to_string(received_.size()) + " to " + path + ")");
@@ -93,9 +107,6 @@ HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
     stopped_.wait_for(lock, step.delay, [this] { return stopping_; });
   }
   if (auto* response = std::get_if<HttpResponse>(&step.answer)) return *response;
-  std::string model = "scripted";
-  auto decoded = agent::DecodeRequest(provider, request.body);
-  if (decoded) model = decoded->model;
   const auto& reply = std::get<agent::ModelReply>(step.answer);
   HttpResponse response;
   response.status = 200;

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <variant>
@@ -27,6 +28,7 @@ class ScriptedModelServer {
     std::string path;  // The request target, e.g. "/v1/messages".
     HttpHeaders headers;
     std::string body;
+    std::string model;  // The model the body names; empty when it does not decode.
   };
 
   // Starts listening on 127.0.0.1 on a free port (a failure fails the test).
@@ -41,6 +43,9 @@ class ScriptedModelServer {
   // Queues a raw answer (429 with retry-after, 500, a garbage 200...), after `delay`.
   void AddResponse(HttpResponse response,
                    std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // Answers every request naming `model` with `response`, before and without touching the
+  // script: a model that is down while others serve.
+  void FailModel(std::string model, HttpResponse response);
   // Queues a reply that, streamed, stops after its first event for `stall` before going on
   // (a stalled stream); unstreamed, it is sent after `stall`.
   void AddStalledReply(agent::ModelReply reply, std::chrono::milliseconds stall);
@@ -69,6 +74,7 @@ class ScriptedModelServer {
   std::condition_variable stopped_;  // Wakes delayed answers on shutdown.
   bool stopping_ = false;
   std::deque<Step> script_;
+  std::map<std::string, HttpResponse> failing_models_;
   std::vector<Received> received_;
   HttpServer server_;  // Last: stopped first, while the state above still exists.
 };
