@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/context.h"
 #include "agent/http_model_client.h"
 #include "agent/protocol.h"
 #include "agent/stream.h"
@@ -136,6 +137,26 @@ struct Gateway::Job {
   size_t upstream_index = 0;  // Into GatewayOptions::upstreams: the model this job is on.
   JobUsage usage;
   Cassette recording;
+  // The job's last answered request and who answered it, for PromptPrefix.
+  std::optional<agent::ModelRequest> previous_request;
+  std::string previous_served_by;
+
+  // How much of `request`, encoded for `provider`, repeats the job's previous answered request
+  // when the same model (`served_by`) answered that one: what a provider's prefix cache could
+  // serve. Remembers `request` for the next call. {"bytes": N, "repeated_bytes": M}.
+  Json PromptPrefix(agent::Provider provider, const std::string& served_by,
+                    const agent::ModelRequest& request) {
+    std::optional<agent::ModelRequest> before;
+    {
+      std::lock_guard lock(mutex);
+      if (previous_served_by == served_by) before = std::move(previous_request);
+      previous_request = request;
+      previous_served_by = served_by;
+    }
+    agent::PrefixShare share =
+        agent::SharedPrefix(provider, before ? *before : agent::ModelRequest{}, request);
+    return {{"bytes", share.total_bytes}, {"repeated_bytes", before ? share.shared_bytes : 0}};
+  }
 
   // Records one exchange, when the job has a log. `entry` gets the common fields.
   void Log(Json entry) {
@@ -390,6 +411,7 @@ HttpResponse Gateway::Replay(Job& job, agent::Provider provider,
     response = ReplyResponse(provider, request.model, *reply, request.stream);
     entry["reply"] = ReplySummary(*reply);
     entry["usage"] = UsageJson(reply->usage);
+    entry["prompt_prefix"] = job.PromptPrefix(provider, "replay", request);
   } else {
     entry["error"] = {{"status", response.status},
                       {"message", Truncate(agent::ErrorMessageFromBody(response.body),
@@ -467,6 +489,8 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
       }
       entry["reply"] = ReplySummary(reply);
       entry["usage"] = UsageJson(reply.usage);
+      entry["prompt_prefix"] =
+          job.PromptPrefix(upstream.provider, entry["model"].get<std::string>(), request);
       job.Log(std::move(entry));
       return ReplyResponse(provider, model, reply, request.stream);
     }

@@ -74,7 +74,11 @@ struct JobConfig {
   std::filesystem::path socket_path;
   // Replay this job from the cassette instead of the upstream.
   std::optional<std::filesystem::path> cassette;
-  // JSONL, one line per exchange, secrets redacted. Appended to.
+  // JSONL, one line per exchange, secrets redacted. Appended to. An answered exchange has
+  // "prompt_prefix": {"bytes", "repeated_bytes"}: its tools, system and messages as encoded for
+  // the model that answered (agent::SharedPrefix), and how many of those bytes repeat the job's
+  // previous answered request to that same model (0 for its first): what the provider's
+  // prefix cache could serve.
   std::optional<std::filesystem::path> exchange_log;
   // Resuming a job an interrupted run had started: `find_step(n)` returns the reply (as
   // StepToText wrote it) of the job's n-th upstream exchange (0-based, over its attempts) when

@@ -679,6 +679,48 @@ TEST_F(GatewayTest, FallsBackToTheNextModelForTheRestOfTheJob) {
             std::string::npos);
   EXPECT_EQ(log[1]["model"], "anthropic:claude-backup");
   EXPECT_EQ(log[1]["reply"]["text"], "from the backup");
+  // The backup had never seen this job: nothing of its first request is in its cache. Its
+  // second request repeats the tools and the system prompt.
+  EXPECT_EQ(log[1]["prompt_prefix"]["repeated_bytes"], 0);
+  EXPECT_GT(log[2]["prompt_prefix"]["repeated_bytes"].get<size_t>(), 0u);
+  EXPECT_LT(log[2]["prompt_prefix"]["repeated_bytes"].get<size_t>(),
+            log[2]["prompt_prefix"]["bytes"].get<size_t>());
+}
+
+// Each answered exchange logs how much of its prompt repeats the job's previous request, as
+// the provider's encoding lays it out (tools, system, messages): a growing conversation
+// repeats all of it, a rewritten one only up to the first changed message.
+TEST_F(GatewayTest, LogsThePromptPrefixRepeatedFromThePreviousRequest) {
+  Gateway gateway(Options());
+  JobConfig job = ReplayJob("j", R"json({"drover_cassette": 1, "exchanges": [
+    {"reply": {"text": "one"}}, {"reply": {"text": "two"}}, {"reply": {"text": "three"}}]})json");
+  ASSERT_OK(gateway.OpenJob(job));
+  auto client = Client(Provider::kAnthropic, job);
+  agent::ModelRequest request = UserSays("please rename user_id to account_id");
+  request.tools.push_back({"read_file", "Reads a file.", Json{{"type", "object"}}});
+  ASSERT_OK(client.Complete(request));
+  // Cache breakpoints move from request to request; they are not part of the content.
+  request.messages.back().cache_breakpoint = true;
+  request.messages.push_back({agent::Role::kAssistant, "one", {}, "", false});
+  request.messages.push_back({agent::Role::kUser, "go on", {}, "", true});
+  ASSERT_OK(client.Complete(request));
+  request.messages[1].text = "a digest of what happened";
+  ASSERT_OK(client.Complete(request));
+  ASSERT_OK(gateway.CloseJob("j"));
+
+  auto log = ReadJsonLines(*job.exchange_log);
+  ASSERT_EQ(log.size(), 3u);
+  auto bytes = [&](size_t i) { return log[i]["prompt_prefix"]["bytes"].get<size_t>(); };
+  auto repeated = [&](size_t i) { return log[i]["prompt_prefix"]["repeated_bytes"].get<size_t>(); };
+  EXPECT_EQ(repeated(0), 0u);
+  EXPECT_GT(bytes(0), 0u);
+  EXPECT_EQ(repeated(1), bytes(0));
+  EXPECT_GT(bytes(1), bytes(0));
+  // Tools and system are repeated; the rewritten first message and all after it are not.
+  EXPECT_GT(repeated(2), 0u);
+  EXPECT_LT(repeated(2), bytes(0));
+  EXPECT_EQ(bytes(2), bytes(1) - std::string("please rename user_id to account_id").size() +
+                          std::string("a digest of what happened").size());
 }
 
 TEST_F(GatewayTest, EveryModelFailingNamesEachError) {
