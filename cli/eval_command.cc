@@ -105,7 +105,7 @@ int RunEval(const fs::path& self, const EvalFlags& flags, bool json,
   if (!result) return InputError(result.error());
   fs::path out = fs::absolute(flags.out);
   if (auto wrote = WriteOutputs(out, *result); !wrote) return InputError(wrote.error());
-  (void)RemoveAll(options->work_dir);
+  if (!flags.keep_work) (void)RemoveAll(options->work_dir);
   std::vector<std::string> problems;
   if (baseline) {
     problems = evals::BaselineRegressions(*baseline, *result);
@@ -213,6 +213,8 @@ EvalCommands AddEvalCommand(CLI::App& app, EvalFlags& flags) {
   eval->add_option("--prices", flags.prices, "Price table (default: evals/prices.yaml)");
   eval->add_option("--sandbox", flags.sandbox, "required (default) or none")
       ->check(CLI::IsMember({"required", "none"}));
+  eval->add_flag("--keep-work", flags.keep_work,
+                 "Keep OUT/work: each run's repository and run directory (exchanges, transcripts)");
   commands.compare = eval->add_subcommand("compare", "Compare two results.json files");
   commands.compare->add_option("a", flags.compare_a, "The earlier results.json")->required();
   commands.compare->add_option("b", flags.compare_b, "The later results.json")->required();

@@ -1,6 +1,7 @@
 // `drover eval SUITE [--model M] [--attempts K] [--tasks GLOB] [--jobs N] [--record DIR]
-//   [--out DIR] [--baseline FILE] [--prices FILE] [--sandbox required|none]`: runs an eval
-// suite through the pipeline of `drover run` and writes results.json, report.md, junit.xml;
+//   [--out DIR] [--baseline FILE] [--prices FILE] [--sandbox required|none] [--keep-work]`:
+// runs an eval suite through the pipeline of `drover run` and writes results.json, report.md,
+// junit.xml;
 // `drover eval compare A.json B.json`: which tasks changed, and whether significantly;
 // `drover eval verify-tasks SUITE`: every task's checks fail on repo/ and pass with solution/.
 #pragma once
@@ -26,6 +27,9 @@ struct EvalFlags {
   std::string baseline;  // results.json to compare against; a regression exits 1.
   std::string prices;    // Default: evals/prices.yaml when present.
   std::string sandbox = "required";
+  // Keep OUT/work: each run's scratch repository and run directory (job.json,
+  // exchanges.jsonl, transcripts) under work/<task>/attempt-K/. Default: removed.
+  bool keep_work = false;
   std::string compare_a, compare_b;
 };
 

@@ -115,6 +115,38 @@ TEST(EvalE2e, ReplaysTwiceIdenticallyWhateverTheJobs) {
   EXPECT_NE(junit.find("tests=\"4\" failures=\"0\""), std::string::npos) << junit;
 }
 
+// --keep-work leaves each run's directory, whose exchange log tells how much of each prompt
+// repeats the one before; without it the work folder goes.
+TEST(EvalE2e, KeepWorkLeavesTheRunsExchangeLogs) {
+  TempDir tmp;
+  auto kept = Eval({kSuite.string(), "--tasks", "py-rename", "--out", (tmp / "kept").string(),
+                    "--keep-work"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.output;
+  fs::path log = tmp / "kept/work/py-rename/attempt-1/state/runs/eval/jobs/py-rename/"
+                       "exchanges.jsonl";
+  ASSERT_TRUE(fs::exists(log)) << kept.output;
+  std::vector<Json> answered;
+  std::ifstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    Json entry = Json::parse(line);
+    if (entry.contains("reply")) answered.push_back(entry);
+  }
+  ASSERT_EQ(answered.size(), 4u);
+  EXPECT_EQ(answered[0]["prompt_prefix"]["repeated_bytes"], 0);
+  for (size_t i = 1; i < answered.size(); ++i) {
+    // A growing conversation: all of the previous request is repeated.
+    EXPECT_EQ(answered[i]["prompt_prefix"]["repeated_bytes"],
+              answered[i - 1]["prompt_prefix"]["bytes"])
+        << i;
+  }
+
+  auto removed = Eval({kSuite.string(), "--tasks", "py-rename", "--out",
+                       (tmp / "removed").string()});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  EXPECT_TRUE(fs::exists(tmp / "removed/results.json"));
+  EXPECT_FALSE(fs::exists(tmp / "removed/work"));
+}
+
 TEST(EvalE2e, DropAgainstTheBaselineFails) {
   TempDir tmp;
   fs::path suite = CopySuite(tmp);
