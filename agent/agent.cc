@@ -119,9 +119,9 @@ std::string Agent::RepoMapSection() {
   int64_t budget = std::min<int64_t>(task_.limits.repo_map_tokens,
                                      task_.limits.context_window_tokens / kRepoMapWindowShare);
   std::string text = (*map)->Render(
-      workspace_, SeedTerms(task_.title + "\n" + task_.instructions),
+      SeedTerms(task_.title + "\n" + task_.instructions),
       static_cast<size_t>(std::max<int64_t>(budget, 0)));
-  const RepoMapStats& stats = (*map)->stats();
+  RepoMapStats stats = (*map)->stats();
   (void)transcript_.Write("repo_map", {{"files", stats.files},
                                        {"parsed", stats.parsed},
                                        {"cache_hits", stats.cache_hits},

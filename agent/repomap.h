@@ -1,16 +1,28 @@
-// The repo map: definitions and referenced names of every file in a workspace (tree-sitter for
-// the languages it knows, words for other text files), ranked by relevance to a migration's
-// terms and rendered to a token budget for the agent's first prompt; also the index behind
-// the find_symbol and references tools. Parse results may be cached by content hash in a
-// folder shared by attempts and jobs. A built RepoMap is immutable: const calls are
-// thread-safe.
+// The repo map: a word index of every text file in a workspace, and definitions and referenced
+// names per file (tree-sitter for the languages it knows, words for other text files)
+// extracted on first use; files ranked by relevance to a migration's terms and rendered to a
+// token budget for the agent's first prompt; also the index behind the find_symbol and
+// references tools.
+//
+// Build reads every file once and records which words it holds, which is about as fast as
+// reading it; parsing is the expensive part, so a file is parsed only when something asks for
+// it: Rank parses a small repository whole, and in a larger one the files that mention the
+// migration's terms and the files they most likely use; Definitions and References parse the
+// files that hold the name's words. Parse results may be cached by content hash in a folder
+// shared by attempts and jobs.
+//
+// Thread-safe: all const calls may run concurrently (extraction on first use is internally
+// synchronised, and an extracted file never changes). The files are read again when first
+// extracted: rebuild the map after editing them.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "agent/tree_sitter_langs.h"
@@ -32,13 +44,18 @@ struct RepoMapOptions {
   std::filesystem::path cache_dir;
   size_t max_file_bytes = size_t{1} << 20;  // Larger files are left out.
   size_t max_files = 50000;                 // Files beyond this (in path order) are left out.
-  int threads = 0;                          // Parsing threads; 0 = one per core, at most 8.
+  int threads = 0;  // Reading and parsing threads; 0 = one per core, at most 8.
+  // Rank parses every file of a repository with at most this many files in a parsed
+  // language; in a larger one at most `rank_parse_files`: the files that mention the seeds
+  // most, then those that define the names they use.
+  size_t parse_all_up_to = 1000;
+  size_t rank_parse_files = 200;
 };
 
 struct RepoMapStats {
-  size_t files = 0;           // Files in the map.
-  size_t parsed = 0;          // Parsed with a grammar in this build.
-  size_t cache_hits = 0;      // Taken from the cache.
+  size_t files = 0;           // Files in the map (all indexed by their words).
+  size_t parsed = 0;          // Parsed with a grammar so far.
+  size_t cache_hits = 0;      // Taken from the cache so far.
   size_t cache_rejected = 0;  // Cache entries present but unusable (then parsed again).
   size_t skipped = 0;         // Binary, too large, unreadable, or over max_files.
 };
@@ -58,13 +75,19 @@ struct RankedFile {
 class RepoMap {
  public:
   // Lists the workspace (skipping .git, .gitignored paths, dependency and build output
-  // folders such as node_modules, vendor, build, dist, target; binaries; files over the cap),
-  // then extracts every file. Fails only when the workspace cannot be listed; a file that
-  // cannot be read or parsed is skipped or kept with its words.
+  // folders such as node_modules, vendor, build, dist, target; binaries; files over the cap)
+  // and indexes every file's words. Fails only when the workspace cannot be listed; a file
+  // that cannot be read is skipped.
   static Result<RepoMap> Build(const Workspace& workspace, const RepoMapOptions& options);
 
-  const std::vector<RepoFile>& files() const { return files_; }
-  const RepoMapStats& stats() const { return stats_; }
+  // The files in the map, sorted.
+  const std::vector<std::string>& paths() const { return paths_; }
+  // The definitions and references of paths()[index], extracted on first use. A file that
+  // can no longer be read, or that a grammar cannot handle, is kept with its words.
+  const RepoFile& File(size_t index) const;
+  // Extracts every file now (threads as in the options).
+  void ExtractAll() const;
+  RepoMapStats stats() const;
 
   // Definitions named `name` (a qualified "a.b" or "A::b" is looked up by its last part),
   // ordered by path and line; `text` is the signature.
@@ -73,25 +96,53 @@ class RepoMap {
   // and line; `text` is empty (the caller reads the lines it shows).
   std::vector<Location> References(std::string_view name) const;
 
-  // Every file, most relevant first: a PageRank over "file A uses a name file B defines",
-  // personalised to the files that mention `seeds`, plus the share of the seed mentions.
-  // Ties are broken by path, so the order is deterministic.
+  // Every file, most relevant first: a PageRank over "file A uses a name file B defines" (or
+  // is named after, as imports of modules are), personalised to the files that mention
+  // `seeds`, plus the share of the seed mentions. Uses are words; definitions are those of
+  // the files this call parses (see RepoMapOptions). Ties are broken by path, so the order
+  // is deterministic and does not depend on what was extracted before.
   std::vector<RankedFile> Rank(const std::vector<std::string>& seeds) const;
 
   // The ranked files with their main definitions and the lines that mention the seeds, as
   // "path:" then "  line: text" lines, within about `max_tokens` tokens (bytes / 4).
-  // Reads the matched lines through `workspace`. "" when nothing fits or nothing is known.
-  std::string Render(const Workspace& workspace, const std::vector<std::string>& seeds,
-                     size_t max_tokens) const;
+  // "" when nothing fits or nothing is known.
+  std::string Render(const std::vector<std::string>& seeds, size_t max_tokens) const;
+
+  RepoMap(RepoMap&&) noexcept;
+  RepoMap& operator=(RepoMap&&) noexcept;
+  ~RepoMap();
 
  private:
-  std::vector<RepoFile> files_;
-  RepoMapStats stats_;
-  struct Defined {
-    std::vector<size_t> files;  // Indexes of the files that define the name.
-    size_t users = 0;           // Files that use the name.
+  struct Posting {
+    uint64_t word = 0;  // WordHash of the word.
+    uint32_t file = 0;
+    uint32_t count = 0;  // Occurrences in the file.
   };
-  std::unordered_map<std::string, Defined> definers_;
+  struct Lazy;
+  struct Seeding;
+
+  RepoMap(const Workspace& workspace, const RepoMapOptions& options);
+  // Extracts those of `files` not extracted yet, in parallel when there are many.
+  void Extract(const std::vector<size_t>& files) const;
+  std::span<const Posting> Postings(std::string_view word) const;
+  // Files that may hold `name`: those that have every word of it (all files when it has none).
+  std::vector<size_t> Candidates(std::string_view name) const;
+  Seeding Seed(const std::vector<std::string>& seeds) const;
+  // The files Rank takes definitions from (see RepoMapOptions), extracted.
+  std::vector<size_t> RankParseSet(const Seeding& seeding) const;
+  struct Ranked {
+    size_t file = 0;
+    double score = 0;
+    int seed_mentions = 0;
+  };
+  std::vector<Ranked> RankSeeded(const Seeding& seeding) const;
+
+  Workspace workspace_;
+  RepoMapOptions options_;
+  std::vector<std::string> paths_;
+  std::vector<std::string_view> languages_;  // Per file; "" for words only.
+  std::vector<Posting> postings_;            // By word, then file.
+  std::unique_ptr<Lazy> lazy_;
 };
 
 // The terms of a migration's text worth looking for: backticked and quoted words, and bare

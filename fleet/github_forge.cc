@@ -189,36 +189,74 @@ Result<GitHubRepoRef> ParseGitHubLocation(std::string_view location) {
   return GitHubRepoRef{remote->host, std::string(parts[0]), std::string(parts[1])};
 }
 
+namespace {
+
+struct OwnerRule {
+  std::string pattern;
+  std::vector<std::string> owners;
+};
+
+struct OwnerSection {
+  std::vector<std::string> defaults;
+  std::vector<OwnerRule> rules;
+};
+
+// The tokens of a CODEOWNERS line up to a comment.
+std::vector<std::string_view> CodeOwnersTokens(std::string_view line) {
+  std::vector<std::string_view> tokens;
+  size_t i = line.find_first_not_of(" \t");
+  while (i != std::string_view::npos && i < line.size()) {
+    size_t end = line.find_first_of(" \t", i);
+    if (end == std::string_view::npos) end = line.size();
+    std::string_view token = line.substr(i, end - i);
+    if (token.starts_with('#')) break;
+    tokens.push_back(token);
+    i = line.find_first_not_of(" \t", end);
+  }
+  return tokens;
+}
+
+// GitLab's section header: "[Name]", "^[Name]" or "[Name][2]", then its default owners.
+std::optional<std::vector<std::string_view>> SectionHeader(std::string_view line) {
+  if (line.starts_with('^')) line.remove_prefix(1);
+  if (!line.starts_with('[')) return std::nullopt;
+  size_t close = line.find(']');
+  if (close == std::string_view::npos) return std::nullopt;
+  line.remove_prefix(close + 1);
+  if (line.starts_with('[')) {
+    size_t count_close = line.find(']');
+    if (count_close == std::string_view::npos) return std::nullopt;
+    line.remove_prefix(count_close + 1);
+  }
+  return CodeOwnersTokens(line);
+}
+
+std::vector<std::string> OwnerNames(const std::vector<std::string_view>& tokens) {
+  std::vector<std::string> owners;
+  for (std::string_view token : tokens) {
+    if (token.starts_with('@') && token.size() > 1) owners.emplace_back(token.substr(1));
+  }
+  return owners;
+}
+
+}  // namespace
+
 std::vector<std::string> OwnersFor(std::string_view codeowners_text,
                                    const std::vector<std::string>& changed_paths) {
-  struct Rule {
-    std::string pattern;
-    std::vector<std::string> owners;
-  };
-  std::vector<Rule> rules;
+  std::vector<OwnerSection> sections(1);
   for (std::string_view line : Split(codeowners_text, '\n')) {
     line = Trim(line);
     if (line.empty() || line.starts_with('#')) continue;
-    Rule rule;
-    bool first = true;
-    size_t i = 0;
-    while (i < line.size()) {
-      size_t end = line.find_first_of(" \t", i);
-      if (end == std::string_view::npos) end = line.size();
-      std::string_view token = line.substr(i, end - i);
-      i = line.find_first_not_of(" \t", end);
-      if (i == std::string_view::npos) i = line.size();
-      if (token.empty()) continue;
-      if (first) {
-        rule.pattern = std::string(token);
-        first = false;
-      } else if (token.starts_with('#')) {
-        break;
-      } else if (token.starts_with('@') && token.size() > 1) {
-        rule.owners.emplace_back(token.substr(1));
-      }
+    if (auto header = SectionHeader(line)) {
+      sections.push_back(OwnerSection{OwnerNames(*header), {}});
+      continue;
     }
-    rules.push_back(std::move(rule));
+    std::vector<std::string_view> tokens = CodeOwnersTokens(line);
+    if (tokens.empty()) continue;
+    OwnerRule rule{std::string(tokens[0]), OwnerNames({tokens.begin() + 1, tokens.end()})};
+    // Only a line without any owner (not even an e-mail one) takes the section's defaults.
+    if (tokens.size() == 1) rule.owners = sections.back().defaults;
+    sections.back().rules.push_back(std::move(rule));
   }
 
   std::vector<std::string> owners;
@@ -226,15 +264,29 @@ std::vector<std::string> OwnersFor(std::string_view codeowners_text,
   for (const std::string& raw_path : changed_paths) {
     std::string_view path = raw_path;
     while (path.starts_with('/')) path.remove_prefix(1);
-    for (auto rule = rules.rbegin(); rule != rules.rend(); ++rule) {
-      if (!CodeOwnersMatch(rule->pattern, path)) continue;
-      for (const std::string& owner : rule->owners) {
-        if (seen.insert(Lower(owner)).second) owners.push_back(owner);
+    for (const OwnerSection& section : sections) {
+      for (auto rule = section.rules.rbegin(); rule != section.rules.rend(); ++rule) {
+        if (!CodeOwnersMatch(rule->pattern, path)) continue;
+        for (const std::string& owner : rule->owners) {
+          if (seen.insert(Lower(owner)).second) owners.push_back(owner);
+        }
+        break;
       }
-      break;
     }
   }
   return owners;
+}
+
+Result<std::string> CodeOwnersText(const PullRequestDraft& draft,
+                                   const std::filesystem::path& workspace,
+                                   const std::vector<std::string>& places) {
+  if (draft.codeowners) return *draft.codeowners;
+  for (const std::string& where : places) {
+    auto text = ReadFile(workspace / where);
+    if (text) return std::move(*text);
+    if (text.error().code != ErrorCode::kNotFound) return Fail(text.error());
+  }
+  return std::string();
 }
 
 std::vector<std::string> ChangedPathsOfPatch(std::string_view patch) {
@@ -423,20 +475,13 @@ Result<PullRequest> GitHubForge::OpenOrUpdatePullRequest(const PullRequestDraft&
 Result<PullRequest> GitHubForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) {
   ReviewerRequest reviewers;
   if (options_.request_codeowners) {
-    std::string codeowners = draft.codeowners.value_or("");
-    for (const char* where : {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}) {
-      if (draft.codeowners) break;
-      auto text = ReadFile(wt.workspace / where);
-      if (text) {
-        codeowners = std::move(*text);
-        break;
-      }
-      if (text.error().code != ErrorCode::kNotFound) return Fail(text.error());
-    }
+    auto codeowners =
+        CodeOwnersText(draft, wt.workspace, {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"});
+    if (!codeowners) return Fail(codeowners.error());
     std::string org_prefix;
     if (auto repo = ParseGitHubLocation(draft.target_location))
       org_prefix = Lower(repo->owner) + "/";
-    for (const std::string& owner : OwnersFor(codeowners, ChangedPathsOfPatch(draft.patch))) {
+    for (const std::string& owner : OwnersFor(*codeowners, ChangedPathsOfPatch(draft.patch))) {
       size_t slash = owner.find('/');
       if (slash == std::string::npos) {
         reviewers.users.push_back(owner);

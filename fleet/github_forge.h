@@ -40,8 +40,18 @@ Result<GitHubRepoRef> ParseGitHubLocation(std::string_view location);
 // API cannot request them). Patterns follow GitHub's gitignore subset: `*`, `?`, `**`, a
 // leading `/` or an inner `/` anchors to the root, a trailing `/` matches directories only;
 // `!` negation and `[...]` ranges are unsupported on GitHub and never match here.
+// GitLab's sections are understood: a `[Name]`, `^[Name]` or `[Name][N]` line starts a
+// section, owners after it are the section's defaults for its lines without owners, and the
+// last match is taken in each section (their owners add up).
 std::vector<std::string> OwnersFor(std::string_view codeowners_text,
                                    const std::vector<std::string>& changed_paths);
+
+// The CODEOWNERS text for a change: `draft.codeowners` when set, else the first of `places`
+// (workspace-relative) that exists in `workspace`; "" when none does. Errors: reading one
+// that exists failed.
+Result<std::string> CodeOwnersText(const PullRequestDraft& draft,
+                                   const std::filesystem::path& workspace,
+                                   const std::vector<std::string>& places);
 
 // The paths a unified diff touches (the b/ side, or the a/ side for deletions).
 std::vector<std::string> ChangedPathsOfPatch(std::string_view patch);

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "fleet/remote_location.h"
 #include "core/strings.h"
+#include "fleet/remote_location.h"
 
 namespace drover::fleet {
 namespace {
@@ -75,6 +75,18 @@ Result<int> IidOf(const Json& mr) {
     return Fail(ErrorCode::kProtocol, "GitLab answered without a merge request iid");
   }
   return mr["iid"].get<int>();
+}
+
+// The ids of an MR's reviewers as GitLab lists them.
+std::vector<int64_t> ReviewerIds(const Json& mr) {
+  std::vector<int64_t> ids;
+  if (!mr.is_object() || !mr.contains("reviewers") || !mr["reviewers"].is_array()) return ids;
+  for (const Json& user : mr["reviewers"]) {
+    if (user.is_object() && user.contains("id") && user["id"].is_number_integer()) {
+      ids.push_back(user["id"].get<int64_t>());
+    }
+  }
+  return ids;
 }
 
 std::string JoinLabels(const std::vector<std::string>& labels) {
@@ -167,7 +179,8 @@ Result<Json> GitLabForge::Call(const GitLabProjectRef& project, std::string_view
   }
 }
 
-Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(const PullRequestDraft& draft) {
+Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(
+    const PullRequestDraft& draft, const std::vector<int64_t>& reviewer_ids) {
   std::string context = "publishing " + draft.head_branch + " of " + draft.repository;
   auto project = ParseGitLabLocation(draft.target_location);
   if (!project) return Fail(WithContext(project.error(), context));
@@ -189,11 +202,21 @@ Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(const PullRequestDraft
   if (!open->empty()) {
     auto iid = IidOf(open->front());
     if (!iid) return Fail(WithContext(iid.error(), context));
+    // reviewer_ids replaces the list: keep whoever the team asked meanwhile.
+    std::vector<int64_t> reviewers = ReviewerIds(open->front());
+    size_t had = reviewers.size();
+    for (int64_t id : reviewer_ids) {
+      if (std::find(reviewers.begin(), reviewers.end(), id) == reviewers.end()) {
+        reviewers.push_back(id);
+      }
+    }
+    if (reviewers.size() > had) fields["reviewer_ids"] = reviewers;
     mr = Call(*project, "PUT", mrs + "/" + std::to_string(*iid), fields);
     result.updated = true;
   } else {
     fields["source_branch"] = draft.head_branch;
     fields["target_branch"] = draft.base_branch;
+    if (!reviewer_ids.empty()) fields["reviewer_ids"] = reviewer_ids;
     mr = Call(*project, "POST", mrs, fields);
   }
   if (!mr) return Fail(WithContext(mr.error(), context));
@@ -204,8 +227,46 @@ Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(const PullRequestDraft
   return result;
 }
 
-Result<PullRequest> GitLabForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree&) {
-  return OpenOrUpdateMergeRequest(draft);
+Result<std::optional<int64_t>> GitLabForge::UserId(const GitLabProjectRef& project,
+                                                   const std::string& username) {
+  std::string key = project.host + " " + Lower(username);
+  {
+    std::lock_guard lock(users_mutex_);
+    if (auto it = users_.find(key); it != users_.end()) return it->second;
+  }
+  auto found = Call(project, "GET", "/users?username=" + Escape(username), std::nullopt);
+  if (!found) return Fail(found.error());
+  std::optional<int64_t> id;
+  if (found->is_array()) {
+    for (const Json& user : *found) {
+      if (user.is_object() && user.contains("id") && user["id"].is_number_integer() &&
+          Lower(StringField(user, "username")) == Lower(username)) {
+        id = user["id"].get<int64_t>();
+      }
+    }
+  }
+  std::lock_guard lock(users_mutex_);
+  users_[key] = id;
+  return id;
+}
+
+Result<PullRequest> GitLabForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) {
+  std::vector<int64_t> reviewer_ids;
+  if (options_.request_codeowners) {
+    std::string context = "publishing " + draft.head_branch + " of " + draft.repository;
+    auto project = ParseGitLabLocation(draft.target_location);
+    if (!project) return Fail(WithContext(project.error(), context));
+    auto codeowners = CodeOwnersText(draft, wt.workspace,
+                                     {"CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"});
+    if (!codeowners) return Fail(codeowners.error());
+    for (const std::string& owner : OwnersFor(*codeowners, ChangedPathsOfPatch(draft.patch))) {
+      if (owner.find('/') != std::string::npos) continue;  // A group, or a subgroup.
+      auto id = UserId(*project, owner);
+      if (!id) return Fail(WithContext(id.error(), context));
+      if (*id) reviewer_ids.push_back(**id);
+    }
+  }
+  return OpenOrUpdateMergeRequest(draft, reviewer_ids);
 }
 
 Result<PullRequestState> GitLabForge::ReadState(std::string_view target_location, int iid) {

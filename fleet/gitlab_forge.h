@@ -8,8 +8,13 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/http.h"
@@ -42,6 +47,8 @@ struct GitLabForgeOptions {
   int max_attempts = 3;
   // A rate-limit pause longer than this is returned as kRateLimited. Default 5 minutes.
   std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
+  // Ask the worktree's CODEOWNERS users for review of the patch's paths. Default true.
+  bool request_codeowners = true;
 };
 
 class GitLabForge : public Forge {
@@ -52,16 +59,26 @@ class GitLabForge : public Forge {
 
   std::string_view Name() const override { return "gitlab"; }
 
-  // Does not push (see the top of this file); OpenOrUpdateMergeRequest.
+  // Does not push (see the top of this file). Takes draft.codeowners, or else the worktree's
+  // CODEOWNERS (root, docs/, .gitlab/: GitLab's order), resolves the user owners of the
+  // patch's paths to ids (group owners cannot review and are left out; unknown users are
+  // skipped), then OpenOrUpdateMergeRequest. Errors: as OpenOrUpdateMergeRequest.
   Result<PullRequest> OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) override;
 
   // Finds the open MR from draft.head_branch; updates its title, description and labels, or
   // opens one into draft.base_branch. A draft is marked with GitLab's "Draft: " title
-  // prefix. PullRequest.id is "PROJECT!IID".
+  // prefix. `reviewer_ids` are added to the MR's reviewers (those already there stay).
+  // PullRequest.id is "PROJECT!IID".
   // Errors: kInvalidArgument (bad location; 400/409/422), kPermissionDenied (401/403),
   // kNotFound (404), kRateLimited (retry_after set), kUnavailable (5xx, network),
   // kProtocol (other statuses, unexpected JSON).
-  Result<PullRequest> OpenOrUpdateMergeRequest(const PullRequestDraft& draft);
+  Result<PullRequest> OpenOrUpdateMergeRequest(const PullRequestDraft& draft,
+                                               const std::vector<int64_t>& reviewer_ids = {});
+
+  // The id of the user called `username` on the project's instance; nullopt when there is
+  // none. Answers are remembered for the forge's lifetime. Errors: as above.
+  Result<std::optional<int64_t>> UserId(const GitLabProjectRef& project,
+                                        const std::string& username);
 
   // State of MR `iid` (opened → kOpen, merged, closed/locked → kClosed) and its head
   // pipeline as the check state. Errors: as above.
@@ -75,6 +92,8 @@ class GitLabForge : public Forge {
   HttpClient& http_;
   ForgeGovernor& governor_;
   Redactor redactor_;
+  std::mutex users_mutex_;
+  std::map<std::string, std::optional<int64_t>> users_;  // "host username" → id.
 };
 
 }  // namespace drover::fleet

@@ -163,10 +163,8 @@ class Job {
     auto started = SteadyClock::now();
     // A job that runs is not finished: whatever an interrupted run left of it goes, but for
     // the forge's record of a PR it may have opened (LocalForge finds it there and updates it).
-    auto pr_record = ReadFile(report_.job_dir / "pr.json");
-    Status made = RemoveAll(report_.job_dir);
-    if (made) made = CreateDirectories(report_.job_dir);
-    if (made && pr_record) made = WriteFileAtomic(report_.job_dir / "pr.json", *pr_record);
+    // That record is never moved or rewritten here: a kill at any moment must leave it.
+    Status made = ClearJobDir();
     if (!made) {
       Finish(JobStatus::kFailed, made.error().ToString());
     } else {
@@ -181,6 +179,18 @@ class Job {
   }
 
  private:
+  Status ClearJobDir() {
+    if (auto made = CreateDirectories(report_.job_dir); !made) return made;
+    std::error_code ec;
+    std::filesystem::directory_iterator entries(report_.job_dir, ec);
+    if (ec) return Fail(ErrorCode::kIo, "listing " + report_.job_dir.string() + ": " + ec.message());
+    for (const auto& entry : entries) {
+      if (entry.path().filename() == "pr.json") continue;
+      if (auto removed = RemoveAll(entry.path()); !removed) return removed;
+    }
+    return {};
+  }
+
   void Execute() {
     if (auto on_forge = CheckTargetOnForge(*run_.forge_setup, target_.location); !on_forge) {
       Finish(JobStatus::kFailed, "forge: " + on_forge.error().message);

@@ -443,6 +443,24 @@ apps/ @octocat
   EXPECT_EQ(OwnersFor(codeowners, {"a.js", "b.txt", "c.js"}), (V{"js-owner", "octo-org/octocats"}));
 }
 
+TEST(CodeOwners, GitLabSectionsEachGiveTheirLastMatchAndDefaultOwners) {
+  const char* codeowners = R"(* @everyone
+[Backend] @backend-lead
+*.go
+internal/ @core-team
+^[Docs][2] @acme/docs
+*.md
+README.md @readme-owner
+)";
+  auto owners = [&](std::string path) { return OwnersFor(codeowners, {path}); };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(owners("main.go"), (V{"everyone", "backend-lead"}));
+  EXPECT_EQ(owners("internal/x.go"), (V{"everyone", "core-team"}));
+  EXPECT_EQ(owners("guide.md"), (V{"everyone", "acme/docs"}));
+  EXPECT_EQ(owners("README.md"), (V{"everyone", "readme-owner"}));
+  EXPECT_EQ(owners("Makefile"), (V{"everyone"}));
+}
+
 TEST(CodeOwners, StarSlashOwnsDirectFilesOnlyAndDoubleStarCrossesDirectories) {
   using V = std::vector<std::string>;
   EXPECT_EQ(OwnersFor("docs/*  @star\n", {"docs/a.md"}), (V{"star"}));

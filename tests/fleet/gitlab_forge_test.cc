@@ -161,6 +161,55 @@ TEST_F(GitLabForgeTest, MapsErrorsAndWaitsOutTooManyRequests) {
   EXPECT_EQ(clock_.sleeps, std::vector<milliseconds>{milliseconds(3000)});
 }
 
+TEST_F(GitLabForgeTest, AsksCodeOwnersUsersForReviewAndKeepsReviewersAlreadyThere) {
+  drover::testing::TempDir tmp;
+  Worktree wt;
+  wt.workspace = tmp.path();
+  // GitLab's first place wins; sections each give their last match; groups cannot review.
+  drover::testing::WriteTestFile(tmp.path(), "CODEOWNERS",
+                                 "*.py @alice\n"
+                                 "[Database][2] @dba-lead\n"
+                                 "db/\n"
+                                 "^[Docs]\n"
+                                 "*.md @acme/writers @ghost\n");
+  drover::testing::WriteTestFile(tmp.path(), ".gitlab/CODEOWNERS", "* @not-this-file\n");
+  gitlab_.AddUser("alice", 11);
+  gitlab_.AddUser("dba-lead", 12);
+  PullRequestDraft draft = MakeDraft();
+  draft.patch =
+      "diff --git a/app/main.py b/app/main.py\n--- a/app/main.py\n+++ b/app/main.py\n"
+      "@@ -1 +1 @@\n-a\n+b\n"
+      "diff --git a/db/schema.sql b/db/schema.sql\n--- a/db/schema.sql\n+++ b/db/schema.sql\n"
+      "@@ -1 +1 @@\n-a\n+b\n"
+      "diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n"
+      "@@ -1 +1 @@\n-a\n+b\n";
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  std::vector<Recorded> requests = gitlab_.Requests();
+  std::vector<std::string> looked_up;
+  for (const Recorded& request : requests) {
+    if (request.path.starts_with("/api/v4/users")) looked_up.push_back(request.path);
+  }
+  EXPECT_EQ(looked_up, (std::vector<std::string>{"/api/v4/users?username=alice",
+                                                 "/api/v4/users?username=dba-lead",
+                                                 "/api/v4/users?username=ghost"}));
+  ASSERT_EQ(requests.back().method, "POST");
+  EXPECT_EQ(Json::parse(requests.back().body)["reviewer_ids"], Json({11, 12}));
+
+  // A reviewer the team added stays; the users are not looked up again.
+  gitlab_.Set(1, "reviewers", Json::array({{{"id", 99}}}));
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  requests = gitlab_.Requests();
+  ASSERT_EQ(requests.back().method, "PUT");
+  EXPECT_EQ(Json::parse(requests.back().body)["reviewer_ids"], Json({99, 11, 12}));
+  size_t lookups = 0;
+  for (const Recorded& request : requests) lookups += request.path.starts_with("/api/v4/users");
+  EXPECT_EQ(lookups, 3u);
+
+  // Nothing new to ask for: the reviewer list is left alone.
+  ASSERT_OK(forge_->OpenOrUpdate(draft, wt));
+  EXPECT_FALSE(Json::parse(gitlab_.Requests().back().body).contains("reviewer_ids"));
+}
+
 TEST(GitLabLocation, ParsesNestedGroupsOverHttpsAndSsh) {
   auto https = ParseGitLabLocation("https://gitlab.com/a/b/c.git");
   ASSERT_OK(https);

@@ -14,6 +14,21 @@ HttpResponse FakeGitLab::Handle(const HttpRequest& request) {
   std::string base = std::string("/api/v4/projects/acme%2Fplatform%2Fwidgets/merge_requests");
   std::string path = request.url.substr(0, request.url.find('?'));
   Json body = request.body.empty() ? Json() : Json::parse(request.body, nullptr, false);
+  if (request.method == "GET" && path == "/api/v4/users") {
+    Json found = Json::array();
+    for (const auto& [username, id] : users_) {
+      if (request.url.ends_with("?username=" + username)) {
+        found.push_back({{"id", id}, {"username", username}});
+      }
+    }
+    return JsonResponse(200, found);
+  }
+  // GitLab answers with reviewer objects for the ids it was given.
+  if (body.is_object() && body.contains("reviewer_ids")) {
+    Json reviewers = Json::array();
+    for (const Json& id : body["reviewer_ids"]) reviewers.push_back({{"id", id}});
+    body["reviewers"] = reviewers;
+  }
   if (request.method == "GET" && path == base) {
     Json list = Json::array();
     for (auto& [iid, mr] : mrs_) {

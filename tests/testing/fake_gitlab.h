@@ -3,6 +3,7 @@
 // Thread-safe: the handler and the accessors share one mutex.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -19,7 +20,7 @@
 namespace drover::testing {
 
 // A loopback stand-in for GitLab's merge request API (under /api/v4) for one project,
-// acme/platform/widgets; records every request.
+// acme/platform/widgets, and its user search; records every request.
 class FakeGitLab {
  public:
   using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
@@ -39,6 +40,11 @@ class FakeGitLab {
     std::lock_guard lock(mutex_);
     return mrs_.contains(iid) ? mrs_[iid] : Json();
   }
+  // A user that GET /users?username= finds, and that MRs list as a reviewer by id.
+  void AddUser(const std::string& username, int64_t id) {
+    std::lock_guard lock(mutex_);
+    users_[username] = id;
+  }
   size_t Count() {
     std::lock_guard lock(mutex_);
     return mrs_.size();
@@ -54,6 +60,7 @@ class FakeGitLab {
   std::mutex mutex_;
   std::vector<Recorded> requests_;
   std::map<int, Json> mrs_;
+  std::map<std::string, int64_t> users_;
   Override override_;
   HttpServer server_;
 };
