@@ -470,6 +470,7 @@ std::vector<std::pair<uint64_t, uint32_t>> CountWords(std::string_view text, Wor
 
 struct Indexed {
   bool skipped = true;
+  size_t bytes = 0;
   std::vector<std::pair<uint64_t, uint32_t>> words;
 };
 
@@ -485,6 +486,7 @@ Indexed IndexFile(const Workspace& workspace, const std::string& path,
     return indexed;
   }
   indexed.skipped = false;
+  indexed.bytes = content->size();
   indexed.words = CountWords(*content, counter);
   return indexed;
 }
@@ -576,6 +578,7 @@ Result<RepoMap> RepoMap::Build(const Workspace& workspace, const RepoMapOptions&
     }
     indexed[i].words = {};
     map.languages_.push_back(LanguageForPath(paths[i]));
+    map.sizes_.push_back(indexed[i].bytes);
     map.paths_.push_back(std::move(paths[i]));
   }
   std::sort(map.postings_.begin(), map.postings_.end(), [](const Posting& a, const Posting& b) {
@@ -702,7 +705,23 @@ std::vector<size_t> RepoMap::RankParseSet(const Seeding& seeding) const {
   }
   std::stable_sort(chosen.begin(), chosen.end(),
                    [&](size_t a, size_t b) { return seeding.personal[a] > seeding.personal[b]; });
-  chosen.resize(std::min(chosen.size(), options_.rank_parse_files / 2));
+  size_t files_left = options_.rank_parse_files;
+  size_t bytes_left = options_.rank_parse_bytes;
+  // Takes `files` in order while half (or, for the last call, all) of the budget lasts.
+  auto take = [&](std::vector<size_t>& files, bool half) {
+    size_t max_files = half ? files_left / 2 : files_left;
+    size_t max_bytes = half ? bytes_left / 2 : bytes_left;
+    size_t kept = 0;
+    size_t bytes = 0;
+    for (; kept < files.size() && kept < max_files; ++kept) {
+      if (bytes + sizes_[files[kept]] > max_bytes) break;
+      bytes += sizes_[files[kept]];
+    }
+    files.resize(kept);
+    files_left -= kept;
+    bytes_left -= bytes;
+  };
+  take(chosen, true);
   Extract(chosen);
   // Then the files that most likely define what those use: those holding the rarer names
   // they use, or named after one (an imported module).
@@ -730,7 +749,7 @@ std::vector<size_t> RepoMap::RankParseSet(const Seeding& seeding) const {
   }
   std::stable_sort(neighbours.begin(), neighbours.end(),
                    [&](size_t a, size_t b) { return score[a] > score[b]; });
-  neighbours.resize(std::min(neighbours.size(), options_.rank_parse_files - chosen.size()));
+  take(neighbours, false);
   Extract(neighbours);
   chosen.insert(chosen.end(), neighbours.begin(), neighbours.end());
   std::sort(chosen.begin(), chosen.end());

@@ -46,10 +46,12 @@ struct RepoMapOptions {
   size_t max_files = 50000;                 // Files beyond this (in path order) are left out.
   int threads = 0;  // Reading and parsing threads; 0 = one per core, at most 8.
   // Rank parses every file of a repository with at most this many files in a parsed
-  // language; in a larger one at most `rank_parse_files`: the files that mention the seeds
-  // most, then those that define the names they use.
+  // language; in a larger one at most `rank_parse_files` files and `rank_parse_bytes` bytes
+  // (parsing costs by the byte): half for the files that mention the seeds most, the rest
+  // for those that most likely define the names they use.
   size_t parse_all_up_to = 1000;
   size_t rank_parse_files = 200;
+  size_t rank_parse_bytes = size_t{2} << 20;
 };
 
 struct RepoMapStats {
@@ -141,6 +143,7 @@ class RepoMap {
   RepoMapOptions options_;
   std::vector<std::string> paths_;
   std::vector<std::string_view> languages_;  // Per file; "" for words only.
+  std::vector<size_t> sizes_;                // Per file, in bytes when indexed.
   std::vector<Posting> postings_;            // By word, then file.
   std::unique_ptr<Lazy> lazy_;
 };

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Scheduling under model latency: N generated local repositories with a trivial verifier, a
-loopback model server (OpenAI Chat Completions) that answers every call after DELAY seconds and
-makes each job take five calls (four tool calls, then finish), and one `drover run --agents A`.
-Prints the wall time against the ideal N x 5 x DELAY / A and their ratio.
+loopback model server (OpenAI Chat Completions; bench/latency_model_server, built beside
+drover) that answers every call after DELAY seconds and makes each job take five calls (four
+tool calls, then finish), and one `drover run --agents A`. Prints the wall time against the
+ideal N x 5 x DELAY / A and their ratio, and where a model call's time went beyond DELAY.
 
 Usage: bench/fleet_latency.py [DROVER_BINARY] [REPOSITORIES] [AGENTS] [DELAY] [SANDBOX]
   defaults: build/cli/drover 500 100 2.0 none   (SANDBOX: none or required)
 """
-import http.server
+import datetime
 import json
 import os
 import resource
@@ -15,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 CALLS_PER_JOB = 5
@@ -25,48 +25,28 @@ def git(*args, cwd):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def tool_call(n, name, arguments):
-    return {"id": f"call_{n}", "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)}}
-
-
-# The n-th call of a job (n = assistant turns already in the conversation).
-def reply_for(n):
-    script = [("list_files", {}),
-              ("read_file", {"path": "version.txt"}),
-              ("write_file", {"path": "version.txt", "content": "v2\n"}),
-              ("read_file", {"path": "version.txt"}),
-              ("finish", {"summary": "Bumped the version."})]
-    name, arguments = script[min(n, len(script) - 1)]
-    return {"id": f"chatcmpl-{n}", "object": "chat.completion", "model": "bench",
-            "choices": [{"index": 0, "finish_reason": "tool_calls",
-                         "message": {"role": "assistant", "content": None,
-                                     "tool_calls": [tool_call(n, name, arguments)]}}],
-            "usage": {"prompt_tokens": 200, "completion_tokens": 20, "total_tokens": 220}}
-
-
-def make_handler(delay, counter):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            request = json.loads(body or b"{}")
-            turns = sum(1 for m in request.get("messages", []) if m.get("role") == "assistant")
-            time.sleep(delay)
-            out = json.dumps(reply_for(turns)).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(out)))
-            self.end_headers()
-            self.wfile.write(out)
-            with counter["lock"]:
-                counter["calls"] += 1
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
+def agent_timeline(jobs_dir, agents):
+    """Model call durations (sorted) from the agents' transcripts, and how busy the agent slots
+    were: agent-process seconds over slots x the span from the first start to the last end."""
+    def seconds(stamp):
+        return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    calls, spans = [], []
+    for job in sorted(os.listdir(jobs_dir)):
+        path = os.path.join(jobs_dir, job, "attempt-1", "transcript.jsonl")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            events = [json.loads(line) for line in f]
+        asked = None
+        for event in events:
+            if event["type"] == "model_request":
+                asked = seconds(event["t"])
+            elif event["type"] == "model_reply" and asked is not None:
+                calls.append(seconds(event["t"]) - asked)
+        spans.append((seconds(events[0]["t"]), seconds(events[-1]["t"])))
+    busy = sum(end - start for start, end in spans)
+    span = max(end for _, end in spans) - min(start for start, _ in spans)
+    return sorted(calls), busy / (agents * span)
 
 
 def main():
@@ -75,11 +55,12 @@ def main():
     agents = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     delay = float(sys.argv[4]) if len(sys.argv) > 4 else 2.0
     sandbox = sys.argv[5] if len(sys.argv) > 5 else "none"
+    server_binary = os.path.join(os.path.dirname(os.path.dirname(drover)), "bench",
+                                 "latency_model_server")
     root = tempfile.mkdtemp(prefix="drover-latency-bench-")
-    counter = {"lock": threading.Lock(), "calls": 0}
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(delay, counter))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = subprocess.Popen([server_binary, str(delay)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    port = int(server.stdout.readline().split()[1])
     try:
         template = f"{root}/template"
         os.makedirs(template)
@@ -101,7 +82,7 @@ def main():
             f.write("---\nid: latency\ntitle: Latency\nverifiers:\n  - name: test\n"
                     "    command: make -s test\nlimits:\n  max_attempts: 1\n---\nBump it.\n")
         env = dict(os.environ, DROVER_MODEL="openai:bench", OPENAI_API_KEY="sk-bench",
-                   OPENAI_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}/v1")
+                   OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1")
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         run = subprocess.run([drover, "run", f"{root}/migration.md", "--repos", f"{root}/repos.txt",
@@ -119,7 +100,9 @@ def main():
         seconds = sorted(job["seconds"] for job in summary["jobs"])
         print(f"repositories:    {count} ({summary['counts']['published']} published), "
               f"--agents {agents}, --sandbox {sandbox}, model delay {delay:.1f} s")
-        print(f"model calls:     {counter['calls']} ({CALLS_PER_JOB} per job expected)")
+        server.stdin.close()
+        calls = int(server.stdout.read().split()[1])
+        print(f"model calls:     {calls} ({CALLS_PER_JOB} per job expected)")
         print(f"wall time:       {wall:.1f} s")
         print(f"ideal:           {ideal:.1f} s ({count} x {CALLS_PER_JOB} x {delay:.1f} s / {agents})")
         print(f"ratio:           {wall / ideal:.3f} (goal: at most 1.10)")
@@ -128,9 +111,14 @@ def main():
               f"{os.getloadavg()[0]:.1f})")
         print(f"job seconds:     median {seconds[len(seconds) // 2]:.2f}, "
               f"max {seconds[-1]:.2f} (ideal {CALLS_PER_JOB * delay:.1f})")
+        calls, agents_busy = agent_timeline(f"{root}/state/runs/latency/jobs", agents)
+        print(f"model call:      median {calls[len(calls) // 2]:.2f} s, p90 "
+              f"{calls[len(calls) * 9 // 10]:.2f} s, max {calls[-1]:.2f} s, as the agent saw it")
+        print(f"agent slots:     {agents_busy:.0%} busy from the first agent to the last")
         return 0
     finally:
-        server.shutdown()
+        if server.poll() is None:
+            server.kill()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -993,7 +993,7 @@ class Scheduler {
     };
     std::vector<std::thread> workers;
     int in_flight = run_.options.max_in_flight;
-    if (in_flight <= 0) in_flight = progress_.agent_slots + progress_.build_slots;
+    if (in_flight <= 0) in_flight = 2 * progress_.agent_slots + progress_.build_slots;
     size_t lanes = static_cast<size_t>(in_flight);
     size_t count = std::min<size_t>(lanes, end - begin);
     for (size_t i = 0; i < count; ++i) workers.emplace_back(worker);

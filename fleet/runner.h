@@ -115,7 +115,8 @@ struct RunOptions {
   // this can be far above the number of cores).
   int agents = 4;
   // Repositories in flight: besides those whose agents run, the others prepare, check or
-  // publish, so that a job is ready whenever an agent slot frees. 0: agents + build slots.
+  // publish, so that a job is ready whenever an agent slot frees (even when many agents end
+  // at once). 0: twice the agent slots plus the build slots.
   int max_in_flight = 0;
   // Build slots: verifier and agent commands running at once (CPU-bound). Baseline and final
   // checks take one in the runner; an agent's run/verify commands take one through the
