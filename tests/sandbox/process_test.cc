@@ -1,6 +1,8 @@
 #include "sandbox/process.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -161,6 +163,46 @@ TEST(ProcessRunner, FeedsStdinAndRunsInCwd) {
   ASSERT_OK(result);
   EXPECT_EQ(drover::testing::ReadTestFile(dir.path() / "got.txt"), "hello");
   EXPECT_NE(result->output.find(dir.path().string()), std::string::npos);
+}
+
+// As a shell reports them: the command fails, the run does not.
+TEST(ProcessRunner, MissingWorkingDirectoryOrUnrunnableProgramIsAFailedCommand) {
+  TempDir dir;
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("true");
+  spec.cwd = dir.path() / "gone";
+  auto no_cwd = runner->Run(spec);
+  ASSERT_OK(no_cwd);
+  EXPECT_EQ(no_cwd->exit_code, 126);
+  EXPECT_NE(no_cwd->output.find("cannot change to the working directory"), std::string::npos);
+
+  drover::testing::WriteTestFile(dir.path(), "not-executable.sh", "echo hi\n");
+  ProcessSpec plain;
+  plain.argv = {(dir.path() / "not-executable.sh").string()};
+  plain.log_file = dir.path() / "log.txt";
+  auto refused = runner->Run(plain);
+  ASSERT_OK(refused);
+  EXPECT_EQ(refused->exit_code, 127);
+  EXPECT_NE(refused->output.find("Permission denied"), std::string::npos) << refused->output;
+  EXPECT_EQ(drover::testing::ReadTestFile(dir.path() / "log.txt"), refused->output);
+}
+
+TEST(ProcessRunner, SignalsTheRunnerIgnoresOrBlocksAreNotPassedOn) {
+  // The runner ignores SIGPIPE and may block signals on its threads; its commands get neither.
+  auto previous = ::signal(SIGPIPE, SIG_IGN);
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  sigset_t old;
+  ::pthread_sigmask(SIG_BLOCK, &block, &old);
+  auto runner = MakeLocalProcessRunner();
+  auto result = runner->Run(Shell("grep -E '^(SigBlk|SigIgn)' /proc/self/status"));
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::signal(SIGPIPE, previous);
+  ASSERT_OK(result);
+  EXPECT_NE(result->output.find("SigBlk:\t0000000000000000"), std::string::npos) << result->output;
+  // SIGPIPE is signal 13: bit 12 of the ignored set.
+  EXPECT_EQ(result->output.find("SigIgn:\t0000000000001000"), std::string::npos) << result->output;
 }
 
 TEST(ProcessRunner, NoControllingTerminal) {
