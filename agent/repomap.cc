@@ -517,7 +517,7 @@ std::vector<size_t> Intersect(const std::vector<size_t>& a, const std::vector<si
   return both;
 }
 
-constexpr size_t kPreExtractedForRender = 64;
+constexpr size_t kPreExtractedForRender = 32;
 constexpr size_t kMinUsersCap = 200;
 constexpr size_t kUsersCapShare = 10;
 
@@ -694,7 +694,9 @@ std::vector<size_t> RepoMap::RankParseSet(const Seeding& seeding) const {
   for (size_t f = 0; f < paths_.size(); ++f) {
     if (!languages_[f].empty()) grammar.push_back(f);
   }
-  if (grammar.size() <= options_.parse_all_up_to) {
+  size_t grammar_bytes = 0;
+  for (size_t f : grammar) grammar_bytes += sizes_[f];
+  if (grammar.size() <= options_.parse_all_up_to && grammar_bytes <= options_.rank_parse_bytes) {
     Extract(grammar);
     return grammar;
   }

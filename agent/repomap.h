@@ -45,13 +45,13 @@ struct RepoMapOptions {
   size_t max_file_bytes = size_t{1} << 20;  // Larger files are left out.
   size_t max_files = 50000;                 // Files beyond this (in path order) are left out.
   int threads = 0;  // Reading and parsing threads; 0 = one per core, at most 8.
-  // Rank parses every file of a repository with at most this many files in a parsed
-  // language; in a larger one at most `rank_parse_files` files and `rank_parse_bytes` bytes
-  // (parsing costs by the byte): half for the files that mention the seeds most, the rest
-  // for those that most likely define the names they use.
+  // Rank parses every file of a repository with at most `parse_all_up_to` files in a parsed
+  // language and `rank_parse_bytes` of them; in a larger one at most `rank_parse_files`
+  // files and `rank_parse_bytes` bytes (parsing costs by the byte): half for the files that
+  // mention the seeds most, the rest for those that most likely define the names they use.
   size_t parse_all_up_to = 1000;
   size_t rank_parse_files = 200;
-  size_t rank_parse_bytes = size_t{2} << 20;
+  size_t rank_parse_bytes = size_t{1} << 20;
 };
 
 struct RepoMapStats {
