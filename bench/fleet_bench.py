@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runner overhead over many repositories: N generated local git repositories with a trivial
 verifier and a replayed model with no latency, one `drover run`; prints the wall time, the
-time per repository, the verifiers' own share, and the runner's peak RSS.
+time per repository (a job slot's share of the wall time), the verifiers' own share, the CPU
+used per repository by every process of the run, and the runner's peak RSS.
 
 Usage: bench/fleet_bench.py [DROVER_BINARY] [REPOSITORIES] [JOBS]
 """
@@ -56,11 +57,14 @@ def main():
                     "    command: make -s test\nlimits:\n  max_attempts: 1\n---\nBump it.\n")
         env = dict(os.environ, DROVER_MODEL=f"replay:{root}/cassettes")
         started = time.monotonic()
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         run = subprocess.run([drover, "run", f"{root}/migration.md", "--repos", f"{root}/repos.txt",
                               "--state-dir", f"{root}/state", "--run-id", "bench",
                               "--jobs", str(jobs), "--json"],
                              env=env, capture_output=True, text=True)
         wall = time.monotonic() - started
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         if run.returncode not in (0, 1):
             print(run.stderr[-2000:], file=sys.stderr)
@@ -81,6 +85,8 @@ def main():
         print(f"per repository (wall x jobs / n): {per_repo * 1000:.0f} ms")
         print(f"  of which verifier runs:     {verifier_seconds / count * 1000:.0f} ms")
         print(f"  runner overhead:            {(per_repo - verifier_seconds / count) * 1000:.0f} ms")
+        print(f"CPU per repository:           {cpu / count * 1000:.0f} ms (drover, its sandboxes, "
+              f"agents and verifiers; {os.cpu_count()} cores)")
         print(f"peak RSS (largest process):   {peak_kib / 1024:.0f} MiB")
         return 0
     finally:
