@@ -492,7 +492,8 @@ class Job {
 
   Result<agent::AgentOutcome> RunAttempt(const std::string& socket, int attempt,
                                          const std::string& feedback) {
-    Step("agent");
+    // "agent" once an agent slot is held: until then the job waits its turn.
+    Step("waiting");
     const auto& spec = run_.spec;
     std::filesystem::path dir = report_.job_dir / ("attempt-" + std::to_string(attempt));
     if (auto made = CreateDirectories(dir); !made) return Fail(made.error());
@@ -546,6 +547,7 @@ class Job {
       // Only the agent holds an agent slot: preparing, checking and publishing happen beside
       // the agents, so that the model-bound slots are never idle while a job does CPU work.
       SlotPool::Scoped agent_slot(run_.agent_slots, target_.name);
+      Step("agent");
       ++run_.agents_running;
       ran = (isolated ? *isolated : run_.processes).Run(process);
       --run_.agents_running;

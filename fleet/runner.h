@@ -34,7 +34,8 @@ struct JobReport {
   std::string repository;
   std::string location;
   JobStatus status = JobStatus::kFailed;
-  std::string step;    // Last step reached: prepared, baseline, agent, verified, published.
+  std::string step;    // Last step reached: prepared, baseline, waiting (for an agent slot),
+                       // agent, verified, published.
   std::string reason;  // Why it failed or was skipped; empty when published.
   // For a failed job, what failed: infrastructure, verifier_failed, diff_policy, judge_veto,
   // budget_exhausted (limits, stuck), edit_errors, model_error; empty otherwise.
