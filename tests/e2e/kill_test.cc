@@ -95,11 +95,11 @@ class KillRestart : public ::testing::Test {
     EXPECT_GT(pid, 0);
     auto deadline = std::chrono::steady_clock::now() + delay;
     int status = 0;
-    for (int tick = 0; std::chrono::steady_clock::now() < deadline; ++tick) {
+    while (std::chrono::steady_clock::now() < deadline) {
       if (waitpid(pid, &status, WNOHANG) == pid) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : -2;
       }
-      if (tick % 5 == 0 && Finished().size() >= max_finished) break;
+      if (Finished().size() >= max_finished) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     kill(pid, SIGKILL);
@@ -131,9 +131,11 @@ TEST_F(KillRestart, TwentyKillsLoseNothingAndPublishEachOnce) {
   RecordProperty("seed", static_cast<int>(seed));
   std::mt19937 random(seed);
   // A random moment, but never after a life has finished more than its share of the jobs:
-  // twenty kills come before the run is done, however fast the machine.
+  // twenty kills come before the run is done, however fast the machine. Jobs end in bursts
+  // (a wave of agents ends together), and a burst can land between two looks at the store:
+  // the share is half of an even split, so that such overshoots still leave jobs for the end.
   std::uniform_int_distribution<int> delay_ms(200, 1500);
-  constexpr size_t kShare = kRepositories / (kKills + 2);
+  constexpr size_t kShare = kRepositories / (2 * kKills);
 
   std::map<std::string, std::pair<int64_t, std::string>> finished;
   std::map<std::string, std::string> pr_created;  // repository → created_at of its PR.
