@@ -589,6 +589,16 @@ void CheckTests(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& v
   }
 }
 
+// "100644" and the like; 0 when the text is not an octal mode.
+uint32_t OctalMode(std::string_view text) {
+  uint32_t mode = 0;
+  size_t i = 0;
+  for (; i < text.size() && i < 7 && text[i] >= '0' && text[i] <= '7'; ++i) {
+    mode = mode * 8 + static_cast<uint32_t>(text[i] - '0');
+  }
+  return i == 0 || (i < text.size() && text[i] != ' ') ? 0 : mode;
+}
+
 }  // namespace
 
 int ParsedDiff::lines_added() const {
@@ -620,6 +630,10 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
     if (file == nullptr) return;
     if (file->status == FileStatus::kAdded) file->old_path.clear();
     if (file->status == FileStatus::kDeleted) file->new_path.clear();
+    // A link's blob is its target, one line without a line end.
+    if (file->new_mode == 0120000 && file->added.size() == 1) {
+      file->symlink_target = file->added.front().text;
+    }
   };
   size_t pos = 0;
   while (pos < patch.size()) {
@@ -655,8 +669,10 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
       finish();
       auto paths = GitHeaderPaths(line.substr(11));
       if (!paths) return fail("cannot read the paths of \"" + std::string(line) + "\"");
-      diff.files.push_back({paths->first, paths->second, FileStatus::kModified, false, {}, {}, {}});
+      diff.files.emplace_back();
       file = &diff.files.back();
+      file->old_path = paths->first;
+      file->new_path = paths->second;
       in_hunks = false;
       continue;
     }
@@ -685,10 +701,23 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
       if (Trim(line).empty()) continue;
       return fail("unexpected line after a hunk: \"" + std::string(line) + "\"");
     }
-    if (line.starts_with("new file mode")) {
+    if (line.starts_with("new file mode ")) {
       file->status = FileStatus::kAdded;
-    } else if (line.starts_with("deleted file mode")) {
+      file->new_mode = OctalMode(line.substr(14));
+    } else if (line.starts_with("deleted file mode ")) {
       file->status = FileStatus::kDeleted;
+      file->old_mode = OctalMode(line.substr(18));
+    } else if (line.starts_with("old mode ")) {
+      file->old_mode = OctalMode(line.substr(9));
+    } else if (line.starts_with("new mode ")) {
+      file->new_mode = OctalMode(line.substr(9));
+    } else if (line.starts_with("index ")) {
+      // "index abc..def 100644": the mode of both sides when it did not change.
+      if (size_t space = line.find(' ', 6); space != std::string_view::npos) {
+        uint32_t mode = OctalMode(line.substr(space + 1));
+        if (file->old_mode == 0 && file->status != FileStatus::kAdded) file->old_mode = mode;
+        if (file->new_mode == 0 && file->status != FileStatus::kDeleted) file->new_mode = mode;
+      }
     } else if (line.starts_with("rename from ") || line.starts_with("copy from ")) {
       bool copy = line.starts_with("copy");
       auto path = PathField(line.substr(copy ? 10 : 12), false);
@@ -712,7 +741,7 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
     } else if (line.starts_with("Binary files ") || line == "GIT binary patch") {
       file->binary = true;
     }
-    // Other header lines (index, mode changes, similarity) say nothing the policy needs.
+    // Other header lines (similarity) say nothing the policy needs.
   }
   if (old_left > 0 || new_left > 0) return fail("the diff ends inside a hunk");
   finish();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
@@ -27,6 +28,15 @@ struct FileChange {
   std::string new_path;  // Empty when deleted.
   FileStatus status = FileStatus::kModified;
   bool binary = false;  // Binary files carry no lines.
+  // Git modes (0100644, 0100755, 0120000 a symbolic link, 0160000 a submodule; 0 when that
+  // side is absent or the patch does not say), from the header lines.
+  uint32_t old_mode = 0;
+  uint32_t new_mode = 0;
+  // What a new or changed symbolic link points to (its blob, the single added line).
+  std::string symlink_target;
+  // Bytes of the new side's blob. Not in patch text: set by whoever computed the diff (the
+  // runner, from the commit); ParseDiff leaves it 0.
+  uint64_t new_size = 0;
   std::vector<DiffLine> added;
   std::vector<DiffLine> removed;
   std::vector<DiffLine> context;  // The unchanged lines the hunks show around the changes.

@@ -128,6 +128,35 @@ TEST(DiffPolicy, ParsesStatusesLinesRenamesAndBinaries) {
   EXPECT_EQ(diff.lines_removed(), 3);
 }
 
+TEST(DiffPolicy, ReadsModesAndLinkTargets) {
+  Repo repo(Files{{"run.sh", "echo hi\n"}, {"keep.txt", "a\n"}, {"old.txt", "x\n"}});
+  repo.Write("keep.txt", "b\n");
+  std::filesystem::permissions(repo.path() / "run.sh", std::filesystem::perms::owner_exec,
+                               std::filesystem::perm_options::add);
+  std::filesystem::create_symlink("/etc/passwd", repo.path() / "link");
+  repo.Remove("old.txt");
+  ParsedDiff diff = repo.Parsed();
+  const FileChange* run = Find(diff, "run.sh");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->old_mode, 0100644u);
+  EXPECT_EQ(run->new_mode, 0100755u);
+  const FileChange* keep = Find(diff, "keep.txt");
+  ASSERT_NE(keep, nullptr);
+  EXPECT_EQ(keep->old_mode, 0100644u);
+  EXPECT_EQ(keep->new_mode, 0100644u);
+  const FileChange* link = Find(diff, "link");
+  ASSERT_NE(link, nullptr);
+  EXPECT_EQ(link->status, FileStatus::kAdded);
+  EXPECT_EQ(link->old_mode, 0u);
+  EXPECT_EQ(link->new_mode, 0120000u);
+  EXPECT_EQ(link->symlink_target, "/etc/passwd");
+  const FileChange* old = Find(diff, "old.txt");
+  ASSERT_NE(old, nullptr);
+  EXPECT_EQ(old->old_mode, 0100644u);
+  EXPECT_EQ(old->new_mode, 0u);
+  EXPECT_EQ(old->new_size, 0u);
+}
+
 TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
   // Removed lines that read like headers must stay lines of the hunk.
   Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});
