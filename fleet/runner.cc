@@ -632,6 +632,7 @@ class Job {
     }
     Gate("diff_policy", {{"accepted", verdict.ok()},
                          {"violations", verdict.violations},
+                         {"notes", verdict.notes},
                          {"files_changed", diff->files_changed},
                          {"lines_changed", diff->lines_added + diff->lines_removed}});
     if (!verdict.ok()) {
@@ -645,6 +646,7 @@ class Job {
       return false;
     }
     gate_notes_.push_back(PolicyNote(*diff));
+    for (const auto& note : verdict.notes) gate_notes_.push_back(note);
     patch_ = diff->patch;
     Step("verified");
     return true;

@@ -89,6 +89,10 @@ struct PolicyVerdict {
   // Short sentences, e.g. "deletes the test test_totals in tests/test_cart.py", written for
   // the PR body and for the agent's next attempt alike.
   std::vector<std::string> violations;
+  // What the policy allowed but a reviewer must see (a changed CI file the spec allows, a
+  // new binary within its limit): one sentence each, listed in the PR. Never a reason to
+  // refuse the change.
+  std::vector<std::string> notes;
   bool ok() const { return violations.empty(); }
   // "- sentence\n" per violation.
   std::string Bullets() const;
