@@ -229,7 +229,8 @@ bool DependsOn(const Json& entity, const EntityRef& wanted, std::string_view ent
   return false;
 }
 
-// The clone URL in a source-location annotation, or the reason there is none.
+}  // namespace
+
 std::pair<std::string, std::string> CloneUrlFromSourceLocation(std::string_view value) {
   if (!value.starts_with("url:")) {
     return {"",
@@ -242,16 +243,44 @@ std::pair<std::string, std::string> CloneUrlFromSourceLocation(std::string_view 
     return {"",
             "backstage.io/source-location \"" + std::string(value) + "\" is not an http(s) URL"};
   }
-  std::string_view path = url.substr(origin.size());
-  for (std::string_view marker : {"/-/tree/", "/-/blob/", "/tree/", "/blob/"}) {
-    if (size_t at = path.find(marker); at != std::string_view::npos) path = path.substr(0, at);
+  std::vector<std::string_view> segments;
+  for (std::string_view rest = url.substr(origin.size()); !rest.empty();) {
+    size_t slash = rest.find('/');
+    std::string_view segment = rest.substr(0, slash);
+    if (!segment.empty()) segments.push_back(segment);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
   }
-  while (path.ends_with('/')) path.remove_suffix(1);
-  if (path.empty()) {
+  std::string_view host = std::string_view(origin).substr(origin.find("://") + 3);
+  std::string prefix = std::string(url.substr(0, origin.size()));
+  // Bitbucket Server and Data Center browse at /projects/KEY/repos/NAME/browse/..., and clone
+  // at /scm/KEY/NAME.git.
+  if (segments.size() >= 4 && segments[0] == "projects" && segments[2] == "repos") {
+    return {prefix + "/scm/" + std::string(segments[1]) + "/" + std::string(segments[3]) + ".git",
+            ""};
+  }
+  // Where the repository's path ends: GitLab's "/-/" (groups nest, so at any depth); past
+  // owner/name, GitHub's tree|blob, Bitbucket Cloud's src/REF, Gitea's src/branch|commit|tag.
+  size_t keep = segments.size();
+  for (size_t i = 0; i < segments.size(); ++i) {
+    bool gitea_src =
+        segments[i] == "src" && i + 1 < segments.size() &&
+        (segments[i + 1] == "branch" || segments[i + 1] == "commit" || segments[i + 1] == "tag");
+    bool bitbucket_src = segments[i] == "src" && host == "bitbucket.org";
+    if (segments[i] == "-" || (i >= 2 && (segments[i] == "tree" || segments[i] == "blob" ||
+                                          gitea_src || bitbucket_src))) {
+      keep = i;
+      break;
+    }
+  }
+  if (keep == 0) {
     return {"", "backstage.io/source-location \"" + std::string(value) + "\" names no repository"};
   }
-  return {std::string(url.substr(0, origin.size())) + std::string(path), ""};
+  std::string location = prefix;
+  for (size_t i = 0; i < keep; ++i) location += "/" + std::string(segments[i]);
+  return {location, ""};
 }
+
+namespace {
 
 void AddEntity(const Json& entity, const std::optional<EntityRef>& wanted, TargetList& list) {
   const Json& metadata = entity.contains("metadata") ? entity["metadata"] : Json();

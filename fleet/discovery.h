@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -66,8 +67,7 @@ struct BackstageQuery {
 
 // Lists entities matching `query` and turns each into a target. The clone URL comes from the
 // annotation backstage.io/source-location ("url:https://github.com/org/repo/tree/main/sub"
-// becomes "https://github.com/org/repo": the "url:" prefix, a "/tree/..", "/blob/..",
-// "/-/tree/.." or "/-/blob/.." suffix, any query or fragment and trailing '/' are dropped),
+// becomes "https://github.com/org/repo": see CloneUrlFromSourceLocation),
 // else from github.com/project-slug ("org/repo" becomes "https://github.com/org/repo.git").
 // The name is metadata.name, prefixed by "<namespace>-" outside the default namespace
 // ("payments-ledger"); `skipped` refs are "kind:namespace/name".
@@ -76,6 +76,12 @@ struct BackstageQuery {
 // (404), kRateLimited (429, with the server's retry-after), kUnavailable (5xx, transport),
 // kTimeout, kParse or kProtocol (an unexpected reply).
 Result<Discovery> DiscoverFromBackstage(HttpClient& http, const BackstageQuery& query);
+
+// The clone URL a backstage.io/source-location value names, or ("", why there is none). Knows
+// the browse URLs of GitHub (/tree/, /blob/), GitLab (/-/tree/, /-/blob/, any group depth),
+// Bitbucket Cloud (bitbucket.org/OWNER/REPO/src/REF/...), Bitbucket Server
+// (/projects/KEY/repos/NAME/browse becomes /scm/KEY/NAME.git) and Gitea (/src/branch/...).
+std::pair<std::string, std::string> CloneUrlFromSourceLocation(std::string_view value);
 
 enum class GitHubSource {
   kOrganisation,      // GET /orgs/{org}/repos?per_page=100&type=all

@@ -70,12 +70,15 @@ Result<std::vector<Target>> LoadTargets(const std::filesystem::path& repos_file)
       return Fail(ErrorCode::kInvalidArgument,
                   repos_file.string() + ":" + std::to_string(line_number) + ": " + message);
     };
-    if (entry.find_first_of(" \t") != std::string_view::npos) {
-      return fail("expected one git URL or path per line, got \"" + std::string(entry) + "\"");
-    }
     Target target;
     target.line = line_number;
     size_t scheme_end = entry.find("://");
+    // A path is the whole line and may hold spaces; a URL never does, so text after one is
+    // a mistake worth naming (a branch, a second URL).
+    bool remote = scheme_end != std::string_view::npos || IsScpLike(entry);
+    if (remote && entry.find_first_of(" \t") != std::string_view::npos) {
+      return fail("expected one git URL or path per line, got \"" + std::string(entry) + "\"");
+    }
     if (scheme_end != std::string_view::npos) {
       std::string_view scheme = entry.substr(0, scheme_end);
       if (std::find(std::begin(kSchemes), std::end(kSchemes), scheme) == std::end(kSchemes)) {

@@ -21,8 +21,9 @@ struct Target {
   int line = 0;           // 1-based line in the repos file.
 };
 
-// Reads `repos_file`: one target a line; blank lines and `#` comments (at the start of a
-// line or after whitespace) are ignored. Errors: those of ReadFile (kNotFound, kIo), or
+// Reads `repos_file`: one target a line (a path is the whole trimmed line, spaces included;
+// a URL has none); blank lines and `#` comments (at the start of a line or after whitespace)
+// are ignored. Errors: those of ReadFile (kNotFound, kIo), or
 // kInvalidArgument as "<file>:<line>: <what is wrong>" for a malformed or repeated target.
 Result<std::vector<Target>> LoadTargets(const std::filesystem::path& repos_file);
 

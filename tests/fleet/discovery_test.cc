@@ -141,6 +141,33 @@ HttpResponse ServeCatalogByQuery(const HttpRequest& request) {
   return JsonReply({{"error", {{"message", "bad cursor"}}}}, 400);
 }
 
+TEST(DiscoverFromBackstageTest, SourceLocationsOfEachForgeBecomeCloneUrls) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"url:https://github.com/acme/x/tree/main/", "https://github.com/acme/x"},
+      {"url:https://github.com/acme/src/blob/main/a.md", "https://github.com/acme/src"},
+      {"url:https://gitlab.example.com/g/sub/x/-/tree/main/svc",
+       "https://gitlab.example.com/g/sub/x"},
+      {"url:https://gitlab.example.com/g/sub/x/tree/main", "https://gitlab.example.com/g/sub/x"},
+      {"url:https://bitbucket.org/acme/x/src/main/", "https://bitbucket.org/acme/x"},
+      {"url:https://bitbucket.org/acme/x/src/3f2a9c1/svc/catalog-info.yaml?at=main",
+       "https://bitbucket.org/acme/x"},
+      {"url:https://bitbucket.example.com/projects/ACME/repos/x/browse/svc?at=refs/heads/main",
+       "https://bitbucket.example.com/scm/ACME/x.git"},
+      {"url:https://gitea.example.com/acme/x/src/branch/main/", "https://gitea.example.com/acme/x"},
+      {"url:https://gitea.example.com/acme/src/src/branch/main",
+       "https://gitea.example.com/acme/src"},
+      {"url:https://dev.azure.com/acme/proj/_git/x?path=/",
+       "https://dev.azure.com/acme/proj/_git/x"},
+  };
+  for (const auto& [annotation, clone] : cases) {
+    auto [location, reason] = CloneUrlFromSourceLocation(annotation);
+    EXPECT_EQ(location, clone) << annotation << ": " << reason;
+  }
+  EXPECT_NE(CloneUrlFromSourceLocation("url:https://bitbucket.org/").second.find("names no"),
+            std::string::npos);
+  EXPECT_NE(CloneUrlFromSourceLocation("file:/srv/x").second.find("not a url:"), std::string::npos);
+}
+
 TEST(DiscoverFromBackstageTest, PagesWithCursorsAndReadsEachAnnotationForm) {
   FakeApi api(ServeCatalogByQuery);
   auto http = MakeCurlHttpClient();

@@ -420,6 +420,19 @@ TEST(Targets, ParsesPathsUrlsAndComments) {
   EXPECT_EQ(t[5].line, 8);
 }
 
+TEST(Targets, PathsMayHoldSpaces) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "repos.txt", "  my repos/shop front  \n/srv/git/two words.git # c\n");
+  auto targets = LoadTargets(dir / "repos.txt");
+  ASSERT_OK(targets);
+  ASSERT_EQ(targets->size(), 2u);
+  EXPECT_EQ((*targets)[0].location, (dir / "my repos" / "shop front").string());
+  EXPECT_EQ((*targets)[0].name, "shop-front");
+  EXPECT_TRUE((*targets)[0].is_local);
+  EXPECT_EQ((*targets)[1].location, "/srv/git/two words.git");
+  EXPECT_EQ((*targets)[1].name, "two-words");
+}
+
 TEST(Targets, ErrorsNameFileAndLine) {
   TempDir dir;
   std::string file = (dir / "repos.txt").string();
@@ -430,10 +443,15 @@ TEST(Targets, ErrorsNameFileAndLine) {
   EXPECT_TRUE(bad.error().message.starts_with(file + ":3: unsupported URL scheme"))
       << bad.error().message;
 
-  WriteTestFile(dir.path(), "repos.txt", "/a/x\n/a/y extra\n");
+  WriteTestFile(dir.path(), "repos.txt", "/a/x\nhttps://host/y.git main\n");
   bad = LoadTargets(dir / "repos.txt");
   ASSERT_FALSE(bad.has_value());
   EXPECT_TRUE(bad.error().message.starts_with(file + ":2: expected one")) << bad.error().message;
+
+  WriteTestFile(dir.path(), "repos.txt", "git@host:y.git extra\n");
+  bad = LoadTargets(dir / "repos.txt");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_TRUE(bad.error().message.starts_with(file + ":1: expected one")) << bad.error().message;
 
   WriteTestFile(dir.path(), "repos.txt", "/a/x\n/a/./x  # again\n");
   bad = LoadTargets(dir / "repos.txt");
