@@ -117,6 +117,23 @@ Result<fleet::Price> CostBudgetPrice(const fleet::ModelSetting& model,
 int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
                const std::string& prices_file, const CommonFlags& flags) {
   fleet::RunOptions options = base;
+  // Every file the user wrote is checked before anything from the environment, so that a
+  // broken spec is named as such whatever else is missing.
+  if (auto spec = fleet::LoadMigrationSpec(options.migration_file); !spec) {
+    std::fprintf(stderr, "drover: %s\n", spec.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  if (auto targets = fleet::LoadTargets(options.repos_file); !targets) {
+    std::fprintf(stderr, "drover: %s\n", targets.error().message.c_str());
+    return ToInt(ExitCode::kInvalidInput);
+  }
+  if (model_text.empty()) {
+    std::fprintf(stderr,
+                 "drover: no model: set DROVER_MODEL (openai:MODEL, openai-responses:MODEL, "
+                 "anthropic:MODEL or replay:DIR; a comma-separated list for fallbacks) or "
+                 "pass --model\n");
+    return ToInt(ExitCode::kUsage);
+  }
   auto model = fleet::ParseModelSetting(model_text, options.parent_env);
   if (!model) {
     std::fprintf(stderr, "drover: %s\n", model.error().message.c_str());
@@ -594,6 +611,13 @@ int Main(int argc, char** argv) {
                    "GITHUB_TOKEN)")
       ->required();
 
+  // CLI11 answers `drover NAME --help` with the main help and 0 whatever NAME is: an unknown
+  // command is a usage error, help or not.
+  if (argc > 1 && argv[1][0] != '-' &&
+      app.get_subcommands([&](CLI::App* sub) { return sub->check_name(argv[1]); }).empty()) {
+    std::fprintf(stderr, "drover: unknown command \"%s\" (drover --help lists them)\n", argv[1]);
+    return ToInt(ExitCode::kUsage);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -647,13 +671,6 @@ int Main(int argc, char** argv) {
     if (!model_flags.empty()) {
       model_text.clear();
       for (const auto& flag : model_flags) model_text += (model_text.empty() ? "" : ",") + flag;
-    }
-    if (model_text.empty()) {
-      std::fprintf(stderr,
-                   "drover: no model: set DROVER_MODEL (openai:MODEL, openai-responses:MODEL, "
-                   "anthropic:MODEL or replay:DIR; a comma-separated list for fallbacks) or "
-                   "pass --model\n");
-      return ToInt(ExitCode::kUsage);
     }
     if (jobs > 0) run.agents = run.max_in_flight = jobs;
     run.mirror_cache_bytes = static_cast<uint64_t>(mirror_cache_gb * 1024 * 1024 * 1024);

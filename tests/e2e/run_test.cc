@@ -2,6 +2,7 @@
 // from hand-written cassettes through the gateway.
 #include <gtest/gtest.h>
 
+#include "sandbox/process.h"
 #include "tests/e2e/e2e.h"
 
 namespace drover::e2e {
@@ -218,6 +219,41 @@ TEST(Run, BadSpecNamesTheField) {
   EXPECT_EQ(run.exit_code, 3) << run.output;
   EXPECT_NE(run.output.find("verifers"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("migration.md:4"), std::string::npos) << run.output;
+}
+
+// The files the user wrote are checked before the environment: with no model set, a broken
+// spec or targets file is still what the error names.
+TEST(Run, UserFilesAreCheckedBeforeTheModelSetting) {
+  Fixture fx;
+  fx.AddRepo("shop", ShopFiles());
+  fx.WriteSpec("---\nid: x\ntitle: X\nverifiers: 42\n---\nDo it.\n");
+  DroverRun run = fx.Run({{"DROVER_MODEL", ""}});
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("migration.md:4"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("verifiers"), std::string::npos) << run.output;
+  EXPECT_EQ(run.output.find("DROVER_MODEL"), std::string::npos) << run.output;
+
+  fx.WriteSpec(StandardSpec());
+  fx.AddTargetLine("ftp://host/shop.git");
+  run = fx.Run({{"DROVER_MODEL", ""}});
+  EXPECT_EQ(run.exit_code, 3) << run.output;
+  EXPECT_NE(run.output.find("repos.txt:3: unsupported URL scheme"), std::string::npos)
+      << run.output;
+}
+
+TEST(Run, UnknownCommandIsAUsageErrorEvenWithHelp) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"bogus", "--help"},
+                                        std::vector<std::string>{"bogus"}}) {
+    sandbox::ProcessSpec spec;
+    spec.argv = {DROVER_BINARY};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.env = sandbox::BaseEnvironment(sandbox::CurrentEnvironment());
+    spec.timeout = std::chrono::seconds(30);
+    auto result = sandbox::MakeLocalProcessRunner()->Run(spec);
+    ASSERT_TRUE(result.has_value()) << result.error().ToString();
+    EXPECT_EQ(result->exit_code, 2) << result->output;
+    EXPECT_NE(result->output.find("bogus"), std::string::npos) << result->output;
+  }
 }
 
 // A target that cannot be cloned fails alone; the other jobs go on; a red baseline is skipped.
