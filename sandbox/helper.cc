@@ -163,48 +163,46 @@ struct HostView {
   }
 };
 
+// The idmapping namespace's only process: it holds the namespace until the helper has opened
+// it, then exits. It shares the helper's memory (CLONE_VM: no page tables copied), so it does
+// nothing but wait on the pipe.
+int HoldNamespace(void* pipe_fds) {
+  const int* fds = static_cast<const int*>(pipe_fds);
+  close(fds[1]);  // Its own copy of the write end would keep the pipe open.
+  char byte;
+  (void)!read(fds[0], &byte, 1);
+  return 0;
+}
+
 // A user namespace whose root is `host_id` (uid and gid), for idmapped mounts: what root owns
 // on disk shows as host_id through them, and what host_id creates there is stored as root.
-// Made by a short-lived child, as a namespace cannot be entered by the process itself here.
+// Made by a short-lived child, as the helper must stay in the initial one.
 Result<int> MakeIdmapNamespace(uint32_t host_id) {
-  int ready[2];
   int hold[2];
-  if (pipe2(ready, O_CLOEXEC) != 0) return SysFail("pipe");
-  if (pipe2(hold, O_CLOEXEC) != 0) {
-    close(ready[0]);
-    close(ready[1]);
-    return SysFail("pipe");
-  }
-  pid_t child = fork();
-  if (child < 0) return SysFail("fork");
-  if (child == 0) {
-    close(ready[0]);
+  if (pipe2(hold, O_CLOEXEC) != 0) return SysFail("pipe");
+  alignas(16) static char stack[16 * 1024];
+  pid_t child =
+      clone(HoldNamespace, stack + sizeof(stack), CLONE_NEWUSER | CLONE_VM | SIGCHLD, hold);
+  if (child < 0) {
+    close(hold[0]);
     close(hold[1]);
-    char made = unshare(CLONE_NEWUSER) == 0 ? 1 : 0;
-    (void)!write(ready[1], &made, 1);
-    (void)!read(hold[0], &made, 1);  // Until the parent holds the namespace.
-    _exit(0);
+    return SysFail("clone idmap user namespace");
   }
-  close(ready[1]);
-  close(hold[0]);
-  char made = 0;
+  std::string proc = "/proc/" + std::to_string(child) + "/";
+  std::string map = "0 " + std::to_string(host_id) + " 1";
   Result<int> result = Fail(ErrorCode::kPermissionDenied, "idmap user namespace: not made");
-  if (read(ready[0], &made, 1) == 1 && made == 1) {
-    std::string proc = "/proc/" + std::to_string(child) + "/";
-    std::string map = "0 " + std::to_string(host_id) + " 1";
-    Status mapped = WriteProcFile((proc + "uid_map").c_str(), map);
-    if (mapped) mapped = WriteProcFile((proc + "gid_map").c_str(), map);
-    if (!mapped) {
-      result = Fail(mapped.error());
-    } else {
-      int fd = open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC);
-      result = fd >= 0 ? Result<int>(fd) : SysFail("open idmap user namespace");
-    }
+  Status mapped = WriteProcFile((proc + "uid_map").c_str(), map);
+  if (mapped) mapped = WriteProcFile((proc + "gid_map").c_str(), map);
+  if (!mapped) {
+    result = Fail(mapped.error());
+  } else {
+    int fd = open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+    result = fd >= 0 ? Result<int>(fd) : SysFail("open idmap user namespace");
   }
-  close(ready[0]);
   close(hold[1]);
   while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
   }
+  close(hold[0]);
   return result;
 }
 
@@ -307,28 +305,31 @@ Status Attach(const Tree& tree, const std::filesystem::path& root) {
 // Lays an empty read-only file or directory over each listed path that exists in the new
 // root (links are left alone: a mount would land on whatever they point to).
 Status HidePaths(const SandboxPolicy& policy, const std::filesystem::path& root) {
-  constexpr uint64_t kHidden = kRo | MOUNT_ATTR_NOEXEC;
   bool made = false;
   for (const auto& path : policy.hidden_paths) {
     auto target = Under(root, path);
     struct stat st;
     if (lstat(target.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
     if (!made) {
-      // On the scratch root, which the finished sandbox never sees.
-      if ((mkdir("/empty-dir", 0555) != 0 && errno != EEXIST)) return SysFail("mkdir empty");
-      int fd = open("/empty-file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
-      if (fd < 0) return SysFail("create empty");
+      // On the scratch root, which the finished sandbox never sees; read-only, so that each
+      // bind of them is read-only too (a bind takes its source mount's flags).
+      if (mkdir("/hidden", 0755) != 0) return SysFail("mkdir hidden");
+      if (mount("tmpfs", "/hidden", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") != 0) {
+        return SysFail("mount hidden");
+      }
+      int fd = open("/hidden/file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+      if (fd < 0 || mkdir("/hidden/dir", 0555) != 0) return SysFail("create hidden");
       close(fd);
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      if (mount_setattr(AT_FDCWD, "/hidden", 0, &attr, sizeof(attr)) != 0) {
+        return SysFail("read-only hidden");
+      }
       made = true;
     }
-    const char* empty = S_ISDIR(st.st_mode) ? "/empty-dir" : "/empty-file";
+    const char* empty = S_ISDIR(st.st_mode) ? "/hidden/dir" : "/hidden/file";
     if (mount(empty, target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
       return SysFail("hide " + path.string());
-    }
-    mount_attr attr{};
-    attr.attr_set = kHidden;
-    if (mount_setattr(AT_FDCWD, target.c_str(), 0, &attr, sizeof(attr)) != 0) {
-      return SysFail("mount_setattr " + target.string());
     }
   }
   return {};
