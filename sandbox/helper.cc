@@ -230,9 +230,11 @@ Result<Tree> OpenTree(const std::filesystem::path& source, uint64_t attrs, int u
     close(tree.fd);
     errno = error;
     if (userns_fd >= 0 && (error == EINVAL || error == EOPNOTSUPP || error == EPERM)) {
+      std::string what = error == EPERM ? "may not be mounted idmapped here"
+                                        : "does not support idmapped mounts";
       return Fail(ErrorCode::kPermissionDenied,
-                  "the filesystem holding " + source.string() +
-                      " does not support idmapped mounts (" + std::strerror(error) +
+                  "the filesystem holding " + source.string() + " " + what + " (" +
+                      std::strerror(error) +
                       "), which a sandbox started as root needs for every writable path; put "
                       "the state directory and the temporary directory on ext4, xfs, btrfs or "
                       "tmpfs, or run drover as an unprivileged user");

@@ -17,6 +17,8 @@ namespace {
 
 using Kind = HiddenPathRule::Kind;
 
+constexpr std::string_view kNpmAuth = "_auth|_password|username|token|keyfile|certfile";
+
 constexpr HiddenPathRule kRules[] = {
     // The host's own secrets, hidden whatever their mode (most are not world-readable, and
     // the scan of a configuration directory hides those anyway).
@@ -35,8 +37,11 @@ constexpr HiddenPathRule kRules[] = {
     {"config.toml", "", Kind::kFile, "token", "~/.cargo/config.toml",
      "[registries.internal]\ntoken = \"cio_abc\"\n"},
     {"config", ".cargo", Kind::kFile, "token", "~/.cargo/config", "[registry]\ntoken = \"x\"\n"},
-    {"npmrc", "", Kind::kFile, "", "~/.nvm/versions/node/v20.11.0/etc/npmrc", ""},
-    {".npmrc", "", Kind::kFile, "", "~/.npmrc", ""},
+    // npm's settings files also carry what npm needs to work (cafile, registry, prefix):
+    // hidden when they hold any of npm's credential keys.
+    {"npmrc", "", Kind::kFile, kNpmAuth, "~/.nvm/versions/node/v20.11.0/etc/npmrc",
+     "//registry.npmjs.org/:_authToken=npm_abc\n"},
+    {".npmrc", "", Kind::kFile, kNpmAuth, "~/.npmrc", "_auth=dXNlcjpwYXNz\n"},
     {".yarnrc.yml", "", Kind::kFile, "npmauthtoken|npmauthident|npmpassword", "~/.yarnrc.yml",
      "npmAuthToken: abc\n"},
     {".yarnrc", "", Kind::kFile, "_auth|password", "~/.yarnrc", "_authToken abc\n"},
@@ -102,6 +107,8 @@ constexpr KeptExample kKept[] = {
     {"~/.cargo/registry/src/index.crates.io-6f17d22bba15001f/serde-1.0.0/Cargo.toml", ""},
     {"~/.config/pip/pip.conf", "[global]\nindex-url = https://pypi.example/simple\n"},
     {"~/.yarnrc.yml", "nodeLinker: node-modules\n"},
+    {"/usr/etc/npmrc", "cafile=/etc/ssl/certs/ca-certificates.crt\n"},
+    {"~/.npmrc", "registry=https://npm.example/\n"},
     {"/etc/passwd", ""},
     {"/etc/ssh/ssh_host_ed25519_key.pub", ""},
     {"/etc/ssl/certs", "", true},
@@ -210,12 +217,21 @@ class Scan {
       const HiddenPathRule* rule = MatchHiddenPath(level.name, name, false);
       if (rule == nullptr) rule = MatchHiddenPath(level.name, name, true);
       if (rule == nullptr) return;
-      // A mount on the link would land on its target: hide the target where it really is.
+      // A mount on the link would land on its target: hide the target, where it really is on
+      // the host and where the link names it (the two differ when a bound tree was reached
+      // through a link); the sandbox skips whichever it does not show.
+      auto link = level.path / name;
       std::error_code ec;
-      auto target = std::filesystem::canonical(level.path / name, ec);
-      if (!ec &&
-          (rule->markers.empty() || HidesContent(*rule, ReadPrefix(AT_FDCWD, target.c_str())))) {
-        hidden_.push_back(target);
+      auto target = std::filesystem::canonical(link, ec);
+      if (ec ||
+          !(rule->markers.empty() || HidesContent(*rule, ReadPrefix(AT_FDCWD, target.c_str())))) {
+        return;
+      }
+      hidden_.push_back(target);
+      auto named = std::filesystem::read_symlink(link, ec);
+      if (!ec) {
+        auto lexical = (named.is_absolute() ? named : level.path / named).lexically_normal();
+        if (lexical != target) hidden_.push_back(lexical);
       }
       return;
     }

@@ -17,7 +17,9 @@ TEST(HiddenPathRules, EveryRuleHidesItsExampleAndKeepsWhatMustStayVisible) {
 
 TEST(HiddenPathRules, ByNameWhereTheNameSaysItAndByContentWhereItDoesNot) {
   EXPECT_TRUE(IsHiddenPath("/root/.cargo/credentials.toml", false, ""));
-  EXPECT_TRUE(IsHiddenPath("/root/.nvm/versions/node/v20.11.0/etc/npmrc", false, ""));
+  EXPECT_TRUE(IsHiddenPath("/root/.nvm/versions/node/v20.11.0/etc/npmrc", false,
+                           "//registry.npmjs.org/:_authToken=npm_abc\n"));
+  EXPECT_FALSE(IsHiddenPath("/usr/etc/npmrc", false, "cafile=/etc/ssl/certs/ca.crt\n"));
   EXPECT_TRUE(IsHiddenPath("/home/u/.aws", true, ""));
   EXPECT_TRUE(IsHiddenPath("/etc/ssh/ssh_host_rsa_key", false, ""));
   EXPECT_FALSE(IsHiddenPath("/etc/ssh/ssh_host_rsa_key.pub", false, ""));
