@@ -33,6 +33,7 @@
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"
+#include "sandbox/secrets.h"
 #include "sandbox/toolchains.h"
 #include "verifiers/detect.h"
 #include "verifiers/diff_policy.h"
@@ -559,9 +560,10 @@ class Job {
     // The attempt directory was writable inside the sandbox: no links followed, no FIFOs.
     auto text = ReadRegularFile(dir / "result.json", 16 << 20);
     if (!text) {
-      return Fail(ErrorCode::kInternal, "agent process ended (" + ran->Describe() +
-                                            ") without a result; see " +
-                                            (dir / "agent.log").string());
+      std::string how =
+          ran->disk_limit_bytes != 0 ? ran->Describe() : "process ended (" + ran->Describe() + ")";
+      return Fail(ErrorCode::kInternal,
+                  "agent " + how + " without a result; see " + (dir / "agent.log").string());
     }
     auto json = ParseJson(*text, (dir / "result.json").string());
     if (!json) return Fail(json.error());
@@ -1326,12 +1328,19 @@ struct PreparedSandbox {
   std::string isolation;
 };
 
-// Probes the sandbox (refusing to go on without one), finds the toolchains to show, and starts
-// the egress proxy when the spec allows hosts.
+// Probes the sandbox (refusing to go on without one), finds the toolchains to show and the
+// host files and credentials to hide in them, and starts the egress proxy when the spec allows
+// hosts. The probe writes where the sockets (`scratch`) and the jobs (`run_dir`) will be.
 Result<PreparedSandbox> PrepareSandbox(const RunOptions& options, const MigrationSpec& spec,
                                        const std::filesystem::path& scratch,
+                                       const std::filesystem::path& run_dir,
                                        std::unique_ptr<sandbox::EgressProxy>& proxy) {
-  auto probe = sandbox::ProbeSandbox(options.drover_binary, scratch);
+  std::string probe_dir = (run_dir / "sandbox-probe-XXXXXX").string();
+  if (::mkdtemp(probe_dir.data()) == nullptr) {
+    return Fail(ErrorCode::kIo, "creating " + probe_dir + " failed");
+  }
+  auto probe = sandbox::ProbeSandbox(options.drover_binary, scratch, {probe_dir});
+  (void)RemoveAll(probe_dir);
   if (probe.level.starts_with("none")) {
     return Fail(ErrorCode::kPermissionDenied,
                 "the sandbox does not work on this machine (" + probe.error +
@@ -1347,6 +1356,13 @@ Result<PreparedSandbox> PrepareSandbox(const RunOptions& options, const Migratio
   auto& policy = prepared.policy;
   policy.read_only_paths = toolchains.read_only_paths;
   for (const auto& path : spec.sandbox.read_only_paths) policy.read_only_paths.push_back(path);
+  // Scanned once for the run here; every sandbox of the run lays empty files over these.
+  auto scan_started = SteadyClock::now();
+  policy.hidden_paths = sandbox::HiddenPaths(policy.read_only_paths);
+  spdlog::info(
+      "sandbox: {} host paths hidden (scan: {} ms)", policy.hidden_paths.size(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - scan_started)
+          .count());
   policy.memory_bytes = static_cast<uint64_t>(spec.sandbox.memory_mb) << 20;
   policy.max_processes = static_cast<uint64_t>(spec.sandbox.max_processes);
   policy.disk_bytes = static_cast<uint64_t>(spec.sandbox.disk_mb) << 20;
@@ -1423,7 +1439,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
       spdlog::warn("sandbox.allow_hosts has no effect with --sandbox=none: the network is open");
     }
   } else {
-    auto sandboxed = PrepareSandbox(options, *spec, socket_dir, proxy);
+    auto sandboxed = PrepareSandbox(options, *spec, socket_dir, report.run_dir, proxy);
     if (!sandboxed) {
       (void)RemoveAll(socket_dir);
       return Fail(sandboxed.error());

@@ -41,7 +41,7 @@ struct SandboxSettings {
   std::vector<std::filesystem::path> read_only_paths;
   int64_t memory_mb = 8192;     // cgroup memory limit per sandbox.
   int64_t max_processes = 2048;  // cgroup pids limit per sandbox.
-  int64_t disk_mb = 10240;      // How much the workspace may grow during one command tree.
+  int64_t disk_mb = 10240;      // How much the writable host paths may grow per sandbox.
 };
 
 // Key `judge`: `true`, or `{enabled: true}`. Off by default.

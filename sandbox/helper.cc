@@ -1,14 +1,15 @@
 #include "sandbox/helper.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
-#include <ftw.h>
-#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -24,6 +25,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "core/fs.h"
 #include "sandbox/cgroup.h"
@@ -32,8 +34,12 @@
 namespace drover::sandbox {
 namespace {
 
-// The sandboxed uid/gid: unprivileged inside, mapped to the caller's ids outside.
+// The sandboxed uid/gid: unprivileged inside, mapped to the caller's ids outside (to
+// kSandboxHostId when the caller is root).
 constexpr int kInsideId = 1000;
+
+// How far above a cgroup's process limit the sandbox's RLIMIT_NPROC is set.
+constexpr uint64_t kProcessBackstop = 64;
 
 // Landlock's ruleset attribute grew over ABI versions; the kernel takes the size we pass.
 struct LandlockRulesetAttr {
@@ -91,8 +97,8 @@ Status MakeDirs(const std::filesystem::path& dir) {
   return {};
 }
 
-// Binds `source` (a path under the old root) onto the same path under `root`, creating the
-// mount point, then applies `attrs` to the whole subtree.
+// Binds `source` (a path in the view being built) onto `target`, creating the mount point,
+// then applies `attrs` to the whole subtree.
 Status Bind(const std::filesystem::path& source, const std::filesystem::path& target,
             uint64_t attrs) {
   struct stat st;
@@ -121,13 +127,221 @@ std::filesystem::path Under(const std::filesystem::path& root, const std::filesy
   return root / abs.relative_path();
 }
 
-Status BuildRoot(const SandboxPolicy& policy) {
-  constexpr uint64_t kRo = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-  constexpr uint64_t kRw = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+constexpr uint64_t kRo = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+constexpr uint64_t kRw = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+
+// A host tree shown in the sandbox at its own path: a detached copy (open_tree) with its mount
+// attributes already set, attached under the new root with move_mount. Copies are made with
+// the caller's own rights: as root before root is given up (so that /root/... sources work
+// and writable ones get their idmapping), otherwise in the new namespaces.
+struct Tree {
+  std::filesystem::path path;
+  int fd = -1;
+  bool directory = false;
+  bool counted = false;  // Writable host disk: counted against disk_bytes.
+};
+
+// Everything the helper shows of the host, opened before the new root is built.
+struct HostView {
+  std::vector<std::pair<std::string, std::filesystem::path>> links;  // /bin -> usr/bin, ...
+  std::vector<Tree> system;  // kSystemDirs that are directories.
+  std::vector<Tree> others;  // read-only paths, sockets, workspace, writable paths, in order.
+
+  HostView() = default;
+  HostView(const HostView&) = delete;
+  HostView& operator=(const HostView&) = delete;
+  HostView(HostView&&) = default;
+  HostView& operator=(HostView&&) = default;
+  ~HostView() { Close(); }
+  void Close() {
+    for (auto* list : {&system, &others}) {
+      for (auto& tree : *list) {
+        if (tree.fd >= 0) close(tree.fd);
+        tree.fd = -1;
+      }
+    }
+  }
+};
+
+// The idmapping namespace's only process: it holds the namespace until the helper has opened
+// it, then exits. It shares the helper's memory (CLONE_VM: no page tables copied), so it does
+// nothing but wait on the pipe.
+int HoldNamespace(void* pipe_fds) {
+  const int* fds = static_cast<const int*>(pipe_fds);
+  close(fds[1]);  // Its own copy of the write end would keep the pipe open.
+  char byte;
+  (void)!read(fds[0], &byte, 1);
+  return 0;
+}
+
+// A user namespace whose root is `host_id` (uid and gid), for idmapped mounts: what root owns
+// on disk shows as host_id through them, and what host_id creates there is stored as root.
+// Made by a short-lived child, as the helper must stay in the initial one.
+Result<int> MakeIdmapNamespace(uint32_t host_id) {
+  int hold[2];
+  if (pipe2(hold, O_CLOEXEC) != 0) return SysFail("pipe");
+  alignas(16) static char stack[16 * 1024];
+  pid_t child =
+      clone(HoldNamespace, stack + sizeof(stack), CLONE_NEWUSER | CLONE_VM | SIGCHLD, hold);
+  if (child < 0) {
+    close(hold[0]);
+    close(hold[1]);
+    return SysFail("clone idmap user namespace");
+  }
+  std::string proc = "/proc/" + std::to_string(child) + "/";
+  std::string map = "0 " + std::to_string(host_id) + " 1";
+  Result<int> result = Fail(ErrorCode::kPermissionDenied, "idmap user namespace: not made");
+  Status mapped = WriteProcFile((proc + "uid_map").c_str(), map);
+  if (mapped) mapped = WriteProcFile((proc + "gid_map").c_str(), map);
+  if (!mapped) {
+    result = Fail(mapped.error());
+  } else {
+    int fd = open((proc + "ns/user").c_str(), O_RDONLY | O_CLOEXEC);
+    result = fd >= 0 ? Result<int>(fd) : SysFail("open idmap user namespace");
+  }
+  close(hold[1]);
+  while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  close(hold[0]);
+  return result;
+}
+
+// A detached copy of the tree at `source` with `attrs`, and an idmapping through `userns_fd`
+// when it is not -1. Refuses a symlink.
+Result<Tree> OpenTree(const std::filesystem::path& source, uint64_t attrs, int userns_fd) {
+  struct stat st;
+  if (lstat(source.c_str(), &st) != 0) return SysFail("stat " + source.string());
+  if (S_ISLNK(st.st_mode)) return Fail(ErrorCode::kPermissionDenied, "symlink: " + source.string());
+  Tree tree{source, -1, S_ISDIR(st.st_mode)};
+  tree.fd = open_tree(AT_FDCWD, source.c_str(),
+                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+  if (tree.fd < 0) return SysFail("open_tree " + source.string());
+  mount_attr attr{};
+  attr.attr_set = attrs;
+  // A copy of a shared mount joins its peer group: what the sandbox mounts on it (the hidden
+  // paths) would show on the host.
+  attr.propagation = MS_PRIVATE;
+  if (userns_fd >= 0) {
+    attr.attr_set |= MOUNT_ATTR_IDMAP;
+    attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  }
+  if (mount_setattr(tree.fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) {
+    int error = errno;
+    close(tree.fd);
+    errno = error;
+    if (userns_fd >= 0 && (error == EINVAL || error == EOPNOTSUPP || error == EPERM)) {
+      std::string what = error == EPERM ? "may not be mounted idmapped here"
+                                        : "does not support idmapped mounts";
+      return Fail(ErrorCode::kPermissionDenied,
+                  "the filesystem holding " + source.string() + " " + what + " (" +
+                      std::strerror(error) +
+                      "), which a sandbox started as root needs for every writable path; put "
+                      "the state directory and the temporary directory on ext4, xfs, btrfs or "
+                      "tmpfs, or run drover as an unprivileged user");
+    }
+    return SysFail("mount_setattr " + source.string());
+  }
+  return tree;
+}
+
+// Opens every tree the policy shows. `userns_fd`: the idmapping for writable trees (root
+// callers), or -1.
+Result<HostView> OpenHostView(const SandboxPolicy& policy, int userns_fd) {
+  HostView view;
+  for (const char* dir : kSystemDirs) {
+    struct stat st;
+    if (lstat(dir, &st) != 0) continue;
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      auto target = std::filesystem::read_symlink(dir, ec);
+      if (ec) return Fail(ErrorCode::kIo, "readlink " + std::string(dir) + ": " + ec.message());
+      view.links.emplace_back(dir, target);
+      continue;
+    }
+    // Host files show as nobody's here, as for an unprivileged caller: no idmapping.
+    auto tree = OpenTree(dir, kRo, -1);
+    if (!tree) return Fail(tree.error());
+    view.system.push_back(*tree);
+  }
+  auto add = [&](const std::filesystem::path& path, uint64_t attrs, bool idmapped,
+                 bool counted) -> Status {
+    auto tree = OpenTree(path, attrs, idmapped ? userns_fd : -1);
+    if (!tree) return Fail(tree.error());
+    tree->counted = counted && tree->directory;
+    view.others.push_back(*tree);
+    return {};
+  };
+  for (const auto& path : policy.read_only_paths) {
+    if (AlreadyVisible(path, policy)) continue;
+    if (auto added = add(path, kRo, false, false); !added) return Fail(added.error());
+  }
+  auto sockets = policy.sockets;
+  if (!policy.proxy_socket.empty()) sockets.push_back(policy.proxy_socket);
+  // connect() needs write permission on the socket's inode, which root owns.
+  for (const auto& path : sockets) {
+    if (auto added = add(path, kRw, true, false); !added) return Fail(added.error());
+  }
+  if (auto added = add(policy.workspace, kRw, true, true); !added) return Fail(added.error());
+  for (const auto& path : policy.writable_paths) {
+    if (auto added = add(path, kRw, true, true); !added) return Fail(added.error());
+  }
+  return view;
+}
+
+Status Attach(const Tree& tree, const std::filesystem::path& root) {
+  auto target = Under(root, tree.path);
+  if (tree.directory) {
+    if (auto made = MakeDirs(target); !made) return made;
+  } else {
+    if (auto made = MakeDirs(target.parent_path()); !made) return made;
+    int fd = open(target.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return SysFail("create " + target.string());
+    close(fd);
+  }
+  if (move_mount(tree.fd, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+    return SysFail("move_mount " + tree.path.string());
+  }
+  return {};
+}
+
+// Lays an empty read-only file or directory over each listed path that exists in the new
+// root (links are left alone: a mount would land on whatever they point to).
+Status HidePaths(const SandboxPolicy& policy, const std::filesystem::path& root) {
+  bool made = false;
+  for (const auto& path : policy.hidden_paths) {
+    auto target = Under(root, path);
+    struct stat st;
+    if (lstat(target.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    if (!made) {
+      // On the scratch root, which the finished sandbox never sees; read-only, so that each
+      // bind of them is read-only too (a bind takes its source mount's flags).
+      if (mkdir("/hidden", 0755) != 0) return SysFail("mkdir hidden");
+      if (mount("tmpfs", "/hidden", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k") != 0) {
+        return SysFail("mount hidden");
+      }
+      int fd = open("/hidden/file", O_CREAT | O_WRONLY | O_CLOEXEC, 0444);
+      if (fd < 0 || mkdir("/hidden/dir", 0555) != 0) return SysFail("create hidden");
+      close(fd);
+      mount_attr attr{};
+      attr.attr_set = MOUNT_ATTR_RDONLY;
+      if (mount_setattr(AT_FDCWD, "/hidden", 0, &attr, sizeof(attr)) != 0) {
+        return SysFail("read-only hidden");
+      }
+      made = true;
+    }
+    const char* empty = S_ISDIR(st.st_mode) ? "/hidden/dir" : "/hidden/file";
+    if (mount(empty, target.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      return SysFail("hide " + path.string());
+    }
+  }
+  return {};
+}
+
+Status BuildRoot(const SandboxPolicy& policy, HostView& view) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
     return SysFail("make / private");
-  // A scratch tmpfs over /tmp becomes the root for a moment, so the host root (including
-  // whatever /tmp hides) stays reachable under /oldroot while the new view is built.
+  // A scratch tmpfs over /tmp becomes the root for a moment, so the host's /dev stays
+  // reachable under /oldroot while the new view is built.
   if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755") != 0) {
     return SysFail("mount scratch tmpfs");
   }
@@ -140,18 +354,11 @@ Status BuildRoot(const SandboxPolicy& policy) {
   }
   const std::filesystem::path old_root = "/oldroot";
   const std::filesystem::path root = "/newroot";
-  for (const char* dir : kSystemDirs) {
-    auto source = Under(old_root, dir);
-    struct stat st;
-    if (lstat(source.c_str(), &st) != 0) continue;
-    if (S_ISLNK(st.st_mode)) {
-      std::error_code ec;
-      auto target = std::filesystem::read_symlink(source, ec);
-      if (ec || symlink(target.c_str(), Under(root, dir).c_str()) != 0)
-        return SysFail("symlink " + std::string(dir));
-      continue;
-    }
-    if (auto bound = Bind(source, Under(root, dir), kRo); !bound) return bound;
+  for (const auto& [dir, target] : view.links) {
+    if (symlink(target.c_str(), Under(root, dir).c_str()) != 0) return SysFail("symlink " + dir);
+  }
+  for (const auto& tree : view.system) {
+    if (auto attached = Attach(tree, root); !attached) return attached;
   }
   if (auto made = MakeDirs(root / "tmp"); !made) return made;
   std::string tmp_options = "mode=1777";
@@ -176,26 +383,18 @@ Status BuildRoot(const SandboxPolicy& policy) {
   (void)symlink("/proc/self/fd/1", (root / "dev/stdout").c_str());
   (void)symlink("/proc/self/fd/2", (root / "dev/stderr").c_str());
   (void)mkdir((root / "dev/shm").c_str(), 01777);
-  for (const auto& path : policy.read_only_paths) {
-    if (AlreadyVisible(path, policy)) continue;
-    if (auto bound = Bind(Under(old_root, path), Under(root, path), kRo); !bound) return bound;
+  for (const auto& tree : view.others) {
+    if (auto attached = Attach(tree, root); !attached) return attached;
   }
-  auto sockets = policy.sockets;
-  if (!policy.proxy_socket.empty()) sockets.push_back(policy.proxy_socket);
-  for (const auto& path : sockets) {
-    if (auto bound = Bind(Under(old_root, path), Under(root, path), kRw); !bound) return bound;
-  }
+  view.Close();
   auto workspace = Under(root, policy.workspace);
-  if (auto bound = Bind(Under(old_root, policy.workspace), workspace, kRw); !bound) return bound;
-  for (const auto& path : policy.writable_paths) {
-    if (auto bound = Bind(Under(old_root, path), Under(root, path), kRw); !bound) return bound;
-  }
   for (const auto& sub : policy.read_only_subpaths) {
     auto source = workspace / sub;
     struct stat st;
     if (lstat(source.c_str(), &st) != 0) continue;  // Absent: nothing to protect.
     if (auto bound = Bind(source, source, kRo); !bound) return bound;
   }
+  if (auto hidden = HidePaths(policy, root); !hidden) return hidden;
   if (auto made = MakeDirs(root / "proc"); !made) return made;
   if (mount("proc", (root / "proc").c_str(), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) !=
       0) {
@@ -237,8 +436,11 @@ Status SetLimits(const SandboxPolicy& policy) {
   if (auto s = set(RLIMIT_NOFILE, policy.open_files); !s) return s;
   if (auto s = set(RLIMIT_AS, policy.address_space_bytes); !s) return s;
   // Counted per user namespace (kernel 5.14+), so this bounds the sandbox's own processes: the
-  // fallback where no cgroup enforces max_processes.
-  if (auto s = set(RLIMIT_NPROC, policy.max_processes); !s) return s;
+  // fallback where no cgroup enforces max_processes. Above a cgroup's limit it is a backstop
+  // only, so that the cgroup, whose refusals the runner reports, refuses first.
+  uint64_t processes = policy.max_processes;
+  if (processes != 0 && !policy.cgroups.empty()) processes += kProcessBackstop;
+  if (auto s = set(RLIMIT_NPROC, processes); !s) return s;
   rlimit no_core{0, 0};
   (void)setrlimit(RLIMIT_CORE, &no_core);
   return {};
@@ -371,10 +573,10 @@ Status ApplySeccomp() {
 }
 
 // Runs in pid 1 of the new namespaces; returns only on failure.
-Status SetUpAndExec(const SandboxPolicy& policy, const std::vector<std::string>& argv,
-                    const std::string& cwd) {
+Status SetUpAndExec(const SandboxPolicy& policy, HostView& view,
+                    const std::vector<std::string>& argv, const std::string& cwd) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) return SysFail("pdeathsig");
-  if (auto built = BuildRoot(policy); !built) return built;
+  if (auto built = BuildRoot(policy, view); !built) return built;
   (void)sethostname("drover-sandbox", 14);
   LoopbackUp();
   // The relay's port is bound before Landlock forbids binding, and served after the
@@ -413,38 +615,98 @@ Status SetUpAndExec(const SandboxPolicy& policy, const std::vector<std::string>&
               "exec " + argv[0] + ": " + std::strerror(errno));
 }
 
-// Bytes of the regular files under `dir`, links not followed, other mounts not entered.
-uint64_t DiskUsage(const std::filesystem::path& dir) {
-  static thread_local uint64_t total;
-  total = 0;
-  auto add = [](const char*, const struct stat* st, int type, FTW*) {
-    if (type == FTW_F) total += static_cast<uint64_t>(st->st_blocks) * 512;
-    return 0;
+// A writable host tree the disk limit counts: the copy opened before the helper gave up its
+// rights (its own path may be out of reach now, e.g. under a 0700 /root), and its filesystem.
+struct CountedTree {
+  int fd;
+  dev_t device;
+};
+
+// Bytes on disk of everything below the directory `root_fd` (all kinds of entries, links not
+// followed, other filesystems not entered), walked through directory descriptors so that
+// neither path length nor the parent's permissions get in the way; the helper's capabilities
+// in the sandbox's user namespace let it read what the sandbox made unreadable. `complete`
+// turns false when a directory could not be read.
+uint64_t TreeBytes(int root_fd, dev_t device, bool& complete) {
+  uint64_t total = 0;
+  std::vector<DIR*> stack;
+  auto push = [&](int parent_fd, const char* name) {
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
+    if (dir == nullptr) {
+      if (fd >= 0) close(fd);
+      if (errno != ENOENT) complete = false;  // Gone since it was listed is fine.
+      return;
+    }
+    stack.push_back(dir);
   };
-  (void)nftw(dir.c_str(), add, 32, FTW_PHYS | FTW_MOUNT);
+  push(root_fd, ".");
+  while (!stack.empty()) {
+    DIR* dir = stack.back();
+    errno = 0;
+    dirent* entry = readdir(dir);
+    if (entry == nullptr) {
+      if (errno != 0) complete = false;
+      closedir(dir);
+      stack.pop_back();
+      continue;
+    }
+    std::string_view name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st;
+    if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (st.st_dev != device) continue;
+    total += static_cast<uint64_t>(st.st_blocks) * 512;
+    if (S_ISDIR(st.st_mode)) push(dirfd(dir), entry->d_name);
+  }
   return total;
 }
 
-// Bytes in use on the filesystem holding `dir`: cheap enough to ask ten times a second.
-uint64_t FilesystemUsed(const std::filesystem::path& dir) {
+uint64_t TreesBytes(const std::vector<CountedTree>& trees, bool& complete) {
+  uint64_t total = 0;
+  for (const auto& tree : trees) total += TreeBytes(tree.fd, tree.device, complete);
+  return total;
+}
+
+// Bytes in use on the filesystem holding `fd`: cheap enough to ask ten times a second.
+uint64_t FilesystemUsed(int fd) {
   struct statvfs fs {};
-  if (statvfs(dir.c_str(), &fs) != 0) return 0;
+  if (fstatvfs(fd, &fs) != 0) return 0;
   return static_cast<uint64_t>(fs.f_blocks - fs.f_bfree) * fs.f_frsize;
 }
 
-// Waits for pid 1 of the sandbox. With a disk limit, watches the workspace's filesystem every
-// 100 ms; when it has grown by more than the limit, counts the workspace itself (other jobs
-// may share the filesystem) and kills the whole sandbox (pid 1 takes its namespace with it)
-// once the workspace is past the limit.
-Result<int> WaitWatchingDisk(pid_t child, const SandboxPolicy& policy) {
+// Waits for pid 1 of the sandbox. With a disk limit, watches the filesystems of the counted
+// trees (the workspace and the writable paths) every 100 ms; once they have grown by more than
+// the limit, counts the trees themselves (other jobs may share the filesystems) and kills the
+// whole sandbox (pid 1 takes its namespace with it) when the trees are past the limit, or
+// cannot all be read. Growth found to be someone else's is set aside, never the trees' own.
+// A kill is recorded in `status_fd`.
+Result<int> WaitWatchingDisk(pid_t child, const SandboxPolicy& policy,
+                             const std::vector<CountedTree>& trees, int status_fd) {
   int status = 0;
-  if (policy.disk_bytes == 0) {
+  if (policy.disk_bytes == 0 || trees.empty()) {
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     return status;
   }
-  uint64_t workspace_start = DiskUsage(policy.workspace);
-  uint64_t filesystem_start = FilesystemUsed(policy.workspace);
+  // Deep trees take a descriptor per level.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &files);
+  }
+  std::vector<std::pair<int, uint64_t>> filesystems;  // A tree's fd on it, bytes used at start.
+  for (const auto& tree : trees) {
+    bool seen = false;
+    for (const auto& [fd, start] : filesystems) {
+      struct stat st;
+      seen = seen || (fstat(fd, &st) == 0 && st.st_dev == tree.device);
+    }
+    if (!seen) filesystems.emplace_back(tree.fd, FilesystemUsed(tree.fd));
+  }
+  bool complete = true;
+  const uint64_t trees_start = TreesBytes(trees, complete);
+  uint64_t others = 0;  // Growth of the filesystems found not to be the trees'.
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
   bool killed = false;
   while (true) {
@@ -456,23 +718,48 @@ Result<int> WaitWatchingDisk(pid_t child, const SandboxPolicy& policy) {
     }
     if (waitpid(child, &status, WNOHANG) == child) break;
     if (killed) continue;
-    uint64_t filesystem = FilesystemUsed(policy.workspace);
-    if (filesystem <= filesystem_start || filesystem - filesystem_start <= policy.disk_bytes) {
+    uint64_t grown = 0;
+    for (const auto& [fd, start] : filesystems) {
+      uint64_t used = FilesystemUsed(fd);
+      grown += used > start ? used - start : 0;
+    }
+    if (grown <= others || grown - others <= policy.disk_bytes) continue;
+    complete = true;
+    uint64_t used = TreesBytes(trees, complete);
+    uint64_t ours = used > trees_start ? used - trees_start : 0;
+    if (ours <= policy.disk_bytes && complete) {
+      others = grown > ours ? grown - ours : 0;
       continue;
     }
-    uint64_t used = DiskUsage(policy.workspace);
-    if (used > workspace_start && used - workspace_start > policy.disk_bytes) {
+    unsigned long long limit_mib = policy.disk_bytes >> 20;
+    if (complete) {
       std::fprintf(stderr,
-                   "drover sandbox: the workspace grew by more than %llu MiB; stopped\n",
-                   static_cast<unsigned long long>(policy.disk_bytes >> 20));
-      kill(child, SIGKILL);
-      killed = true;
+                   "drover sandbox: stopped at the disk limit (%llu MiB): the workspace and the "
+                   "writable paths grew by %llu MiB\n",
+                   limit_mib, static_cast<unsigned long long>(ours >> 20));
     } else {
-      filesystem_start = filesystem;  // Someone else's growth: measure from here.
+      std::fprintf(stderr,
+                   "drover sandbox: stopped at the disk limit (%llu MiB): the disk grew past it "
+                   "and the workspace has directories that cannot be measured\n",
+                   limit_mib);
     }
+    kill(child, SIGKILL);
+    killed = true;
+    if (status_fd >= 0) (void)!write(status_fd, "disk_limit\n", 11);
   }
   if (pidfd >= 0) close(pidfd);
   return status;
+}
+
+// Gives up root for `id` (uid, gid, no supplementary groups), keeping the process able to
+// map its next user namespace: the id change leaves it undumpable, and /proc/self then
+// belongs to root.
+Status DropToSandboxId(uint32_t id) {
+  if (setgroups(0, nullptr) != 0) return SysFail("setgroups");
+  if (setresgid(id, id, id) != 0) return SysFail("setresgid");
+  if (setresuid(id, id, id) != 0) return SysFail("setresuid");
+  if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) return SysFail("dumpable");
+  return {};
 }
 
 }  // namespace
@@ -510,14 +797,33 @@ Result<int> RunSandboxed(const SandboxPolicy& policy, const std::vector<std::str
   if (auto joined = JoinCgroups(policy.cgroups); !joined) return Fail(joined.error());
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();
+  int status_fd = -1;
+  if (!policy.status_file.empty()) {
+    status_fd = open(policy.status_file.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (status_fd < 0) return SysFail("open " + policy.status_file.string());
+  }
+  // Root outside must not be root inside (NOTES pitfall 3), nor the owner of root's files: as
+  // root, the helper copies the trees it shows with its full rights, then becomes an id that
+  // owns nothing and makes the namespaces exactly as an unprivileged caller would.
+  const bool as_root = geteuid() == 0;
   uid_t uid = getuid();
   gid_t gid = getgid();
+  HostView view;
+  if (as_root) {
+    auto userns = MakeIdmapNamespace(kSandboxHostId);
+    if (!userns) return Fail(userns.error());
+    auto opened = OpenHostView(policy, *userns);
+    close(*userns);
+    if (!opened) return Fail(opened.error());
+    view = std::move(*opened);
+    if (auto dropped = DropToSandboxId(kSandboxHostId); !dropped) return Fail(dropped.error());
+    uid = gid = kSandboxHostId;
+  }
   if (unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
               CLONE_NEWUTS) != 0) {
     return SysFail("unshare");
   }
-  // Root outside must not be root inside (NOTES pitfall 3): the caller maps to an
-  // unprivileged id; the capabilities unshare gave us last only until DropCapabilities.
+  // The capabilities unshare gave us last only until DropCapabilities.
   if (auto s = WriteProcFile("/proc/self/setgroups", "deny"); !s) return Fail(s.error());
   if (auto s = WriteProcFile("/proc/self/uid_map",
                              std::to_string(kInsideId) + " " + std::to_string(uid) + " 1");
@@ -529,18 +835,37 @@ Result<int> RunSandboxed(const SandboxPolicy& policy, const std::vector<std::str
       !s) {
     return Fail(s.error());
   }
+  if (as_root) {
+    // Mapped: nothing else of this process needs to be open to other processes of the id.
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  } else {
+    auto opened = OpenHostView(policy, -1);
+    if (!opened) return Fail(opened.error());
+    view = std::move(*opened);
+  }
   int error_pipe[2];
   if (pipe2(error_pipe, O_CLOEXEC) != 0) return SysFail("pipe");
   pid_t child = fork();
   if (child < 0) return SysFail("fork");
   if (child == 0) {
     close(error_pipe[0]);
-    auto failed = SetUpAndExec(policy, argv, cwd);
+    if (status_fd >= 0) close(status_fd);
+    auto failed = SetUpAndExec(policy, view, argv, cwd);
     std::string message = failed ? std::string("unexpected return") : failed.error().message;
     (void)!write(error_pipe[1], message.data(), message.size());
     _exit(127);
   }
   close(error_pipe[1]);
+  // The counted trees stay open for the watchdog; the rest are the child's now.
+  std::vector<CountedTree> counted;
+  for (auto& tree : view.others) {
+    struct stat st;
+    if (tree.counted && fstat(tree.fd, &st) == 0) {
+      counted.push_back({tree.fd, st.st_dev});
+      tree.fd = -1;
+    }
+  }
+  view.Close();
   std::string message;
   char buffer[512];
   ssize_t n;
@@ -550,13 +875,18 @@ Result<int> RunSandboxed(const SandboxPolicy& policy, const std::vector<std::str
     message.append(buffer, static_cast<size_t>(n));
   }
   close(error_pipe[0]);
+  Result<int> result;
   if (!message.empty()) {
     int ignored = 0;
     while (waitpid(child, &ignored, 0) < 0 && errno == EINTR) {
     }
-    return Fail(ErrorCode::kPermissionDenied, "sandbox: " + message);
+    result = Fail(ErrorCode::kPermissionDenied, "sandbox: " + message);
+  } else {
+    result = WaitWatchingDisk(child, policy, counted, status_fd);
   }
-  return WaitWatchingDisk(child, policy);
+  for (const auto& tree : counted) close(tree.fd);
+  if (status_fd >= 0) close(status_fd);
+  return result;
 }
 
 }  // namespace drover::sandbox

@@ -1,10 +1,15 @@
 #include "sandbox/isolated_runner.h"
 
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "core/fs.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/helper.h"
+#include "sandbox/secrets.h"
 
 namespace drover::sandbox {
 namespace {
@@ -17,10 +22,21 @@ std::vector<std::string> HelperCommand(const std::filesystem::path& drover_binar
   return {drover_binary.string(), kSandboxHelperCommand};
 }
 
+// The policy with what it must hide added: the host's secrets and the credential files in
+// its read-only paths (scanned once per process, secrets.h).
+SandboxPolicy WithHiddenPaths(SandboxPolicy policy) {
+  auto hidden = HiddenPaths(policy.read_only_paths);
+  policy.hidden_paths.insert(policy.hidden_paths.end(), hidden.begin(), hidden.end());
+  std::sort(policy.hidden_paths.begin(), policy.hidden_paths.end());
+  policy.hidden_paths.erase(std::unique(policy.hidden_paths.begin(), policy.hidden_paths.end()),
+                            policy.hidden_paths.end());
+  return policy;
+}
+
 class IsolatedProcessRunner final : public ProcessRunner {
  public:
   IsolatedProcessRunner(SandboxPolicy policy, const std::filesystem::path& drover_binary)
-      : policy_(std::move(policy)),
+      : policy_(WithHiddenPaths(std::move(policy))),
         helper_(HelperCommand(drover_binary)),
         local_(MakeLocalProcessRunner()) {}
 
@@ -44,12 +60,30 @@ class IsolatedProcessRunner final : public ProcessRunner {
         spdlog::warn("sandbox: running without memory/process limits: {}", created.error().message);
       }
     }
+    // Where the helper says that it stopped the command at the disk limit: outside the
+    // sandbox, so that the command cannot claim it (or hide it).
+    std::filesystem::path status_file;
+    if (policy.disk_bytes != 0) {
+      std::string name = (std::filesystem::temp_directory_path() / "drover-sandbox-XXXXXX");
+      int fd = ::mkstemp(name.data());
+      if (fd < 0) return Fail(ErrorCode::kIo, "sandbox status file: " + name);
+      ::close(fd);
+      status_file = policy.status_file = name;
+    }
     ProcessSpec wrapped = spec;
     wrapped.argv = helper_;
     wrapped.argv.push_back(ToJson(policy).dump());
     wrapped.argv.push_back("--");
     wrapped.argv.insert(wrapped.argv.end(), spec.argv.begin(), spec.argv.end());
     auto result = local_->Run(wrapped);
+    if (!status_file.empty()) {
+      auto status = ReadFile(status_file);
+      std::error_code ec;
+      std::filesystem::remove(status_file, ec);
+      if (result && status && status->find("disk_limit") != std::string::npos) {
+        result->disk_limit_bytes = policy.disk_bytes;
+      }
+    }
     if (result && lease) {
       // The command only sees a SIGKILL or a failed fork; say which limit did it.
       if (lease->OomKilled()) {

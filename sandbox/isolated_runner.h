@@ -16,7 +16,10 @@ namespace drover::sandbox {
 // the helper is `drover-sandbox` in the same directory if present, else `drover __sandbox`.
 // When a cgroup is usable (DetectCgroups) and the policy names no `cgroups` of its own, each
 // Run gets fresh ones limited to memory_bytes and max_processes, removed afterwards; a command
-// stopped by either limit has a "[drover sandbox: ...]" line appended to its output.
+// stopped by either limit has a "[drover sandbox: ...]" line appended to its output. A
+// command stopped at the policy's disk limit has ProcessResult::disk_limit_bytes set. Every
+// Run hides HiddenPaths(read_only_paths) (secrets.h) besides the policy's own hidden_paths;
+// the scan happens here, once per process and path.
 std::unique_ptr<ProcessRunner> MakeIsolatedProcessRunner(SandboxPolicy base_policy,
                                                          std::filesystem::path drover_binary);
 

@@ -13,6 +13,7 @@ Json ToJson(const SandboxPolicy& policy) {
               {"read_only_subpaths", policy.read_only_subpaths},
               {"writable_paths", paths(policy.writable_paths)},
               {"sockets", paths(policy.sockets)},
+              {"hidden_paths", paths(policy.hidden_paths)},
               {"proxy_socket", policy.proxy_socket.string()},
               {"proxy_port", policy.proxy_port},
               {"cgroups", paths(policy.cgroups)},
@@ -20,6 +21,7 @@ Json ToJson(const SandboxPolicy& policy) {
               {"max_processes", policy.max_processes},
               {"tmp_bytes", policy.tmp_bytes},
               {"disk_bytes", policy.disk_bytes},
+              {"status_file", policy.status_file.string()},
               {"cpu_seconds", policy.cpu_seconds},
               {"file_size_bytes", policy.file_size_bytes},
               {"open_files", policy.open_files},
@@ -40,6 +42,7 @@ Result<SandboxPolicy> SandboxPolicyFromJson(const Json& json) {
     };
     read_paths("writable_paths", policy.writable_paths);
     read_paths("sockets", policy.sockets);
+    read_paths("hidden_paths", policy.hidden_paths);
     read_paths("cgroups", policy.cgroups);
     policy.proxy_socket = json.value("proxy_socket", std::string());
     policy.proxy_port = json.value("proxy_port", policy.proxy_port);
@@ -47,6 +50,7 @@ Result<SandboxPolicy> SandboxPolicyFromJson(const Json& json) {
     policy.max_processes = json.value("max_processes", policy.max_processes);
     policy.tmp_bytes = json.value("tmp_bytes", policy.tmp_bytes);
     policy.disk_bytes = json.value("disk_bytes", policy.disk_bytes);
+    policy.status_file = json.value("status_file", std::string());
     policy.cpu_seconds = json.value("cpu_seconds", policy.cpu_seconds);
     policy.file_size_bytes = json.value("file_size_bytes", policy.file_size_bytes);
     policy.open_files = json.value("open_files", policy.open_files);
@@ -57,8 +61,8 @@ Result<SandboxPolicy> SandboxPolicyFromJson(const Json& json) {
   if (!policy.workspace.is_absolute()) {
     return Fail(ErrorCode::kInvalidArgument, "sandbox policy: workspace must be an absolute path");
   }
-  for (const auto& list :
-       {policy.read_only_paths, policy.writable_paths, policy.sockets, policy.cgroups}) {
+  for (const auto& list : {policy.read_only_paths, policy.writable_paths, policy.sockets,
+                           policy.hidden_paths, policy.cgroups}) {
     for (const auto& p : list) {
       if (!p.is_absolute()) {
         return Fail(ErrorCode::kInvalidArgument, "sandbox policy: not absolute: " + p.string());
@@ -67,6 +71,9 @@ Result<SandboxPolicy> SandboxPolicyFromJson(const Json& json) {
   }
   if (!policy.proxy_socket.empty() && !policy.proxy_socket.is_absolute()) {
     return Fail(ErrorCode::kInvalidArgument, "sandbox policy: proxy_socket must be absolute");
+  }
+  if (!policy.status_file.empty() && !policy.status_file.is_absolute()) {
+    return Fail(ErrorCode::kInvalidArgument, "sandbox policy: status_file must be absolute");
   }
   for (const auto& sub : policy.read_only_subpaths) {
     std::filesystem::path p(sub);

@@ -25,6 +25,10 @@ struct SandboxPolicy {
   std::vector<std::filesystem::path> writable_paths;
   // Unix sockets exposed at the same path (the gateway socket); nothing else of /run is.
   std::vector<std::filesystem::path> sockets;
+  // Shown as an empty read-only file or directory instead of what they hold: secret-bearing
+  // host files and credential files inside read-only binds (secrets.h). The isolated runner
+  // adds HiddenPaths of read_only_paths to whatever is listed; missing ones are skipped.
+  std::vector<std::filesystem::path> hidden_paths;
   // The network namespace is always empty but for loopback. Egress, when wanted, goes through
   // the runner's allow-listing proxy (egress_proxy.h) listening on this Unix socket: a relay
   // inside listens on 127.0.0.1:proxy_port and HTTP_PROXY/HTTPS_PROXY point to it.
@@ -38,9 +42,12 @@ struct SandboxPolicy {
   uint64_t max_processes = 2048;
   // Size of the private /tmp (tmpfs); its pages count against the memory limit too.
   uint64_t tmp_bytes = 2ULL << 30;
-  // The workspace may grow by at most this many bytes (a watchdog in the helper kills the
-  // command past it); 0: unlimited.
+  // The workspace and the writable paths together may grow by at most this many bytes on the
+  // host's disk (a watchdog in the helper kills the command past it); 0: unlimited.
   uint64_t disk_bytes = 0;
+  // A file outside the sandbox, made by the caller, where the helper writes "disk_limit" when
+  // it stopped the command at disk_bytes: a word the command itself cannot fake. Empty: none.
+  std::filesystem::path status_file;
   // rlimits; 0 means "not limited by the policy". Defaults: 1h of CPU, 8 GiB files, 4096 fds.
   uint64_t cpu_seconds = 3600;
   uint64_t file_size_bytes = 8ULL << 30;

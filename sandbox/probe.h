@@ -2,8 +2,11 @@
 // a Landlock ABI query). Thread-safe: starts processes, keeps no state.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/json.h"
 
@@ -24,9 +27,20 @@ struct ProbeResult {
   std::string error;  // The helper's failure, when it failed.
 };
 
-// Runs `drover_binary __sandbox` with `true` in a temporary workspace under `scratch`.
+// Runs `drover_binary __sandbox` with `true` in the workspace `scratch`, with each of
+// `writable` (existing directories, e.g. one on the filesystem where workspaces and attempt
+// directories will live) as a writable path: started as root, the sandbox idmaps them, and a
+// filesystem that cannot be idmapped fails the probe ("none: ..."), never a later job. As
+// root it also refuses when kSandboxHostId belongs to an account, a group or a subordinate id
+// range on this host, and it checks the hidden path rules' examples.
 ProbeResult ProbeSandbox(const std::filesystem::path& drover_binary,
-                         const std::filesystem::path& scratch);
+                         const std::filesystem::path& scratch,
+                         const std::vector<std::filesystem::path>& writable = {});
+
+// Who holds `id` according to the texts of /etc/passwd, /etc/group, /etc/subuid and
+// /etc/subgid: e.g. "/etc/subuid: alice's range 1999990000-2000055535", or empty when none.
+std::string SandboxIdHolder(uint32_t id, std::string_view passwd, std::string_view group,
+                            std::string_view subuid, std::string_view subgid);
 
 Json ToJson(const ProbeResult& probe);
 

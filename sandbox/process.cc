@@ -296,6 +296,9 @@ class LocalProcessRunner final : public ProcessRunner {
 }  // namespace
 
 std::string ProcessResult::Describe() const {
+  if (disk_limit_bytes != 0) {
+    return "stopped at the disk limit (" + std::to_string(disk_limit_bytes >> 20) + " MiB)";
+  }
   if (timed_out) {
     return "timed out after " + std::to_string(duration.count() / 1000) + "s";
   }

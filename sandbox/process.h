@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -36,9 +37,15 @@ struct ProcessResult {
   std::string output;         // Head/tail-truncated combined output.
   size_t output_bytes = 0;    // Total bytes the command wrote.
   std::chrono::milliseconds duration{0};
+  // Non-zero when the sandbox stopped the command for writing more than this many bytes to
+  // the host's disk (SandboxPolicy::disk_bytes); term_signal then says SIGKILL.
+  uint64_t disk_limit_bytes = 0;
 
-  bool ok() const { return !timed_out && term_signal == 0 && exit_code == 0; }
-  // "exit 2", "killed by signal 9", "timed out after 30s".
+  bool ok() const {
+    return !timed_out && term_signal == 0 && exit_code == 0 && disk_limit_bytes == 0;
+  }
+  // "exit 2", "killed by signal 9", "timed out after 30s", "stopped at the disk limit
+  // (200 MiB)".
   std::string Describe() const;
 };
 

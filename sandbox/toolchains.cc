@@ -7,16 +7,28 @@
 namespace drover::sandbox {
 namespace {
 
-// Directories of the home that hold a whole toolchain, and the variable naming their root.
+// Directories of the home that hold a whole toolchain, the variable naming their root, and
+// what of it a sandbox shows: what runs (bin, the installed toolchains and their libraries)
+// and registry caches, never the root whole, where tools also keep their credentials and
+// settings (~/.cargo/credentials.toml, ...). Credential files inside these are hidden too
+// (secrets.h).
 struct KnownRoot {
   std::string_view name;
   std::string_view variable;  // Empty: tools find it from HOME or PATH alone.
+  std::string_view shown;     // Space-separated entries of the root; missing ones are skipped.
 };
 constexpr KnownRoot kKnownRoots[] = {
-    {".pyenv", "PYENV_ROOT"}, {".cargo", "CARGO_HOME"}, {".rustup", "RUSTUP_HOME"},
-    {".nvm", "NVM_DIR"},      {".sdkman", "SDKMAN_DIR"}, {".asdf", "ASDF_DIR"},
-    {".volta", "VOLTA_HOME"}, {".bun", "BUN_INSTALL"},   {".deno", "DENO_INSTALL"},
-    {"go", ""},
+    {".pyenv", "PYENV_ROOT", "bin completions libexec plugins pyenv.d shims version versions"},
+    // config.toml may redirect sources (vendoring, mirrors); one holding a token is hidden.
+    {".cargo", "CARGO_HOME", "bin config config.toml env git registry"},
+    {".rustup", "RUSTUP_HOME", "settings.toml toolchains update-hashes"},
+    {".nvm", "NVM_DIR", "alias nvm-exec nvm.sh versions"},
+    {".sdkman", "SDKMAN_DIR", "bin candidates contrib etc ext libexec src var"},
+    {".asdf", "ASDF_DIR", "asdf.sh bin installs lib libexec plugins shims"},
+    {".volta", "VOLTA_HOME", "bin tools"},
+    {".bun", "BUN_INSTALL", "bin install"},
+    {".deno", "DENO_INSTALL", "bin"},
+    {"go", "", "bin pkg"},
 };
 
 // What must never be shown, even when a PATH entry points into it.
@@ -47,10 +59,25 @@ ToolchainView FindToolchains(const std::map<std::string, std::string>& env) {
     home = std::filesystem::path(it->second).lexically_normal();
   }
   std::vector<std::filesystem::path> found;
-  auto add_root = [&](const std::filesystem::path& dir, std::string_view variable) {
+  auto add_root = [&](const KnownRoot& known, const std::filesystem::path& entry) {
+    auto dir = home / known.name;
     if (!IsDirectory(dir)) return;
-    found.push_back(dir);
-    if (!variable.empty()) view.env[std::string(variable)] = dir.string();
+    if (!known.variable.empty()) view.env[std::string(known.variable)] = dir.string();
+    bool entry_shown = false;
+    std::string_view shown = known.shown;
+    while (!shown.empty()) {
+      size_t space = shown.find(' ');
+      auto part = dir / shown.substr(0, space);
+      shown.remove_prefix(space == std::string_view::npos ? shown.size() : space + 1);
+      // A link would be refused by the sandbox (it binds nothing through one).
+      std::error_code ec;
+      auto status = std::filesystem::symlink_status(part, ec);
+      if (!std::filesystem::exists(status) || std::filesystem::is_symlink(status)) continue;
+      found.push_back(part);
+      entry_shown = entry_shown || entry == part || IsWithin(entry, part);
+    }
+    // A PATH entry elsewhere in the root (a plugin's own bin) is shown alone.
+    if (!entry.empty() && !entry_shown) found.push_back(entry);
   };
   std::string path_list = env.contains("PATH") ? env.at("PATH") : std::string();
   size_t start = 0;
@@ -78,9 +105,13 @@ ToolchainView FindToolchains(const std::map<std::string, std::string>& env) {
         found.push_back(entry);  // ~/bin, ~/.local/bin: the entry alone.
         continue;
       }
-      add_root(home / first, known->variable);
+      add_root(*known, entry);
       // rustup's cargo is a proxy that needs its toolchains too.
-      if (first == ".cargo") add_root(home / ".rustup", "RUSTUP_HOME");
+      if (first == ".cargo") {
+        add_root(*std::find_if(std::begin(kKnownRoots), std::end(kKnownRoots),
+                               [](const KnownRoot& root) { return root.name == ".rustup"; }),
+                 {});
+      }
       continue;
     }
     auto parent = entry.parent_path();

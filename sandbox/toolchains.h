@@ -16,10 +16,14 @@ struct ToolchainView {
 };
 
 // For each directory on env's PATH that the sandbox does not already show (/usr, /bin, ...):
-// under HOME, the known toolchain root holding it (~/.pyenv, ~/.cargo and ~/.rustup, ~/.nvm,
-// ~/.sdkman, ~/.asdf, ~/.volta, ~/.bun, ~/.deno, ~/go, ~/.local/bin) or else the entry alone;
-// elsewhere, `X` for an entry `X/bin` (e.g. /opt/gradle), else the entry. Never HOME itself,
-// never a credential directory (~/.ssh, ~/.config, ~/.aws, ...), never "/".
+// under HOME, what runs of the known toolchain root holding it (~/.pyenv, ~/.cargo and
+// ~/.rustup, ~/.nvm, ~/.sdkman, ~/.asdf, ~/.volta, ~/.bun, ~/.deno, ~/go): its bin, installed
+// toolchains and registry caches (e.g. ~/.cargo/bin and ~/.cargo/registry, never
+// ~/.cargo/credentials.toml), plus the entry itself when it lies elsewhere in the root; or
+// else the entry alone (~/.local/bin); elsewhere, `X` for an entry `X/bin` (e.g. /opt/gradle),
+// else the entry. Never HOME itself, never a credential directory (~/.ssh, ~/.config, ~/.aws,
+// ...), never "/", never a symbolic link of a root. Credential files inside what is shown are
+// found by HiddenPaths (secrets.h), not here.
 ToolchainView FindToolchains(const std::map<std::string, std::string>& env);
 
 }  // namespace drover::sandbox

@@ -53,6 +53,96 @@ TEST(Sandbox, AgentAndVerifiersRunIsolatedAndTheJobSaysSo) {
   EXPECT_NE(job_json.find("\"isolation\""), std::string::npos) << job_json;
 }
 
+// The runner's own toolchains are shown to the agent, their credentials are not, and neither
+// are the host's secrets: the agent's user owns nothing of the host.
+TEST(Sandbox, ToolchainCredentialsAndHostSecretsStayOutOfTheAgentsView) {
+  Fixture fx;
+  auto home = fx.root() / "home";
+  auto tool = [&](const std::string& path, const std::string& says) {
+    drover::testing::WriteTestFile(home, path, "#!/bin/sh\necho " + says + "\n");
+    std::filesystem::permissions(home / path, std::filesystem::perms::owner_all |
+                                                  std::filesystem::perms::others_read |
+                                                  std::filesystem::perms::others_exec);
+  };
+  tool(".cargo/bin/cargo", "CARGO-RUNS");
+  drover::testing::WriteTestFile(home, ".cargo/credentials.toml", "token = \"PLANTED-CARGO\"\n");
+  tool(".nvm/versions/node/v20.11.0/bin/node", "NODE-RUNS");
+  drover::testing::WriteTestFile(home, ".nvm/versions/node/v20.11.0/etc/npmrc",
+                                 "//registry.npmjs.org/:_authToken=PLANTED-NPM\n");
+  std::string path = (home / ".cargo/bin").string() + ":" +
+                     (home / ".nvm/versions/node/v20.11.0/bin").string() + ":/usr/bin:/bin";
+  fx.AddRepo("hidden", {{"Makefile", "test:\n\ttrue\n"}, {"version.txt", "v1\n"}});
+  fx.WriteSpec(StandardSpec());
+  std::string look = "cargo; node; echo PLANTED-COUNT=$(cat '" +
+                     (home / ".cargo/credentials.toml").string() + "' '" +
+                     (home / ".nvm/versions/node/v20.11.0/etc/npmrc").string() +
+                     "' 2>/dev/null | grep -c PLANTED); "
+                     "echo SHADOW=$(cat /etc/shadow 2>/dev/null | wc -c) "
+                     "PASSWD=$(stat -c %u /etc/passwd) ME=$(id -u)";
+  fx.WriteCassette(
+      "hidden",
+      Json::array({Call("run", {{"command", look}}, "Looking around."),
+                   Call("write_file", {{"path", "version.txt"}, {"content", "v2\n"}}, "v2.",
+                        {"CARGO-RUNS", "NODE-RUNS", "PLANTED-COUNT=0", "SHADOW=0", "PASSWD=65534",
+                         "ME=1000"}),
+                   Call("finish", {{"summary", "Moved version.txt to v2."}}, "Done.")}));
+  DroverRun run = fx.Run({{"HOME", home.string()}, {"PATH", path}});
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = run.summary["jobs"][0];
+  EXPECT_EQ(job["status"], "published") << job.dump(2) << "\n" << run.output;
+}
+
+// What the agent writes into its attempt directory is on the host's disk too: past
+// sandbox.disk_mb the sandbox is stopped, and the job says why.
+TEST(Sandbox, AgentFillingItsAttemptDirectoryStopsAtTheDiskLimit) {
+  Fixture fx;
+  fx.AddRepo("filler", {{"Makefile", "test:\n\ttrue\n"}, {"version.txt", "v1\n"}});
+  std::string spec = StandardSpec();
+  spec.replace(spec.find("limits:\n"), 8, "sandbox:\n  disk_mb: 20\nlimits:\n");
+  fx.WriteSpec(spec);
+  // The attempt directory is where the agent's task file is.
+  std::string fill =
+      "d=$(dirname \"$(tr '\\0' '\\n' < /proc/1/cmdline | sed -n '/^--task$/{n;p}')\"); "
+      "i=0; while [ $i -lt 400 ]; do head -c 1048576 /dev/zero > \"$d/fill$i\"; i=$((i+1)); "
+      "done; echo FILLED";
+  fx.WriteCassette("filler", Json::array({Call("run", {{"command", fill}}, "Filling."),
+                                          Call("finish", {{"summary", "Filled."}}, "Done.")}));
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = run.summary["jobs"][0];
+  EXPECT_EQ(job["status"], "failed") << job.dump(2);
+  EXPECT_NE(job.value("reason", "").find("agent stopped at the disk limit (20 MiB)"),
+            std::string::npos)
+      << job.dump(2);
+  uintmax_t used = 0;
+  for (const auto& entry :
+       std::filesystem::recursive_directory_iterator(run.run_dir / "jobs/filler")) {
+    if (entry.is_regular_file()) used += entry.file_size();
+  }
+  EXPECT_LT(used, 200u << 20) << "the attempt directory grew to " << used;
+}
+
+// A verifier run stopped at the disk limit says so, not "killed by signal 9".
+TEST(Sandbox, VerifierStoppedAtTheDiskLimitSaysSo) {
+  Fixture fx;
+  fx.AddRepo("filler",
+             {{"Makefile",
+               "test:\n\ti=0; while [ $$i -lt 400 ]; do head -c 1048576 /dev/zero > fill$$i; "
+               "i=$$((i+1)); done\n"},
+              {"version.txt", "v1\n"}});
+  std::string spec = StandardSpec();
+  spec.replace(spec.find("limits:\n"), 8, "sandbox:\n  disk_mb: 20\nlimits:\n");
+  fx.WriteSpec(spec);
+  fx.WriteCassette("filler", Json::array());
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = run.summary["jobs"][0];
+  EXPECT_EQ(job["status"], "skipped") << job.dump(2);
+  std::string reason = job.value("reason", "");
+  EXPECT_NE(reason.find("stopped at the disk limit (20 MiB)"), std::string::npos) << reason;
+  EXPECT_EQ(reason.find("signal 9"), std::string::npos) << reason;
+}
+
 TEST(Sandbox, NoneRunsPlainProcessesAndSaysSo) {
   Fixture fx;
   auto secret = fx.root() / "runner-secret.txt";

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,10 +12,13 @@
 #include <chrono>
 #include <thread>
 
+#include "sandbox/cgroup.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
+#include "sandbox/secrets.h"
+#include "sandbox/toolchains.h"
 #include "tests/testing/testing.h"
 
 namespace drover::sandbox {
@@ -30,7 +34,12 @@ class SandboxEscape : public ::testing::Test {
     std::filesystem::create_directories(workspace_);
     WriteTestFile(home_, ".ssh/id_rsa", "PLANTED-SECRET-KEY\n");
     WriteTestFile(home_, "toolchain/bin/tool", "#!/bin/sh\necho toolchain-ok\n");
-    std::filesystem::permissions(home_ / "toolchain/bin/tool", std::filesystem::perms::owner_all);
+    // World-readable, as installers leave toolchains: a root runner's sandbox owns nothing.
+    std::filesystem::permissions(
+        home_ / "toolchain/bin/tool",
+        std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+            std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+            std::filesystem::perms::others_exec);
     WriteTestFile(outside_, "keep.txt", "original\n");
     policy_.workspace = workspace_;
     policy_.read_only_paths = {home_ / "toolchain"};
@@ -132,6 +141,156 @@ TEST_F(SandboxEscape, EscapeReadPlantedHomeAndHostDirectories) {
     EXPECT_NE(result.output.find(std::string("cannot access '") + hidden + "'"), std::string::npos)
         << hidden << "\n"
         << result.output;
+  }
+}
+
+// What a sandbox shows of the host, one fact per line: a root runner's sandbox and an
+// unprivileged runner's must print the same.
+constexpr const char* kHostViewScript =
+    "echo uid=$(id -u) gid=$(id -g) groups=$(id -G); "
+    "echo passwd=$(stat -c %u:%g /etc/passwd); "
+    "echo shadow-bytes=$(cat /etc/shadow /etc/gshadow /etc/shadow- /etc/gshadow- 2>/dev/null | "
+    "wc -c); "
+    "echo ssl-private=$(ls -A /etc/ssl/private 2>/dev/null | wc -l); "
+    "echo sudoers-bytes=$(cat /etc/sudoers 2>/dev/null | wc -c); "
+    "test -r /root && echo root=readable || echo root=unreadable; "
+    "echo mine=$(stat -c %u:%g mine.txt); "
+    "echo more >> mine.txt && echo wrote=yes; "
+    "echo made > made.txt && echo made=$(stat -c %u:%g made.txt)";
+
+constexpr const char* kExpectedHostView =
+    "uid=1000 gid=1000 groups=1000\n"
+    "passwd=65534:65534\n"
+    "shadow-bytes=0\n"
+    "ssl-private=0\n"
+    "sudoers-bytes=0\n"
+    "root=unreadable\n"
+    "mine=1000:1000\n"
+    "wrote=yes\n"
+    "made=1000:1000\n";
+
+// With the runner as root, the sandbox's user must not be the owner of root's files: /etc is
+// shown, but its secrets are neither readable nor there, and what the sandbox creates in the
+// workspace belongs to the runner on the host, as the rest of the workspace does.
+TEST_F(SandboxEscape, EscapeRootOwnedHostFilesAreNotTheSandboxs) {
+  if (getuid() != 0) GTEST_SKIP() << "a root runner's sandbox needs root";
+  WriteTestFile(workspace_, "mine.txt", "mine\n");
+  auto result = Sh(kHostViewScript);
+  EXPECT_TRUE(result.ok()) << result.Describe() << "\n" << result.output;
+  EXPECT_EQ(result.output, kExpectedHostView);
+  struct stat made {};
+  ASSERT_EQ(stat((workspace_ / "made.txt").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, 0u);
+  EXPECT_EQ(made.st_gid, 0u);
+  EXPECT_EQ(ReadTestFile(workspace_ / "mine.txt"), "mine\nmore\n");
+}
+
+// The same probe through the helper started as an unprivileged user (its workspace its own)
+// shows exactly what the root runner's sandbox shows.
+TEST_F(SandboxEscape, EscapeRootAndUnprivilegedRunnersSeeTheSameHost) {
+  if (getuid() != 0) GTEST_SKIP() << "starting the helper as another user needs root";
+  constexpr int kUser = 60999;  // An id no account on a test machine has.
+  WriteTestFile(workspace_, "mine.txt", "mine\n");
+  auto as_root = Sh(kHostViewScript);
+  EXPECT_EQ(as_root.output, kExpectedHostView);
+
+  std::filesystem::path unprivileged = root_ / "unprivileged";
+  WriteTestFile(unprivileged, "mine.txt", "mine\n");
+  ASSERT_EQ(chown(unprivileged.c_str(), kUser, kUser), 0);
+  ASSERT_EQ(chown((unprivileged / "mine.txt").c_str(), kUser, kUser), 0);
+  std::filesystem::permissions(root_.path(), std::filesystem::perms::owner_all |
+                                                 std::filesystem::perms::others_exec |
+                                                 std::filesystem::perms::group_exec);
+  SandboxPolicy policy;
+  policy.workspace = unprivileged;
+  policy.hidden_paths = HiddenPaths({});
+  auto helper = std::filesystem::path(DROVER_BINARY).parent_path() / "drover-sandbox";
+  std::vector<std::string> helper_argv = {helper.string()};
+  if (access(helper.c_str(), X_OK) != 0) helper_argv = {DROVER_BINARY, "__sandbox"};
+  ProcessSpec spec;
+  spec.argv = {"setpriv", "--reuid=" + std::to_string(kUser), "--regid=" + std::to_string(kUser),
+               "--clear-groups"};
+  spec.argv.insert(spec.argv.end(), helper_argv.begin(), helper_argv.end());
+  spec.argv.insert(spec.argv.end(),
+                   {ToJson(policy).dump(), "--", "/bin/sh", "-c", kHostViewScript});
+  spec.cwd = unprivileged;
+  spec.env = {{"PATH", "/usr/bin:/bin"}};
+  auto as_user = MakeLocalProcessRunner()->Run(spec);
+  ASSERT_OK(as_user);
+  EXPECT_TRUE(as_user->ok()) << as_user->Describe() << "\n" << as_user->output;
+  EXPECT_EQ(as_user->output, as_root.output);
+  struct stat made {};
+  ASSERT_EQ(stat((unprivileged / "made.txt").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, static_cast<uid_t>(kUser));
+}
+
+// A root runner's sandbox needs idmapped mounts for everything it writes; on a filesystem
+// without them (ramfs here; NFS and some FUSE filesystems elsewhere) the probe and the helper
+// refuse, saying why, rather than fall back to a sandbox that owns root's files.
+TEST_F(SandboxEscape, EscapeFilesystemWithoutIdmappedMountsFailsClosed) {
+  if (getuid() != 0) GTEST_SKIP() << "only a root runner's sandbox needs idmapped mounts";
+  auto ramfs = root_ / "ramfs";
+  std::filesystem::create_directories(ramfs);
+  std::string drover = DROVER_BINARY;
+  std::string script = "mount -t ramfs none '" + ramfs.string() + "' && TMPDIR='" + ramfs.string() +
+                       "' '" + drover + "' sandbox --probe; echo probe=$?; '" + drover +
+                       "' sandbox --writable '" + ramfs.string() + "' -- true; echo run=$?";
+  ProcessSpec spec;
+  spec.argv = {"unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", script};
+  spec.env = {{"PATH", "/usr/sbin:/usr/bin:/sbin:/bin"}};
+  auto ran = MakeLocalProcessRunner()->Run(spec);
+  ASSERT_OK(ran);
+  EXPECT_NE(ran->output.find("level: none: "), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("does not support idmapped mounts"), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("probe=4"), std::string::npos) << ran->output;
+  EXPECT_NE(ran->output.find("run=4"), std::string::npos) << ran->output;
+}
+
+// Credentials that tools keep inside their roots (cargo's credentials.toml, nvm's global
+// npmrc) and inside a spec's read-only path are not readable, while the tools still run.
+TEST_F(SandboxEscape, EscapeToolchainCredentialsAreHidden) {
+  auto home = root_ / "home";
+  auto tool = [&](const std::filesystem::path& path, const std::string& says) {
+    WriteTestFile(home, path.string(), "#!/bin/sh\necho " + says + "\n");
+    std::filesystem::permissions(home / path, std::filesystem::perms::owner_all |
+                                                  std::filesystem::perms::others_read |
+                                                  std::filesystem::perms::others_exec);
+  };
+  tool(".cargo/bin/cargo", "cargo-runs");
+  WriteTestFile(home, ".cargo/credentials.toml", "[registry]\ntoken = \"PLANTED-CARGO-TOKEN\"\n");
+  WriteTestFile(home, ".cargo/registry/cache/index/serde-1.0.0.crate", "crate\n");
+  tool(".nvm/versions/node/v20.11.0/bin/node", "node-runs");
+  WriteTestFile(home, ".nvm/versions/node/v20.11.0/etc/npmrc",
+                "//registry.npmjs.org/:_authToken=PLANTED-NPM-TOKEN\n");
+  WriteTestFile(root_.path(), "sdk/lib/tool.jar", "jar\n");
+  WriteTestFile(root_.path(), "sdk/.netrc", "machine example.com password PLANTED-NETRC\n");
+  WriteTestFile(root_.path(), "sdk/conf/.pypirc", "[pypi]\npassword = PLANTED-PYPIRC\n");
+  std::string path = (home / ".cargo/bin").string() + ":" +
+                     (home / ".nvm/versions/node/v20.11.0/bin").string() + ":/usr/bin:/bin";
+  auto toolchains = FindToolchains({{"HOME", home.string()}, {"PATH", path}});
+  policy_.read_only_paths = toolchains.read_only_paths;
+  policy_.read_only_paths.push_back(root_ / "sdk");
+  auto runner = MakeIsolatedProcessRunner(policy_, DROVER_BINARY);
+  ProcessSpec spec;
+  spec.argv = {
+      "/bin/sh", "-c",
+      "cargo; node; cat \"$HOME/.cargo/credentials.toml\"; "
+      "cat \"$HOME/.nvm/versions/node/v20.11.0/etc/npmrc\"; "
+      "cat \"$SDK/.netrc\" \"$SDK/conf/.pypirc\"; ls \"$HOME/.cargo/registry/cache/index\"; "
+      "ls \"$SDK/lib\"; echo done"};
+  spec.cwd = workspace_;
+  spec.env = {{"PATH", path}, {"HOME", home.string()}, {"SDK", (root_ / "sdk").string()}};
+  auto ran = runner->Run(spec);
+  ASSERT_OK(ran);
+  const std::string& out = ran->output;
+  EXPECT_NE(out.find("cargo-runs"), std::string::npos) << out;
+  EXPECT_NE(out.find("node-runs"), std::string::npos) << out;
+  EXPECT_NE(out.find("serde-1.0.0.crate"), std::string::npos) << out;
+  EXPECT_NE(out.find("tool.jar"), std::string::npos) << out;
+  EXPECT_NE(out.find("done"), std::string::npos) << out;
+  for (const char* planted :
+       {"PLANTED-CARGO-TOKEN", "PLANTED-NPM-TOKEN", "PLANTED-NETRC", "PLANTED-PYPIRC"}) {
+    EXPECT_EQ(out.find(planted), std::string::npos) << planted << "\n" << out;
   }
 }
 
@@ -327,12 +486,43 @@ TEST_F(SandboxEscape, EscapeFillDiskIsBounded) {
                  std::chrono::seconds(60));
   EXPECT_FALSE(disk.ok());
   EXPECT_FALSE(disk.timed_out) << disk.output;
-  EXPECT_NE(disk.output.find("grew by more than"), std::string::npos) << disk.output;
+  EXPECT_EQ(disk.Describe(), "stopped at the disk limit (32 MiB)") << disk.output;
+  EXPECT_NE(disk.output.find("stopped at the disk limit (32 MiB)"), std::string::npos)
+      << disk.output;
   uintmax_t used = 0;
   for (const auto& entry : std::filesystem::directory_iterator(workspace_)) {
     if (entry.is_regular_file()) used += entry.file_size();
   }
   EXPECT_LT(used, 1024u << 20) << "the watchdog let the workspace grow to " << used;
+}
+
+// The attempt directory (a writable path) lives on the host's disk like the workspace: it
+// counts against the same limit.
+TEST_F(SandboxEscape, EscapeFillWritablePathIsBounded) {
+  std::filesystem::create_directories(root_ / "attempt");
+  policy_.writable_paths = {root_ / "attempt"};
+  policy_.disk_bytes = 32 << 20;
+  auto disk = Sh("i=0; while [ $i -lt 256 ]; do head -c 1048576 /dev/zero > \"" +
+                     (root_ / "attempt").string() + "/f$i\"; i=$((i+1)); done; echo WROTE-ALL",
+                 std::chrono::seconds(60));
+  EXPECT_FALSE(disk.ok());
+  EXPECT_EQ(disk.Describe(), "stopped at the disk limit (32 MiB)") << disk.output;
+  EXPECT_EQ(disk.output.find("WROTE-ALL"), std::string::npos) << disk.output;
+  uintmax_t used = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(root_ / "attempt")) {
+    if (entry.is_regular_file()) used += entry.file_size();
+  }
+  EXPECT_LT(used, 128u << 20) << "the watchdog let the attempt directory grow to " << used;
+}
+
+// Only the helper can say that the disk limit stopped a command: printing its words is not it.
+TEST_F(SandboxEscape, EscapeDiskLimitCannotBeFaked) {
+  policy_.disk_bytes = 32 << 20;
+  auto faked =
+      Sh("echo 'drover sandbox: stopped at the disk limit (32 MiB): the workspace and the writable "
+         "paths grew by 40 MiB'; echo disk_limit; exit 3");
+  EXPECT_EQ(faked.disk_limit_bytes, 0u);
+  EXPECT_EQ(faked.Describe(), "exit 3");
 }
 
 TEST_F(SandboxEscape, EscapeWritablePathsAreTheOnlyOthers) {
@@ -430,9 +620,10 @@ for address in (("1.1.1.1", 53), ("8.8.8.8", 443), ("169.254.169.254", 80)):
   EXPECT_EQ(result.output.find("REACHED"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("unreachable ('169.254.169.254', 80)"), std::string::npos)
       << result.output;
-  // The process-count rlimit backs the cgroup pids limit.
-  EXPECT_NE(result.output.find("\n" + std::to_string(policy_.max_processes) + "\n"),
-            std::string::npos)
+  // The process-count rlimit backs the cgroup pids limit (a little above it, when there is
+  // one, so that the cgroup's refusal is the one reported).
+  uint64_t nproc = policy_.max_processes + (DetectCgroups().available ? 64 : 0);
+  EXPECT_NE(result.output.find("\n" + std::to_string(nproc) + "\n"), std::string::npos)
       << result.output;
 }
 
