@@ -125,6 +125,33 @@ std::string StepToText(const agent::ModelReply& reply) {
   return CassetteToJson(one).dump();
 }
 
+Json UpstreamRequestBody(const UpstreamConfig& upstream, const agent::ModelRequest& request,
+                         int max_output_tokens, bool stream) {
+  agent::ModelRequest sent;
+  sent.model = upstream.model.empty() ? request.model : upstream.model;
+  sent.messages = request.messages;
+  sent.tools = request.tools;
+  sent.stream = stream;
+  sent.max_output_tokens = request.max_output_tokens;
+  if (max_output_tokens > 0 &&
+      (sent.max_output_tokens <= 0 || sent.max_output_tokens > max_output_tokens)) {
+    sent.max_output_tokens = max_output_tokens;
+  }
+  if (sent.max_output_tokens <= 0) {
+    sent.max_output_tokens = agent::ModelRequest{}.max_output_tokens;
+  }
+  Json body = agent::EncodeRequest(upstream.provider, sent);
+  switch (upstream.provider) {
+    case agent::Provider::kOpenAiChat:
+      body["n"] = 1;
+      body["store"] = false;
+      break;
+    case agent::Provider::kOpenAiResponses: body["store"] = false; break;
+    case agent::Provider::kAnthropic: break;
+  }
+  return body;
+}
+
 struct Gateway::Job {
   JobConfig config;
   std::optional<Cassette> cassette;
@@ -362,11 +389,10 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
     return GatewayError(400, "bad_request", request.error().message);
   }
   if (job.cassette) return Replay(job, provider, *request, http_request);
-  return Forward(job, provider, *request, http_request);
+  return Forward(job, provider, *request);
 }
 
-HttpResponse Gateway::Replay(Job& job, agent::Provider provider,
-                             const agent::ModelRequest& request,
+HttpResponse Gateway::Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                              const HttpRequest& http_request) {
   Json entry = {{"provider", agent::ProviderName(provider)},
                 {"source", "replay"},
@@ -430,8 +456,7 @@ struct Gateway::Outcome {
 };
 
 HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
-                              const agent::ModelRequest& request,
-                              const HttpRequest& http_request) {
+                              const agent::ModelRequest& request) {
   int step = 0;
   size_t first = 0;
   {
@@ -468,7 +493,7 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
                   {"source", "upstream"},
                   {"model", std::string(agent::ProviderName(upstream.provider)) + ":" + model},
                   {"request", RequestSummary(request)}};
-    Outcome outcome = CallUpstream(job, upstream, provider, request, http_request, entry);
+    Outcome outcome = CallUpstream(job, upstream, request, entry);
     if (outcome.final) return *std::move(outcome.final);
     if (outcome.reply) {
       const agent::ModelReply& reply = *outcome.reply;
@@ -512,9 +537,7 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
 }
 
 Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
-                                       agent::Provider provider,
-                                       const agent::ModelRequest& request,
-                                       const HttpRequest& http_request, Json& entry) {
+                                       const agent::ModelRequest& request, Json& entry) {
   HttpRequest out;
   out.method = "POST";
   out.url = agent::UpstreamUrl(upstream.provider, upstream.base_url);
@@ -529,15 +552,11 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       out.headers["anthropic-version"] = "2023-06-01";
       break;
   }
-  agent::ModelRequest sent = request;
-  if (!upstream.model.empty()) sent.model = upstream.model;
-  sent.stream = options_.stream_upstream;
-  // The agent's own bytes when nothing changes; otherwise re-encoded (deterministically, so
-  // the prompt prefix stays byte-stable across turns either way).
-  const bool as_is = provider == upstream.provider && sent.model == request.model &&
-                     sent.stream == request.stream;
-  out.body = as_is ? http_request.body : Dump(agent::EncodeRequest(upstream.provider, sent));
-  if (sent.stream) out.inactivity_timeout = options_.stall_timeout;
+  // Always rebuilt from the decoded request (deterministically, so the prompt prefix stays
+  // byte-stable across turns): the agent's own fields never reach the upstream.
+  const bool stream = options_.stream_upstream;
+  out.body = Dump(UpstreamRequestBody(upstream, request, job.config.max_output_tokens, stream));
+  if (stream) out.inactivity_timeout = options_.stall_timeout;
 
   Outcome outcome;
   const int max_attempts = std::max(1, options_.retry.max_attempts);
@@ -548,7 +567,7 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
     std::optional<std::chrono::milliseconds> retry_after;
     agent::StreamDecoder decoder(upstream.provider);
     std::string body;
-    if (sent.stream) {
+    if (stream) {
       out.on_body = [&decoder, &body](int status, std::string_view chunk) {
         body.append(chunk);
         return status < 200 || status >= 300 || decoder.Feed(chunk).has_value();
@@ -558,11 +577,10 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
     auto response = options_.http->Send(out);
     // Some compatible servers ignore "stream" and answer with plain JSON.
     bool streamed = false;
-    if (response && sent.stream) {
+    if (response && stream) {
       response->body = std::move(body);
       auto type = response->headers.find("content-type");
-      streamed = type != response->headers.end() &&
-                 type->second.starts_with("text/event-stream");
+      streamed = type != response->headers.end() && type->second.starts_with("text/event-stream");
     }
     if (!response && response.error().code == ErrorCode::kCancelled) {
       // The decoder stopped the transfer: the stream carried an error event or bad data.

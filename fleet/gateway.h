@@ -71,6 +71,9 @@ struct JobConfig {
   std::string repository;
   // Input + output tokens the job may use; 0 or less: no limit.
   int64_t max_tokens = 0;
+  // Output tokens one upstream call may ask for: a request asking more, or naming none, is
+  // sent upstream with this. 0 or less: the agent's own value.
+  int max_output_tokens = 0;
   std::filesystem::path socket_path;
   // Replay this job from the cassette instead of the upstream.
   std::optional<std::filesystem::path> cassette;
@@ -104,6 +107,17 @@ struct JobUsage {
 // A finished exchange's reply as find_step/record_step carry it (a one-exchange cassette).
 std::string StepToText(const agent::ModelReply& reply);
 
+// The body sent to `upstream` for the agent's decoded `request`. It is built, never copied
+// from the agent's bytes, from an allowlist: the messages, the tools, the upstream's
+// configured model (the agent's when none is configured), the output limit capped at
+// `max_output_tokens` (when > 0; also used when the agent named none), `stream`, and the
+// fixed fields the gateway owns: "n": 1 and "store": false (Chat Completions), "store":
+// false (Responses). Every other field the agent sent (sampling counts, server-side
+// storage, metadata, tool choice, unknown fields) is dropped by the decoder and is never
+// sent.
+Json UpstreamRequestBody(const UpstreamConfig& upstream, const agent::ModelRequest& request,
+                         int max_output_tokens, bool stream);
+
 class Gateway {
  public:
   explicit Gateway(GatewayOptions options);
@@ -132,12 +146,10 @@ class Gateway {
   HttpResponse HandleBuildSlot(const Job& job, std::string_view path, const HttpRequest& request);
   HttpResponse Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                       const HttpRequest& http_request);
-  HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request,
-                       const HttpRequest& http_request);
+  HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request);
   struct Outcome;
   // Tries one upstream with retries; `entry` is the exchange's log entry.
-  Outcome CallUpstream(Job& job, const UpstreamConfig& upstream, agent::Provider provider,
-                       const agent::ModelRequest& request, const HttpRequest& http_request,
+  Outcome CallUpstream(Job& job, const UpstreamConfig& upstream, const agent::ModelRequest& request,
                        Json& entry);
   std::chrono::milliseconds Backoff(int retry) const;
 
