@@ -114,6 +114,25 @@ Json ReplySummary(const agent::ModelReply& reply) {
           {"stop_reason", reply.stop_reason}};
 }
 
+// Everything the agent receives passes here: a key the upstream echoed (in a reply, an error
+// body, a stream's error event, or a message of the gateway's own that quotes one) is masked
+// in every form the redactor knows, in the body and in the header values.
+HttpResponse MaskResponse(const Redactor& redactor, HttpResponse response) {
+  response.body = redactor.Redact(response.body);
+  for (auto& [name, value] : response.headers) value = redactor.Redact(value);
+  return response;
+}
+
+// An upstream reply with the run's keys masked, before it is metered, recorded or served.
+agent::ModelReply MaskReply(const Redactor& redactor, agent::ModelReply reply) {
+  reply.text = redactor.Redact(reply.text);
+  for (auto& call : reply.tool_calls) {
+    call.name = redactor.Redact(call.name);
+    call.arguments = redactor.Redact(call.arguments);
+  }
+  return reply;
+}
+
 }  // namespace
 
 std::string StepToText(const agent::ModelReply& reply) {
@@ -239,7 +258,7 @@ Status Gateway::OpenJob(const JobConfig& config) {
   } else if (options_.http == nullptr) {
     return Fail(ErrorCode::kInvalidArgument, what + ": upstream configured without an HTTP client");
   }
-  std::vector<std::string> keys;
+  std::vector<std::string> keys = options_.secrets;
   for (const auto& upstream : options_.upstreams) keys.push_back(upstream.api_key);
   job->redactor = Redactor(keys);
   if (config.exchange_log && config.exchange_log->has_parent_path()) {
@@ -248,8 +267,9 @@ Status Gateway::OpenJob(const JobConfig& config) {
     }
   }
   Job* raw = job.get();
-  job->server = std::make_unique<HttpServer>(
-      [this, raw](const HttpRequest& request) { return Handle(*raw, request); });
+  job->server = std::make_unique<HttpServer>([this, raw](const HttpRequest& request) {
+    return MaskResponse(raw->redactor, Handle(*raw, request));
+  });
   if (auto listening = job->server->ListenUnix(config.socket_path); !listening) {
     return Fail(WithContext(listening.error(), what));
   }
@@ -496,7 +516,7 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
     Outcome outcome = CallUpstream(job, upstream, request, entry);
     if (outcome.final) return *std::move(outcome.final);
     if (outcome.reply) {
-      const agent::ModelReply& reply = *outcome.reply;
+      const agent::ModelReply reply = MaskReply(job.redactor, *std::move(outcome.reply));
       job.Meter(reply.usage);
       if (options_.governor != nullptr) {
         options_.governor->AddTokens(reply.usage.input_tokens + reply.usage.output_tokens);
@@ -606,11 +626,12 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       }
     }
     if (!response) {
-      outcome.error = response.error().ToString();
+      outcome.error = Truncate(job.redactor.Redact(response.error().ToString()), kLogTextChars);
       if (!IsRetryable(response.error())) break;
     } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
-      outcome.error = "HTTP " + std::to_string(response->status) + ": " +
-                      agent::ErrorMessageFromBody(response->body);
+      outcome.error =
+          "HTTP " + std::to_string(response->status) + ": " +
+          Truncate(job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
       retry_after = agent::RetryAfterFromHeaders(response->headers);
       // The provider's limit is everyone's: hold every job, not only this one.
       if (retry_after && response->status == 429 && options_.governor != nullptr) {
@@ -618,18 +639,15 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       }
     } else {
       // The request itself is wrong (4xx): repeating it, or sending it to another model,
-      // cannot help; the agent sees it as is.
-      entry["error"] = {{"status", response->status},
-                        {"message", Truncate(agent::ErrorMessageFromBody(response->body),
-                                             kLogTextChars)}};
+      // cannot help. The agent gets the gateway's own error with the status and a bounded,
+      // masked excerpt of the provider's message, never the provider's body.
+      std::string excerpt =
+          Truncate(job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
+      entry["error"] = {{"status", response->status}, {"message", excerpt}};
       job.Log(std::move(entry));
-      HttpResponse passed;
-      passed.status = response->status;
-      auto type = response->headers.find("content-type");
-      passed.headers["content-type"] =
-          type != response->headers.end() ? type->second : "application/json";
-      passed.body = std::move(response->body);
-      outcome.final = std::move(passed);
+      outcome.final = GatewayError(
+          response->status, "upstream_rejected",
+          "upstream answered HTTP " + std::to_string(response->status) + ": " + excerpt);
       return outcome;
     }
     if (attempt >= max_attempts) break;

@@ -64,6 +64,9 @@ struct GatewayOptions {
   // /drover/build-slot/release ({"lease": ID}), leased under the job's id. Absent: 404, and
   // the agent runs its commands without waiting.
   SlotPool* build_slots = nullptr;
+  // Masked, with every upstream's api_key, in all the gateway returns to an agent or logs: the
+  // run's other credentials (a forge token, credential-named variables of the environment).
+  std::vector<std::string> secrets;
 };
 
 struct JobConfig {

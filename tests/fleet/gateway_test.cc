@@ -760,5 +760,139 @@ TEST_F(GatewayTest, BadRequestDoesNotFallBack) {
   EXPECT_EQ(gateway.Usage("j").fallbacks, 0);
 }
 
+// A key no credential shape matches, with characters that every encoding changes.
+constexpr const char* kEchoedKey = "gw-Key/With+Odd\"Chars\\=0123456789";
+
+// Each form a provider may quote the key in, as the scripted server renders it.
+std::vector<std::string> EchoForms() {
+  return {"{credential}", "{credential_json}", "{credential_percent}", "{credential_base64}"};
+}
+
+// What the agent received, read whole (status, headers and body) over the job's socket.
+HttpResponse AgentSends(HttpClient& http, const JobConfig& job, Provider provider, bool stream) {
+  agent::ModelRequest request = UserSays("x");
+  request.stream = stream;
+  HttpRequest out;
+  out.method = "POST";
+  out.url = std::string("http://gateway") + std::string(agent::RequestPath(provider));
+  out.unix_socket = job.socket_path.string();
+  out.headers["content-type"] = "application/json";
+  out.body = agent::EncodeRequest(provider, request).dump();
+  auto response = http.Send(out);
+  EXPECT_TRUE(response.has_value());
+  return response ? *response : HttpResponse{};
+}
+
+// No trace of the key: the raw value, the distinctive tail every form keeps, or an encoding.
+void ExpectNoKey(std::string_view text) {
+  EXPECT_EQ(text.find("0123456789"), std::string_view::npos) << text;
+  EXPECT_EQ(text.find("Odd"), std::string_view::npos) << text;
+  EXPECT_EQ(text.find("T2Rk"), std::string_view::npos) << text;  // base64 of "Odd" aligned
+}
+
+void ExpectNoKey(const HttpResponse& response) {
+  ExpectNoKey(response.body);
+  for (const auto& [name, value] : response.headers) ExpectNoKey(value);
+}
+
+class GatewayEchoTest : public GatewayTest, public ::testing::WithParamInterface<Provider> {
+ protected:
+  GatewayOptions EchoOptions() {
+    GatewayOptions options = UpstreamOptions(GetParam());
+    options.upstreams[0].api_key = kEchoedKey;
+    return options;
+  }
+
+  // A streamed error event in the provider's own shape, quoting `form`.
+  HttpResponse StreamError(const std::string& form) {
+    std::string data =
+        GetParam() == Provider::kAnthropic
+            ? R"({"type":"error","error":{"type":"overloaded_error","message":"bad key )" + form +
+                  R"("}})"
+            : R"({"error":{"type":"server_error","message":"bad key )" + form + R"("}})";
+    std::string event = GetParam() == Provider::kAnthropic ? "event: error\n" : "";
+    return Raw(200, event + "data: " + data + "\n\n", {{"content-type", "text/event-stream"}});
+  }
+};
+
+// A provider that quotes the key in 429, 500 and stream errors, then in a 401: the agent gets
+// the gateway's own 401 with a masked excerpt, and no form of the key anywhere.
+TEST_P(GatewayEchoTest, KeyEchoedInErrorsNeverReachesTheAgent) {
+  Gateway gateway(EchoOptions());
+  for (const std::string& form : EchoForms()) {
+    SCOPED_TRACE(form);
+    JobConfig job = Job("j" + std::to_string(form.size()));
+    ASSERT_OK(gateway.OpenJob(job));
+    // Inside JSON a provider escapes the key; as is, it quotes it in a plain-text body.
+    const bool raw = form == "{credential}";
+    const std::string in_json = raw ? "{credential_json}" : form;
+    upstream_.AddResponse(
+        Raw(429, R"({"error": {"message": "Rate limit for key )" + in_json + R"("}})"));
+    upstream_.AddResponse(Raw(500, "Internal error, key " + form));
+    upstream_.AddResponse(StreamError(in_json));
+    upstream_.AddResponse(raw ? Raw(401, "Incorrect API key provided: " + form)
+                              : Raw(401, R"({"error": {"message": "Incorrect API key provided: )" +
+                                             form + R"(", "type": "invalid_request_error"}})"));
+    HttpResponse seen = AgentSends(*http_, job, GetParam(), /*stream=*/false);
+    EXPECT_EQ(seen.status, 401);
+    EXPECT_EQ(seen.headers["x-drover-error"], "upstream_rejected");
+    EXPECT_NE(seen.body.find("upstream answered HTTP 401: Incorrect API key provided: [REDACTED]"),
+              std::string::npos)
+        << seen.body;
+    ExpectNoKey(seen);
+    ASSERT_OK(gateway.CloseJob(job.job_id));
+    ExpectNoKey(testing::ReadTestFile(*job.exchange_log));
+  }
+  EXPECT_EQ(upstream_.requests().size(), 4 * EchoForms().size());
+}
+
+// Retries used up on errors quoting the key: the gateway's 502 quotes them, masked.
+TEST_P(GatewayEchoTest, KeyEchoedInRetriedErrorsIsMaskedInTheGatewaysOwnError) {
+  GatewayOptions options = EchoOptions();
+  options.retry.max_attempts = 3;
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(500, R"({"error": {"message": "key {credential_json} failed"}})"));
+  upstream_.AddResponse(Raw(429, "slow down {credential_percent}"));
+  upstream_.AddResponse(StreamError("{credential_base64}"));
+  HttpResponse seen = AgentSends(*http_, job, GetParam(), /*stream=*/true);
+  EXPECT_EQ(seen.status, 502);
+  EXPECT_EQ(seen.headers["x-drover-error"], "upstream_unavailable");
+  EXPECT_NE(seen.body.find("[REDACTED]"), std::string::npos) << seen.body;
+  ExpectNoKey(seen);
+}
+
+// A successful reply that quotes the key (text and tool arguments), served as JSON and as a
+// stream: masked in both, and in the exchange log.
+TEST_P(GatewayEchoTest, KeyEchoedInAReplyIsMasked) {
+  Gateway gateway(EchoOptions());
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream);
+    for (const std::string& form : EchoForms()) {
+      upstream_.AddReply(agent::ModelReply{
+          "your key is " + form,
+          {{"call_1", "write_file", Json{{"path", "k.txt"}, {"content", form}}.dump()}},
+          {5, 5, 0},
+          ""});
+      HttpResponse seen = AgentSends(*http_, job, GetParam(), stream);
+      EXPECT_EQ(seen.status, 200) << seen.body;
+      EXPECT_NE(seen.body.find("your key is [REDACTED]"), std::string::npos) << seen.body;
+      ExpectNoKey(seen);
+    }
+  }
+  ExpectNoKey(testing::ReadTestFile(*job.exchange_log));
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, GatewayEchoTest,
+                         ::testing::Values(Provider::kOpenAiChat, Provider::kAnthropic),
+                         [](const auto& param_info) {
+                           return param_info.param == Provider::kAnthropic
+                                      ? std::string("anthropic")
+                                      : std::string("openai");
+                         });
+
 }  // namespace
 }  // namespace drover::fleet
