@@ -69,8 +69,15 @@ struct GatewayOptions {
 struct JobConfig {
   std::string job_id;
   std::string repository;
-  // Input + output tokens the job may use; 0 or less: no limit.
+  // Input + output tokens the job may use; 0 or less: no limit. Enforced here, whatever the
+  // agent sends: the job's model requests are served one at a time, and each is refused unless
+  // its prompt (estimated from its size) fits in what is left, and is sent upstream with its
+  // output capped to the rest, so the job's total cannot pass the limit by more than the
+  // estimate's error.
   int64_t max_tokens = 0;
+  // Model requests the job may send, over all its attempts; 0 or less: no limit. Counted
+  // here, so a request sent straight to the socket counts as a turn too.
+  int max_turns = 0;
   std::filesystem::path socket_path;
   // Replay this job from the cassette instead of the upstream.
   std::optional<std::filesystem::path> cassette;
@@ -94,6 +101,7 @@ struct JobUsage {
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;
   int requests = 0;          // Model requests the agent sent (refused ones included).
+  int turns = 0;             // Model requests admitted under max_turns and max_tokens.
   int upstream_retries = 0;  // Upstream tries beyond the first, over all requests.
   int replayed = 0;          // Cassette exchanges served.
   int resumed = 0;           // Exchanges served again from an interrupted run's record.

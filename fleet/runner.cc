@@ -422,6 +422,7 @@ class Job {
     gateway_job.job_id = target_.name;
     gateway_job.repository = target_.name;
     gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
+    gateway_job.max_turns = spec.limits.max_turns * spec.max_attempts;
     gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
     gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
     if (run_.store != nullptr && !run_.options.model.replay_dir) {
