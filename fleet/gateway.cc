@@ -307,7 +307,15 @@ HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
   }
   const std::string& owner = job.config.job_id;
   if (path == "/drover/build-slot/acquire") {
-    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30));
+    // One slot per job: a job that asked for more would starve the others.
+    if (options_.build_slots->HeldBy(owner) > 0) {
+      return GatewayError(409, "build_slot_held",
+                          "job " + owner + " already holds a build slot; release it first");
+    }
+    LeaseLimits limits;
+    limits.one_per_owner = true;
+    limits.max_hold = job.config.build_slot_max_hold;
+    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30), limits);
     return JsonResponse(Dump({{"lease", lease ? Json(*lease) : Json(nullptr)}}));
   }
   if (path == "/drover/build-slot/release") {

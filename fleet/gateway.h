@@ -61,7 +61,8 @@ struct GatewayOptions {
   RateGovernor* governor = nullptr;
   // Borrowed, optional: served to each job's agent at POST /drover/build-slot/acquire (waits
   // up to 30 s; replies {"lease": ID} or {"lease": null}, to be asked again) and
-  // /drover/build-slot/release ({"lease": ID}), leased under the job's id. Absent: 404, and
+  // /drover/build-slot/release ({"lease": ID}), leased under the job's id, one at a time (a
+  // job holding one is answered 409) for at most JobConfig::build_slot_max_hold. Absent: 404, and
   // the agent runs its commands without waiting.
   SlotPool* build_slots = nullptr;
 };
@@ -78,6 +79,9 @@ struct JobConfig {
   // Model requests the job may send, over all its attempts; 0 or less: no limit. Counted
   // here, so a request sent straight to the socket counts as a turn too.
   int max_turns = 0;
+  // The longest the job's agent may hold a build slot it leased on its socket before the slot
+  // is taken back (the longest command its limits allow); 0: no bound. It holds at most one.
+  std::chrono::seconds build_slot_max_hold{0};
   std::filesystem::path socket_path;
   // Replay this job from the cassette instead of the upstream.
   std::optional<std::filesystem::path> cassette;
