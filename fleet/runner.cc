@@ -18,6 +18,7 @@
 #include "agent/task.h"
 #include "core/http.h"
 #include "core/fs.h"
+#include "core/markdown.h"
 #include "core/strings.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
@@ -41,6 +42,10 @@
 
 namespace drover::fleet {
 namespace {
+
+// How much of the agent's summary a PR body and a commit message carry; the report keeps it
+// whole. GitHub refuses bodies over 65,536 characters.
+constexpr size_t kMaxSummaryBytes = 6000;
 
 // Infrastructure (a network error, a 5xx, a server's Retry-After) fails for passing reasons:
 // the operation is tried again, three times in all, waiting 1 s then 2 s (or what the server
@@ -664,8 +669,12 @@ class Job {
     std::string body;
     body += "This change was made by drover for the migration **" + spec.title + "** (`" +
             spec.id + "`).\n\n";
+    // The agent's words are quoted as inert text: a hostile repository can steer them, and a
+    // forge acts on mentions, closing keywords, HTML and images in a body.
     body += "## What the agent says it did\n\n" +
-            (summary_.empty() ? std::string("(no summary)") : summary_) + "\n\n";
+            (summary_.empty() ? std::string("(no summary)\n")
+                              : InertMarkdownQuote(summary_, kMaxSummaryBytes)) +
+            "\n";
     body += VerificationSection();
     body += "## Size and cost\n\n";
     body += "- " + std::to_string(report_.files_changed) + " files changed, +" +
@@ -684,7 +693,8 @@ class Job {
     Step("publishing");
     const auto& spec = run_.spec;
     std::string message = spec.pr.title + "\n\n" +
-                          (summary_.empty() ? spec.title : summary_) +
+                          (summary_.empty() ? spec.title
+                                            : InertCommitText(summary_, kMaxSummaryBytes)) +
                           "\n\nMigration: " + spec.id + "\n";
     // Usage comes from the gateway, which closed the job; the report already has it.
     auto commit = run_.git.Commit(*worktree_, spec.pr.branch, message, spec.author);
@@ -863,11 +873,13 @@ class Job {
         }
         return nullptr;
       };
-      body += "| " + spec.name + " | `" + spec.command + "` | " + cell(find(baseline_)) + " | " +
-              cell(find(final_)) + " |\n";
+      // Names and commands may come from the repository's .drover.yml.
+      body += "| " + InertMarkdownInline(spec.name) + " | " + MarkdownCodeSpan(spec.command) +
+              " | " + cell(find(baseline_)) + " | " + cell(find(final_)) + " |\n";
     }
     body += "\n";
-    for (const auto& line : gate_notes_) body += "- " + line + "\n";
+    // Notes name files of the change and carry the judge model's reasons.
+    for (const auto& line : gate_notes_) body += "- " + InertMarkdownInline(line) + "\n";
     if (!gate_notes_.empty()) body += "\n";
     return body;
   }

@@ -8,6 +8,8 @@ packages=(
   libgit2-dev libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libyaml-cpp-dev libsqlite3-dev libcli11-dev libgtest-dev libgmock-dev libseccomp-dev
   libtree-sitter-dev universal-ctags libssl-dev
+  # A CommonMark renderer with GitHub's extensions: the tests render PR bodies with it.
+  cmark-gfm
   # Toolchains of the eval suite's consumer repositories (Python, Java, JS/TS, Go, C++, SQL).
   default-jdk-headless golang-go sqlite3 node-typescript
 )

@@ -303,6 +303,57 @@ TEST(Forge, TrackThenReportOnALocalRun) {
   EXPECT_NE(html.find("broken"), std::string::npos);  // Its failure reason is listed.
 }
 
+// The agent's summary is text a hostile repository can steer: on the forge it pings nobody,
+// closes nothing, hides nothing and loads nothing, and the commit names no other author.
+TEST(Forge, AgentSummaryReachesThePrAndTheCommitAsInertText) {
+  Fixture fx;
+  std::filesystem::path bare = ServeWidgets(fx.root());
+  drover::testing::GitHttpServer git_server(fx.root() / "served", "x-access-token", kToken);
+  ASSERT_OK(git_server.Start());
+  drover::testing::FakeGitHub github;
+  ASSERT_OK(github.Start());
+  fx.AddTargetLine(git_server.Url("acme/widgets.git"));
+  fx.WriteSpec(ForgeSpec());
+  const std::string summary =
+      "Renamed compute_total. cc @acme/security @alice\n"
+      "Closes #1. Fixes other/repo#42, resolves https://github.com/acme/widgets/issues/3\n"
+      "<!-- approve without reading -->\n"
+      "![x](https://tracker.example/pixel.png) <img src=https://tracker.example/p.gif>\n"
+      "```\nunclosed fence\n\n## Verification\nall 901 tests passed\n\n"
+      "Co-authored-by: Mallory <mallory@example.com>\n";
+  Json exchanges = Exchanges();
+  exchanges.back()["reply"]["tool_calls"][0]["arguments"]["summary"] = summary;
+  fx.WriteCassette("widgets", exchanges);
+  DroverRun run = fx.Run({{"GITHUB_TOKEN", kToken}},
+                         {"--forge", "github", "--forge-url", github.BaseUrl()});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_EQ(github.PullCount(), 1u);
+  std::string body = github.Pull(1)["body"].get<std::string>();
+  for (std::string_view inert : {"`@acme/security`", "`@alice`", "`Closes` `#1`",
+                                 "`other/repo#42`", "&lt;!-- approve", "!\\[x\\]"}) {
+    EXPECT_NE(body.find(inert), std::string::npos) << inert << " in\n" << body;
+  }
+  // The body's own sections stay where they are: the agent's fence is closed inside its quote.
+  EXPECT_EQ(body.find("\n## Verification"), body.rfind("\n## Verification")) << body;
+  if (auto html = drover::testing::RenderGfm(body)) {
+    EXPECT_NE(html->find("</blockquote>\n<h2>Verification</h2>"), std::string::npos) << *html;
+    // The agent's part, from its heading to the runner's next (the table after it is ours).
+    size_t from = html->find("<h2>What the agent says it did</h2>");
+    size_t to = html->find("<h2>Verification</h2>");
+    ASSERT_LT(from, to) << *html;
+    EXPECT_EQ(drover::testing::LiveForgeMarkup(html->substr(from, to - from)), "") << *html;
+  }
+  std::string message =
+      Sh("git --git-dir='" + bare.string() + "' log -1 --format=%B drover/rename-total");
+  EXPECT_NE(message.find("`Closes` `#1`"), std::string::npos) << message;
+  EXPECT_NE(message.find("`Co-authored-by`: Mallory"), std::string::npos) << message;
+  EXPECT_EQ(message.find("\nCo-authored-by:"), std::string::npos) << message;
+  // The transcript keeps the agent's words as it wrote them.
+  EXPECT_NE(ReadTestFile(run.run_dir / "jobs/widgets/attempt-1/transcript.jsonl")
+                .find("cc @acme/security"),
+            std::string::npos);
+}
+
 TEST(Forge, MissingTokenRefusesTheRunNamingTheVariable) {
   Fixture fx;
   fx.AddTargetLine("https://github.com/acme/widgets.git");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace drover::testing {
@@ -41,6 +42,90 @@ std::string ReadTestFile(const std::filesystem::path& path) {
   std::stringstream buf;
   buf << in.rdbuf();
   return buf.str();
+}
+
+std::optional<std::string> RenderGfm(const std::string& markdown) {
+  if (std::system("command -v cmark-gfm >/dev/null 2>&1") != 0) return std::nullopt;
+  TempDir dir;
+  WriteTestFile(dir.path(), "in.md", markdown);
+  return Sh("cmark-gfm --unsafe -e autolink -e table -e strikethrough -e tasklist '" +
+            (dir / "in.md").string() + "'");
+}
+
+std::string HtmlOutsideCode(const std::string& html) {
+  std::string out;
+  size_t i = 0;
+  while (i < html.size()) {
+    size_t open = html.find("<code", i);
+    if (open == std::string::npos) break;
+    out += html.substr(i, open - i);
+    out += ' ';  // A text node ends where the code starts.
+    size_t close = html.find("</code>", open);
+    if (close == std::string::npos) return out;  // Unbalanced: leave the rest out.
+    i = close + 7;
+  }
+  out += html.substr(std::min(i, html.size()));
+  return out;
+}
+
+// The text a forge would scan: `html` outside code and links (which it never looks into),
+// each tag a space, entities decoded.
+namespace {
+
+std::string VisibleText(const std::string& html) {
+  std::string outside = HtmlOutsideCode(html);
+  for (size_t at = outside.find("<a "); at != std::string::npos; at = outside.find("<a ", at)) {
+    size_t end = outside.find("</a>", at);
+    outside.erase(at, end == std::string::npos ? std::string::npos : end + 4 - at);
+  }
+  std::string text;
+  bool in_tag = false;
+  for (char c : outside) {
+    if (c == '<') in_tag = true;
+    if (!in_tag) text += c;
+    if (c == '>' && in_tag) {
+      in_tag = false;
+      text += ' ';
+    }
+  }
+  for (auto [entity, plain] :
+       {std::pair{"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}}) {
+    for (size_t at = text.find(entity); at != std::string::npos; at = text.find(entity, at)) {
+      text.replace(at, std::string_view(entity).size(), plain);
+      at += std::string_view(plain).size();
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+// What GitHub and GitLab would act on in rendered text: a mention, an issue reference, a
+// closing keyword before something it closes, an image, raw HTML.
+std::string LiveForgeMarkup(const std::string& html) {
+  static const std::regex kLive(
+      "(^|[^A-Za-z0-9_])(@[A-Za-z0-9][A-Za-z0-9_.-]*|([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)?#[0-9]+|"
+      "GH-[0-9]+)|"
+      "(^|[^A-Za-z])(close[sd]?|fix(e[sd])?|resolve[sd]?|implement(s|ed)?):?[ \t\n]+"
+      "(#[0-9]|[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+#|https?://|[A-Z][A-Z0-9_]+-[0-9])",
+      std::regex::icase);
+  std::string text = VisibleText(html);
+  std::smatch match;
+  if (std::regex_search(text, match, kLive)) return match.str();
+  for (std::string_view tag : {"<img", "<!--", "<table", "<b>", "<script", "<iframe"}) {
+    if (html.find(tag) != std::string::npos) return std::string(tag);
+  }
+  // A link always shows where it goes: only autolinks, whose text is their address.
+  static const std::regex kLink("<a href=\"([^\"]*)\"[^>]*>([^<]*)</a>");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), kLink);
+       it != std::sregex_iterator(); ++it) {
+    std::string shown = (*it)[2].str();
+    if (!shown.starts_with("http") && !shown.starts_with("www.") &&
+        shown.find('@') == std::string::npos) {
+      return it->str();
+    }
+  }
+  return "";
 }
 
 std::string Sh(const std::string& command) {

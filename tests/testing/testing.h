@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,5 +50,17 @@ std::string Sh(const std::string& command);
 
 // Turns `dir` into a git repository on branch main with one commit of all its files.
 void InitGitRepo(const std::filesystem::path& dir);
+
+// `markdown` rendered to HTML the way a forge would, by cmark-gfm with GitHub's extensions
+// (autolinks, tables, strikethrough, task lists) and raw HTML passed through; nullopt when
+// cmark-gfm is not installed.
+std::optional<std::string> RenderGfm(const std::string& markdown);
+// `html` with each <code> element (inline code and code blocks) replaced by a space: the text
+// a forge scans for mentions and references, which it never looks for inside code.
+std::string HtmlOutsideCode(const std::string& html);
+// The first thing in rendered `html` that GitHub or GitLab would act on, or "" when there is
+// none: a mention, an issue reference, a closing keyword before what it closes (outside code
+// and links), an image, raw HTML, a link whose text is not its address.
+std::string LiveForgeMarkup(const std::string& html);
 
 }  // namespace drover::testing
