@@ -428,6 +428,11 @@ class Job {
     gateway_job.job_id = target_.name;
     gateway_job.repository = target_.name;
     gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
+    gateway_job.max_turns = spec.limits.max_turns * spec.max_attempts;
+    // A build slot is held for one command at a time: the longest the limits allow, bounded.
+    std::chrono::seconds longest{spec.limits.command_timeout_seconds};
+    for (const auto& verifier : verifiers_) longest = std::max(longest, verifier.timeout);
+    gateway_job.build_slot_max_hold = longest + std::chrono::seconds(30);
     gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
     gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
     if (run_.store != nullptr && !run_.options.model.replay_dir) {
