@@ -730,9 +730,17 @@ class Job {
       }
     }
     // GitHub and GitLab need the branch there first: pushed from here, with the runner's token.
+    // With forge.push_to: fork, "there" is the fork (made first when missing), never the
+    // target: the target's CI secrets are not exposed to the pushed code.
     if (run_.forge_setup->kind != ForgeKind::kLocal) {
+      auto location =
+          WithInfrastructureRetries(target_.name, [&] { return run_.forge.PushLocation(draft); });
+      if (!location) {
+        Finish(JobStatus::kFailed, "publish: " + location.error().message);
+        return;
+      }
       auto pushed = WithInfrastructureRetries(target_.name, [&] {
-        return run_.git.Push(*worktree_, target_.location, draft.head_branch);
+        return run_.git.Push(*worktree_, *location, draft.head_branch);
       });
       if (!pushed) {
         Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
