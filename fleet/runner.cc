@@ -38,6 +38,7 @@
 #include "sandbox/toolchains.h"
 #include "verifiers/detect.h"
 #include "verifiers/diff_policy.h"
+#include "verifiers/test_evidence.h"
 #include "verifiers/verifier.h"
 
 namespace drover::fleet {
@@ -427,6 +428,11 @@ class Job {
     gateway_job.job_id = target_.name;
     gateway_job.repository = target_.name;
     gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
+    gateway_job.max_turns = spec.limits.max_turns * spec.max_attempts;
+    // A build slot is held for one command at a time: the longest the limits allow, bounded.
+    std::chrono::seconds longest{spec.limits.command_timeout_seconds};
+    for (const auto& verifier : verifiers_) longest = std::max(longest, verifier.timeout);
+    gateway_job.build_slot_max_hold = longest + std::chrono::seconds(30);
     gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
     gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
     if (run_.store != nullptr && !run_.options.model.replay_dir) {
@@ -662,6 +668,22 @@ class Job {
              "diff_policy");
       return false;
     }
+    // Green is not enough: the tests the untouched tree ran must have run again. A shadowed
+    // test runner or a `test:` target turned into `true` exits 0 having run nothing. Checked
+    // after the diff policy, whose reasons (a deleted test) are more precise.
+    const auto& policy = run_.spec.policy;
+    if (auto missing = verifiers::MissingTestEvidence(
+            baseline_, report, policy.allow_deleted_tests || policy.allow_skipped_tests);
+        !missing.empty()) {
+      feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
+      for (const auto& line : missing) feedback += "- " + line + "\n";
+      Gate("test_evidence", {{"accepted", false}, {"missing", missing}});
+      Finish(JobStatus::kFailed,
+             "final check failed: the tests the baseline ran did not run (" + missing.front() +
+                 ")",
+             "verifier_failed");
+      return false;
+    }
     gate_notes_.push_back(PolicyNote(*diff));
     for (const auto& note : verdict.notes) gate_notes_.push_back(note);
     patch_ = diff->patch;
@@ -876,7 +898,10 @@ class Job {
       std::snprintf(seconds, sizeof seconds, "%.1fs",
                     static_cast<double>(r->duration.count()) / 1000.0);
       std::string verdict = r->flaky ? "passed, flaky" : r->passed ? "passed" : "FAILED";
-      return verdict + " (" + seconds + ")";
+      std::string tests = !r->tests_run ? ""
+                          : ", " + std::to_string(*r->tests_run) +
+                                (*r->tests_run == 1 ? " test" : " tests");
+      return verdict + " (" + seconds + tests + ")";
     };
     for (const auto& spec : verifiers_) {
       auto find = [&](const verifiers::VerifierReport& report) -> const verifiers::VerifierResult* {

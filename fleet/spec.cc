@@ -15,16 +15,15 @@
 #include <vector>
 
 #include "core/fs.h"
-#include "sandbox/egress_proxy.h"
 #include "core/strings.h"
+#include "sandbox/egress_proxy.h"
 
 namespace drover::fleet {
 namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
-                                           "sandbox",  "judge",  "forge",
-                                           "rollout"};
+                                           "sandbox",  "judge",  "forge",     "rollout"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
@@ -39,9 +38,9 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
-    "max_files_changed", "max_lines_changed",   "allowed_paths",
-    "forbidden_paths",   "allow_deleted_tests", "allow_skipped_tests",
-    "must_be_gone",      "must_be_gone_except", "must_appear"};
+    "max_files_changed",   "max_lines_changed",      "allowed_paths", "forbidden_paths",
+    "allow_deleted_tests", "allow_skipped_tests",    "must_be_gone",  "must_be_gone_except",
+    "must_appear",         "allow_external_symlinks"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
@@ -334,12 +333,13 @@ Status ParseLimits(const FieldReader& reader, const YAML::Node& node, MigrationS
                  limits.command_timeout_seconds),
         Optional(node, "max_output_tokens", integer("max_output_tokens", INT_MAX),
                  limits.max_output_tokens),
-        Optional(node, "repo_map_tokens",
-                 [&reader](const YAML::Node& n) -> Result<int64_t> {
-                   if (n.IsScalar() && Trim(n.Scalar()) == "0") return 0;  // No repo map.
-                   return reader.PositiveInteger(n, "limits.repo_map_tokens", 100000);
-                 },
-                 limits.repo_map_tokens),
+        Optional(
+            node, "repo_map_tokens",
+            [&reader](const YAML::Node& n) -> Result<int64_t> {
+              if (n.IsScalar() && Trim(n.Scalar()) == "0") return 0;  // No repo map.
+              return reader.PositiveInteger(n, "limits.repo_map_tokens", 100000);
+            },
+            limits.repo_map_tokens),
         Optional(node, "context_window_tokens", integer("context_window_tokens", INT64_MAX),
                  limits.context_window_tokens),
         Optional(node, "max_tool_output_tokens", integer("max_tool_output_tokens", INT_MAX),
@@ -395,7 +395,8 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
       }
       for (auto [field, target] :
            {std::pair{"allow_deleted_tests", &spec.policy.allow_deleted_tests},
-            std::pair{"allow_skipped_tests", &spec.policy.allow_skipped_tests}}) {
+            std::pair{"allow_skipped_tests", &spec.policy.allow_skipped_tests},
+            std::pair{"allow_external_symlinks", &spec.policy.allow_external_symlinks}}) {
         std::string path = std::string("policy.") + field;
         auto flag = [&](const YAML::Node& n) { return reader.Bool(n, path); };
         if (auto ok = Optional(policy, field, flag, *target); !ok) return ok;
