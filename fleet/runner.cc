@@ -623,12 +623,22 @@ class Job {
   // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
   bool FinalCheck(std::string& feedback) {
     Step("verifying");
-    // The check runs on what a PR would publish: ignored files (build outputs, or anything the
-    // agent hid from the diff) are removed first.
-    if (auto cleaned = run_.git.RemoveIgnored(*worktree_); !cleaned) {
-      Finish(JobStatus::kFailed, "final check: " + cleaned.error().message);
+    // The check runs on exactly what is pushed: the workspace is committed, then replaced by a
+    // fresh checkout of that commit (ignored and untracked files, nested repositories and
+    // anything else the commit does not carry are gone); the diff and the push come from the
+    // same commit.
+    auto commit =
+        run_.git.Commit(*worktree_, run_.spec.pr.branch, CommitMessage(), run_.spec.author);
+    if (!commit) {
+      feedback = "The runner could not commit your change: " + commit.error().message;
+      Finish(JobStatus::kFailed, "final check failed: " + commit.error().message, "diff_policy");
       return false;
     }
+    if (auto fresh = run_.git.CheckOut(*worktree_, *commit); !fresh) {
+      Finish(JobStatus::kFailed, "final check: " + fresh.error().message);
+      return false;
+    }
+    commit_ = *commit;
     // Only verifiers that were flaky on the untouched tree get a second chance.
     auto report = RunJobVerifiers(&flaky_, "final-" + std::to_string(report_.attempts) + "-");
     report_.verifier = report.Summary();
@@ -655,7 +665,7 @@ class Job {
       Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
       return false;
     }
-    auto diff = run_.git.Diff(*worktree_);
+    auto diff = run_.git.Diff(*worktree_, commit_);
     if (!diff) {
       Finish(JobStatus::kFailed, "diff: " + diff.error().message);
       return false;
@@ -730,6 +740,13 @@ class Job {
     return true;
   }
 
+  std::string CommitMessage() const {
+    const auto& spec = run_.spec;
+    return spec.pr.title + "\n\n" +
+           (summary_.empty() ? spec.title : InertCommitText(summary_, kMaxSummaryBytes)) +
+           "\n\nMigration: " + spec.id + "\n";
+  }
+
   std::string PrBody() const {
     const auto& spec = run_.spec;
     std::string body;
@@ -758,16 +775,8 @@ class Job {
   void Publish() {
     Step("publishing");
     const auto& spec = run_.spec;
-    std::string message = spec.pr.title + "\n\n" +
-                          (summary_.empty() ? spec.title
-                                            : InertCommitText(summary_, kMaxSummaryBytes)) +
-                          "\n\nMigration: " + spec.id + "\n";
-    // Usage comes from the gateway, which closed the job; the report already has it.
-    auto commit = run_.git.Commit(*worktree_, spec.pr.branch, message, spec.author);
-    if (!commit) {
-      Finish(JobStatus::kFailed, "commit: " + commit.error().message);
-      return;
-    }
+    // The commit the final check ran on (FinalCheck made it): what is pushed and reviewed.
+    const std::string* commit = &commit_;
     PullRequestDraft draft;
     draft.repository = target_.name;
     draft.target_location = target_.location;
@@ -792,9 +801,17 @@ class Job {
       }
     }
     // GitHub and GitLab need the branch there first: pushed from here, with the runner's token.
+    // With forge.push_to: fork, "there" is the fork (made first when missing), never the
+    // target: the target's CI secrets are not exposed to the pushed code.
     if (run_.forge_setup->kind != ForgeKind::kLocal) {
+      auto location =
+          WithInfrastructureRetries(target_.name, [&] { return run_.forge.PushLocation(draft); });
+      if (!location) {
+        Finish(JobStatus::kFailed, "publish: " + location.error().message);
+        return;
+      }
       auto pushed = WithInfrastructureRetries(target_.name, [&] {
-        return run_.git.Push(*worktree_, target_.location, draft.head_branch);
+        return run_.git.Push(*worktree_, *location, draft.head_branch);
       });
       if (!pushed) {
         Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
@@ -962,6 +979,7 @@ class Job {
   verifiers::JudgeMode judge_mode_ = verifiers::JudgeMode::kAllGreen;
   verifiers::VerifierReport baseline_;
   verifiers::VerifierReport final_;
+  std::string commit_;  // The commit FinalCheck verified; Publish pushes it.
   bool baseline_cached_ = false;
   std::set<std::string> flaky_;
   std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
