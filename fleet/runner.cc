@@ -296,6 +296,7 @@ class Job {
     for (const auto& v : verifiers_) definition.push_back(verifiers::ToJson(v));
     definition.push_back(run_.isolation.starts_with("none") ? "plain" : "sandboxed");
     size_t hash = std::hash<std::string>{}(definition.dump());
+    definition.push_back("test-evidence");  // Baselines kept before tests were counted lack it.
     char key[32];
     std::snprintf(key, sizeof key, "%016zx", hash);
     return run_.options.state_dir / "baselines" / (worktree_->base_commit + "-" + key + ".json");
@@ -618,6 +619,17 @@ class Job {
     report_.files_changed = diff->files_changed;
     report_.lines_added = diff->lines_added;
     report_.lines_removed = diff->lines_removed;
+    // An exit status is not enough: the tests the baseline ran must have run again.
+    if (auto missing = verifiers::MissingTestRuns(verifiers_, baseline_, report);
+        !missing.empty()) {
+      Gate("test_evidence", {{"accepted", false}, {"missing", missing}});
+      feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
+      for (size_t i = 0; i < missing.size() && i < 20; ++i) feedback += "- " + missing[i] + "\n";
+      Finish(JobStatus::kFailed,
+             "final check failed: the tests the baseline ran did not run: " + missing.front(),
+             "verifier_failed");
+      return false;
+    }
     if (diff->empty()) {
       feedback = "The previous attempt finished without changing any file.";
       Finish(JobStatus::kFailed, "final check failed: the agent changed nothing", "diff_policy");
@@ -859,7 +871,8 @@ class Job {
       std::snprintf(seconds, sizeof seconds, "%.1fs",
                     static_cast<double>(r->duration.count()) / 1000.0);
       std::string verdict = r->flaky ? "passed, flaky" : r->passed ? "passed" : "FAILED";
-      return verdict + " (" + seconds + ")";
+      std::string tests = r->evidence ? ", " + verifiers::DescribeEvidence(r->evidence) : "";
+      return verdict + " (" + seconds + tests + ")";
     };
     for (const auto& spec : verifiers_) {
       auto find = [&](const verifiers::VerifierReport& report) -> const verifiers::VerifierResult* {
