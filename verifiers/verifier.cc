@@ -326,7 +326,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
         }
         report_evidence->ran += read->ran;
         report_evidence->names.insert(report_evidence->names.end(), read->names.begin(),
-                                   read->names.end());
+                                      read->names.end());
       });
       result.evidence =
           ReadTestEvidence(result.output, {}, ran->output_bytes <= result.output.size());
