@@ -130,6 +130,9 @@ struct Gateway::Job {
   std::optional<Cassette> cassette;
   Redactor redactor;
   std::unique_ptr<HttpServer> server;
+  // Held over each model request, so that a job has one in flight and its budget is checked
+  // against settled usage; a concurrent request waits here.
+  std::mutex model_mutex;
 
   std::mutex mutex;  // Guards the fields below.
   size_t next_exchange = 0;
@@ -248,6 +251,7 @@ JobUsage Gateway::TotalUsage() const {
     total.output_tokens += usage.output_tokens;
     total.cached_input_tokens += usage.cached_input_tokens;
     total.requests += usage.requests;
+    total.turns += usage.turns;
     total.upstream_retries += usage.upstream_retries;
     total.replayed += usage.replayed;
     total.resumed += usage.resumed;
@@ -303,7 +307,15 @@ HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
   }
   const std::string& owner = job.config.job_id;
   if (path == "/drover/build-slot/acquire") {
-    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30));
+    // One slot per job: a job that asked for more would starve the others.
+    if (options_.build_slots->HeldBy(owner) > 0) {
+      return GatewayError(409, "build_slot_held",
+                          "job " + owner + " already holds a build slot; release it first");
+    }
+    LeaseLimits limits;
+    limits.one_per_owner = true;
+    limits.max_hold = job.config.build_slot_max_hold;
+    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30), limits);
     return JsonResponse(Dump({{"lease", lease ? Json(*lease) : Json(nullptr)}}));
   }
   if (path == "/drover/build-slot/release") {
@@ -336,24 +348,43 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   if (http_request.method != "POST") {
     return GatewayError(405, "method_not_allowed", "model endpoints take POST");
   }
+  std::unique_lock in_flight(job.model_mutex);
+  const std::string source = job.cassette ? "replay" : "upstream";
+  auto request = agent::DecodeRequest(provider, http_request.body);
   std::optional<std::string> refusal;
   {
     std::lock_guard lock(job.mutex);
     ++job.usage.requests;
     int64_t used = job.usage.input_tokens + job.usage.output_tokens;
-    if (job.config.max_tokens > 0 && used >= job.config.max_tokens) {
-      refusal = "job " + job.config.job_id + " has used " + std::to_string(used) + " of its " +
-                std::to_string(job.config.max_tokens) + " tokens";
+    int64_t prompt = EstimateTokens(http_request.body.size());
+    if (job.config.max_turns > 0 && job.usage.turns >= job.config.max_turns) {
+      refusal = "turn limit reached at the gateway: job " + job.config.job_id + " has sent its " +
+                std::to_string(job.config.max_turns) + " model requests";
+    } else if (job.config.max_tokens > 0 && used >= job.config.max_tokens) {
+      refusal = "token budget reached at the gateway: job " + job.config.job_id + " has used " +
+                std::to_string(used) + " of its " + std::to_string(job.config.max_tokens) +
+                " tokens";
+    } else if (job.config.max_tokens > 0 && used + prompt >= job.config.max_tokens) {
+      refusal = "token budget reached at the gateway: job " + job.config.job_id + " has used " +
+                std::to_string(used) + " of its " + std::to_string(job.config.max_tokens) +
+                " tokens and this request's prompt is about " + std::to_string(prompt);
+    } else if (request) {
+      ++job.usage.turns;
+      if (job.config.max_tokens > 0) {
+        // The worst case is reserved: the reply may not be longer than what is left.
+        int64_t left = job.config.max_tokens - used - prompt;
+        if (request->max_output_tokens <= 0 || request->max_output_tokens > left) {
+          request->max_output_tokens = static_cast<int>(std::min<int64_t>(left, INT32_MAX));
+        }
+      }
     }
   }
-  const std::string source = job.cassette ? "replay" : "upstream";
   if (refusal) {
     job.Log({{"provider", agent::ProviderName(provider)},
              {"source", source},
              {"error", {{"status", 403}, {"kind", "budget_exhausted"}, {"message", *refusal}}}});
-    return GatewayError(403, "budget_exhausted", "token budget exhausted: " + *refusal);
+    return GatewayError(403, "budget_exhausted", *refusal);
   }
-  auto request = agent::DecodeRequest(provider, http_request.body);
   if (!request) {
     job.Log({{"provider", agent::ProviderName(provider)},
              {"source", source},

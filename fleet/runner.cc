@@ -38,6 +38,7 @@
 #include "sandbox/toolchains.h"
 #include "verifiers/detect.h"
 #include "verifiers/diff_policy.h"
+#include "verifiers/test_evidence.h"
 #include "verifiers/verifier.h"
 
 namespace drover::fleet {
@@ -428,6 +429,11 @@ class Job {
     gateway_job.job_id = target_.name;
     gateway_job.repository = target_.name;
     gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
+    gateway_job.max_turns = spec.limits.max_turns * spec.max_attempts;
+    // A build slot is held for one command at a time: the longest the limits allow, bounded.
+    std::chrono::seconds longest{spec.limits.command_timeout_seconds};
+    for (const auto& verifier : verifiers_) longest = std::max(longest, verifier.timeout);
+    gateway_job.build_slot_max_hold = longest + std::chrono::seconds(30);
     gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
     gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
     if (run_.store != nullptr && !run_.options.model.replay_dir) {
@@ -619,17 +625,6 @@ class Job {
     report_.files_changed = diff->files_changed;
     report_.lines_added = diff->lines_added;
     report_.lines_removed = diff->lines_removed;
-    // An exit status is not enough: the tests the baseline ran must have run again.
-    if (auto missing = verifiers::MissingTestRuns(verifiers_, baseline_, report);
-        !missing.empty()) {
-      Gate("test_evidence", {{"accepted", false}, {"missing", missing}});
-      feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
-      for (size_t i = 0; i < missing.size() && i < 20; ++i) feedback += "- " + missing[i] + "\n";
-      Finish(JobStatus::kFailed,
-             "final check failed: the tests the baseline ran did not run: " + missing.front(),
-             "verifier_failed");
-      return false;
-    }
     if (diff->empty()) {
       feedback = "The previous attempt finished without changing any file.";
       Finish(JobStatus::kFailed, "final check failed: the agent changed nothing", "diff_policy");
@@ -662,6 +657,23 @@ class Job {
                                                 " more)"
                                           : ""),
              "diff_policy");
+      return false;
+    }
+    // Green is not enough: the tests the untouched tree ran must have run again. A shadowed
+    // test runner or a `test:` target turned into `true` exits 0 having run nothing. Checked
+    // after the diff policy, whose reasons (a deleted test) are more precise.
+    const auto& policy = run_.spec.policy;
+    if (auto missing = verifiers::MissingTestRuns(
+            verifiers_, baseline_, report,
+            policy.allow_deleted_tests || policy.allow_skipped_tests);
+        !missing.empty()) {
+      feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
+      for (const auto& line : missing) feedback += "- " + line + "\n";
+      Gate("test_evidence", {{"accepted", false}, {"missing", missing}});
+      Finish(JobStatus::kFailed,
+             "final check failed: the tests the baseline ran did not run (" + missing.front() +
+                 ")",
+             "verifier_failed");
       return false;
     }
     gate_notes_.push_back(PolicyNote(*diff));

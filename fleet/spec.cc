@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "core/fs.h"
-#include "sandbox/egress_proxy.h"
 #include "core/strings.h"
+#include "sandbox/egress_proxy.h"
 
 namespace drover::fleet {
 namespace {
@@ -40,9 +40,9 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
-    "max_files_changed", "max_lines_changed",   "allowed_paths",
-    "forbidden_paths",   "allow_deleted_tests", "allow_skipped_tests",
-    "must_be_gone",      "must_be_gone_except", "must_appear"};
+    "max_files_changed",   "max_lines_changed",      "allowed_paths", "forbidden_paths",
+    "allow_deleted_tests", "allow_skipped_tests",    "must_be_gone",  "must_be_gone_except",
+    "must_appear",         "allow_external_symlinks"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
@@ -339,12 +339,13 @@ Status ParseLimits(const FieldReader& reader, const YAML::Node& node, MigrationS
                  limits.command_timeout_seconds),
         Optional(node, "max_output_tokens", integer("max_output_tokens", INT_MAX),
                  limits.max_output_tokens),
-        Optional(node, "repo_map_tokens",
-                 [&reader](const YAML::Node& n) -> Result<int64_t> {
-                   if (n.IsScalar() && Trim(n.Scalar()) == "0") return 0;  // No repo map.
-                   return reader.PositiveInteger(n, "limits.repo_map_tokens", 100000);
-                 },
-                 limits.repo_map_tokens),
+        Optional(
+            node, "repo_map_tokens",
+            [&reader](const YAML::Node& n) -> Result<int64_t> {
+              if (n.IsScalar() && Trim(n.Scalar()) == "0") return 0;  // No repo map.
+              return reader.PositiveInteger(n, "limits.repo_map_tokens", 100000);
+            },
+            limits.repo_map_tokens),
         Optional(node, "context_window_tokens", integer("context_window_tokens", INT64_MAX),
                  limits.context_window_tokens),
         Optional(node, "max_tool_output_tokens", integer("max_tool_output_tokens", INT_MAX),
@@ -400,7 +401,8 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
       }
       for (auto [field, target] :
            {std::pair{"allow_deleted_tests", &spec.policy.allow_deleted_tests},
-            std::pair{"allow_skipped_tests", &spec.policy.allow_skipped_tests}}) {
+            std::pair{"allow_skipped_tests", &spec.policy.allow_skipped_tests},
+            std::pair{"allow_external_symlinks", &spec.policy.allow_external_symlinks}}) {
         std::string path = std::string("policy.") + field;
         auto flag = [&](const YAML::Node& n) { return reader.Bool(n, path); };
         if (auto ok = Optional(policy, field, flag, *target); !ok) return ok;

@@ -1,5 +1,4 @@
 #include "verifiers/diff_policy.h"
-#include "core/strings.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,6 +12,8 @@
 #include <set>
 #include <system_error>
 #include <utility>
+
+#include "core/strings.h"
 
 namespace drover::verifiers {
 namespace {
@@ -478,6 +479,15 @@ std::string Places(const std::vector<std::string>& places) {
   return out + ")";
 }
 
+// Repository text inside a sentence: at most 120 bytes, control bytes as '?'.
+std::string Shown(std::string_view text) {
+  std::string out(text.substr(0, 120));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
+  }
+  return text.size() > 120 ? out + "..." : out;
+}
+
 std::string Verb(const FileChange& file) {
   switch (file.status) {
     case FileStatus::kAdded: return "adds " + file.new_path;
@@ -586,6 +596,86 @@ void CheckTests(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& v
     verdict.violations.push_back(
         std::string(gone.size() == 1 ? "deletes the test " : "deletes the tests ") +
         JoinNames(gone) + " in " + file.old_path);
+  }
+}
+
+bool IsGitDir(std::string_view segment) {
+  // Case-insensitive: on a case-insensitive checkout `.GIT` is the repository itself.
+  return segment.size() == 4 && segment[0] == '.' && (segment[1] | 0x20) == 'g' &&
+         (segment[2] | 0x20) == 'i' && (segment[3] | 0x20) == 't';
+}
+
+// Why a link at `path` to `target` is refused: nullopt when it stays inside the work tree
+// and away from `.git`. `external` is set when the only problem is leaving the tree. The
+// target is resolved lexically from the link's directory; '\' counts as a separator too,
+// since a Windows checkout reads it as one.
+std::optional<std::string> LinkProblem(std::string_view path, std::string_view target,
+                                       bool& external) {
+  external = false;
+  std::vector<std::string_view> at = Segments(path);
+  if (std::any_of(at.begin(), at.end(), IsGitDir)) return "lies inside .git";
+  at.pop_back();
+  if (target.empty()) return "has an empty target";
+  if (target.find('\0') != std::string_view::npos || target.find('\n') != std::string_view::npos) {
+    return "has a target with a NUL or a line break";
+  }
+  bool drive = target.size() >= 2 && target[1] == ':' &&
+               ((target[0] | 0x20) >= 'a' && (target[0] | 0x20) <= 'z');
+  bool absolute = target.front() == '/' || target.front() == '\\' || drive;
+  std::vector<std::string_view> resolved = absolute ? std::vector<std::string_view>{} : at;
+  bool climbs = false;
+  size_t start = 0;
+  while (start <= target.size()) {
+    size_t end = target.find_first_of("/\\", start);
+    if (end == std::string_view::npos) end = target.size();
+    std::string_view segment = target.substr(start, end - start);
+    start = end + 1;
+    if (segment.empty() || segment == ".") continue;
+    if (segment == "..") {
+      if (resolved.empty()) {
+        climbs = true;
+      } else {
+        resolved.pop_back();
+      }
+      continue;
+    }
+    if (IsGitDir(segment)) return "points into .git";
+    resolved.push_back(segment);
+  }
+  if (absolute || climbs) {
+    external = true;
+    return std::string(absolute ? "points to an absolute path" : "climbs out of the repository");
+  }
+  return std::nullopt;
+}
+
+void JudgeLink(const FileChange& file, std::string_view target, const DiffRules& rules,
+               PolicyVerdict& verdict) {
+  bool external = false;
+  auto problem = LinkProblem(file.new_path, target, external);
+  if (!problem) return;
+  std::string sentence =
+      Verb(file) + ", a symbolic link that " + *problem + " (" + Shown(target) + ")";
+  if (external && rules.allow_external_symlinks) {
+    verdict.notes.push_back(sentence);
+  } else {
+    verdict.violations.push_back(sentence +
+                                 (external ? "; policy.allow_external_symlinks allows it" : ""));
+  }
+}
+
+// New and changed symbolic links: where they point must stay in the work tree (unless the
+// spec allows otherwise) and never reach `.git`.
+void CheckLinks(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  for (const FileChange& file : diff.files) {
+    if (file.new_mode != 0120000 || file.new_path.empty()) continue;
+    std::string target = file.symlink_target;
+    if (target.empty() && file.added.size() > 1) {
+      for (const DiffLine& line : file.added) target += (target.empty() ? "" : "\n") + line.text;
+    }
+    // A link moved without a change has no target in the diff: CheckRemaining reads it.
+    if (target.empty()) continue;
+    JudgeLink(file, target, rules, verdict);
   }
 }
 
@@ -796,6 +886,7 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   }
   CheckPaths(diff, rules, verdict);
   CheckTests(diff, rules, verdict);
+  CheckLinks(diff, rules, verdict);
 
   for (const std::string& pattern : rules.must_be_gone) {
     std::vector<std::string> places;
@@ -904,6 +995,17 @@ Result<std::vector<Occurrence>> FindRemaining(const std::filesystem::path& works
 
 Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& diff,
                       const DiffRules& rules, PolicyVerdict& verdict) {
+  // Files moved without a change carry no mode or content in the diff: a symbolic link
+  // among them is judged by what it points to from its new place.
+  for (const FileChange& file : diff.files) {
+    if (file.status != FileStatus::kRenamed || !file.added.empty() || file.new_mode != 0) continue;
+    std::error_code ec;
+    std::filesystem::path link = workspace / file.new_path;
+    if (!std::filesystem::is_symlink(std::filesystem::symlink_status(link, ec))) continue;
+    std::filesystem::path target = std::filesystem::read_symlink(link, ec);
+    if (ec) return Fail(ErrorCode::kIo, "reading the link " + file.new_path + ": " + ec.message());
+    JudgeLink(file, target.string(), rules, verdict);
+  }
   if (rules.must_be_gone.empty()) return {};
   auto hits =
       FindRemaining(workspace, rules.must_be_gone, rules.must_be_gone_except, kMaxRemainingHits);

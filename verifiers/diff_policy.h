@@ -83,6 +83,9 @@ struct DiffRules {
   std::vector<std::string> must_be_gone_except;
   // Plain substrings each of which some added line must contain.
   std::vector<std::string> must_appear;
+  // New or changed symbolic links whose target leaves the repository (absolute, or climbing
+  // out with `..`). Links into or out of `.git` are refused whatever this says.
+  bool allow_external_symlinks = false;
 };
 
 struct PolicyVerdict {
@@ -118,9 +121,11 @@ Result<std::vector<Occurrence>> FindRemaining(const std::filesystem::path& works
                                               std::span<const std::string> exclude,
                                               size_t max_hits);
 
-// The tree-wide half of must_be_gone: adds to `verdict` one violation per pattern still in
-// the workspace (outside must_be_gone_except) at a place the diff did not add, since
-// CheckDiff already names those. Errors as FindRemaining.
+// The workspace half of the policy. must_be_gone: one violation per pattern still in the
+// workspace (outside must_be_gone_except) at a place the diff did not add, since CheckDiff
+// already names those. Symbolic links moved without a change (the diff shows neither their
+// mode nor their target): judged from the link in the workspace, as CheckDiff judges new
+// ones. Errors as FindRemaining, and kIo when such a link cannot be read.
 Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& diff,
                       const DiffRules& rules, PolicyVerdict& verdict);
 

@@ -330,13 +330,13 @@ std::vector<std::string> EvidenceShortfall(const TestEvidence& before,
                                            const std::optional<TestEvidence>& after) {
   std::vector<std::string> reasons;
   if (!after) {
-    reasons.push_back(DescribeEvidence(before) + " ran before, but the output now shows no test " +
-                      "run (" + before.formats + " output expected)");
+    reasons.push_back("the baseline ran " + DescribeEvidence(before) +
+                      ", the final check none (no " + before.formats + " output)");
     return reasons;
   }
   if (after->ran < before.ran) {
-    reasons.push_back(std::to_string(before.ran) + " tests ran before, " +
-                      std::to_string(after->ran) + " now");
+    reasons.push_back("the baseline ran " + DescribeEvidence(before) + ", the final check " +
+                      std::to_string(after->ran));
   }
   if (before.names_complete && after->names_complete && !before.names.empty()) {
     std::vector<std::string> missing;

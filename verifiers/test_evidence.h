@@ -37,7 +37,7 @@ Json ToJson(const TestEvidence& evidence);
 // Reads what ToJson wrote; nullopt on a wrong shape.
 std::optional<TestEvidence> TestEvidenceFromJson(const Json& json);
 
-// Why `after` falls short of `before`, as readable reasons ("3 tests ran before, 1 after";
+// Why `after` falls short of `before`, as readable reasons ("the baseline ran 3 tests, the final check 1";
 // "2 tests the baseline ran did not run: a, b"); empty when `after` shows at least as much.
 // A missing `after` falls short of any `before`.
 std::vector<std::string> EvidenceShortfall(const TestEvidence& before,

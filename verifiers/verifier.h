@@ -79,12 +79,14 @@ std::vector<std::string> NewFailures(const VerifierReport& baseline, const Verif
 bool Acceptable(JudgeMode mode, const VerifierReport* baseline, const VerifierReport& current);
 
 // Where `current` shows fewer tests than `baseline` did, per verifier of `specs` (matched by
-// name) under its require_test_evidence, as readable lines ("test: 3 tests ran before, 0
-// now"); empty when every check ran at least the tests its baseline ran. Failing to start or
-// printing nothing a test runner prints counts as no tests.
+// name) under its require_test_evidence, as readable lines ("test: the baseline ran 3
+// tests, the final check 0"); empty when every check ran at least the tests its baseline ran. Failing to start or
+// printing nothing a test runner prints counts as no tests. `fewer_allowed` (the policy lets
+// tests be deleted or skipped): only a run that shows no test at all falls short.
 std::vector<std::string> MissingTestRuns(const std::vector<VerifierSpec>& specs,
                                          const VerifierReport& baseline,
-                                         const VerifierReport& current);
+                                         const VerifierReport& current,
+                                         bool fewer_allowed = false);
 
 Json ToJson(const VerifierSpec& spec);
 // Reads {"name","command","timeout_seconds","require_test_evidence"}; kInvalidArgument names

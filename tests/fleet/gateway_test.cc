@@ -3,7 +3,9 @@
 #include "fleet/gateway.h"
 #include "fleet/rate_governor.h"
 
+#include <atomic>
 #include <sstream>
+#include <thread>
 
 #include "agent/http_model_client.h"
 #include "agent/protocol.h"
@@ -220,6 +222,79 @@ TEST_F(GatewayTest, BudgetExhaustedRefusesFurtherRequests) {
   EXPECT_EQ(usage.output_tokens, 20);
   EXPECT_EQ(usage.requests, 2);
   EXPECT_EQ(usage.replayed, 1);
+}
+
+TEST_F(GatewayTest, ParallelRequestsOnTheSocketStayWithinTheTokenBudget) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("flood");
+  job.max_tokens = 2000;
+  ASSERT_OK(gateway.OpenJob(job));
+  agent::ModelReply scripted;
+  scripted.text = "ok";
+  scripted.usage = {400, 100, 0};
+  for (int i = 0; i < 40; ++i) upstream_.AddReply(scripted, milliseconds(20));
+  size_t before = upstream_.requests().size();
+  std::vector<std::thread> threads;
+  std::atomic<int> served = 0;
+  std::atomic<int> refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    threads.emplace_back([&] {
+      auto client = Client(Provider::kOpenAiChat, job);
+      auto request = UserSays("flood");
+      request.max_output_tokens = 100000;
+      auto reply = client.Complete(request);
+      if (reply) {
+        ++served;
+      } else {
+        EXPECT_EQ(reply.error().code, ErrorCode::kBudgetExhausted) << reply.error().ToString();
+        EXPECT_NE(reply.error().message.find("token budget reached at the gateway"),
+                  std::string::npos)
+            << reply.error().message;
+        ++refused;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto received = upstream_.requests();
+  // 500 tokens a reply: four fit in 2000, each settled before the next is admitted.
+  EXPECT_EQ(received.size() - before, 4u);
+  EXPECT_EQ(served, 4);
+  EXPECT_EQ(refused, 36);
+  JobUsage usage = gateway.Usage("flood");
+  EXPECT_LE(usage.input_tokens + usage.output_tokens, job.max_tokens);
+  EXPECT_EQ(usage.requests, 40);
+  EXPECT_EQ(usage.turns, 4);
+  // The output asked for upstream is capped to what the budget has left.
+  for (size_t i = before; i < received.size(); ++i) {
+    int64_t asked = Json::parse(received[i].body).value("max_tokens", int64_t{0});
+    EXPECT_GT(asked, 0);
+    EXPECT_LE(asked, job.max_tokens - static_cast<int64_t>(i - before) * 500);
+  }
+}
+
+TEST_F(GatewayTest, TurnsAreCountedAtTheGateway) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("turns");
+  job.max_turns = 3;
+  ASSERT_OK(gateway.OpenJob(job));
+  agent::ModelReply scripted;
+  scripted.text = "ok";
+  scripted.usage = {10, 1, 0};
+  for (int i = 0; i < 5; ++i) upstream_.AddReply(scripted);
+  size_t before = upstream_.requests().size();
+  auto client = Client(Provider::kOpenAiChat, job);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(client.Complete(UserSays("turn")));
+  for (int i = 0; i < 2; ++i) {
+    auto refused = client.Complete(UserSays("turn"));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::kBudgetExhausted);
+    EXPECT_NE(refused.error().message.find("turn limit reached at the gateway"), std::string::npos)
+        << refused.error().message;
+  }
+  EXPECT_EQ(upstream_.requests().size() - before, 3u);
+  JobUsage usage = gateway.Usage("turns");
+  EXPECT_EQ(usage.turns, 3);
+  EXPECT_EQ(usage.requests, 5);
 }
 
 TEST_F(GatewayTest, ForwardsUpstreamWithTheKeyAndWithoutTheAgentsHeaders) {

@@ -207,10 +207,10 @@ TEST(Spec, SandboxSection) {
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_hosts: [10.0.0.1]\n---\nx\n"),
             "migration.md:8: sandbox.allow_hosts[0]: \"10.0.0.1\" is an IP address; only host "
             "names can be allowed");
-  EXPECT_EQ(
-      ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_hosts:\n    - https://pypi.org\n---\nx\n"),
-      "migration.md:9: sandbox.allow_hosts[0]: \"https://pypi.org\" is not a host name (no "
-      "scheme, port or path; \"*.\" may start it)");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) +
+                    "sandbox:\n  allow_hosts:\n    - https://pypi.org\n---\nx\n"),
+            "migration.md:9: sandbox.allow_hosts[0]: \"https://pypi.org\" is not a host name (no "
+            "scheme, port or path; \"*.\" may start it)");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  read_only_paths: [opt]\n---\nx\n"),
             "migration.md:8: sandbox.read_only_paths[0]: must be an absolute path");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_host: [a.org]\n---\nx\n"),
@@ -258,7 +258,8 @@ TEST(Spec, MissingAndInvalidRequiredFields) {
   EXPECT_EQ(ErrorOf("---\nid: x\nverifiers:\n  - {name: t, command: c}\n---\nx\n"),
             "migration.md:2: missing required field 'title'");
   // Without verifiers (or with `auto`) each repository's checks are detected.
-  for (const char* text : {"---\nid: x\ntitle: X\n---\nx\n", "---\nid: x\ntitle: X\nverifiers: auto\n---\nx\n"}) {
+  for (const char* text :
+       {"---\nid: x\ntitle: X\n---\nx\n", "---\nid: x\ntitle: X\nverifiers: auto\n---\nx\n"}) {
     auto detected = ParseMigrationSpec(text, "migration.md");
     ASSERT_OK(detected);
     EXPECT_TRUE(detected->verifiers.empty());
@@ -340,6 +341,7 @@ TEST(Spec, PolicyFields) {
                                      "  must_be_gone_except: [CHANGELOG.md]\n"
                                      "  must_appear: [account_id]\n"
                                      "  max_files_changed: 5\n"
+                                     "  allow_external_symlinks: true\n"
                                      "---\nx\n",
                                  "migration.md");
   ASSERT_OK(spec);
@@ -353,12 +355,14 @@ TEST(Spec, PolicyFields) {
   EXPECT_EQ(policy.must_appear, std::vector<std::string>{"account_id"});
   EXPECT_EQ(policy.max_files_changed, 5);
   EXPECT_EQ(policy.max_lines_changed, 2000);
+  EXPECT_TRUE(policy.allow_external_symlinks);
 
   auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
   ASSERT_OK(defaults);
   EXPECT_TRUE(defaults->policy.allowed_paths.empty());
   EXPECT_FALSE(defaults->policy.allow_deleted_tests);
   EXPECT_FALSE(defaults->policy.allow_skipped_tests);
+  EXPECT_FALSE(defaults->policy.allow_external_symlinks);
 
   auto error = [](const std::string& fields) {
     return ErrorOf(std::string(kMinimalHead) + "policy:\n" + fields + "---\nx\n");
@@ -381,6 +385,9 @@ TEST(Spec, PolicyFields) {
   EXPECT_EQ(error("  allow_deleted_tests: sometimes\n"),
             "migration.md:8: policy.allow_deleted_tests: expected true or false, got "
             "\"sometimes\"");
+  EXPECT_EQ(error("  allow_external_symlinks: [yes]\n"),
+            "migration.md:8: policy.allow_external_symlinks: expected true or false, got a "
+            "list");
   EXPECT_EQ(error("  allowed_path: [src/**]\n"),
             "migration.md:8: policy: unknown field 'allowed_path' (did you mean "
             "'allowed_paths'?)");

@@ -157,6 +157,85 @@ TEST(DiffPolicy, ReadsModesAndLinkTargets) {
   EXPECT_EQ(old->new_size, 0u);
 }
 
+TEST(DiffPolicy, SymbolicLinksStayInTheRepositoryAndOutOfGit) {
+  struct Case {
+    std::string link;
+    std::string target;
+    std::string problem;  // Empty: accepted.
+    bool external;        // Allowed by allow_external_symlinks.
+  };
+  const std::vector<Case> cases = {
+      {"docs/current", "v2", "", false},
+      {"a/b/up", "../../README.md", "", false},
+      {"a/b/back", "../b/./c/../d", "", false},
+      {"abs", "/etc/passwd", "points to an absolute path", true},
+      {"home", "/root/.ssh/id_rsa", "points to an absolute path", true},
+      {"out", "../outside", "climbs out of the repository", true},
+      {"a/b/deep", "../../../x", "climbs out of the repository", true},
+      {"a/zigzag", "../a/../../x", "climbs out of the repository", true},
+      {"win", "..\\..\\x", "climbs out of the repository", true},
+      {"drive", "C:\\Windows", "points to an absolute path", true},
+      {"hooks", ".git/hooks/pre-commit", "points into .git", false},
+      {"a/cfg", "../.GIT/config", "points into .git", false},
+      {"sub", "vendor/lib/.git", "points into .git", false},
+  };
+  for (const Case& c : cases) {
+    Repo repo(Files{{"README.md", "x\n"}});
+    std::filesystem::create_directories((repo.path() / c.link).parent_path());
+    std::filesystem::create_symlink(c.target, repo.path() / c.link);
+    std::vector<std::string> expected;
+    if (!c.problem.empty()) {
+      expected.push_back("adds " + c.link + ", a symbolic link that " + c.problem + " (" +
+                         c.target + ")" +
+                         (c.external ? "; policy.allow_external_symlinks allows it" : ""));
+    }
+    ParsedDiff diff = repo.Parsed();
+    EXPECT_EQ(CheckDiff(diff, {}).violations, expected) << c.link << " -> " << c.target;
+    DiffRules allow;
+    allow.allow_external_symlinks = true;
+    PolicyVerdict allowed = CheckDiff(diff, allow);
+    if (c.external) {
+      EXPECT_TRUE(allowed.ok()) << allowed.Bullets();
+      EXPECT_EQ(allowed.notes,
+                std::vector<std::string>{"adds " + c.link + ", a symbolic link that " + c.problem +
+                                         " (" + c.target + ")"});
+    } else {
+      EXPECT_EQ(allowed.violations, expected) << c.link;
+    }
+  }
+}
+
+TEST(DiffPolicy, RetargetedLinksAreChecked) {
+  Repo repo(Files{{"README.md", "x\n"}});
+  std::filesystem::create_symlink("README.md", repo.path() / "retarget");
+  Sh("cd '" + repo.path().string() + "' && git add -A && git commit -qm links");
+  std::filesystem::remove(repo.path() / "retarget");
+  std::filesystem::create_symlink("/etc/shadow", repo.path() / "retarget");
+  EXPECT_EQ(repo.Violations({}),
+            std::vector<std::string>{"changes retarget, a symbolic link that points to an "
+                                     "absolute path (/etc/shadow); "
+                                     "policy.allow_external_symlinks allows it"});
+}
+
+TEST(DiffPolicy, LinksMovedToAnotherDepthAreJudgedFromTheWorkspace) {
+  Repo repo(Files{{"README.md", "x\n"}});
+  std::filesystem::create_directories(repo.path() / "a/b");
+  std::filesystem::create_symlink("../../README.md", repo.path() / "a/b/readme");
+  std::filesystem::create_symlink("../../README.md", repo.path() / "a/b/same");
+  Sh("cd '" + repo.path().string() + "' && git add -A && git commit -qm links");
+  // The same relative target climbs out from the top; from a/c it still lands inside.
+  repo.Move("a/b/readme", "readme");
+  repo.Move("a/b/same", "a/c/same");
+  ParsedDiff diff = repo.Parsed();
+  PolicyVerdict verdict = CheckDiff(diff, {});
+  EXPECT_TRUE(verdict.ok()) << "the diff alone shows no link: " << verdict.Bullets();
+  ASSERT_OK(CheckRemaining(repo.path(), diff, {}, verdict));
+  EXPECT_EQ(verdict.violations,
+            std::vector<std::string>{"moves a/b/readme to readme, a symbolic link that climbs out "
+                                     "of the repository (../../README.md); "
+                                     "policy.allow_external_symlinks allows it"});
+}
+
 TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
   // Removed lines that read like headers must stay lines of the hunk.
   Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});

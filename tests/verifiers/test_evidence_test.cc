@@ -91,12 +91,12 @@ TEST(EvidenceShortfall, FewerTestsOrMissingNamesOrNoneAtAll) {
 
   auto none = EvidenceShortfall(before, std::nullopt);
   ASSERT_EQ(none.size(), 1u);
-  EXPECT_NE(none[0].find("3 tests ran before"), std::string::npos) << none[0];
+  EXPECT_NE(none[0].find("the baseline ran 3 tests, the final check none"), std::string::npos) << none[0];
 
   TestEvidence fewer{1, {"a"}, true, "unittest"};
   auto reasons = EvidenceShortfall(before, fewer);
   ASSERT_EQ(reasons.size(), 2u);
-  EXPECT_EQ(reasons[0], "3 tests ran before, 1 now");
+  EXPECT_EQ(reasons[0], "the baseline ran 3 tests, the final check 1");
   EXPECT_EQ(reasons[1], "2 test(s) the baseline ran did not run: b, c");
 
   // Same count, other names: replaced tests are missing ones.
@@ -152,7 +152,7 @@ TEST(MissingTestRuns, ShadowedRunnerAndEmptyRecipeAreShortfalls) {
   EXPECT_TRUE(shadowed.passed());  // The exit status alone says green.
   auto missing = MissingTestRuns(specs, baseline, shadowed);
   ASSERT_EQ(missing.size(), 1u);
-  EXPECT_NE(missing[0].find("test: 2 tests ran before"), std::string::npos) << missing[0];
+  EXPECT_NE(missing[0].find("test: the baseline ran 2 tests"), std::string::npos) << missing[0];
   std::filesystem::remove(dir.path() / "unittest.py");
 
   drover::testing::WriteTestFile(dir.path(), "Makefile", "test:\n\t@true\n");
