@@ -618,20 +618,36 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
     std::optional<std::chrono::milliseconds> retry_after;
     agent::StreamDecoder decoder(upstream.provider);
     std::string body;
-    if (stream) {
-      out.on_body = [&decoder, &body](int status, std::string_view chunk) {
-        body.append(chunk);
-        return status < 200 || status >= 300 || decoder.Feed(chunk).has_value();
-      };
-    }
+    bool too_large = false;
+    // Every reply arrives in pieces, so that one above the cap is cut off when it gets there
+    // instead of being held whole first.
+    out.on_body = [&decoder, &body, &too_large, stream,
+                   cap = options_.max_reply_bytes](int status, std::string_view chunk) {
+      if (body.size() + chunk.size() > cap) {
+        too_large = true;
+        return false;
+      }
+      body.append(chunk);
+      return !stream || status < 200 || status >= 300 || decoder.Feed(chunk).has_value();
+    };
     if (options_.governor != nullptr) options_.governor->Acquire();
     auto response = options_.http->Send(out);
+    if (too_large) {
+      std::string message = "upstream " + out.url + " sent a reply larger than " +
+                            std::to_string(options_.max_reply_bytes >> 20) +
+                            " MiB (the gateway's limit); refused";
+      entry["error"] = {{"status", 502}, {"message", Truncate(message, kLogTextChars)}};
+      job.Log(std::move(entry));
+      outcome.final = GatewayError(502, "upstream_reply_too_large", message);
+      return outcome;
+    }
     // Some compatible servers ignore "stream" and answer with plain JSON.
     bool streamed = false;
-    if (response && stream) {
+    if (response) {
       response->body = std::move(body);
       auto type = response->headers.find("content-type");
-      streamed = type != response->headers.end() && type->second.starts_with("text/event-stream");
+      streamed = stream && type != response->headers.end() &&
+                 type->second.starts_with("text/event-stream");
     }
     if (!response && response.error().code == ErrorCode::kCancelled) {
       // The decoder stopped the transfer: the stream carried an error event or bad data.

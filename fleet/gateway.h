@@ -46,6 +46,9 @@ struct GatewayOptions {
   RetryPolicy retry;
   // Ask upstream for server-sent events and assemble the reply. Default true.
   bool stream_upstream = true;
+  // An upstream reply (body or stream) larger than this is refused with a 502 naming the cap
+  // when it reaches it: the gateway never holds more of one reply than this. Default 8 MiB.
+  size_t max_reply_bytes = size_t{8} << 20;
   // A streamed upstream call that receives no byte for this long is abandoned and retried
   // like a transport error. Default 90 s.
   std::chrono::seconds stall_timeout{90};

@@ -18,7 +18,8 @@ namespace {
 constexpr size_t kMaxRepoConfigBytes = 64 * 1024;
 
 constexpr std::string_view kTopFields[] = {"opt_out", "reason", "verifiers", "disable_verifiers"};
-constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
+constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout",
+                                                "require_test_evidence"};
 
 std::string Describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -126,6 +127,15 @@ Result<verifiers::VerifierSpec> ParseVerifier(const Reader& reader, const YAML::
                            "expected a positive number of seconds, got " + Describe(timeout));
     }
     spec.timeout = std::chrono::seconds(seconds);
+  }
+  if (const YAML::Node flag = item["require_test_evidence"]; flag.IsDefined()) {
+    bool value = false;
+    if (!flag.IsScalar() || !YAML::convert<bool>::decode(flag, value)) {
+      return reader.FailAt(Reader::KeyLine(item, "require_test_evidence"),
+                           path + ".require_test_evidence",
+                           "expected true or false, got " + Describe(flag));
+    }
+    spec.require_test_evidence = value;
   }
   return spec;
 }

@@ -333,6 +333,7 @@ class Job {
     for (const auto& v : verifiers_) definition.push_back(verifiers::ToJson(v));
     definition.push_back(run_.isolation.starts_with("none") ? "plain" : "sandboxed");
     size_t hash = std::hash<std::string>{}(definition.dump());
+    definition.push_back("test-evidence");  // Baselines kept before tests were counted lack it.
     char key[32];
     std::snprintf(key, sizeof key, "%016zx", hash);
     return run_.options.state_dir / "baselines" / (worktree_->base_commit + "-" + key + ".json");
@@ -721,8 +722,9 @@ class Job {
     // test runner or a `test:` target turned into `true` exits 0 having run nothing. Checked
     // after the diff policy, whose reasons (a deleted test) are more precise.
     const auto& policy = run_.spec.policy;
-    if (auto missing = verifiers::MissingTestEvidence(
-            baseline_, report, policy.allow_deleted_tests || policy.allow_skipped_tests);
+    if (auto missing = verifiers::MissingTestRuns(
+            verifiers_, baseline_, report,
+            policy.allow_deleted_tests || policy.allow_skipped_tests);
         !missing.empty()) {
       feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
       for (const auto& line : missing) feedback += "- " + line + "\n";
@@ -947,9 +949,7 @@ class Job {
       std::snprintf(seconds, sizeof seconds, "%.1fs",
                     static_cast<double>(r->duration.count()) / 1000.0);
       std::string verdict = r->flaky ? "passed, flaky" : r->passed ? "passed" : "FAILED";
-      std::string tests = !r->tests_run ? ""
-                          : ", " + std::to_string(*r->tests_run) +
-                                (*r->tests_run == 1 ? " test" : " tests");
+      std::string tests = r->evidence ? ", " + verifiers::DescribeEvidence(r->evidence) : "";
       return verdict + " (" + seconds + tests + ")";
     };
     for (const auto& spec : verifiers_) {

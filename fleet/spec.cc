@@ -23,8 +23,10 @@ namespace {
 
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
-                                           "sandbox",  "judge",  "forge",     "rollout"};
-constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout"};
+                                           "sandbox",  "judge",  "forge",
+                                           "rollout"};
+constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout",
+                                                "require_test_evidence"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_tokens",
                                              "max_wall_seconds",
@@ -308,6 +310,11 @@ Result<std::vector<verifiers::VerifierSpec>> ParseVerifiers(const FieldReader& r
       return std::unexpected(ok.error());
     }
     spec.timeout = std::chrono::seconds(timeout);
+    if (const YAML::Node flag = item["require_test_evidence"]; flag.IsDefined()) {
+      auto value = reader.Bool(flag, path + ".require_test_evidence");
+      if (!value) return std::unexpected(value.error());
+      spec.require_test_evidence = *value;
+    }
     out.push_back(std::move(spec));
   }
   return out;

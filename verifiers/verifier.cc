@@ -7,7 +7,6 @@
 
 #include "core/fs.h"
 #include "verifiers/distill.h"
-#include "verifiers/test_evidence.h"
 
 namespace drover::verifiers {
 namespace {
@@ -93,8 +92,8 @@ Json VerifierReport::ToJson() const {
                     {"outcome", r.outcome},
                     {"duration_ms", r.duration.count()},
                     {"distilled", r.distilled},
-                    {"tests_run", r.tests_run ? Json(*r.tests_run) : Json()},
                     {"diagnostics", std::move(diagnostics)}});
+    if (r.evidence) list.back()["tests"] = verifiers::ToJson(*r.evidence);
   }
   return Json{{"passed", passed()}, {"summary", Summary()}, {"results", list}};
 }
@@ -111,9 +110,6 @@ Result<VerifierReport> VerifierReportFromJson(const Json& json) {
       result.outcome = r.value("outcome", "");
       result.duration = std::chrono::milliseconds(r.value("duration_ms", int64_t{0}));
       result.distilled = r.value("distilled", "");
-      if (auto it = r.find("tests_run"); it != r.end() && it->is_number_integer()) {
-        result.tests_run = it->get<int>();
-      }
       for (const auto& d : r.value("diagnostics", Json::array())) {
         Diagnostic diagnostic;
         std::string kind = d.value("kind", "other");
@@ -127,6 +123,10 @@ Result<VerifierReport> VerifierReportFromJson(const Json& json) {
         diagnostic.message = d.value("message", "");
         diagnostic.test = d.value("test", "");
         result.diagnostics.push_back(std::move(diagnostic));
+      }
+      if (auto tests = r.find("tests"); tests != r.end()) {
+        result.evidence = TestEvidenceFromJson(*tests);
+        if (!result.evidence) return Fail(ErrorCode::kParse, "verifier report: bad 'tests'");
       }
       report.results.push_back(std::move(result));
     }
@@ -180,9 +180,39 @@ bool Acceptable(JudgeMode mode, const VerifierReport* baseline, const VerifierRe
   return !current.results.empty() && NewFailures(*baseline, current).empty();
 }
 
+std::vector<std::string> MissingTestRuns(const std::vector<VerifierSpec>& specs,
+                                         const VerifierReport& baseline,
+                                         const VerifierReport& current, bool fewer_allowed) {
+  auto find = [](const VerifierReport& report, const std::string& name) -> const VerifierResult* {
+    for (const auto& r : report.results) {
+      if (r.name == name) return &r;
+    }
+    return nullptr;
+  };
+  std::vector<std::string> missing;
+  for (const auto& spec : specs) {
+    if (spec.require_test_evidence == false) continue;
+    const VerifierResult* before = find(baseline, spec.name);
+    const VerifierResult* after = find(current, spec.name);
+    std::optional<TestEvidence> now = after ? after->evidence : std::nullopt;
+    if (before != nullptr && before->evidence) {
+      if (fewer_allowed && now) continue;
+      for (const auto& reason : EvidenceShortfall(*before->evidence, now)) {
+        missing.push_back(spec.name + ": " + reason);
+      }
+    } else if (spec.require_test_evidence == true && !now) {
+      missing.push_back(spec.name +
+                        ": the output shows no test run (the check requires test evidence)");
+    }
+  }
+  return missing;
+}
+
 Json ToJson(const VerifierSpec& spec) {
-  return Json{{"name", spec.name}, {"command", spec.command},
-              {"timeout_seconds", spec.timeout.count()}};
+  Json json{
+      {"name", spec.name}, {"command", spec.command}, {"timeout_seconds", spec.timeout.count()}};
+  if (spec.require_test_evidence) json["require_test_evidence"] = *spec.require_test_evidence;
+  return json;
 }
 
 Result<VerifierSpec> VerifierSpecFromJson(const Json& json) {
@@ -206,14 +236,26 @@ Result<VerifierSpec> VerifierSpecFromJson(const Json& json) {
     }
     spec.timeout = std::chrono::seconds(t->get<int64_t>());
   }
+  if (auto r = json.find("require_test_evidence"); r != json.end()) {
+    if (!r->is_boolean()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "verifier '" + spec.name + "': require_test_evidence must be true or false");
+    }
+    spec.require_test_evidence = r->get<bool>();
+  }
   return spec;
 }
 
-std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace,
-                                          std::filesystem::file_time_type since) {
+namespace {
+
+// Calls `each` with the text of every JUnit XML report under `workspace`'s usual report
+// directories modified at or after `since` (see ReadJunitReports), one file at a time.
+template <typename F>
+void ForEachJunitReport(const std::filesystem::path& workspace,
+                        std::filesystem::file_time_type since, F each) {
   namespace fs = std::filesystem;
   constexpr size_t kMaxFiles = 200;
-  std::vector<std::string> texts;
+  size_t files = 0;
   std::vector<fs::path> dirs = {workspace / "target/surefire-reports",
                                 workspace / "target/failsafe-reports"};
   std::error_code ec;
@@ -228,10 +270,18 @@ std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace
       if (!entry.is_regular_file(ec) || entry.is_symlink(ec)) continue;
       if (fs::last_write_time(entry.path(), ec) < since || ec) continue;  // An older run's.
       auto text = ReadRegularFile(entry.path(), 4 << 20);
-      if (text) texts.push_back(std::move(*text));
-      if (texts.size() >= kMaxFiles) return texts;
+      if (text) each(std::move(*text));
+      if (++files >= kMaxFiles) return;
     }
   }
+}
+
+}  // namespace
+
+std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace,
+                                          std::filesystem::file_time_type since) {
+  std::vector<std::string> texts;
+  ForEachJunitReport(workspace, since, [&](std::string text) { texts.push_back(std::move(text)); });
   return texts;
 }
 
@@ -265,7 +315,41 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
       result.outcome = ran->Describe();
       result.duration = ran->duration;
       result.output = std::move(ran->output);
-      result.tests_run = CountTestsRun(result.output);
+      // Test evidence, passing or not: reports are read one at a time and only their
+      // counts and names are kept.
+      std::optional<TestEvidence> report_evidence;
+      ForEachJunitReport(workspace, started, [&](std::string text) {
+        auto read = ReadTestEvidence("", {text});
+        if (!read) return;
+        if (!report_evidence) {
+          report_evidence = std::move(read);
+          return;
+        }
+        report_evidence->ran += read->ran;
+        report_evidence->names.insert(report_evidence->names.end(), read->names.begin(),
+                                      read->names.end());
+      });
+      result.evidence =
+          ReadTestEvidence(result.output, {}, ran->output_bytes <= result.output.size());
+      if (report_evidence) {
+        std::sort(report_evidence->names.begin(), report_evidence->names.end());
+        report_evidence->names.erase(
+            std::unique(report_evidence->names.begin(), report_evidence->names.end()),
+            report_evidence->names.end());
+        if (result.evidence) {
+          // Console and reports describe the same run differently: the larger count
+          // stands, and the names of whichever can be compared.
+          auto& e = *result.evidence;
+          e.formats += "+" + report_evidence->formats;
+          if (report_evidence->ran > e.ran || !e.names_complete) {
+            e.ran = std::max(e.ran, report_evidence->ran);
+            e.names = std::move(report_evidence->names);
+            e.names_complete = true;
+          }
+        } else {
+          result.evidence = std::move(report_evidence);
+        }
+      }
       if (!result.passed) {
         Distilled distilled = DistillOutput(result.output);
         bool from_reports = false;
@@ -275,8 +359,8 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
           if (!junit.empty()) {
             distilled.diagnostics = std::move(junit);
             distilled.parser = "junit_xml";
-            distilled.summary = std::to_string(distilled.diagnostics.size()) +
-                                " test failure(s) (JUnit reports)";
+            distilled.summary =
+                std::to_string(distilled.diagnostics.size()) + " test failure(s) (JUnit reports)";
             from_reports = true;
           }
         }
@@ -285,7 +369,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
         // A log shorter than its digest is clearer as it is, unless the digest comes from
         // the reports, which the log does not show.
         result.distilled = from_reports || digest.size() < result.output.size() ? std::move(digest)
-                                                                                 : result.output;
+                                                                                : result.output;
       }
     }
     report.results.push_back(std::move(result));

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "sandbox/process.h"
 #include "verifiers/diagnostics.h"
+#include "verifiers/test_evidence.h"
 
 namespace drover::verifiers {
 
@@ -21,6 +22,10 @@ struct VerifierSpec {
   std::string name;     // "build", "test", ...
   std::string command;  // Run as `/bin/sh -c command` in the workspace root.
   std::chrono::seconds timeout{600};
+  // Whether the output must show tests that ran (verifiers/test_evidence.h). Unset: only when
+  // the baseline's showed some, and then at least those. false: never (a build or lint
+  // check, or a runner drover cannot read). true: always, and at least the baseline's.
+  std::optional<bool> require_test_evidence;
 };
 
 struct VerifierResult {
@@ -35,8 +40,8 @@ struct VerifierResult {
   // Baseline only: it failed, then passed when run again at once; it is not held against
   // anyone, and the PR says so.
   bool flaky = false;
-  // How many tests its output says ran (test_evidence.h); nullopt when it names none.
-  std::optional<int> tests_run;
+  // The tests the output and the run's JUnit reports show; nullopt when they show none.
+  std::optional<TestEvidence> evidence;
 };
 
 struct VerifierReport {
@@ -73,8 +78,19 @@ std::vector<std::string> NewFailures(const VerifierReport& baseline, const Verif
 // Whether `current` is acceptable under `mode` (for kNoNewFailures, `baseline` is required).
 bool Acceptable(JudgeMode mode, const VerifierReport* baseline, const VerifierReport& current);
 
+// Where `current` shows fewer tests than `baseline` did, per verifier of `specs` (matched by
+// name) under its require_test_evidence, as readable lines ("test: the baseline ran 3
+// tests, the final check 0"); empty when every check ran at least the tests its baseline ran. Failing to start or
+// printing nothing a test runner prints counts as no tests. `fewer_allowed` (the policy lets
+// tests be deleted or skipped): only a run that shows no test at all falls short.
+std::vector<std::string> MissingTestRuns(const std::vector<VerifierSpec>& specs,
+                                         const VerifierReport& baseline,
+                                         const VerifierReport& current,
+                                         bool fewer_allowed = false);
+
 Json ToJson(const VerifierSpec& spec);
-// Reads {"name","command","timeout_seconds"}; kInvalidArgument names the missing field.
+// Reads {"name","command","timeout_seconds","require_test_evidence"}; kInvalidArgument names
+// the missing or mistyped field.
 Result<VerifierSpec> VerifierSpecFromJson(const Json& json);
 
 // Runs each verifier in order in `workspace` (all of them, even after a failure).

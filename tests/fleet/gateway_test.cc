@@ -653,6 +653,32 @@ TEST_F(GatewayTest, StreamingUpstreamCanBeTurnedOff) {
   EXPECT_FALSE(sent->stream);
 }
 
+// A reply above the cap is refused when the cap is reached, streamed or not, with an error
+// naming the limit; it is not retried or passed to another model.
+TEST_F(GatewayTest, ReplyAboveTheSizeCapIsRefused) {
+  for (bool stream : {true, false}) {
+    GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+    options.stream_upstream = stream;
+    options.max_reply_bytes = size_t{1} << 20;
+    Gateway gateway(options);
+    JobConfig job = Job(stream ? "streamed" : "plain");
+    ASSERT_OK(gateway.OpenJob(job));
+    size_t before = upstream_.requests().size();
+    upstream_.AddReply(agent::ModelReply{std::string(size_t{3} << 20, 'x'), {}, {10, 2, 0}, ""});
+    upstream_.AddReply(agent::ModelReply{"small", {}, {10, 2, 0}, ""});
+    auto client = Client(Provider::kOpenAiChat, job);
+    auto reply = client.Complete(UserSays("x"));
+    ASSERT_FALSE(reply.has_value()) << stream;
+    EXPECT_NE(reply.error().message.find("larger than 1 MiB"), std::string::npos)
+        << reply.error().message;
+    EXPECT_EQ(upstream_.requests().size(), before + 1) << stream;
+    // A reply within the cap still passes.
+    auto next = client.Complete(UserSays("y"));
+    ASSERT_OK(next);
+    EXPECT_EQ(next->text, "small");
+  }
+}
+
 TEST_F(GatewayTest, StalledStreamIsAbandonedAndRetried) {
   GatewayOptions options = UpstreamOptions(Provider::kAnthropic);
   options.stall_timeout = std::chrono::seconds(1);

@@ -62,7 +62,12 @@ TEST(RepoConfig, ErrorsNameFileLineAndField) {
             ".drover.yml:2: verifier: unknown field (known: opt_out, reason, verifiers, "
             "disable_verifiers)");
   EXPECT_EQ(ErrorOf("verifiers:\n  - name: test\n    command: make test\n    timout: 5\n"),
-            ".drover.yml:4: verifiers[0].timout: unknown field (known: name, command, timeout)");
+            ".drover.yml:4: verifiers[0].timout: unknown field (known: name, command, timeout, "
+            "require_test_evidence)");
+  EXPECT_EQ(ErrorOf("verifiers:\n  - name: test\n    command: make test\n"
+                    "    require_test_evidence: often\n"),
+            ".drover.yml:4: verifiers[0].require_test_evidence: expected true or false, got "
+            "\"often\"");
   EXPECT_EQ(ErrorOf("opt_out: maybe\n"),
             ".drover.yml:1: opt_out: expected true or false, got \"maybe\"");
   EXPECT_EQ(ErrorOf("verifiers:\n  - name: test\n"),
