@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
 
+#include "core/markdown.h"
 #include "core/strings.h"
 
 namespace drover::verifiers {
@@ -679,6 +681,77 @@ void CheckLinks(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& v
   }
 }
 
+// Control characters other than tab and CR, and what IsInvisibleCodePoint lists plus the
+// remaining format (Cf) characters: Arabic number signs, the Syriac abbreviation mark,
+// Egyptian hieroglyph and Brahmi format controls, musical symbol beams.
+bool Hidden(uint32_t cp) {
+  if (cp == '\t' || cp == '\r') return false;
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) return true;
+  return IsInvisibleCodePoint(cp) || (cp >= 0x0600 && cp <= 0x0605) || cp == 0x06DD ||
+         cp == 0x070F || cp == 0x0890 || cp == 0x0891 || cp == 0x08E2 || cp == 0x110BD ||
+         cp == 0x110CD || (cp >= 0x13430 && cp <= 0x1343F) || (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+         (cp >= 0x1D173 && cp <= 0x1D17A);
+}
+
+std::string CodePoint(uint32_t cp) {
+  char code[16];
+  std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
+  return code;
+}
+
+// Binary files, sizes and invisible characters in what the change adds.
+void CheckContent(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty() || file.new_mode == 0120000 || file.new_mode == 0160000) continue;
+    uint64_t bytes = file.new_size;
+    uint64_t added = 0;
+    for (const DiffLine& line : file.added) added += line.text.size() + 1;
+    bytes = std::max(bytes, added);
+    bool content_changed = file.status != FileStatus::kRenamed || !file.added.empty();
+    if (file.binary && content_changed) {
+      std::string sentence =
+          Verb(file) + ", a binary file" +
+          (file.new_size > 0 ? " of " + std::to_string(file.new_size) + " bytes" : std::string());
+      if (rules.allow_binary_files) {
+        verdict.notes.push_back(sentence);
+      } else {
+        verdict.violations.push_back(sentence + "; policy.allow_binary_files allows it");
+      }
+    }
+    if (bytes > rules.max_file_bytes && content_changed) {
+      verdict.violations.push_back(Verb(file) + " with " + std::to_string(bytes) +
+                                   " bytes, more than policy.max_file_bytes (" +
+                                   std::to_string(rules.max_file_bytes) + ")");
+    }
+    std::vector<std::string> places;
+    for (const DiffLine& line : file.added) {
+      std::set<uint32_t> seen;
+      for (size_t i = 0; i < line.text.size();) {
+        uint32_t cp = 0;
+        size_t length = DecodeUtf8At(line.text, i, cp);
+        if (length == 0) {  // Not UTF-8 (Latin-1 and the like): one byte, not judged.
+          ++i;
+          continue;
+        }
+        // A byte-order mark is a file's first character, not a hidden one.
+        bool bom = cp == 0xFEFF && i == 0 && line.new_line == 1;
+        if (!bom && Hidden(cp) && seen.insert(cp).second) {
+          places.push_back(file.new_path + ":" + std::to_string(line.new_line) + " " +
+                           CodePoint(cp));
+        }
+        i += length;
+      }
+    }
+    if (places.empty()) continue;
+    std::string sentence = Verb(file) + " with invisible or control characters" + Places(places);
+    if (rules.flag_invisible_characters) {
+      verdict.notes.push_back(sentence);
+    } else {
+      verdict.violations.push_back(sentence);
+    }
+  }
+}
+
 // "100644" and the like; 0 when the text is not an octal mode.
 uint32_t OctalMode(std::string_view text) {
   uint32_t mode = 0;
@@ -887,6 +960,7 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   CheckPaths(diff, rules, verdict);
   CheckTests(diff, rules, verdict);
   CheckLinks(diff, rules, verdict);
+  CheckContent(diff, rules, verdict);
 
   for (const std::string& pattern : rules.must_be_gone) {
     std::vector<std::string> places;

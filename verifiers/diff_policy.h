@@ -86,6 +86,15 @@ struct DiffRules {
   // New or changed symbolic links whose target leaves the repository (absolute, or climbing
   // out with `..`). Links into or out of `.git` are refused whatever this says.
   bool allow_external_symlinks = false;
+  // Added or changed binary files (git's test: a NUL byte). Allowed ones are listed in the PR.
+  bool allow_binary_files = false;
+  // No changed file's new side may be larger: FileChange::new_size when known, else the bytes
+  // of its added lines.
+  uint64_t max_file_bytes = 1 << 20;
+  // Invisible and control characters in added lines (bidirectional controls, zero-width
+  // characters, the tag block, a byte-order mark past the start, C0/C1 controls other than
+  // tab and CR): refused, or with `flag_invisible_characters` listed in the PR instead.
+  bool flag_invisible_characters = false;
 };
 
 struct PolicyVerdict {

@@ -236,6 +236,81 @@ TEST(DiffPolicy, LinksMovedToAnotherDepthAreJudgedFromTheWorkspace) {
                                      "policy.allow_external_symlinks allows it"});
 }
 
+TEST(DiffPolicy, BinaryFilesAndSizes) {
+  Repo repo(Files{{"logo.png", std::string("\x89PNG\0\0\x01", 7)}, {"README.md", "x\n"}});
+  repo.Write("tool.bin", std::string("\x7F"
+                                     "ELF\0\0\x02\x01",
+                                     8));
+  repo.Write("logo.png", std::string("\x89PNG\0\0\x02", 7));
+  repo.Write("big.txt", std::string(2000, 'a') + "\n");
+  ParsedDiff diff = repo.Parsed();
+  DiffRules rules;
+  rules.max_file_bytes = 1000;
+  EXPECT_EQ(CheckDiff(diff, rules).violations,
+            (std::vector<std::string>{
+                "adds big.txt with 2001 bytes, more than policy.max_file_bytes (1000)",
+                "changes logo.png, a binary file; policy.allow_binary_files allows it",
+                "adds tool.bin, a binary file; policy.allow_binary_files allows it"}));
+  rules.allow_binary_files = true;
+  rules.max_file_bytes = 4096;
+  PolicyVerdict allowed = CheckDiff(diff, rules);
+  EXPECT_TRUE(allowed.ok()) << allowed.Bullets();
+  EXPECT_EQ(allowed.notes, (std::vector<std::string>{"changes logo.png, a binary file",
+                                                     "adds tool.bin, a binary file"}));
+  // The size the runner knows from the blob counts when the added lines do not show it all.
+  for (FileChange& file : diff.files) {
+    if (file.new_path == "logo.png") file.new_size = 5000;
+  }
+  EXPECT_EQ(CheckDiff(diff, rules).violations,
+            std::vector<std::string>{
+                "changes logo.png with 5000 bytes, more than policy.max_file_bytes (4096)"});
+}
+
+TEST(DiffPolicy, InvisibleAndControlCharactersInAddedLines) {
+  struct Case {
+    std::string added;       // One added line's text.
+    std::string code_point;  // Empty: nothing hidden.
+  };
+  const std::vector<Case> cases = {
+      {"if is_admin:  # \xE2\x80\xAE nimda_si \xE2\x81\xA6", "U+202E"},  // RLO
+      {"access = \"user\xE2\x81\xA6\" # \xE2\x81\xA9", "U+2066"},        // LRI, then PDI
+      {"name = \"ad\xE2\x80\x8Bmin\"", "U+200B"},                        // zero-width space
+      {"x = 1 \xE2\x80\x8F", "U+200F"},                                  // RLM
+      {"mid\xEF\xBB\xBF"
+       "file",
+       "U+FEFF"},                                // BOM mid-line
+      {"tag\xF3\xA0\x80\x81hidden", "U+E0001"},  // tag block
+      {"bell\x07", "U+0007"},
+      {"esc\x1B[31m", "U+001B"},
+      {"c1\xC2\x85", "U+0085"},
+      {"arabic\xD8\x80sign", "U+0600"},
+      {"tab\tand CR\r", ""},
+      {"caf\xC3\xA9 na\xC3\xAFve \xE4\xB8\xAD\xE6\x96\x87", ""},
+      {"latin1 caf\xE9", ""},
+  };
+  for (const Case& c : cases) {
+    Repo repo(Files{{"src/app.py", "a = 1\n"}});
+    repo.Write("src/app.py", "a = 1\n" + c.added + "\n");
+    ParsedDiff diff = repo.Parsed();
+    std::vector<std::string> expected;
+    if (!c.code_point.empty()) {
+      expected.push_back("changes src/app.py with invisible or control characters (src/app.py:2 " +
+                         c.code_point + (c.code_point == "U+202E" ? ", src/app.py:2 U+2066" : "") +
+                         (c.code_point == "U+2066" ? ", src/app.py:2 U+2069" : "") + ")");
+    }
+    EXPECT_EQ(CheckDiff(diff, {}).violations, expected) << c.code_point;
+    DiffRules flag;
+    flag.flag_invisible_characters = true;
+    PolicyVerdict flagged = CheckDiff(diff, flag);
+    EXPECT_TRUE(flagged.ok()) << flagged.Bullets();
+    EXPECT_EQ(flagged.notes, expected) << c.code_point;
+  }
+  // A byte-order mark opening a new file is not hidden text.
+  Repo bom(Files{{"README.md", "x\n"}});
+  bom.Write("notes.txt", "\xEF\xBB\xBFhello\n");
+  EXPECT_EQ(bom.Violations({}), std::vector<std::string>{});
+}
+
 TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
   // Removed lines that read like headers must stay lines of the hunk.
   Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});
