@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -752,6 +753,165 @@ void CheckContent(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict&
   }
 }
 
+// --- Credentials ---
+
+bool IsAlnum(char c) {
+  return IsIdentChar(c) && c != '_';
+}
+bool IsUpperOr27(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
+}
+bool IsTokenChar(char c) {
+  return IsIdentChar(c) || c == '-';
+}
+
+char Lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+bool ContainsLower(std::string_view text, std::string_view needle) {
+  if (needle.size() > text.size()) return false;
+  for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    size_t k = 0;
+    while (k < needle.size() && Lower(text[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
+// A value that only stands in for a secret: AWS's documented EXAMPLE keys, xxxx, one
+// repeated character, 123456..., <token>, ${VAR}, "changeme" and the like.
+bool Placeholder(std::string_view value) {
+  for (std::string_view word :
+       {"example", "xxxx", "****", "....", "placeholder", "changeme", "change_me", "redacted",
+        "dummy", "sample", "your_", "your-", "<", "${", "{{", "%(", "$(", "insert", "replace"}) {
+    if (ContainsLower(value, word)) return true;
+  }
+  std::set<char> distinct(value.begin(), value.end());
+  return distinct.size() <= 3;
+}
+
+struct TokenFormat {
+  std::string_view prefix;
+  std::string_view kind;
+  size_t min_rest;     // Characters the body needs after the prefix.
+  bool (*body)(char);  // What a body character may be.
+  bool word_start;     // The prefix may not continue a word.
+};
+
+constexpr TokenFormat kTokenFormats[] = {
+    {"AKIA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ASIA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ABIA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ACCA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ghp_", "a GitHub token", 36, IsAlnum, true},
+    {"gho_", "a GitHub token", 36, IsAlnum, true},
+    {"ghs_", "a GitHub token", 36, IsAlnum, true},
+    {"ghu_", "a GitHub token", 36, IsAlnum, true},
+    {"ghr_", "a GitHub token", 36, IsAlnum, true},
+    {"github_pat_", "a GitHub token", 40, IsIdentChar, true},
+    {"glpat-", "a GitLab token", 20, IsTokenChar, true},
+    {"gldt-", "a GitLab token", 20, IsTokenChar, true},
+    {"glrt-", "a GitLab token", 20, IsTokenChar, true},
+    {"xoxb-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxp-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxa-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxr-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxs-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxe-", "a Slack token", 20, IsTokenChar, true},
+    {"sk_live_", "a Stripe secret key", 20, IsAlnum, true},
+    {"rk_live_", "a Stripe secret key", 20, IsAlnum, true},
+    {"AIza", "a Google API key", 35, IsTokenChar, true},
+    {"sk-ant-", "an Anthropic API key", 32, IsTokenChar, true},
+    {"sk-proj-", "an OpenAI API key", 32, IsTokenChar, true},
+    {"sk-svcacct-", "an OpenAI API key", 32, IsTokenChar, true},
+    {"sk-", "an OpenAI API key", 40, IsAlnum, true},
+    {"npm_", "an npm token", 36, IsAlnum, true},
+    {"pypi-", "a PyPI token", 50, IsTokenChar, true},
+    {"hf_", "a Hugging Face token", 34, IsAlnum, true},
+};
+
+// Bits per character of `value`'s character distribution.
+double Entropy(std::string_view value) {
+  std::array<int, 256> counts{};
+  for (char c : value) ++counts[static_cast<unsigned char>(c)];
+  double bits = 0;
+  for (int count : counts) {
+    if (count == 0) continue;
+    double p = static_cast<double>(count) / static_cast<double>(value.size());
+    bits -= p * std::log2(p);
+  }
+  return bits;
+}
+
+bool LooksRandom(std::string_view value) {
+  if (value.size() < 16 || Placeholder(value)) return false;
+  bool letter = false;
+  bool digit = false;
+  for (char c : value) {
+    if (c == ' ') return false;  // Prose, not a key.
+    letter = letter || (Lower(c) >= 'a' && Lower(c) <= 'z');
+    digit = digit || (c >= '0' && c <= '9');
+  }
+  return letter && digit && Entropy(value) >= 3.5;
+}
+
+constexpr std::string_view kSecretNames[] = {
+    "password", "passwd",     "pwd",           "secret",      "token",       "api_key",
+    "apikey",   "api-key",    "access_key",    "accesskey",   "private_key", "privatekey",
+    "auth_key", "credential", "client_secret", "signing_key", "session_key", "bearer"};
+
+// "name = 'value'", "name: value", "NAME=value", "name := \"value\"", "\"name\": \"value\"",
+// "name => 'value'": the value assigned to each secret-like name on the line.
+void AssignedSecrets(std::string_view line, std::vector<std::string>& kinds) {
+  size_t i = 0;
+  while (i < line.size()) {
+    if (!IsIdentChar(line[i]) && line[i] != '-') {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < line.size() && (IsIdentChar(line[i]) || line[i] == '-' || line[i] == '.')) ++i;
+    std::string_view name = line.substr(start, i - start);
+    std::string_view secret_name;
+    for (std::string_view candidate : kSecretNames) {
+      if (ContainsLower(name, candidate)) secret_name = candidate;
+    }
+    if (secret_name.empty()) continue;
+    size_t j = i;
+    while (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == ']')) ++j;
+    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+    if (j < line.size() && line[j] == ':' && j + 1 < line.size() && line[j + 1] == '=') ++j;
+    if (j >= line.size() || (line[j] != '=' && line[j] != ':')) continue;
+    ++j;
+    if (j < line.size() && (line[j] == '>' || line[j] == '=')) {
+      if (line[j] == '=') continue;  // A comparison: name == value.
+      ++j;
+    }
+    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+    std::string_view value;
+    if (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == '`')) {
+      size_t close = line.find(line[j], j + 1);
+      if (close == std::string_view::npos) continue;
+      value = line.substr(j + 1, close - j - 1);
+    } else {
+      size_t end = j;
+      while (end < line.size() && (IsTokenChar(line[end]) || line[end] == '+' || line[end] == '/' ||
+                                   line[end] == '=' || line[end] == '.')) {
+        ++end;
+      }
+      // A call, an index or an attribute: an expression computing the value, not the value.
+      if (end < line.size() && (line[end] == '(' || line[end] == '[')) continue;
+      value = line.substr(j, end - j);
+      if (value.find('.') != std::string_view::npos &&
+          !(value.starts_with("eyJ") && std::count(value.begin(), value.end(), '.') == 2)) {
+        continue;
+      }
+    }
+    if (LooksRandom(value)) kinds.push_back("a secret assigned to `" + std::string(name) + "`");
+  }
+}
+
 // "100644" and the like; 0 when the text is not an octal mode.
 uint32_t OctalMode(std::string_view text) {
   uint32_t mode = 0;
@@ -944,6 +1104,43 @@ std::string PolicyVerdict::Bullets() const {
   return out;
 }
 
+std::vector<std::string> FindCredentials(std::string_view line) {
+  std::vector<std::string> kinds;
+  auto add = [&](std::string kind) {
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
+  };
+  if (line.find("-----BEGIN ") != std::string_view::npos &&
+      line.find("PRIVATE KEY") != std::string_view::npos) {
+    add("a private key");
+  }
+  for (const TokenFormat& format : kTokenFormats) {
+    size_t at = line.find(format.prefix);
+    while (at != std::string_view::npos) {
+      bool starts = at == 0 || !format.word_start || !IsTokenChar(line[at - 1]);
+      size_t end = at + format.prefix.size();
+      while (end < line.size() && format.body(line[end])) ++end;
+      std::string_view body =
+          line.substr(at + format.prefix.size(), end - at - format.prefix.size());
+      if (starts && body.size() >= format.min_rest && !Placeholder(body)) {
+        add(std::string(format.kind));
+        break;
+      }
+      at = line.find(format.prefix, at + 1);
+    }
+  }
+  // "sk-ant-" also starts with "sk-": one key, one name.
+  if (std::find(kinds.begin(), kinds.end(), "an Anthropic API key") != kinds.end()) {
+    std::erase(kinds, std::string("an OpenAI API key"));
+  }
+  std::vector<std::string> assigned;
+  AssignedSecrets(line, assigned);
+  // A known token assigned to a secret name is named once, by its format.
+  if (kinds.empty()) {
+    for (std::string& kind : assigned) add(std::move(kind));
+  }
+  return kinds;
+}
+
 PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   PolicyVerdict verdict;
   int files = static_cast<int>(diff.files.size());
@@ -961,6 +1158,19 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   CheckTests(diff, rules, verdict);
   CheckLinks(diff, rules, verdict);
   CheckContent(diff, rules, verdict);
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty()) continue;
+    std::map<std::string, std::vector<std::string>> places;  // By kind.
+    for (const DiffLine& line : file.added) {
+      for (const std::string& kind : FindCredentials(line.text)) {
+        places[kind].push_back(file.new_path + ":" + std::to_string(line.new_line));
+      }
+    }
+    for (const auto& [kind, where] : places) {
+      verdict.violations.push_back(Verb(file) + " with what looks like " + kind + Places(where) +
+                                   "; credentials never leave this machine");
+    }
+  }
 
   for (const std::string& pattern : rules.must_be_gone) {
     std::vector<std::string> places;

@@ -97,6 +97,8 @@ struct DiffRules {
   bool flag_invisible_characters = false;
 };
 
+// Added lines are always scanned for credentials (FindCredentials); a hit refuses the change.
+
 struct PolicyVerdict {
   // Short sentences, e.g. "deletes the test test_totals in tests/test_cart.py", written for
   // the PR body and for the agent's next attempt alike.
@@ -109,6 +111,13 @@ struct PolicyVerdict {
   // "- sentence\n" per violation.
   std::string Bullets() const;
 };
+
+// The kind of each credential one line holds ("an AWS access key id", "a GitHub token", "a
+// private key", "a secret assigned to `password`"), in order; never the value. Known token
+// formats count wherever they appear, unless the value is a documented example or a run of
+// one character; other values only when assigned to a secret-like name, quoted or bare, long
+// and varied enough to be random (not an environment lookup, template or placeholder).
+std::vector<std::string> FindCredentials(std::string_view line);
 
 // Checks the parsed diff against every rule; must_be_gone only as far as the added lines go.
 PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules);

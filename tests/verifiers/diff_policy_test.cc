@@ -311,6 +311,85 @@ TEST(DiffPolicy, InvisibleAndControlCharactersInAddedLines) {
   EXPECT_EQ(bom.Violations({}), std::vector<std::string>{});
 }
 
+TEST(DiffPolicy, FindCredentialsByFormatAndAssignment) {
+  struct Case {
+    std::string line;
+    std::vector<std::string> kinds;
+  };
+  // Assembled at run time so that this file holds no token-shaped literal itself.
+  auto rep = [](char c, size_t n) { return std::string(n, c); };
+  const std::string aws = "AKIA" + std::string("Q3ZKT7LMN2PXW4RV");
+  const std::string random36 = "a8Kq2ZpL0xR7vN3mT9cW4yB6hJ1sD5fG8eU2";
+  const std::vector<Case> cases = {
+      {"aws_access_key_id = " + aws, {"an AWS access key id"}},
+      {"KEY=\"ASIA" + std::string("Z7Q3KT2LMNPXW4RV") + "\"", {"an AWS access key id"}},
+      {"aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + std::string("9z8y7x6w5v") +
+           "\"",
+       {"a secret assigned to `aws_secret_access_key`"}},
+      {"token: ghp_" + random36, {"a GitHub token"}},
+      {"url = 'https://x:gho_" + random36 + "@github.com/o/r'", {"a GitHub token"}},
+      {"GITHUB_TOKEN=github_pat_11ABCDEFG0" + random36 + "_" + random36, {"a GitHub token"}},
+      {"gitlab = glpat-" + std::string("Zx8Kq2ZpL0xR7vN3mT9c"), {"a GitLab token"}},
+      {"SLACK=xoxb-1234567890-" + std::string("0987654321-aB3dE5gH7jK9"), {"a Slack token"}},
+      {"stripe.api_key = \"sk_live_" + std::string("4eC39HqLyjWDarjtT1zdp7dc") + "\"",
+       {"a Stripe secret key"}},
+      {"key: AIza" + std::string("SyD4f8Kq2ZpL0xR7vN3mT9cW4yB6hJ1sD5f"), {"a Google API key"}},
+      {"OPENAI_API_KEY=sk-proj-" + random36, {"an OpenAI API key"}},
+      {"client = Anthropic(api_key=\"sk-ant-api03-" + random36 + "\")", {"an Anthropic API key"}},
+      {"//registry.npmjs.org/:_authToken=npm_" + random36, {"an npm token"}},
+      {"password = pypi-AgEIcHlwaS5vcmc" + random36 + random36, {"a PyPI token"}},
+      {"-----BEGIN RSA PRIVATE KEY-----", {"a private key"}},
+      {"-----BEGIN OPENSSH PRIVATE KEY-----", {"a private key"}},
+      {"session_token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+       {"a secret assigned to `session_token`"}},
+      {"DB_PASSWORD=Zq8#kL2!vR7pX3mN", {}},  // '#' ends a bare value: too short after it.
+      {"db_password = \"Zq8kL2vR7pX3mNw9\"", {"a secret assigned to `db_password`"}},
+      {"$config['api_key'] => 'f3a9c2e8b1d7460a9e5c3b2a1f0d8e7c';",
+       {"a secret assigned to `api_key`"}},
+      // Not credentials: examples, placeholders, lookups, expressions, prose.
+      {"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", {}},
+      {"token = ghp_" + rep('x', 36), {}},
+      {"password = os.environ[\"DB_PASSWORD\"]", {}},
+      {"token = os.getenv('GITHUB_TOKEN')", {}},
+      {"api_key: ${API_KEY}", {}},
+      {"secret: \"{{ .Values.secret }}\"", {}},
+      {"password = \"<your-password-here>\"", {}},
+      {"token = \"changeme\"", {}},
+      {"password: \"hunter2\"", {}},
+      {"token = self.tokenizer.next_token()", {}},
+      {"if token == \"abc123def456ghi789\":", {}},
+      {"secret = settings.SECRET_KEY", {}},
+      {"password = \"correct horse battery staple 42\"", {}},
+      {"-----BEGIN PUBLIC KEY-----", {}},
+      {"ask-questions-in-the-forum-before-filing-anything-here-please", {}},
+      {"sklearn.model_selection import train_test_split", {}},
+      {"token_count = 1234567890123456", {}},
+  };
+  for (const Case& c : cases) EXPECT_EQ(FindCredentials(c.line), c.kinds) << c.line;
+}
+
+TEST(DiffPolicy, CredentialsRefuseTheChangeWithoutTheirValue) {
+  Repo repo(Files{{"src/app.py", "a = 1\n"}});
+  const std::string key = "AKIA" + std::string("Q3ZKT7LMN2PXW4RV");
+  const std::string token = "ghp_" + std::string("a8Kq2ZpL0xR7vN3mT9cW4yB6hJ1sD5fG8eU2");
+  repo.Write("src/app.py", "a = 1\nKEY = '" + key + "'\nT = '" + token + "'\n");
+  repo.Write("deploy/.env", "A=" + key + "\n");
+  std::vector<std::string> violations = repo.Violations({});
+  EXPECT_EQ(violations,
+            (std::vector<std::string>{
+                "adds deploy/.env with what looks like an AWS access key id (deploy/.env:1); "
+                "credentials never leave this machine",
+                "changes src/app.py with what looks like a GitHub token (src/app.py:3); "
+                "credentials never leave this machine",
+                "changes src/app.py with what looks like an AWS access key id (src/app.py:2); "
+                "credentials never leave this machine"}));
+  for (const std::string& violation : violations) {
+    EXPECT_EQ(violation.find(key), std::string::npos);
+    EXPECT_EQ(violation.find("Q3ZKT7"), std::string::npos);
+    EXPECT_EQ(violation.find(token.substr(4)), std::string::npos);
+  }
+}
+
 TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
   // Removed lines that read like headers must stay lines of the hunk.
   Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});
