@@ -38,10 +38,10 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
-    "max_files_changed",   "max_lines_changed",       "allowed_paths",      "forbidden_paths",
-    "allow_deleted_tests", "allow_skipped_tests",     "must_be_gone",       "must_be_gone_except",
-    "must_appear",         "allow_external_symlinks", "allow_binary_files", "max_file_bytes",
-    "invisible_characters"};
+    "max_files_changed",    "max_lines_changed",       "allowed_paths",      "forbidden_paths",
+    "allow_deleted_tests",  "allow_skipped_tests",     "must_be_gone",       "must_be_gone_except",
+    "must_appear",          "allow_external_symlinks", "allow_binary_files", "max_file_bytes",
+    "invisible_characters", "allow_control_files"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
@@ -424,7 +424,8 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
       for (auto [field, target] :
            {std::pair{"allowed_paths", &spec.policy.allowed_paths},
             std::pair{"forbidden_paths", &spec.policy.forbidden_paths},
-            std::pair{"must_be_gone_except", &spec.policy.must_be_gone_except}}) {
+            std::pair{"must_be_gone_except", &spec.policy.must_be_gone_except},
+            std::pair{"allow_control_files", &spec.policy.allow_control_files}}) {
         std::string path = std::string("policy.") + field;
         auto globs = StringList(reader, policy[field], path);
         if (!globs) return std::unexpected(globs.error());

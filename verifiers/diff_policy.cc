@@ -190,6 +190,64 @@ bool MatchesAny(std::span<const std::string> globs, std::string_view path) {
                      [&](const std::string& glob) { return GlobMatches(glob, path); });
 }
 
+// Files that run code or decide what runs on a forge, a runner or a developer's machine,
+// rather than being code under test. Globs as GlobMatches reads them.
+struct ControlGlob {
+  std::string_view glob;
+  std::string_view kind;
+};
+constexpr ControlGlob kControlFiles[] = {
+    {".github/workflows/**", "CI configuration"},
+    {".github/actions/**", "CI configuration"},
+    {"**/action.yml", "CI configuration"},
+    {"**/action.yaml", "CI configuration"},
+    {".gitlab-ci.yml", "CI configuration"},
+    {".gitlab-ci.yaml", "CI configuration"},
+    {"**/*.gitlab-ci.yml", "CI configuration"},
+    {".gitlab/**", "CI configuration"},
+    {"**/Jenkinsfile", "CI configuration"},
+    {"**/Jenkinsfile.*", "CI configuration"},
+    {"**/*.jenkinsfile", "CI configuration"},
+    {".circleci/**", "CI configuration"},
+    {"**/azure-pipelines*.yml", "CI configuration"},
+    {"**/azure-pipelines*.yaml", "CI configuration"},
+    {".azure-pipelines/**", "CI configuration"},
+    {".azuredevops/**", "CI configuration"},
+    {".travis.yml", "CI configuration"},
+    {"bitbucket-pipelines.yml", "CI configuration"},
+    {".buildkite/**", "CI configuration"},
+    {".drone.yml", "CI configuration"},
+    {".drone.jsonnet", "CI configuration"},
+    {"appveyor.yml", "CI configuration"},
+    {".appveyor.yml", "CI configuration"},
+    {".cirrus.yml", "CI configuration"},
+    {".woodpecker.yml", "CI configuration"},
+    {".woodpecker/**", "CI configuration"},
+    {".semaphore/**", "CI configuration"},
+    {"cloudbuild.yaml", "CI configuration"},
+    {"cloudbuild.yml", "CI configuration"},
+    {"codemagic.yaml", "CI configuration"},
+    {".tekton/**", "CI configuration"},
+    {"buildspec.yml", "CI configuration"},
+    {".github/dependabot.yml", "CI configuration"},
+    {".husky/**", "a git hook"},
+    {".githooks/**", "a git hook"},
+    {".pre-commit-config.yaml", "a git hook"},
+    {".pre-commit-config.yml", "a git hook"},
+    {".pre-commit-hooks.yaml", "a git hook"},
+    {"lefthook.yml", "a git hook"},
+    {".lefthook.yml", "a git hook"},
+    {"lefthook-local.yml", "a git hook"},
+    {".lefthook/**", "a git hook"},
+    {".overcommit.yml", "a git hook"},
+    {"**/.gitattributes", "git attributes"},
+    {".gitmodules", "submodules"},
+    {"CODEOWNERS", "code owners"},
+    {".github/CODEOWNERS", "code owners"},
+    {"docs/CODEOWNERS", "code owners"},
+    {".gitlab/CODEOWNERS", "code owners"},
+};
+
 // --- Tests and skips ---
 
 enum class Language { kNone, kPython, kJvm, kJs, kGo, kRust, kCpp };
@@ -912,6 +970,28 @@ void AssignedSecrets(std::string_view line, std::vector<std::string>& kinds) {
   }
 }
 
+// Changes to control files (and submodule commits) outside policy.allow_control_files.
+void CheckControlFiles(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  for (const FileChange& file : diff.files) {
+    for (const std::string& path : PathsOf(file)) {
+      std::string_view kind = ControlFileKind(path);
+      bool gitlink = (path == file.new_path && file.new_mode == 0160000) ||
+                     (path == file.old_path && file.old_mode == 0160000);
+      if (kind.empty() && gitlink) kind = "a submodule commit";
+      if (kind.empty()) continue;
+      std::string sentence = Verb(file) + ", " + std::string(kind);
+      if (MatchesAny(rules.allow_control_files, path)) {
+        verdict.notes.push_back(sentence);
+      } else {
+        verdict.violations.push_back(sentence +
+                                     "; only paths in policy.allow_control_files may "
+                                     "change");
+      }
+      break;
+    }
+  }
+}
+
 // "100644" and the like; 0 when the text is not an octal mode.
 uint32_t OctalMode(std::string_view text) {
   uint32_t mode = 0;
@@ -1071,6 +1151,13 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
   return diff;
 }
 
+std::string_view ControlFileKind(std::string_view path) {
+  for (const ControlGlob& control : kControlFiles) {
+    if (GlobMatches(control.glob, path)) return control.kind;
+  }
+  return {};
+}
+
 bool GlobMatches(std::string_view glob, std::string_view path) {
   std::vector<std::string_view> glob_segments = Segments(glob);
   std::vector<std::string_view> path_segments = Segments(path);
@@ -1158,6 +1245,7 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   CheckTests(diff, rules, verdict);
   CheckLinks(diff, rules, verdict);
   CheckContent(diff, rules, verdict);
+  CheckControlFiles(diff, rules, verdict);
   for (const FileChange& file : diff.files) {
     if (file.new_path.empty()) continue;
     std::map<std::string, std::vector<std::string>> places;  // By kind.

@@ -95,6 +95,11 @@ struct DiffRules {
   // characters, the tag block, a byte-order mark past the start, C0/C1 controls other than
   // tab and CR): refused, or with `flag_invisible_characters` listed in the PR instead.
   bool flag_invisible_characters = false;
+  // Globs of control files the change may touch: CI configuration, git hooks and hook
+  // managers, .gitattributes, .gitmodules and submodule commits, code owners (ControlFileKind
+  // says which paths those are). Control files outside these are refused; those inside are
+  // listed in the PR.
+  std::vector<std::string> allow_control_files;
 };
 
 // Added lines are always scanned for credentials (FindCredentials); a hit refuses the change.
@@ -118,6 +123,10 @@ struct PolicyVerdict {
 // one character; other values only when assigned to a secret-like name, quoted or bare, long
 // and varied enough to be random (not an environment lookup, template or placeholder).
 std::vector<std::string> FindCredentials(std::string_view line);
+
+// What a control file of the repository `path` is ("CI configuration", "a git hook",
+// "git attributes", "submodules", "code owners"), or empty when it is an ordinary file.
+std::string_view ControlFileKind(std::string_view path);
 
 // Checks the parsed diff against every rule; must_be_gone only as far as the added lines go.
 PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules);

