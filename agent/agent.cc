@@ -266,7 +266,8 @@ Result<ModelReply> Agent::Query() {
                                     {"message", error.message}});
   outcome_.model_error = std::string(ErrorCodeName(error.code));
   if (error.code == ErrorCode::kBudgetExhausted) {
-    std::string reason = error.message.find("budget exhausted") != std::string::npos
+    std::string reason = error.message.find("budget exhausted") != std::string::npos ||
+                                 error.message.find("at the gateway") != std::string::npos
                              ? error.message
                              : "token budget exhausted: " + error.message;
     return Fail(ErrorCode::kBudgetExhausted, std::move(reason));

@@ -24,6 +24,7 @@
 #include "core/fs.h"
 #include "core/http.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "fleet/discovery.h"
 #include "fleet/runner.h"
 #include "fleet/state_store.h"
@@ -117,14 +118,17 @@ Result<fleet::Price> CostBudgetPrice(const fleet::ModelSetting& model,
 int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
                const std::string& prices_file, const CommonFlags& flags) {
   fleet::RunOptions options = base;
+  // What the command prints is masked like the logs: no credential of the environment, nor
+  // one a model's or a forge's error message quoted, reaches the terminal.
+  Redactor mask(SecretsFromEnvironment(options.parent_env));
   // Every file the user wrote is checked before anything from the environment, so that a
   // broken spec is named as such whatever else is missing.
   if (auto spec = fleet::LoadMigrationSpec(options.migration_file); !spec) {
-    std::fprintf(stderr, "drover: %s\n", spec.error().message.c_str());
+    std::fprintf(stderr, "drover: %s\n", mask.Redact(spec.error().message).c_str());
     return ToInt(ExitCode::kInvalidInput);
   }
   if (auto targets = fleet::LoadTargets(options.repos_file); !targets) {
-    std::fprintf(stderr, "drover: %s\n", targets.error().message.c_str());
+    std::fprintf(stderr, "drover: %s\n", mask.Redact(targets.error().message).c_str());
     return ToInt(ExitCode::kInvalidInput);
   }
   if (model_text.empty()) {
@@ -136,14 +140,14 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
   }
   auto model = fleet::ParseModelSetting(model_text, options.parent_env);
   if (!model) {
-    std::fprintf(stderr, "drover: %s\n", model.error().message.c_str());
+    std::fprintf(stderr, "drover: %s\n", mask.Redact(model.error().message).c_str());
     return ToInt(ExitCode::kInvalidInput);
   }
   options.model = *model;
   if (options.max_run_cost_usd > 0) {
     auto price = CostBudgetPrice(options.model, prices_file);
     if (!price) {
-      std::fprintf(stderr, "drover: --max-cost: %s\n", price.error().message.c_str());
+      std::fprintf(stderr, "drover: --max-cost: %s\n", mask.Redact(price.error().message).c_str());
       return ToInt(ExitCode::kInvalidInput);
     }
     options.cost_price = *price;
@@ -152,7 +156,7 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
   auto report = fleet::RunMigration(options, observer);
   observer.Finish();
   if (!report) {
-    std::fprintf(stderr, "drover: %s\n", report.error().message.c_str());
+    std::fprintf(stderr, "drover: %s\n", mask.Redact(report.error().message).c_str());
     return ToInt(report.error().code == ErrorCode::kInvalidArgument ||
                          report.error().code == ErrorCode::kNotFound ||
                          report.error().code == ErrorCode::kParse
@@ -160,7 +164,7 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
                      : ExitCode::kEnvironment);
   }
   if (flags.json) {
-    std::cout << report->ToJson().dump(2) << std::endl;
+    std::cout << mask.Redact(report->ToJson().dump(2)) << std::endl;
   } else {
     PrintTable(*report);
   }
@@ -468,6 +472,8 @@ int Main(int argc, char** argv) {
     return sandbox::SandboxHelperMain("drover __sandbox", argc - 1, argv + 1);
   }
   auto env = sandbox::CurrentEnvironment();
+  // Every log line of every command is masked for the credentials the environment holds.
+  SetLogRedactor(Redactor(SecretsFromEnvironment(env)));
   CLI::App app{"drover: one code migration across many repositories, with LLM agents"};
   app.require_subcommand(1);
   app.fallthrough();  // Global options (--log-level, --json) may follow the subcommand.

@@ -1,10 +1,14 @@
 #include "core/log.h"
 
+#include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <memory>
+#include <string>
 
 namespace drover {
 namespace {
@@ -19,7 +23,40 @@ spdlog::level::level_enum ToSpd(LogLevel level) {
   return spdlog::level::info;
 }
 
+std::atomic<std::shared_ptr<const Redactor>>& LogRedactor() {
+  static std::atomic<std::shared_ptr<const Redactor>> redactor{std::make_shared<Redactor>()};
+  return redactor;
+}
+
+// Formats like spdlog's pattern formatter, then masks the whole line: the one point every
+// message passes on its way to stderr or a log file.
+class RedactingFormatter : public spdlog::formatter {
+ public:
+  explicit RedactingFormatter(std::string pattern)
+      : pattern_(pattern),
+        inner_(std::make_unique<spdlog::pattern_formatter>(std::move(pattern))) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    spdlog::memory_buf_t line;
+    inner_->format(msg, line);
+    std::string masked = LogRedactor().load()->Redact(std::string_view(line.data(), line.size()));
+    dest.append(masked.data(), masked.data() + masked.size());
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<RedactingFormatter>(pattern_);
+  }
+
+ private:
+  std::string pattern_;
+  std::unique_ptr<spdlog::pattern_formatter> inner_;
+};
+
 }  // namespace
+
+void SetLogRedactor(Redactor redactor) {
+  LogRedactor().store(std::make_shared<const Redactor>(std::move(redactor)));
+}
 
 Result<LogLevel> ParseLogLevel(std::string_view name) {
   if (name == "debug") return LogLevel::kDebug;
@@ -33,9 +70,9 @@ Result<LogLevel> ParseLogLevel(std::string_view name) {
 Status SetUpLogging(LogLevel stderr_level, const std::optional<std::filesystem::path>& file) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   console->set_level(ToSpd(stderr_level));
+  console->set_formatter(std::make_unique<RedactingFormatter>("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v"));
   auto logger = std::make_shared<spdlog::logger>("drover", console);
   logger->set_level(spdlog::level::debug);
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   if (file) return AddLogFile(*file);
   return {};
@@ -45,7 +82,7 @@ Status AddLogFile(const std::filesystem::path& file) {
   try {
     auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file.string());
     sink->set_level(spdlog::level::debug);
-    sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e [%t] %l %v");
+    sink->set_formatter(std::make_unique<RedactingFormatter>("%Y-%m-%dT%H:%M:%S.%e [%t] %l %v"));
     spdlog::default_logger()->sinks().push_back(sink);
     spdlog::default_logger()->flush_on(spdlog::level::info);
   } catch (const spdlog::spdlog_ex& e) {

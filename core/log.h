@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/redact.h"
 
 namespace drover {
 
@@ -17,5 +18,8 @@ Result<LogLevel> ParseLogLevel(std::string_view name);
 Status SetUpLogging(LogLevel stderr_level, const std::optional<std::filesystem::path>& file);
 // Adds a file sink to the current default logger (e.g. once the run directory exists).
 Status AddLogFile(const std::filesystem::path& file);
+// Every sink SetUpLogging and AddLogFile made masks each line through `redactor` from now on
+// (replacing the previous one). Thread-safe.
+void SetLogRedactor(Redactor redactor);
 
 }  // namespace drover

@@ -33,6 +33,25 @@ std::string RenderMarkdown(const PullRequestDraft& draft) {
 
 }  // namespace
 
+Result<std::string> ReplaceRepositoryPath(std::string_view location, std::string_view path,
+                                          std::string_view replacement) {
+  std::string_view rest = location;
+  while (rest.ends_with('/')) rest.remove_suffix(1);
+  std::string_view suffix;
+  if (rest.ends_with(".git")) {
+    suffix = ".git";
+    rest.remove_suffix(4);
+  }
+  if (path.empty() || !rest.ends_with(path) || rest.size() == path.size() ||
+      (rest[rest.size() - path.size() - 1] != '/' && rest[rest.size() - path.size() - 1] != ':')) {
+    return Fail(ErrorCode::kInvalidArgument, "the location " + std::string(location) +
+                                                 " does not end in the repository path " +
+                                                 std::string(path));
+  }
+  return std::string(rest.substr(0, rest.size() - path.size())) + std::string(replacement) +
+         std::string(suffix);
+}
+
 Result<PullRequest> LocalForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) {
   std::string context = "publishing " + draft.head_branch + " of " + draft.repository;
   if (auto made = CreateDirectories(draft.output_dir); !made) {

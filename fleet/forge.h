@@ -44,7 +44,19 @@ class Forge {
   // Pushes draft.head_branch (already committed in `wt`) and opens a PR, or updates the one
   // already open for that head branch. Errors: the push's or the forge's, with context.
   virtual Result<PullRequest> OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) = 0;
+  // Where the runner pushes draft.head_branch before OpenOrUpdate: the target itself, or for
+  // a forge that pushes to a fork, the fork (made first when it does not exist yet).
+  // Errors: the forge's, with context.
+  virtual Result<std::string> PushLocation(const PullRequestDraft& draft) {
+    return draft.target_location;
+  }
 };
+
+// `location` (a remote URL or scp-like address) with its repository path `path`
+// ("owner/repo", "group/sub/project") replaced by `replacement`, keeping the scheme, host,
+// port and a ".git" suffix. Errors: kInvalidArgument when `path` is not the location's path.
+Result<std::string> ReplaceRepositoryPath(std::string_view location, std::string_view path,
+                                          std::string_view replacement);
 
 // Writes output_dir/pr.md (title and body), pr.patch and pr.json ({id, title, base, head,
 // repository, labels, draft, pushed, created_at, updated_at}); pushes the head branch to

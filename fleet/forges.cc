@@ -42,7 +42,16 @@ Result<ForgeSetup> ResolveForge(const ForgeSettings& settings, std::optional<For
                                 const std::map<std::string, std::string>& env) {
   ForgeSetup forge;
   forge.kind = kind.value_or(settings.kind);
-  if (forge.kind == ForgeKind::kLocal) return forge;
+  if (forge.kind == ForgeKind::kLocal) {
+    if (settings.push_to_fork) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  "forge.push_to: fork needs a github or gitlab forge (the local forge has no "
+                  "forks)");
+    }
+    return forge;
+  }
+  forge.push_to_fork = settings.push_to_fork;
+  forge.fork_owner = settings.fork_owner;
   forge.api_url = url.empty() ? settings.base_url : url;
   while (forge.api_url.ends_with('/')) forge.api_url.pop_back();
   bool github = forge.kind == ForgeKind::kGitHub;
@@ -100,12 +109,16 @@ std::unique_ptr<Forge> MakeForge(const ForgeSetup& forge, GitRepos& git, HttpCli
       GitHubForgeOptions options;
       options.api_base_url = forge.api_url;
       options.token = forge.token;
+      options.push_to_fork = forge.push_to_fork;
+      options.fork_owner = forge.fork_owner;
       return std::make_unique<GitHubForge>(options, http, governor);
     }
     case ForgeKind::kGitLab: {
       GitLabForgeOptions options;
       options.api_base_url = forge.api_url;
       options.token = forge.token;
+      options.push_to_fork = forge.push_to_fork;
+      options.fork_owner = forge.fork_owner;
       return std::make_unique<GitLabForge>(options, http, governor);
     }
   }

@@ -23,10 +23,12 @@ namespace drover::fleet {
 
 struct ForgeSetup {
   ForgeKind kind = ForgeKind::kLocal;
-  std::string api_url;    // As given; "" for the public host's.
-  std::string token_env;  // Name of the variable; "" for local.
-  std::string token;      // Its value: kept in memory only, never written anywhere.
-  std::string host;       // Where the forge's repositories live ("github.com"); "" for local.
+  std::string api_url;        // As given; "" for the public host's.
+  std::string token_env;      // Name of the variable; "" for local.
+  std::string token;          // Its value: kept in memory only, never written anywhere.
+  std::string host;           // Where the forge's repositories live ("github.com"); "" for local.
+  bool push_to_fork = false;  // forge.push_to: fork.
+  std::string fork_owner;     // forge.fork_owner ("" for the token's user).
 };
 
 // The spec's settings, overridden by `kind` and `url` from the command line when given; the

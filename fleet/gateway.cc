@@ -114,6 +114,25 @@ Json ReplySummary(const agent::ModelReply& reply) {
           {"stop_reason", reply.stop_reason}};
 }
 
+// Everything the agent receives passes here: a key the upstream echoed (in a reply, an error
+// body, a stream's error event, or a message of the gateway's own that quotes one) is masked
+// in every form the redactor knows, in the body and in the header values.
+HttpResponse MaskResponse(const Redactor& redactor, HttpResponse response) {
+  response.body = redactor.Redact(response.body);
+  for (auto& [name, value] : response.headers) value = redactor.Redact(value);
+  return response;
+}
+
+// An upstream reply with the run's keys masked, before it is metered, recorded or served.
+agent::ModelReply MaskReply(const Redactor& redactor, agent::ModelReply reply) {
+  reply.text = redactor.Redact(reply.text);
+  for (auto& call : reply.tool_calls) {
+    call.name = redactor.Redact(call.name);
+    call.arguments = redactor.Redact(call.arguments);
+  }
+  return reply;
+}
+
 }  // namespace
 
 std::string StepToText(const agent::ModelReply& reply) {
@@ -125,11 +144,41 @@ std::string StepToText(const agent::ModelReply& reply) {
   return CassetteToJson(one).dump();
 }
 
+Json UpstreamRequestBody(const UpstreamConfig& upstream, const agent::ModelRequest& request,
+                         int max_output_tokens, bool stream) {
+  agent::ModelRequest sent;
+  sent.model = upstream.model.empty() ? request.model : upstream.model;
+  sent.messages = request.messages;
+  sent.tools = request.tools;
+  sent.stream = stream;
+  sent.max_output_tokens = request.max_output_tokens;
+  if (max_output_tokens > 0 &&
+      (sent.max_output_tokens <= 0 || sent.max_output_tokens > max_output_tokens)) {
+    sent.max_output_tokens = max_output_tokens;
+  }
+  if (sent.max_output_tokens <= 0) {
+    sent.max_output_tokens = agent::ModelRequest{}.max_output_tokens;
+  }
+  Json body = agent::EncodeRequest(upstream.provider, sent);
+  switch (upstream.provider) {
+    case agent::Provider::kOpenAiChat:
+      body["n"] = 1;
+      body["store"] = false;
+      break;
+    case agent::Provider::kOpenAiResponses: body["store"] = false; break;
+    case agent::Provider::kAnthropic: break;
+  }
+  return body;
+}
+
 struct Gateway::Job {
   JobConfig config;
   std::optional<Cassette> cassette;
   Redactor redactor;
   std::unique_ptr<HttpServer> server;
+  // Held over each model request, so that a job has one in flight and its budget is checked
+  // against settled usage; a concurrent request waits here.
+  std::mutex model_mutex;
 
   std::mutex mutex;  // Guards the fields below.
   size_t next_exchange = 0;
@@ -212,7 +261,7 @@ Status Gateway::OpenJob(const JobConfig& config) {
   } else if (options_.http == nullptr) {
     return Fail(ErrorCode::kInvalidArgument, what + ": upstream configured without an HTTP client");
   }
-  std::vector<std::string> keys;
+  std::vector<std::string> keys = options_.secrets;
   for (const auto& upstream : options_.upstreams) keys.push_back(upstream.api_key);
   job->redactor = Redactor(keys);
   if (config.exchange_log && config.exchange_log->has_parent_path()) {
@@ -221,8 +270,9 @@ Status Gateway::OpenJob(const JobConfig& config) {
     }
   }
   Job* raw = job.get();
-  job->server = std::make_unique<HttpServer>(
-      [this, raw](const HttpRequest& request) { return Handle(*raw, request); });
+  job->server = std::make_unique<HttpServer>([this, raw](const HttpRequest& request) {
+    return MaskResponse(raw->redactor, Handle(*raw, request));
+  });
   if (auto listening = job->server->ListenUnix(config.socket_path); !listening) {
     return Fail(WithContext(listening.error(), what));
   }
@@ -248,6 +298,7 @@ JobUsage Gateway::TotalUsage() const {
     total.output_tokens += usage.output_tokens;
     total.cached_input_tokens += usage.cached_input_tokens;
     total.requests += usage.requests;
+    total.turns += usage.turns;
     total.upstream_retries += usage.upstream_retries;
     total.replayed += usage.replayed;
     total.resumed += usage.resumed;
@@ -303,7 +354,15 @@ HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
   }
   const std::string& owner = job.config.job_id;
   if (path == "/drover/build-slot/acquire") {
-    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30));
+    // One slot per job: a job that asked for more would starve the others.
+    if (options_.build_slots->HeldBy(owner) > 0) {
+      return GatewayError(409, "build_slot_held",
+                          "job " + owner + " already holds a build slot; release it first");
+    }
+    LeaseLimits limits;
+    limits.one_per_owner = true;
+    limits.max_hold = job.config.build_slot_max_hold;
+    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30), limits);
     return JsonResponse(Dump({{"lease", lease ? Json(*lease) : Json(nullptr)}}));
   }
   if (path == "/drover/build-slot/release") {
@@ -336,24 +395,43 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   if (http_request.method != "POST") {
     return GatewayError(405, "method_not_allowed", "model endpoints take POST");
   }
+  std::unique_lock in_flight(job.model_mutex);
+  const std::string source = job.cassette ? "replay" : "upstream";
+  auto request = agent::DecodeRequest(provider, http_request.body);
   std::optional<std::string> refusal;
   {
     std::lock_guard lock(job.mutex);
     ++job.usage.requests;
     int64_t used = job.usage.input_tokens + job.usage.output_tokens;
-    if (job.config.max_tokens > 0 && used >= job.config.max_tokens) {
-      refusal = "job " + job.config.job_id + " has used " + std::to_string(used) + " of its " +
-                std::to_string(job.config.max_tokens) + " tokens";
+    int64_t prompt = EstimateTokens(http_request.body.size());
+    if (job.config.max_turns > 0 && job.usage.turns >= job.config.max_turns) {
+      refusal = "turn limit reached at the gateway: job " + job.config.job_id + " has sent its " +
+                std::to_string(job.config.max_turns) + " model requests";
+    } else if (job.config.max_tokens > 0 && used >= job.config.max_tokens) {
+      refusal = "token budget reached at the gateway: job " + job.config.job_id + " has used " +
+                std::to_string(used) + " of its " + std::to_string(job.config.max_tokens) +
+                " tokens";
+    } else if (job.config.max_tokens > 0 && used + prompt >= job.config.max_tokens) {
+      refusal = "token budget reached at the gateway: job " + job.config.job_id + " has used " +
+                std::to_string(used) + " of its " + std::to_string(job.config.max_tokens) +
+                " tokens and this request's prompt is about " + std::to_string(prompt);
+    } else if (request) {
+      ++job.usage.turns;
+      if (job.config.max_tokens > 0) {
+        // The worst case is reserved: the reply may not be longer than what is left.
+        int64_t left = job.config.max_tokens - used - prompt;
+        if (request->max_output_tokens <= 0 || request->max_output_tokens > left) {
+          request->max_output_tokens = static_cast<int>(std::min<int64_t>(left, INT32_MAX));
+        }
+      }
     }
   }
-  const std::string source = job.cassette ? "replay" : "upstream";
   if (refusal) {
     job.Log({{"provider", agent::ProviderName(provider)},
              {"source", source},
              {"error", {{"status", 403}, {"kind", "budget_exhausted"}, {"message", *refusal}}}});
-    return GatewayError(403, "budget_exhausted", "token budget exhausted: " + *refusal);
+    return GatewayError(403, "budget_exhausted", *refusal);
   }
-  auto request = agent::DecodeRequest(provider, http_request.body);
   if (!request) {
     job.Log({{"provider", agent::ProviderName(provider)},
              {"source", source},
@@ -362,11 +440,10 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
     return GatewayError(400, "bad_request", request.error().message);
   }
   if (job.cassette) return Replay(job, provider, *request, http_request);
-  return Forward(job, provider, *request, http_request);
+  return Forward(job, provider, *request);
 }
 
-HttpResponse Gateway::Replay(Job& job, agent::Provider provider,
-                             const agent::ModelRequest& request,
+HttpResponse Gateway::Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                              const HttpRequest& http_request) {
   Json entry = {{"provider", agent::ProviderName(provider)},
                 {"source", "replay"},
@@ -430,8 +507,7 @@ struct Gateway::Outcome {
 };
 
 HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
-                              const agent::ModelRequest& request,
-                              const HttpRequest& http_request) {
+                              const agent::ModelRequest& request) {
   int step = 0;
   size_t first = 0;
   {
@@ -468,10 +544,10 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
                   {"source", "upstream"},
                   {"model", std::string(agent::ProviderName(upstream.provider)) + ":" + model},
                   {"request", RequestSummary(request)}};
-    Outcome outcome = CallUpstream(job, upstream, provider, request, http_request, entry);
+    Outcome outcome = CallUpstream(job, upstream, request, entry);
     if (outcome.final) return *std::move(outcome.final);
     if (outcome.reply) {
-      const agent::ModelReply& reply = *outcome.reply;
+      const agent::ModelReply reply = MaskReply(job.redactor, *std::move(outcome.reply));
       job.Meter(reply.usage);
       if (options_.governor != nullptr) {
         options_.governor->AddTokens(reply.usage.input_tokens + reply.usage.output_tokens);
@@ -512,9 +588,7 @@ HttpResponse Gateway::Forward(Job& job, agent::Provider provider,
 }
 
 Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
-                                       agent::Provider provider,
-                                       const agent::ModelRequest& request,
-                                       const HttpRequest& http_request, Json& entry) {
+                                       const agent::ModelRequest& request, Json& entry) {
   HttpRequest out;
   out.method = "POST";
   out.url = agent::UpstreamUrl(upstream.provider, upstream.base_url);
@@ -529,15 +603,11 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       out.headers["anthropic-version"] = "2023-06-01";
       break;
   }
-  agent::ModelRequest sent = request;
-  if (!upstream.model.empty()) sent.model = upstream.model;
-  sent.stream = options_.stream_upstream;
-  // The agent's own bytes when nothing changes; otherwise re-encoded (deterministically, so
-  // the prompt prefix stays byte-stable across turns either way).
-  const bool as_is = provider == upstream.provider && sent.model == request.model &&
-                     sent.stream == request.stream;
-  out.body = as_is ? http_request.body : Dump(agent::EncodeRequest(upstream.provider, sent));
-  if (sent.stream) out.inactivity_timeout = options_.stall_timeout;
+  // Always rebuilt from the decoded request (deterministically, so the prompt prefix stays
+  // byte-stable across turns): the agent's own fields never reach the upstream.
+  const bool stream = options_.stream_upstream;
+  out.body = Dump(UpstreamRequestBody(upstream, request, job.config.max_output_tokens, stream));
+  if (stream) out.inactivity_timeout = options_.stall_timeout;
 
   Outcome outcome;
   const int max_attempts = std::max(1, options_.retry.max_attempts);
@@ -548,7 +618,7 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
     std::optional<std::chrono::milliseconds> retry_after;
     agent::StreamDecoder decoder(upstream.provider);
     std::string body;
-    if (sent.stream) {
+    if (stream) {
       out.on_body = [&decoder, &body](int status, std::string_view chunk) {
         body.append(chunk);
         return status < 200 || status >= 300 || decoder.Feed(chunk).has_value();
@@ -558,11 +628,10 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
     auto response = options_.http->Send(out);
     // Some compatible servers ignore "stream" and answer with plain JSON.
     bool streamed = false;
-    if (response && sent.stream) {
+    if (response && stream) {
       response->body = std::move(body);
       auto type = response->headers.find("content-type");
-      streamed = type != response->headers.end() &&
-                 type->second.starts_with("text/event-stream");
+      streamed = type != response->headers.end() && type->second.starts_with("text/event-stream");
     }
     if (!response && response.error().code == ErrorCode::kCancelled) {
       // The decoder stopped the transfer: the stream carried an error event or bad data.
@@ -588,11 +657,12 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       }
     }
     if (!response) {
-      outcome.error = response.error().ToString();
+      outcome.error = Truncate(job.redactor.Redact(response.error().ToString()), kLogTextChars);
       if (!IsRetryable(response.error())) break;
     } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
-      outcome.error = "HTTP " + std::to_string(response->status) + ": " +
-                      agent::ErrorMessageFromBody(response->body);
+      outcome.error =
+          "HTTP " + std::to_string(response->status) + ": " +
+          Truncate(job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
       retry_after = agent::RetryAfterFromHeaders(response->headers);
       // The provider's limit is everyone's: hold every job, not only this one.
       if (retry_after && response->status == 429 && options_.governor != nullptr) {
@@ -600,18 +670,15 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       }
     } else {
       // The request itself is wrong (4xx): repeating it, or sending it to another model,
-      // cannot help; the agent sees it as is.
-      entry["error"] = {{"status", response->status},
-                        {"message", Truncate(agent::ErrorMessageFromBody(response->body),
-                                             kLogTextChars)}};
+      // cannot help. The agent gets the gateway's own error with the status and a bounded,
+      // masked excerpt of the provider's message, never the provider's body.
+      std::string excerpt =
+          Truncate(job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
+      entry["error"] = {{"status", response->status}, {"message", excerpt}};
       job.Log(std::move(entry));
-      HttpResponse passed;
-      passed.status = response->status;
-      auto type = response->headers.find("content-type");
-      passed.headers["content-type"] =
-          type != response->headers.end() ? type->second : "application/json";
-      passed.body = std::move(response->body);
-      outcome.final = std::move(passed);
+      outcome.final = GatewayError(
+          response->status, "upstream_rejected",
+          "upstream answered HTTP " + std::to_string(response->status) + ": " + excerpt);
       return outcome;
     }
     if (attempt >= max_attempts) break;

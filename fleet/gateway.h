@@ -61,16 +61,33 @@ struct GatewayOptions {
   RateGovernor* governor = nullptr;
   // Borrowed, optional: served to each job's agent at POST /drover/build-slot/acquire (waits
   // up to 30 s; replies {"lease": ID} or {"lease": null}, to be asked again) and
-  // /drover/build-slot/release ({"lease": ID}), leased under the job's id. Absent: 404, and
+  // /drover/build-slot/release ({"lease": ID}), leased under the job's id, one at a time (a
+  // job holding one is answered 409) for at most JobConfig::build_slot_max_hold. Absent: 404, and
   // the agent runs its commands without waiting.
   SlotPool* build_slots = nullptr;
+  // Masked, with every upstream's api_key, in all the gateway returns to an agent or logs: the
+  // run's other credentials (a forge token, credential-named variables of the environment).
+  std::vector<std::string> secrets;
 };
 
 struct JobConfig {
   std::string job_id;
   std::string repository;
-  // Input + output tokens the job may use; 0 or less: no limit.
+  // Input + output tokens the job may use; 0 or less: no limit. Enforced here, whatever the
+  // agent sends: the job's model requests are served one at a time, and each is refused unless
+  // its prompt (estimated from its size) fits in what is left, and is sent upstream with its
+  // output capped to the rest, so the job's total cannot pass the limit by more than the
+  // estimate's error.
   int64_t max_tokens = 0;
+  // Output tokens one upstream call may ask for: a request asking more, or naming none, is
+  // sent upstream with this. 0 or less: the agent's own value.
+  int max_output_tokens = 0;
+  // Model requests the job may send, over all its attempts; 0 or less: no limit. Counted
+  // here, so a request sent straight to the socket counts as a turn too.
+  int max_turns = 0;
+  // The longest the job's agent may hold a build slot it leased on its socket before the slot
+  // is taken back (the longest command its limits allow); 0: no bound. It holds at most one.
+  std::chrono::seconds build_slot_max_hold{0};
   std::filesystem::path socket_path;
   // Replay this job from the cassette instead of the upstream.
   std::optional<std::filesystem::path> cassette;
@@ -94,6 +111,7 @@ struct JobUsage {
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;
   int requests = 0;          // Model requests the agent sent (refused ones included).
+  int turns = 0;             // Model requests admitted under max_turns and max_tokens.
   int upstream_retries = 0;  // Upstream tries beyond the first, over all requests.
   int replayed = 0;          // Cassette exchanges served.
   int resumed = 0;           // Exchanges served again from an interrupted run's record.
@@ -103,6 +121,17 @@ struct JobUsage {
 
 // A finished exchange's reply as find_step/record_step carry it (a one-exchange cassette).
 std::string StepToText(const agent::ModelReply& reply);
+
+// The body sent to `upstream` for the agent's decoded `request`. It is built, never copied
+// from the agent's bytes, from an allowlist: the messages, the tools, the upstream's
+// configured model (the agent's when none is configured), the output limit capped at
+// `max_output_tokens` (when > 0; also used when the agent named none), `stream`, and the
+// fixed fields the gateway owns: "n": 1 and "store": false (Chat Completions), "store":
+// false (Responses). Every other field the agent sent (sampling counts, server-side
+// storage, metadata, tool choice, unknown fields) is dropped by the decoder and is never
+// sent.
+Json UpstreamRequestBody(const UpstreamConfig& upstream, const agent::ModelRequest& request,
+                         int max_output_tokens, bool stream);
 
 class Gateway {
  public:
@@ -132,12 +161,10 @@ class Gateway {
   HttpResponse HandleBuildSlot(const Job& job, std::string_view path, const HttpRequest& request);
   HttpResponse Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                       const HttpRequest& http_request);
-  HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request,
-                       const HttpRequest& http_request);
+  HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request);
   struct Outcome;
   // Tries one upstream with retries; `entry` is the exchange's log entry.
-  Outcome CallUpstream(Job& job, const UpstreamConfig& upstream, agent::Provider provider,
-                       const agent::ModelRequest& request, const HttpRequest& http_request,
+  Outcome CallUpstream(Job& job, const UpstreamConfig& upstream, const agent::ModelRequest& request,
                        Json& entry);
   std::chrono::milliseconds Backoff(int retry) const;
 

@@ -2,6 +2,7 @@
 
 #include <git2.h>
 #include <git2/sys/odb_backend.h>
+#include <git2/sys/repository.h>
 
 #include <algorithm>
 #include <memory>
@@ -236,11 +237,67 @@ Result<Owned<git_tree>> CommitTree(git_repository* repo, const git_oid& commit_i
   return Owned<git_tree>(tree);
 }
 
+// What libgit2 would take from the repository's .gitattributes files, overridden for every
+// path by the working copy's own info/attributes (which outranks them): no attribute-driven
+// binary marking or diff driver (a file is binary only by its content), no end-of-line
+// conversion, no $Id$ expansion and no filter driver. So the bytes checked out, the bytes
+// committed and the diff a reviewer sees are the repository's bytes, whatever the agent wrote
+// into a .gitattributes file.
+constexpr std::string_view kNeutralAttributes =
+    "* -text !eol !crlf -ident !filter !diff !merge !working-tree-encoding\n";
+
+Status NeutraliseAttributes(const std::filesystem::path& git_dir, std::string_view context) {
+  std::filesystem::path file = git_dir / "info" / "attributes";
+  if (auto current = ReadFile(file); current && *current == kNeutralAttributes) return {};
+  Status wrote = CreateDirectories(file.parent_path());
+  if (wrote) wrote = WriteFileAtomic(file, std::string(kNeutralAttributes));
+  if (!wrote) return std::unexpected(WithContext(wrote.error(), context));
+  return {};
+}
+
+// Fails when the change between `base` and `tree` adds, removes or moves a submodule (a
+// gitlink entry): its contents live in another repository, which no verifier checked.
+Status CheckNoGitlinkChange(git_repository* repo, git_tree* base, git_tree* tree,
+                            std::string_view context) {
+  git_diff_options options;
+  git_diff_options_init(&options, GIT_DIFF_OPTIONS_VERSION);
+  git_diff* raw_diff = nullptr;
+  if (int rc = git_diff_tree_to_tree(&raw_diff, repo, base, tree, &options); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  Owned<git_diff> diff(raw_diff);
+  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+    const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+    if (delta->old_file.mode == GIT_FILEMODE_COMMIT ||
+        delta->new_file.mode == GIT_FILEMODE_COMMIT) {
+      const char* path =
+          delta->status == GIT_DELTA_DELETED ? delta->old_file.path : delta->new_file.path;
+      return Fail(ErrorCode::kPermissionDenied,
+                  std::string(context) + ": the change touches the submodule " + path +
+                      " (a gitlink); its contents are another repository's and were not checked");
+    }
+  }
+  return {};
+}
+
 // Opens the working copy's git dir with the workspace as its work tree (in memory only: no
 // gitlink is written into the workspace) and stages the workspace as it is now, as
 // `git add -A` would. Returns the repository and the id of the workspace's tree.
+// A nested repository (a directory with a .git entry, directory or file, anywhere outside
+// what .gitignore ignores, or a .git entry at the top) fails: its files would be left out of
+// the commit while the agent's checks saw them. So does a change to a submodule.
 Result<std::pair<Owned<git_repository>, git_oid>> StageWorkspace(const Worktree& wt,
                                                                  std::string_view context) {
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(wt.workspace / ".git", ec))) {
+    return Fail(ErrorCode::kPermissionDenied,
+                std::string(context) +
+                    ": nested repository: the workspace has a .git entry at its top; git "
+                    "metadata is never part of a change");
+  }
+  if (auto neutral = NeutraliseAttributes(wt.git_dir, context); !neutral) {
+    return std::unexpected(neutral.error());
+  }
   auto repo = OpenRepository(wt.git_dir, context);
   if (!repo) return std::unexpected(repo.error());
   if (int rc = git_repository_set_workdir(repo->get(), wt.workspace.c_str(), 0); rc < 0) {
@@ -251,20 +308,87 @@ Result<std::pair<Owned<git_repository>, git_oid>> StageWorkspace(const Worktree&
     return std::unexpected(GitError(rc, context));
   }
   Owned<git_index> index(raw_index);
-  // A nested repository (a vendored checkout, or one a build or the agent created) comes as
-  // "dir/"; its contents belong to another repository, so it is left out instead of failing.
-  auto skip_nested = [](const char* path, const char*, void*) {
+  // libgit2 offers a nested repository as "dir/" instead of its files: recorded and skipped,
+  // then refused below (naming every one).
+  std::vector<std::string> nested;
+  auto note_nested = [](const char* path, const char*, void* payload) {
     std::string_view matched(path);
-    return matched.ends_with('/') ? 1 : 0;
+    if (!matched.ends_with('/')) return 0;
+    static_cast<std::vector<std::string>*>(payload)->emplace_back(matched);
+    return 1;
   };
-  int rc = git_index_add_all(index.get(), nullptr, GIT_INDEX_ADD_DEFAULT, skip_nested, nullptr);
-  if (rc == 0) rc = git_index_update_all(index.get(), nullptr, nullptr, nullptr);
+  int rc = git_index_add_all(index.get(), nullptr, GIT_INDEX_ADD_DEFAULT, note_nested, &nested);
+  if (rc < 0) return std::unexpected(GitError(rc, context));
+  if (!nested.empty()) {
+    std::string names;
+    for (size_t i = 0; i < nested.size() && i < 5; ++i) {
+      names += (i == 0 ? "" : ", ") + nested[i];
+    }
+    if (nested.size() > 5) names += " and " + std::to_string(nested.size() - 5) + " more";
+    return Fail(ErrorCode::kPermissionDenied,
+                std::string(context) + ": nested repository at " + names +
+                    " (a .git directory or file inside the workspace): its files would not be "
+                    "committed, so the pushed branch would differ from the checked tree");
+  }
+  rc = git_index_update_all(index.get(), nullptr, nullptr, nullptr);
   // Saved so the next call only re-reads files whose stat data changed.
   if (rc == 0) rc = git_index_write(index.get());
   git_oid tree_id;
   if (rc == 0) rc = git_index_write_tree(&tree_id, index.get());
   if (rc < 0) return std::unexpected(GitError(rc, context));
+  auto base = ParseOid(wt.base_commit, context);
+  if (!base) return std::unexpected(base.error());
+  auto base_tree = CommitTree(repo->get(), *base, context);
+  if (!base_tree) return std::unexpected(base_tree.error());
+  git_tree* raw_tree = nullptr;
+  if (rc = git_tree_lookup(&raw_tree, repo->get(), &tree_id); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  Owned<git_tree> tree(raw_tree);
+  if (auto plain = CheckNoGitlinkChange(repo->get(), base_tree->get(), tree.get(), context);
+      !plain) {
+    return std::unexpected(plain.error());
+  }
   return std::pair{std::move(*repo), tree_id};
+}
+
+// The unified diff of `base` against `tree`, with renames found.
+Result<DiffSummary> DiffTrees(git_repository* repo, git_tree* base, git_tree* tree,
+                              std::string_view context) {
+  git_diff_options options;
+  git_diff_options_init(&options, GIT_DIFF_OPTIONS_VERSION);
+  git_diff* raw_diff = nullptr;
+  if (int rc = git_diff_tree_to_tree(&raw_diff, repo, base, tree, &options); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  Owned<git_diff> diff(raw_diff);
+  git_diff_find_options find;
+  git_diff_find_options_init(&find, GIT_DIFF_FIND_OPTIONS_VERSION);
+  find.flags = GIT_DIFF_FIND_RENAMES;
+  if (int rc = git_diff_find_similar(diff.get(), &find); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+
+  DiffSummary summary;
+  OwnedBuf patch;
+  if (int rc = git_diff_to_buf(&patch.buf, diff.get(), GIT_DIFF_FORMAT_PATCH); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  summary.patch = std::string(patch.view());
+  git_diff_stats* raw_stats = nullptr;
+  if (int rc = git_diff_get_stats(&raw_stats, diff.get()); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  Owned<git_diff_stats> stats(raw_stats);
+  summary.files_changed = static_cast<int>(git_diff_stats_files_changed(stats.get()));
+  summary.lines_added = static_cast<int>(git_diff_stats_insertions(stats.get()));
+  summary.lines_removed = static_cast<int>(git_diff_stats_deletions(stats.get()));
+  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
+    const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
+    summary.paths.emplace_back(delta->status == GIT_DELTA_DELETED ? delta->old_file.path
+                                                                  : delta->new_file.path);
+  }
+  return summary;
 }
 
 // Writes the objects of `commit_id` that `target` lacks into it as one pack and points
@@ -540,6 +664,9 @@ Result<Worktree> GitRepos::CreateWorktree(const Mirror& mirror,
     return std::unexpected(WithContext(wrote.error(), context));
   }
 
+  if (auto neutral = NeutraliseAttributes(wt.git_dir, context); !neutral) {
+    return std::unexpected(neutral.error());
+  }
   auto repo = OpenRepository(wt.git_dir, context);
   if (!repo) return std::unexpected(repo.error());
   auto base = ParseOid(mirror.head_commit, context);
@@ -552,6 +679,9 @@ Result<Worktree> GitRepos::CreateWorktree(const Mirror& mirror,
   git_checkout_options checkout;
   git_checkout_options_init(&checkout, GIT_CHECKOUT_OPTIONS_VERSION);
   checkout.checkout_strategy = GIT_CHECKOUT_FORCE;
+  // Files are written exactly as committed: no eol conversion, ident or filter driver that the
+  // repository's attributes name, so the workspace, the diff and the commit agree byte for byte.
+  checkout.disable_filters = 1;
   if (int rc = git_checkout_tree(repo->get(), reinterpret_cast<const git_object*>(tree->get()),
                                  &checkout);
       rc < 0) {
@@ -619,42 +749,60 @@ Result<DiffSummary> GitRepos::Diff(const Worktree& wt) {
     return std::unexpected(GitError(rc, context));
   }
   Owned<git_tree> new_tree(raw_tree);
+  return DiffTrees(repo, base_tree->get(), new_tree.get(), context);
+}
 
-  git_diff_options options;
-  git_diff_options_init(&options, GIT_DIFF_OPTIONS_VERSION);
-  git_diff* raw_diff = nullptr;
-  if (int rc = git_diff_tree_to_tree(&raw_diff, repo, base_tree->get(), new_tree.get(), &options);
+Result<DiffSummary> GitRepos::Diff(const Worktree& wt, const std::string& commit) {
+  std::string context = "diffing " + commit + " in " + wt.git_dir.string();
+  if (auto neutral = NeutraliseAttributes(wt.git_dir, context); !neutral) {
+    return std::unexpected(neutral.error());
+  }
+  // Bare: attributes come from the git dir only, never from files in a work tree.
+  auto repo = OpenRepository(wt.git_dir, context);
+  if (!repo) return std::unexpected(repo.error());
+  auto base = ParseOid(wt.base_commit, context);
+  if (!base) return std::unexpected(base.error());
+  auto base_tree = CommitTree(repo->get(), *base, context);
+  if (!base_tree) return std::unexpected(base_tree.error());
+  auto id = ParseOid(commit, context);
+  if (!id) return std::unexpected(id.error());
+  auto tree = CommitTree(repo->get(), *id, context);
+  if (!tree) return std::unexpected(tree.error());
+  return DiffTrees(repo->get(), base_tree->get(), tree->get(), context);
+}
+
+Status GitRepos::CheckOut(const Worktree& wt, const std::string& commit) {
+  std::string context = "checking out " + commit + " into " + wt.workspace.string();
+  Status cleared = RemoveAll(wt.workspace);
+  if (cleared) cleared = CreateDirectories(wt.workspace);
+  if (cleared) cleared = RemoveAll(wt.git_dir / "index");
+  if (!cleared) return std::unexpected(WithContext(cleared.error(), context));
+  if (auto neutral = NeutraliseAttributes(wt.git_dir, context); !neutral) {
+    return std::unexpected(neutral.error());
+  }
+  auto repo = OpenRepository(wt.git_dir, context);
+  if (!repo) return std::unexpected(repo.error());
+  auto id = ParseOid(commit, context);
+  if (!id) return std::unexpected(id.error());
+  auto tree = CommitTree(repo->get(), *id, context);
+  if (!tree) return std::unexpected(tree.error());
+  if (int rc = git_repository_set_workdir(repo->get(), wt.workspace.c_str(), 0); rc < 0) {
+    return std::unexpected(GitError(rc, context));
+  }
+  git_checkout_options checkout;
+  git_checkout_options_init(&checkout, GIT_CHECKOUT_OPTIONS_VERSION);
+  checkout.checkout_strategy = GIT_CHECKOUT_FORCE;
+  checkout.disable_filters = 1;
+  if (int rc = git_checkout_tree(repo->get(), reinterpret_cast<const git_object*>(tree->get()),
+                                 &checkout);
       rc < 0) {
     return std::unexpected(GitError(rc, context));
   }
-  Owned<git_diff> diff(raw_diff);
-  git_diff_find_options find;
-  git_diff_find_options_init(&find, GIT_DIFF_FIND_OPTIONS_VERSION);
-  find.flags = GIT_DIFF_FIND_RENAMES;
-  if (int rc = git_diff_find_similar(diff.get(), &find); rc < 0) {
-    return std::unexpected(GitError(rc, context));
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::symlink_status(wt.workspace / ".git", ec))) {
+    return Fail(ErrorCode::kInternal, context + ": a .git entry appeared in the workspace");
   }
-
-  DiffSummary summary;
-  OwnedBuf patch;
-  if (int rc = git_diff_to_buf(&patch.buf, diff.get(), GIT_DIFF_FORMAT_PATCH); rc < 0) {
-    return std::unexpected(GitError(rc, context));
-  }
-  summary.patch = std::string(patch.view());
-  git_diff_stats* raw_stats = nullptr;
-  if (int rc = git_diff_get_stats(&raw_stats, diff.get()); rc < 0) {
-    return std::unexpected(GitError(rc, context));
-  }
-  Owned<git_diff_stats> stats(raw_stats);
-  summary.files_changed = static_cast<int>(git_diff_stats_files_changed(stats.get()));
-  summary.lines_added = static_cast<int>(git_diff_stats_insertions(stats.get()));
-  summary.lines_removed = static_cast<int>(git_diff_stats_deletions(stats.get()));
-  for (size_t i = 0; i < git_diff_num_deltas(diff.get()); ++i) {
-    const git_diff_delta* delta = git_diff_get_delta(diff.get(), i);
-    summary.paths.emplace_back(delta->status == GIT_DELTA_DELETED ? delta->old_file.path
-                                                                  : delta->new_file.path);
-  }
-  return summary;
+  return {};
 }
 
 Result<std::string> GitRepos::Commit(const Worktree& wt, const std::string& branch,

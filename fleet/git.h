@@ -82,16 +82,29 @@ class GitRepos {
   Result<Worktree> CreateWorktree(const Mirror& mirror, const std::filesystem::path& job_dir);
 
   // Every change in the workspace against base_commit: modified, deleted, and new files not
-  // ignored by the workspace's .gitignore files.
+  // ignored by the workspace's .gitignore files. A textual diff of the bytes: the workspace's
+  // .gitattributes never mark a file binary, pick a diff driver or convert line ends (here,
+  // in Commit and in checkouts). Fails (kPermissionDenied, naming the path) on a nested
+  // repository (a .git directory or file in the workspace, whose files would not be
+  // committed) and on a change to a submodule.
   Result<DiffSummary> Diff(const Worktree& wt);
+
+  // The change `commit` (hex, in wt.git_dir) makes against base_commit, computed from the
+  // commit's tree alone (no work tree, no attributes): what a push of it publishes.
+  Result<DiffSummary> Diff(const Worktree& wt, const std::string& commit);
+
+  // Replaces the workspace with a fresh checkout of `commit`: every file not in it (ignored,
+  // untracked, nested repositories) is gone, so what runs there runs on the committed tree.
+  Status CheckOut(const Worktree& wt, const std::string& commit);
 
   // Deletes what the workspace's .gitignore files ignore (build outputs, caches, and anything
   // an agent hid there), so that the final check sees exactly the tree a PR would publish.
   // Links are removed, never followed. Returns how many entries were removed.
   Result<int> RemoveIgnored(const Worktree& wt);
 
-  // Commits the workspace (the tree Diff compares) with parent base_commit onto
-  // refs/heads/<branch>, replacing what the branch held. Returns the commit's hex sha.
+  // Commits the workspace (the tree Diff compares, with the same failures) with parent
+  // base_commit onto refs/heads/<branch>, replacing what the branch held. Returns the
+  // commit's hex sha.
   Result<std::string> Commit(const Worktree& wt, const std::string& branch,
                              const std::string& message, const GitAuthor& author);
 

@@ -5,8 +5,8 @@
 #include <set>
 
 #include "core/fs.h"
-#include "fleet/remote_location.h"
 #include "core/strings.h"
+#include "fleet/remote_location.h"
 
 namespace drover::fleet {
 namespace {
@@ -419,10 +419,19 @@ Result<PullRequest> GitHubForge::OpenOrUpdatePullRequest(const PullRequestDraft&
   auto repo = ParseGitHubLocation(draft.target_location);
   if (!repo) return Fail(WithContext(repo.error(), context));
   std::string pulls = "/repos/" + repo->owner + "/" + repo->repo + "/pulls";
+  // From a fork the head is FORK_OWNER:branch, in the PR list and when opening one.
+  std::string head_owner = repo->owner;
+  std::string head = draft.head_branch;
+  if (options_.push_to_fork) {
+    auto fork = EnsureFork(draft.target_location);
+    if (!fork) return Fail(WithContext(fork.error(), context));
+    head_owner = fork->owner;
+    head = fork->owner + ":" + draft.head_branch;
+  }
 
   auto open =
       Call(*repo, "GET",
-           pulls + "?head=" + QueryEscape(repo->owner + ":" + draft.head_branch) + "&state=open",
+           pulls + "?head=" + QueryEscape(head_owner + ":" + draft.head_branch) + "&state=open",
            std::nullopt);
   if (!open) return Fail(WithContext(open.error(), context));
   if (!open->is_array()) {
@@ -440,7 +449,7 @@ Result<PullRequest> GitHubForge::OpenOrUpdatePullRequest(const PullRequestDraft&
   } else {
     pr = Call(*repo, "POST", pulls,
               Json{{"title", draft.title},
-                   {"head", draft.head_branch},
+                   {"head", head},
                    {"base", draft.base_branch},
                    {"body", draft.body},
                    {"draft", draft.draft}});
@@ -475,8 +484,8 @@ Result<PullRequest> GitHubForge::OpenOrUpdatePullRequest(const PullRequestDraft&
 Result<PullRequest> GitHubForge::OpenOrUpdate(const PullRequestDraft& draft, const Worktree& wt) {
   ReviewerRequest reviewers;
   if (options_.request_codeowners) {
-    auto codeowners =
-        CodeOwnersText(draft, wt.workspace, {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"});
+    auto codeowners = CodeOwnersText(draft, wt.workspace,
+                                     {".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"});
     if (!codeowners) return Fail(codeowners.error());
     std::string org_prefix;
     if (auto repo = ParseGitHubLocation(draft.target_location))
@@ -492,6 +501,70 @@ Result<PullRequest> GitHubForge::OpenOrUpdate(const PullRequestDraft& draft, con
     }
   }
   return OpenOrUpdatePullRequest(draft, reviewers);
+}
+
+Result<std::string> GitHubForge::PushLocation(const PullRequestDraft& draft) {
+  if (!options_.push_to_fork) return draft.target_location;
+  auto fork = EnsureFork(draft.target_location);
+  if (!fork) {
+    return Fail(
+        WithContext(fork.error(), "publishing " + draft.head_branch + " of " + draft.repository));
+  }
+  return fork->push_location;
+}
+
+Result<GitHubFork> GitHubForge::EnsureFork(std::string_view target_location) {
+  std::string key(target_location);
+  {
+    std::lock_guard lock(forks_mutex_);
+    if (auto it = forks_.find(key); it != forks_.end()) return it->second;
+  }
+  std::string context = "the fork of " + key;
+  auto repo = ParseGitHubLocation(target_location);
+  if (!repo) return Fail(WithContext(repo.error(), context));
+  std::string upstream = repo->owner + "/" + repo->repo;
+  // The token's user: the fork's owner unless fork_owner names another (an organisation).
+  auto user = Call(*repo, "GET", "/user", std::nullopt);
+  if (!user) return Fail(WithContext(user.error(), context));
+  std::string login = StringField(*user, "login");
+  std::string owner = options_.fork_owner.empty() ? login : options_.fork_owner;
+  if (owner.empty()) {
+    return Fail(ErrorCode::kProtocol, context + ": GitHub did not name the token's user");
+  }
+  if (Lower(owner) == Lower(repo->owner)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                context + ": the fork owner " + owner + " owns the target itself");
+  }
+  // A fork of the target with the owner and the target's name, or one GitHub makes now.
+  auto is_fork_of_target = [&](const Json& found) {
+    return found.is_object() && found.contains("fork") && found["fork"].is_boolean() &&
+           found["fork"].get<bool>() && found.contains("parent") &&
+           Lower(StringField(found["parent"], "full_name")) == Lower(upstream);
+  };
+  Result<Json> fork = Call(*repo, "GET", "/repos/" + owner + "/" + repo->repo, std::nullopt);
+  if (!fork && fork.error().code == ErrorCode::kNotFound) {
+    Json body = {{"default_branch_only", true}};
+    if (Lower(owner) != Lower(login)) body["organization"] = owner;
+    fork = Call(*repo, "POST", "/repos/" + upstream + "/forks", body);
+  }
+  if (!fork) return Fail(WithContext(fork.error(), context));
+  if (!is_fork_of_target(*fork)) {
+    return Fail(ErrorCode::kInvalidArgument, context + ": " + owner + "/" + repo->repo +
+                                                 " exists and is not a fork of " + upstream +
+                                                 "; the branch is not pushed there");
+  }
+  GitHubFork result;
+  result.owner = fork->contains("owner") ? StringField((*fork)["owner"], "login") : owner;
+  if (result.owner.empty()) result.owner = owner;
+  result.name = StringField(*fork, "name");
+  if (result.name.empty()) result.name = repo->repo;
+  auto location =
+      ReplaceRepositoryPath(target_location, upstream, result.owner + "/" + result.name);
+  if (!location) return Fail(WithContext(location.error(), context));
+  result.push_location = *location;
+  std::lock_guard lock(forks_mutex_);
+  forks_[key] = result;
+  return result;
 }
 
 Result<PullRequestState> GitHubForge::ReadState(std::string_view target_location, int number) {

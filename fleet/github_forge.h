@@ -9,6 +9,8 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +90,18 @@ struct GitHubForgeOptions {
   std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
   // Request reviewers from the worktree's CODEOWNERS for the patch's paths. Default true.
   bool request_codeowners = true;
+  // Push the head branch to a fork of the target and open the PR from FORK_OWNER:branch
+  // (PushLocation makes the fork when it is missing). Default false: push to the target.
+  bool push_to_fork = false;
+  // The user or organisation that owns the fork. Empty: the token's user (GET /user).
+  std::string fork_owner;
+};
+
+// A fork of a target: where the head branch goes when pushing to a fork.
+struct GitHubFork {
+  std::string owner;  // Login of the user or organisation.
+  std::string name;   // Usually the target's name; GitHub renames a fork on a clash.
+  std::string push_location;
 };
 
 // Input to OpenOrUpdatePullRequest beyond the draft.
@@ -119,6 +133,14 @@ class GitHubForge : public Forge {
   Result<PullRequest> OpenOrUpdatePullRequest(const PullRequestDraft& draft,
                                               const ReviewerRequest& reviewers = {});
 
+  // With push_to_fork: the fork's location (EnsureFork); else the target's.
+  Result<std::string> PushLocation(const PullRequestDraft& draft) override;
+
+  // The fork of `target_location` owned by fork_owner (or the token's user): found with
+  // GET /repos/OWNER/NAME, else made with POST .../forks. An existing repository there that
+  // is not a fork of the target is refused (kInvalidArgument). Remembered per target.
+  Result<GitHubFork> EnsureFork(std::string_view target_location);
+
   // State of PR `number` and the combined checks of its head commit. Errors: as above.
   Result<PullRequestState> ReadState(std::string_view target_location, int number);
 
@@ -136,6 +158,8 @@ class GitHubForge : public Forge {
   std::string ApiBase(const GitHubRepoRef& repo) const;
 
   GitHubForgeOptions options_;
+  std::mutex forks_mutex_;
+  std::map<std::string, GitHubFork> forks_;  // By target location; guarded by forks_mutex_.
   HttpClient& http_;
   ForgeGovernor& governor_;
   Redactor redactor_;

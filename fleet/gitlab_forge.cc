@@ -188,12 +188,31 @@ Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(
   std::string title = draft.title;
   if (draft.draft && !title.starts_with(kDraftPrefix)) title = std::string(kDraftPrefix) + title;
 
+  std::optional<GitLabFork> fork;
+  if (options_.push_to_fork) {
+    auto found = EnsureFork(draft.target_location);
+    if (!found) return Fail(WithContext(found.error(), context));
+    fork = *found;
+  }
+
   auto open =
       Call(*project, "GET", mrs + "?source_branch=" + Escape(draft.head_branch) + "&state=opened",
            std::nullopt);
   if (!open) return Fail(WithContext(open.error(), context));
   if (!open->is_array()) {
     return Fail(ErrorCode::kProtocol, context + ": GitLab's merge request list is not an array");
+  }
+  // From a fork, only an MR whose source is the fork's branch is this change's.
+  if (fork) {
+    Json mine = Json::array();
+    for (const Json& mr : *open) {
+      if (mr.is_object() && mr.contains("source_project_id") &&
+          mr["source_project_id"].is_number_integer() &&
+          mr["source_project_id"].get<int64_t>() == fork->id) {
+        mine.push_back(mr);
+      }
+    }
+    *open = std::move(mine);
   }
   PullRequest result;
   Result<Json> mr;
@@ -217,7 +236,14 @@ Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(
     fields["source_branch"] = draft.head_branch;
     fields["target_branch"] = draft.base_branch;
     if (!reviewer_ids.empty()) fields["reviewer_ids"] = reviewer_ids;
-    mr = Call(*project, "POST", mrs, fields);
+    if (fork) {
+      // Opened on the fork (the source project), into the target project.
+      fields["target_project_id"] = fork->target_id;
+      mr = Call(*project, "POST", "/projects/" + std::to_string(fork->id) + "/merge_requests",
+                fields);
+    } else {
+      mr = Call(*project, "POST", mrs, fields);
+    }
   }
   if (!mr) return Fail(WithContext(mr.error(), context));
   auto iid = IidOf(*mr);
@@ -267,6 +293,75 @@ Result<PullRequest> GitLabForge::OpenOrUpdate(const PullRequestDraft& draft, con
     }
   }
   return OpenOrUpdateMergeRequest(draft, reviewer_ids);
+}
+
+Result<std::string> GitLabForge::PushLocation(const PullRequestDraft& draft) {
+  if (!options_.push_to_fork) return draft.target_location;
+  auto fork = EnsureFork(draft.target_location);
+  if (!fork) {
+    return Fail(
+        WithContext(fork.error(), "publishing " + draft.head_branch + " of " + draft.repository));
+  }
+  return fork->push_location;
+}
+
+Result<GitLabFork> GitLabForge::EnsureFork(std::string_view target_location) {
+  std::string key(target_location);
+  {
+    std::lock_guard lock(forks_mutex_);
+    if (auto it = forks_.find(key); it != forks_.end()) return it->second;
+  }
+  std::string context = "the fork of " + key;
+  auto project = ParseGitLabLocation(target_location);
+  if (!project) return Fail(WithContext(project.error(), context));
+  std::string space = options_.fork_owner;
+  if (space.empty()) {
+    auto user = Call(*project, "GET", "/user", std::nullopt);
+    if (!user) return Fail(WithContext(user.error(), context));
+    space = StringField(*user, "username");
+    if (space.empty()) {
+      return Fail(ErrorCode::kProtocol, context + ": GitLab did not name the token's user");
+    }
+  }
+  std::string name = project->path.substr(project->path.rfind('/') + 1);
+  std::string wanted = space + "/" + name;
+  if (Lower(project->path.substr(0, project->path.rfind('/'))) == Lower(space)) {
+    return Fail(ErrorCode::kInvalidArgument,
+                context + ": the fork namespace " + space + " holds the target itself");
+  }
+  auto forked_from_target = [&](const Json& found) {
+    return found.is_object() && found.contains("forked_from_project") &&
+           found["forked_from_project"].is_object() &&
+           Lower(StringField(found["forked_from_project"], "path_with_namespace")) ==
+               Lower(project->path);
+  };
+  Result<Json> fork = Call(*project, "GET", "/projects/" + Escape(wanted), std::nullopt);
+  if (!fork && fork.error().code == ErrorCode::kNotFound) {
+    fork = Call(*project, "POST", "/projects/" + Escape(project->path) + "/fork",
+                Json{{"namespace_path", space}});
+  }
+  if (!fork) return Fail(WithContext(fork.error(), context));
+  if (!forked_from_target(*fork)) {
+    return Fail(ErrorCode::kInvalidArgument, context + ": " + wanted +
+                                                 " exists and is not a fork of " + project->path +
+                                                 "; the branch is not pushed there");
+  }
+  const Json& parent = (*fork)["forked_from_project"];
+  if (!fork->contains("id") || !(*fork)["id"].is_number_integer() || !parent.contains("id") ||
+      !parent["id"].is_number_integer()) {
+    return Fail(ErrorCode::kProtocol, context + ": GitLab's project has no id");
+  }
+  GitLabFork result;
+  result.id = (*fork)["id"].get<int64_t>();
+  result.target_id = parent["id"].get<int64_t>();
+  result.path = StringField(*fork, "path_with_namespace");
+  if (result.path.empty()) result.path = wanted;
+  auto location = ReplaceRepositoryPath(target_location, project->path, result.path);
+  if (!location) return Fail(WithContext(location.error(), context));
+  result.push_location = *location;
+  std::lock_guard lock(forks_mutex_);
+  forks_[key] = result;
+  return result;
 }
 
 Result<PullRequestState> GitLabForge::ReadState(std::string_view target_location, int iid) {

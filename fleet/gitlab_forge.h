@@ -49,6 +49,19 @@ struct GitLabForgeOptions {
   std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
   // Ask the worktree's CODEOWNERS users for review of the patch's paths. Default true.
   bool request_codeowners = true;
+  // Push the head branch to a fork of the target project and open the merge request from
+  // the fork (PushLocation makes the fork when it is missing). Default false.
+  bool push_to_fork = false;
+  // The namespace (user or group path) that holds the fork. Empty: the token's user.
+  std::string fork_owner;
+};
+
+// A fork of a target project.
+struct GitLabFork {
+  int64_t id = 0;         // The fork's project id.
+  int64_t target_id = 0;  // The target project's id.
+  std::string path;       // "namespace/project".
+  std::string push_location;
 };
 
 class GitLabForge : public Forge {
@@ -80,6 +93,14 @@ class GitLabForge : public Forge {
   Result<std::optional<int64_t>> UserId(const GitLabProjectRef& project,
                                         const std::string& username);
 
+  // With push_to_fork: the fork's location (EnsureFork); else the target's.
+  Result<std::string> PushLocation(const PullRequestDraft& draft) override;
+
+  // The fork of `target_location` in fork_owner's namespace (or the token user's): found with
+  // GET /projects/NAMESPACE%2FPROJECT, else made with POST /projects/TARGET/fork. A project
+  // there that is not a fork of the target is refused (kInvalidArgument). Remembered.
+  Result<GitLabFork> EnsureFork(std::string_view target_location);
+
   // State of MR `iid` (opened → kOpen, merged, closed/locked → kClosed) and its head
   // pipeline as the check state. Errors: as above.
   Result<PullRequestState> ReadState(std::string_view target_location, int iid);
@@ -92,6 +113,8 @@ class GitLabForge : public Forge {
   HttpClient& http_;
   ForgeGovernor& governor_;
   Redactor redactor_;
+  std::mutex forks_mutex_;
+  std::map<std::string, GitLabFork> forks_;  // By target location; guarded by forks_mutex_.
   std::mutex users_mutex_;
   std::map<std::string, std::optional<int64_t>> users_;  // "host username" → id.
 };

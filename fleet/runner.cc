@@ -18,7 +18,9 @@
 #include "agent/task.h"
 #include "core/http.h"
 #include "core/fs.h"
+#include "core/log.h"
 #include "core/markdown.h"
+#include "core/redact.h"
 #include "core/strings.h"
 #include "fleet/cassette.h"
 #include "fleet/forge.h"
@@ -38,6 +40,7 @@
 #include "sandbox/toolchains.h"
 #include "verifiers/detect.h"
 #include "verifiers/diff_policy.h"
+#include "verifiers/test_evidence.h"
 #include "verifiers/verifier.h"
 
 namespace drover::fleet {
@@ -109,6 +112,9 @@ struct RunContext {
   SlotPool* agent_slots = nullptr;     // Every agent process runs holding one.
   SlotPool* build_slots = nullptr;     // Every verifier and agent command runs holding one.
   std::atomic<int> agents_running{0};  // Agent processes alive now.
+  // Masks the run's credentials (model keys, the forge token, credential-named variables of
+  // the environment) in everything a job writes, records or reports.
+  Redactor redactor;
   std::mutex mirrors_mutex;
   std::multiset<std::string> mirrors_in_use;  // Locations of running jobs; mirrors_mutex.
 };
@@ -154,6 +160,29 @@ JobState StoreState(JobStatus status) {
   return JobState::kFailed;
 }
 
+// The first file of a unified diff whose section (name, header or any line) carries one of
+// `redactor`'s secrets in any form it knows; nullopt when none does.
+std::optional<std::string> FileWithCredential(std::string_view patch, const Redactor& redactor) {
+  if (redactor.empty()) return std::nullopt;
+  size_t start = 0;
+  while (start < patch.size()) {
+    size_t next = patch.find("\ndiff --git ", start);
+    size_t end = next == std::string_view::npos ? patch.size() : next + 1;
+    std::string_view section = patch.substr(start, end - start);
+    if (redactor.Contains(section)) {
+      std::string_view header = section.substr(0, section.find('\n'));
+      size_t b = header.rfind(" b/");
+      // A file name that is itself the credential is not repeated.
+      std::string name =
+          b == std::string_view::npos ? "a changed file" : std::string(header.substr(b + 3));
+      if (redactor.Contains(name)) name = "a file whose name is a credential";
+      return name;
+    }
+    start = end;
+  }
+  return std::nullopt;
+}
+
 class Job {
  public:
   Job(RunContext& run, const Target& target, size_t index, int64_t job_id)
@@ -178,7 +207,7 @@ class Job {
     }
     report_.seconds = SecondsSince(started);
     if (worktree_ && !run_.options.keep_workspaces) (void)run_.git.RemoveWorktree(*worktree_);
-    (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+    (void)Save(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
     // Last: once the store says the job is finished, a resumed run never touches it again.
     Record(report_.step, StoreState(report_.status), report_.reason, report_.ToJson().dump());
     return report_;
@@ -207,12 +236,18 @@ class Job {
     Publish();
   }
 
-  // Writes the job's state to the store before the job moves on.
+  // Every file the runner writes for the job goes through here, masked.
+  Status Save(const std::filesystem::path& file, std::string_view text) const {
+    return WriteFileAtomic(file, run_.redactor.Redact(text));
+  }
+
+  // Writes the job's state to the store before the job moves on, masked.
   void Record(std::string_view step, JobState state, std::string_view reason,
               std::string_view details) {
     if (run_.store == nullptr) return;
-    if (auto recorded = run_.store->AdvanceJob(job_id_, step.empty() ? "started" : step, state,
-                                               reason, details, std::chrono::system_clock::now());
+    if (auto recorded = run_.store->AdvanceJob(
+            job_id_, step.empty() ? "started" : step, state, run_.redactor.Redact(reason),
+            run_.redactor.Redact(details), std::chrono::system_clock::now());
         !recorded) {
       spdlog::error("{}: state store: {}", target_.name, recorded.error().message);
     }
@@ -223,13 +258,15 @@ class Job {
     report_.step = std::string(step);
     spdlog::info("{}: {}", target_.name, step);
     run_.observer.OnJobStep(target_.name, step);
-    (void)WriteFileAtomic(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+    (void)Save(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
   }
 
   void Finish(JobStatus status, std::string reason,
               std::string_view failure_kind = "infrastructure") {
     report_.status = status;
-    report_.reason = std::move(reason);
+    // The report is what job.json, state.db, summary.json/md and the command's output show:
+    // a credential an error message quoted is masked here, once, for all of them.
+    report_.reason = run_.redactor.Redact(reason);
     report_.failure_kind = status == JobStatus::kFailed ? std::string(failure_kind) : "";
     spdlog::info("{}: {}{}{}", target_.name, JobStatusName(status),
                  report_.reason.empty() ? "" : ": ", report_.reason);
@@ -352,16 +389,17 @@ class Job {
                         }()}});
     Json chosen = Json::array();
     for (const auto& v : detected) chosen.push_back(verifiers::ToJson(v));
-    (void)WriteFileAtomic(report_.job_dir / "verifiers.json",
-                          Json{{"detected", chosen},
-                               {"repo_config", *config ? ToJson(**config) : Json()},
-                               {"used", [&] {
-                                  Json used = Json::array();
-                                  for (const auto& v : verifiers_) used.push_back(verifiers::ToJson(v));
-                                  return used;
-                                }()}}
-                                  .dump(2) +
-                              "\n");
+    (void)Save(report_.job_dir / "verifiers.json",
+               Json{{"detected", chosen},
+                    {"repo_config", *config ? ToJson(**config) : Json()},
+                    {"used",
+                     [&] {
+                       Json used = Json::array();
+                       for (const auto& v : verifiers_) used.push_back(verifiers::ToJson(v));
+                       return used;
+                     }()}}
+                       .dump(2) +
+                   "\n");
     if (verifiers_.empty()) {
       Finish(JobStatus::kFailed,
              "no checks: the spec lists no verifiers and none were detected in the repository "
@@ -394,7 +432,7 @@ class Job {
     auto report = cached ? *cached : RunJobVerifiers(nullptr, "baseline-");
     if (!cached) {
       (void)CreateDirectories(cache.parent_path());
-      (void)WriteFileAtomic(cache, report.ToJson().dump(2) + "\n");
+      (void)Save(cache, report.ToJson().dump(2) + "\n");
     }
     report_.baseline = report.Summary() + (baseline_cached_ ? " (cached)" : "");
     bool flaky = std::any_of(report.results.begin(), report.results.end(),
@@ -405,7 +443,7 @@ class Job {
                       {"on_red", run_.spec.on_red_baseline == OnRedBaseline::kSkip
                                      ? "skip"
                                      : "no_new_failures"}});
-    (void)WriteFileAtomic(report_.job_dir / "baseline.json", report.ToJson().dump(2) + "\n");
+    (void)Save(report_.job_dir / "baseline.json", report.ToJson().dump(2) + "\n");
     baseline_ = report;
     for (const auto& r : report.results) {
       if (r.flaky) flaky_.insert(r.name);
@@ -427,6 +465,12 @@ class Job {
     gateway_job.job_id = target_.name;
     gateway_job.repository = target_.name;
     gateway_job.max_tokens = spec.limits.max_tokens * spec.max_attempts;
+    gateway_job.max_output_tokens = spec.limits.max_output_tokens;
+    gateway_job.max_turns = spec.limits.max_turns * spec.max_attempts;
+    // A build slot is held for one command at a time: the longest the limits allow, bounded.
+    std::chrono::seconds longest{spec.limits.command_timeout_seconds};
+    for (const auto& verifier : verifiers_) longest = std::max(longest, verifier.timeout);
+    gateway_job.build_slot_max_hold = longest + std::chrono::seconds(30);
     gateway_job.socket_path = run_.socket_dir / ("j" + std::to_string(index_) + ".sock");
     gateway_job.exchange_log = report_.job_dir / "exchanges.jsonl";
     if (run_.store != nullptr && !run_.options.model.replay_dir) {
@@ -437,8 +481,9 @@ class Job {
         auto found = store->FindModelStep(job_id, 0, "exchange-" + std::to_string(n));
         return found ? *found : std::nullopt;
       };
-      gateway_job.record_step = [store, job_id](int n, const std::string& text) {
-        (void)store->RecordModelStep(job_id, 0, "exchange-" + std::to_string(n), text);
+      gateway_job.record_step = [store, job_id, this](int n, const std::string& text) {
+        (void)store->RecordModelStep(job_id, 0, "exchange-" + std::to_string(n),
+                                     run_.redactor.Redact(text));
       };
     }
     if (run_.options.model.replay_dir) {
@@ -477,7 +522,7 @@ class Job {
         if (!outcome->model_error.empty()) break;
         continue;
       }
-      summary_ = outcome->summary;
+      summary_ = run_.redactor.Redact(outcome->summary);
       verified = FinalCheck(feedback);
       if (verified && spec.judge.enabled) {
         verified = Judge(gateway_job.socket_path.string(), attempt, feedback);
@@ -578,16 +623,26 @@ class Job {
   // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
   bool FinalCheck(std::string& feedback) {
     Step("verifying");
-    // The check runs on what a PR would publish: ignored files (build outputs, or anything the
-    // agent hid from the diff) are removed first.
-    if (auto cleaned = run_.git.RemoveIgnored(*worktree_); !cleaned) {
-      Finish(JobStatus::kFailed, "final check: " + cleaned.error().message);
+    // The check runs on exactly what is pushed: the workspace is committed, then replaced by a
+    // fresh checkout of that commit (ignored and untracked files, nested repositories and
+    // anything else the commit does not carry are gone); the diff and the push come from the
+    // same commit.
+    auto commit =
+        run_.git.Commit(*worktree_, run_.spec.pr.branch, CommitMessage(), run_.spec.author);
+    if (!commit) {
+      feedback = "The runner could not commit your change: " + commit.error().message;
+      Finish(JobStatus::kFailed, "final check failed: " + commit.error().message, "diff_policy");
       return false;
     }
+    if (auto fresh = run_.git.CheckOut(*worktree_, *commit); !fresh) {
+      Finish(JobStatus::kFailed, "final check: " + fresh.error().message);
+      return false;
+    }
+    commit_ = *commit;
     // Only verifiers that were flaky on the untouched tree get a second chance.
     auto report = RunJobVerifiers(&flaky_, "final-" + std::to_string(report_.attempts) + "-");
     report_.verifier = report.Summary();
-    (void)WriteFileAtomic(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
+    (void)Save(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
     final_ = report;
     Gate("final_check",
          {{"mode", verifiers::JudgeModeName(judge_mode_)},
@@ -610,7 +665,7 @@ class Job {
       Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
       return false;
     }
-    auto diff = run_.git.Diff(*worktree_);
+    auto diff = run_.git.Diff(*worktree_, commit_);
     if (!diff) {
       Finish(JobStatus::kFailed, "diff: " + diff.error().message);
       return false;
@@ -618,6 +673,16 @@ class Job {
     report_.files_changed = diff->files_changed;
     report_.lines_added = diff->lines_added;
     report_.lines_removed = diff->lines_removed;
+    // A change carrying one of the run's credentials never leaves the machine; the reason
+    // names the file, never the value.
+    if (auto file = FileWithCredential(diff->patch, run_.redactor)) {
+      feedback = "The previous change wrote a credential of this run into " + *file +
+                 "; a change must never contain one.";
+      Finish(JobStatus::kFailed,
+             "the change contains a credential of this run in " + *file + "; not published",
+             "diff_policy");
+      return false;
+    }
     if (diff->empty()) {
       feedback = "The previous attempt finished without changing any file.";
       Finish(JobStatus::kFailed, "final check failed: the agent changed nothing", "diff_policy");
@@ -652,11 +717,34 @@ class Job {
              "diff_policy");
       return false;
     }
+    // Green is not enough: the tests the untouched tree ran must have run again. A shadowed
+    // test runner or a `test:` target turned into `true` exits 0 having run nothing. Checked
+    // after the diff policy, whose reasons (a deleted test) are more precise.
+    const auto& policy = run_.spec.policy;
+    if (auto missing = verifiers::MissingTestEvidence(
+            baseline_, report, policy.allow_deleted_tests || policy.allow_skipped_tests);
+        !missing.empty()) {
+      feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
+      for (const auto& line : missing) feedback += "- " + line + "\n";
+      Gate("test_evidence", {{"accepted", false}, {"missing", missing}});
+      Finish(JobStatus::kFailed,
+             "final check failed: the tests the baseline ran did not run (" + missing.front() +
+                 ")",
+             "verifier_failed");
+      return false;
+    }
     gate_notes_.push_back(PolicyNote(*diff));
     for (const auto& note : verdict.notes) gate_notes_.push_back(note);
     patch_ = diff->patch;
     Step("verified");
     return true;
+  }
+
+  std::string CommitMessage() const {
+    const auto& spec = run_.spec;
+    return spec.pr.title + "\n\n" +
+           (summary_.empty() ? spec.title : InertCommitText(summary_, kMaxSummaryBytes)) +
+           "\n\nMigration: " + spec.id + "\n";
   }
 
   std::string PrBody() const {
@@ -687,16 +775,8 @@ class Job {
   void Publish() {
     Step("publishing");
     const auto& spec = run_.spec;
-    std::string message = spec.pr.title + "\n\n" +
-                          (summary_.empty() ? spec.title
-                                            : InertCommitText(summary_, kMaxSummaryBytes)) +
-                          "\n\nMigration: " + spec.id + "\n";
-    // Usage comes from the gateway, which closed the job; the report already has it.
-    auto commit = run_.git.Commit(*worktree_, spec.pr.branch, message, spec.author);
-    if (!commit) {
-      Finish(JobStatus::kFailed, "commit: " + commit.error().message);
-      return;
-    }
+    // The commit the final check ran on (FinalCheck made it): what is pushed and reviewed.
+    const std::string* commit = &commit_;
     PullRequestDraft draft;
     draft.repository = target_.name;
     draft.target_location = target_.location;
@@ -721,9 +801,17 @@ class Job {
       }
     }
     // GitHub and GitLab need the branch there first: pushed from here, with the runner's token.
+    // With forge.push_to: fork, "there" is the fork (made first when missing), never the
+    // target: the target's CI secrets are not exposed to the pushed code.
     if (run_.forge_setup->kind != ForgeKind::kLocal) {
+      auto location =
+          WithInfrastructureRetries(target_.name, [&] { return run_.forge.PushLocation(draft); });
+      if (!location) {
+        Finish(JobStatus::kFailed, "publish: " + location.error().message);
+        return;
+      }
       auto pushed = WithInfrastructureRetries(target_.name, [&] {
-        return run_.git.Push(*worktree_, target_.location, draft.head_branch);
+        return run_.git.Push(*worktree_, *location, draft.head_branch);
       });
       if (!pushed) {
         Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
@@ -794,11 +882,11 @@ class Job {
     auto file = report_.job_dir / ("judge-" + std::to_string(attempt) + ".json");
     Gate("judge", verdict ? verdict->ToJson() : Json{{"error", verdict.error().ToString()}});
     if (!verdict) {
-      (void)WriteFileAtomic(file, Json{{"error", verdict.error().ToString()}}.dump(2) + "\n");
+      (void)Save(file, Json{{"error", verdict.error().ToString()}}.dump(2) + "\n");
       gate_notes_.push_back("judge: not judged (" + verdict.error().message + ")");
       return true;
     }
-    (void)WriteFileAtomic(file, verdict->ToJson().dump(2) + "\n");
+    (void)Save(file, verdict->ToJson().dump(2) + "\n");
     std::string reasons;
     for (const auto& reason : verdict->reasons) reasons += (reasons.empty() ? "" : "; ") + reason;
     if (verdict->approved) {
@@ -819,7 +907,7 @@ class Job {
   void Gate(std::string_view decision, Json details) {
     details["decision"] = std::string(decision);
     details["attempt"] = report_.attempts;
-    (void)AppendFile(report_.job_dir / "gate.jsonl", details.dump() + "\n");
+    (void)AppendFile(report_.job_dir / "gate.jsonl", run_.redactor.Redact(details.dump() + "\n"));
   }
 
   // One line for the PR body: which diff rules this change was checked against.
@@ -859,7 +947,10 @@ class Job {
       std::snprintf(seconds, sizeof seconds, "%.1fs",
                     static_cast<double>(r->duration.count()) / 1000.0);
       std::string verdict = r->flaky ? "passed, flaky" : r->passed ? "passed" : "FAILED";
-      return verdict + " (" + seconds + ")";
+      std::string tests = !r->tests_run ? ""
+                          : ", " + std::to_string(*r->tests_run) +
+                                (*r->tests_run == 1 ? " test" : " tests");
+      return verdict + " (" + seconds + tests + ")";
     };
     for (const auto& spec : verifiers_) {
       auto find = [&](const verifiers::VerifierReport& report) -> const verifiers::VerifierResult* {
@@ -888,6 +979,7 @@ class Job {
   verifiers::JudgeMode judge_mode_ = verifiers::JudgeMode::kAllGreen;
   verifiers::VerifierReport baseline_;
   verifiers::VerifierReport final_;
+  std::string commit_;  // The commit FinalCheck verified; Publish pushes it.
   bool baseline_cached_ = false;
   std::set<std::string> flaky_;
   std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
@@ -1427,8 +1519,15 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   auto http = MakeCurlHttpClient();
   ForgeGovernor forge_governor;
   auto forge = MakeForge(*forge_setup, git, *http, forge_governor);
+  // The run's credentials, masked from here on in every log line, file and record.
+  std::vector<std::string> secrets = SecretsFromEnvironment(options.parent_env);
+  for (const auto& upstream : options.model.upstreams) secrets.push_back(upstream.api_key);
+  secrets.push_back(forge_setup->token);
+  Redactor redactor(secrets);
+  SetLogRedactor(redactor);
   GatewayOptions gateway_options;
   gateway_options.upstreams = options.model.upstreams;
+  gateway_options.secrets = secrets;
   gateway_options.record_dir = options.record_dir;
   gateway_options.http = http.get();
   RateGovernor governor(options.model_limits);
@@ -1443,6 +1542,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   RunContext context{options, *spec,  observer,   git,    *forge,
                      gateway, *processes, report.run_dir, socket_dir};
   context.forge_setup = &*forge_setup;
+  context.redactor = redactor;
   std::unique_ptr<sandbox::EgressProxy> proxy;
   if (options.sandbox == SandboxMode::kNone) {
     report.isolation = "none (--sandbox=none)";

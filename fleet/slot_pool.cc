@@ -6,26 +6,69 @@ namespace drover::fleet {
 
 SlotPool::SlotPool(int slots) : capacity_(std::max(1, slots)) {}
 
-std::optional<int64_t> SlotPool::Acquire(std::string_view owner, std::chrono::milliseconds wait) {
+std::optional<int64_t> SlotPool::Acquire(std::string_view owner, std::chrono::milliseconds wait,
+                                         LeaseLimits limits) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until = Clock::now() + wait;
   std::unique_lock lock(mutex_);
   auto epoch = [&] {
     auto it = epochs_.find(owner);
     return it == epochs_.end() ? uint64_t{0} : it->second;
   };
-  uint64_t start = epoch();
-  bool granted = freed_.wait_for(
-      lock, wait, [&] { return epoch() != start || static_cast<int>(leases_.size()) < capacity_; });
-  if (!granted || epoch() != start) return std::nullopt;
-  int64_t lease = next_lease_++;
-  leases_.emplace(lease, std::string(owner));
-  return lease;
+  const uint64_t start = epoch();
+  const uint64_t ticket = next_ticket_++;
+  waiting_.push_back(ticket);
+  std::optional<int64_t> granted;
+  while (true) {
+    ReclaimExpired();
+    if (epoch() != start) break;
+    if (limits.one_per_owner && std::ranges::any_of(leases_, [&](const auto& lease) {
+          return lease.second.owner == owner;
+        })) {
+      break;
+    }
+    if (static_cast<int>(leases_.size()) < capacity_ && waiting_.front() == ticket) {
+      granted = next_lease_++;
+      Lease lease{std::string(owner), std::nullopt};
+      if (limits.max_hold.count() > 0) lease.expires = Clock::now() + limits.max_hold;
+      leases_.emplace(*granted, std::move(lease));
+      break;
+    }
+    const Clock::time_point now = Clock::now();
+    if (now >= until) break;
+    Clock::time_point wake = until;
+    for (const auto& [id, lease] : leases_) {
+      if (lease.expires) wake = std::min(wake, *lease.expires);
+    }
+    freed_.wait_until(lock, wake);
+  }
+  std::erase(waiting_, ticket);
+  lock.unlock();
+  // The next in line may be served now that this one has left the queue.
+  freed_.notify_all();
+  return granted;
+}
+
+void SlotPool::ReclaimExpired() const {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(leases_, [&](const auto& lease) {
+    return lease.second.expires && *lease.second.expires <= now;
+  });
+}
+
+int SlotPool::HeldBy(std::string_view owner) const {
+  std::lock_guard lock(mutex_);
+  ReclaimExpired();
+  return static_cast<int>(std::ranges::count_if(
+      leases_, [&](const auto& lease) { return lease.second.owner == owner; }));
 }
 
 bool SlotPool::Release(int64_t lease, std::string_view owner) {
   {
     std::lock_guard lock(mutex_);
+    ReclaimExpired();
     auto it = leases_.find(lease);
-    if (it == leases_.end() || it->second != owner) return false;
+    if (it == leases_.end() || it->second.owner != owner) return false;
     leases_.erase(it);
   }
   freed_.notify_all();
@@ -40,7 +83,7 @@ int SlotPool::RevokeOwner(std::string_view owner) {
     if (it == epochs_.end()) it = epochs_.emplace(std::string(owner), 0).first;
     ++it->second;
     taken = static_cast<int>(
-        std::erase_if(leases_, [&](const auto& lease) { return lease.second == owner; }));
+        std::erase_if(leases_, [&](const auto& lease) { return lease.second.owner == owner; }));
   }
   freed_.notify_all();
   return taken;
@@ -48,6 +91,7 @@ int SlotPool::RevokeOwner(std::string_view owner) {
 
 int SlotPool::in_use() const {
   std::lock_guard lock(mutex_);
+  ReclaimExpired();
   return static_cast<int>(leases_.size());
 }
 

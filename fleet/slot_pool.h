@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -15,6 +16,14 @@
 
 namespace drover::fleet {
 
+// How a SlotPool lease may be held. Defaults: no bound.
+struct LeaseLimits {
+  // An owner that already holds a lease is refused another at once.
+  bool one_per_owner = false;
+  // A lease held longer than this is taken back (its Release then returns false); 0: never.
+  std::chrono::milliseconds max_hold{0};
+};
+
 class SlotPool {
  public:
   // REQUIRES: slots >= 1.
@@ -22,9 +31,14 @@ class SlotPool {
   SlotPool(const SlotPool&) = delete;
   SlotPool& operator=(const SlotPool&) = delete;
 
-  // Waits up to `wait` for a free slot and leases it to `owner`. Returns the lease id, or
-  // nullopt when the wait ran out or the owner's leases were revoked meanwhile (RevokeOwner).
-  std::optional<int64_t> Acquire(std::string_view owner, std::chrono::milliseconds wait);
+  // Waits up to `wait` for a free slot and leases it to `owner`; waiters are served in the
+  // order they came (FIFO). Returns the lease id, or nullopt when the wait ran out, the
+  // owner's leases were revoked meanwhile (RevokeOwner), or `limits.one_per_owner` and the
+  // owner holds one.
+  std::optional<int64_t> Acquire(std::string_view owner, std::chrono::milliseconds wait,
+                                 LeaseLimits limits = {});
+  // Leases `owner` holds now (expired ones taken back first).
+  int HeldBy(std::string_view owner) const;
   // Returns `owner`'s lease; false when `owner` does not hold it (released or revoked before).
   bool Release(int64_t lease, std::string_view owner);
   // Takes back every lease `owner` holds and turns away its waiting Acquire calls. Returns
@@ -52,8 +66,17 @@ class SlotPool {
   const int capacity_;
   mutable std::mutex mutex_;
   std::condition_variable freed_;
+  struct Lease {
+    std::string owner;
+    std::optional<std::chrono::steady_clock::time_point> expires;
+  };
+  // Takes back leases past their max_hold. REQUIRES: mutex_ held.
+  void ReclaimExpired() const;
+
   int64_t next_lease_ = 1;
-  std::map<int64_t, std::string> leases_;  // Lease id → owner.
+  mutable std::map<int64_t, Lease> leases_;  // Lease id → holder; expired ones go lazily.
+  uint64_t next_ticket_ = 0;
+  std::deque<uint64_t> waiting_;  // Tickets of waiting Acquire calls, first come first.
   // Bumped by RevokeOwner: a waiter that sees its owner's epoch change gives up.
   std::map<std::string, uint64_t, std::less<>> epochs_;
 };

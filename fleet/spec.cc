@@ -46,7 +46,8 @@ constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
 constexpr std::string_view kRolloutFields[] = {"canary", "min_success"};
-constexpr std::string_view kForgeFields[] = {"kind", "base_url", "token_env"};
+constexpr std::string_view kForgeFields[] = {"kind",    "base_url",  "token_env",
+                                             "push_to", "fork_owner"};
 constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
                                                "max_processes", "disk_mb"};
 
@@ -558,6 +559,29 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
     if (!name.empty() && !valid_name) {
       return reader.FailAt(forge["token_env"], "forge.token_env",
                            "\"" + name + "\" is not an environment variable name");
+    }
+    std::string push_to = "upstream";
+    if (auto ok = Optional(forge, "push_to", text("push_to"), push_to); !ok) return ok;
+    if (push_to != "upstream" && push_to != "fork") {
+      return reader.FailAt(forge["push_to"], "forge.push_to",
+                           "\"" + push_to + "\" is neither upstream nor fork");
+    }
+    spec.forge.push_to_fork = push_to == "fork";
+    if (auto ok = Optional(forge, "fork_owner", text("fork_owner"), spec.forge.fork_owner); !ok) {
+      return ok;
+    }
+    const auto& owner = spec.forge.fork_owner;
+    if (!owner.empty() && !spec.forge.push_to_fork) {
+      return reader.FailAt(forge["fork_owner"], "forge.fork_owner", "needs forge.push_to: fork");
+    }
+    bool valid_owner = !owner.starts_with('/') && !owner.ends_with('/');
+    for (char c : owner) {
+      valid_owner = valid_owner && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+                                    c == '_' || c == '.' || c == '/');
+    }
+    if (!valid_owner) {
+      return reader.FailAt(forge["fork_owner"], "forge.fork_owner",
+                           "\"" + owner + "\" is not a user, organisation or namespace name");
     }
   }
 

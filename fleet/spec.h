@@ -71,6 +71,12 @@ struct ForgeSettings {
   std::string base_url;
   // Environment variable holding the token. Default: GITHUB_TOKEN or GITLAB_TOKEN by kind.
   std::string token_env;
+  // Key `push_to`: "upstream" (default) pushes the head branch to the target; "fork" pushes it
+  // to a fork of the target (made when missing) and opens the PR/MR from there.
+  bool push_to_fork = false;
+  // Key `fork_owner`: the user, organisation or GitLab namespace owning the fork. Empty: the
+  // token's user. Only with push_to: fork.
+  std::string fork_owner;
 };
 
 enum class OnRedBaseline {

@@ -7,6 +7,7 @@
 
 #include "core/fs.h"
 #include "verifiers/distill.h"
+#include "verifiers/test_evidence.h"
 
 namespace drover::verifiers {
 namespace {
@@ -92,6 +93,7 @@ Json VerifierReport::ToJson() const {
                     {"outcome", r.outcome},
                     {"duration_ms", r.duration.count()},
                     {"distilled", r.distilled},
+                    {"tests_run", r.tests_run ? Json(*r.tests_run) : Json()},
                     {"diagnostics", std::move(diagnostics)}});
   }
   return Json{{"passed", passed()}, {"summary", Summary()}, {"results", list}};
@@ -109,6 +111,9 @@ Result<VerifierReport> VerifierReportFromJson(const Json& json) {
       result.outcome = r.value("outcome", "");
       result.duration = std::chrono::milliseconds(r.value("duration_ms", int64_t{0}));
       result.distilled = r.value("distilled", "");
+      if (auto it = r.find("tests_run"); it != r.end() && it->is_number_integer()) {
+        result.tests_run = it->get<int>();
+      }
       for (const auto& d : r.value("diagnostics", Json::array())) {
         Diagnostic diagnostic;
         std::string kind = d.value("kind", "other");
@@ -260,6 +265,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
       result.outcome = ran->Describe();
       result.duration = ran->duration;
       result.output = std::move(ran->output);
+      result.tests_run = CountTestsRun(result.output);
       if (!result.passed) {
         Distilled distilled = DistillOutput(result.output);
         bool from_reports = false;

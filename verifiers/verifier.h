@@ -35,6 +35,8 @@ struct VerifierResult {
   // Baseline only: it failed, then passed when run again at once; it is not held against
   // anyone, and the PR says so.
   bool flaky = false;
+  // How many tests its output says ran (test_evidence.h); nullopt when it names none.
+  std::optional<int> tests_run;
 };
 
 struct VerifierReport {

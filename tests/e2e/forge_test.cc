@@ -354,6 +354,90 @@ TEST(Forge, AgentSummaryReachesThePrAndTheCommitAsInertText) {
             std::string::npos);
 }
 
+// ForgeSpec with `forge.push_to: fork` (and a fork owner when given).
+std::string ForkSpec(const std::string& owner = "") {
+  std::string spec = ForgeSpec();
+  std::string forge = "forge:\n  push_to: fork\n" +
+                      (owner.empty() ? std::string() : "  fork_owner: " + owner + "\n");
+  return spec.insert(spec.find("---\nThe function"), forge);
+}
+
+bool HasBranch(const std::filesystem::path& bare, const std::string& branch) {
+  return Sh("git --git-dir='" + bare.string() + "' branch --list '" + branch + "'").find(branch) !=
+         std::string::npos;
+}
+
+// forge.push_to: fork on GitHub: the fork is made through the API (the fake clones the
+// upstream into the git server, as GitHub does), the branch is pushed there and not to the
+// upstream, and the PR on the upstream comes from drover-bot:branch.
+TEST(Forge, PushToForkOnGitHubLeavesTheUpstreamUntouched) {
+  Fixture fx;
+  std::filesystem::path upstream = ServeWidgets(fx.root());
+  drover::testing::GitHttpServer git_server(fx.root() / "served", "x-access-token", kToken);
+  ASSERT_OK(git_server.Start());
+  drover::testing::FakeGitHub github;
+  ASSERT_OK(github.Start());
+  std::filesystem::path fork = fx.root() / "served" / "drover-bot" / "widgets.git";
+  github.SetForkHook([&](const std::string&, const std::string&) {
+    Sh("git clone -q --bare '" + upstream.string() + "' '" + fork.string() + "'");
+  });
+  fx.AddTargetLine(git_server.Url("acme/widgets.git"));
+  fx.WriteSpec(ForkSpec());
+  fx.WriteCassette("widgets", Exchanges());
+  DroverRun run =
+      fx.Run({{"GITHUB_TOKEN", kToken}}, {"--forge", "github", "--forge-url", github.BaseUrl()});
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  ASSERT_EQ(run.summary["jobs"][0]["status"], "published") << run.output;
+  ASSERT_TRUE(std::filesystem::exists(fork)) << run.output;
+  EXPECT_NE(Sh("git --git-dir='" + fork.string() + "' show drover/rename-total:pricing.py")
+                .find("def compute_sum"),
+            std::string::npos);
+  EXPECT_FALSE(HasBranch(upstream, "drover/rename-total"));
+  ASSERT_EQ(github.PullCount(), 1u);
+  Json pr = github.Pull(1);
+  EXPECT_EQ(pr["head"]["label"], "drover-bot:drover/rename-total");
+  EXPECT_EQ(pr["base"]["ref"], "main");
+  EXPECT_EQ(run.summary["jobs"][0]["pr"], "https://github.com/acme/widgets/pull/1");
+}
+
+// The same on GitLab, into a group namespace: the fork is made there, the branch pushed to it,
+// and the merge request is opened on the fork into the upstream project.
+TEST(Forge, PushToForkOnGitLabOpensTheMergeRequestFromTheFork) {
+  Fixture fx;
+  std::filesystem::path upstream = ServeWidgets(fx.root(), "acme/platform/widgets");
+  drover::testing::GitHttpServer git_server(fx.root() / "served", "oauth2", kToken);
+  ASSERT_OK(git_server.Start());
+  drover::testing::FakeGitLab gitlab;
+  ASSERT_OK(gitlab.Start());
+  std::filesystem::path fork = fx.root() / "served" / "bots" / "widgets.git";
+  gitlab.SetForkHook([&](const std::string& path) {
+    Sh("git clone -q --bare '" + upstream.string() + "' '" +
+       (fx.root() / "served" / (path + ".git")).string() + "'");
+  });
+  fx.AddTargetLine(git_server.Url("acme/platform/widgets.git"));
+  fx.WriteSpec(ForkSpec("bots"));
+  fx.WriteCassette("widgets", Exchanges());
+  DroverRun run = fx.Run({{"GITLAB_TOKEN", kToken}},
+                         {"--forge", "gitlab", "--forge-url", gitlab.BaseUrl() + "/api/v4"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  ASSERT_TRUE(std::filesystem::exists(fork)) << run.output;
+  EXPECT_NE(Sh("git --git-dir='" + fork.string() + "' show drover/rename-total:cart.py")
+                .find("compute_sum"),
+            std::string::npos);
+  EXPECT_FALSE(HasBranch(upstream, "drover/rename-total"));
+  ASSERT_EQ(gitlab.Count(), 1u);
+  Json mr = gitlab.Mr(1);
+  EXPECT_EQ(mr["source_branch"], "drover/rename-total");
+  EXPECT_EQ(mr["source_project_id"], 2);
+  EXPECT_EQ(mr["target_project_id"], 1);
+  bool on_fork = false;
+  for (const auto& request : gitlab.Requests()) {
+    on_fork = on_fork ||
+              (request.method == "POST" && request.path == "/api/v4/projects/2/merge_requests");
+  }
+  EXPECT_TRUE(on_fork);
+}
+
 TEST(Forge, MissingTokenRefusesTheRunNamingTheVariable) {
   Fixture fx;
   fx.AddTargetLine("https://github.com/acme/widgets.git");

@@ -8,6 +8,7 @@ namespace drover::e2e {
 namespace {
 
 using drover::testing::ReadTestFile;
+using drover::testing::Sh;
 
 // A Python repository whose suite already fails (test_legacy) before the migration.
 std::map<std::string, std::string> RedShopFiles() {
@@ -209,6 +210,86 @@ TEST(Gate, IgnoredFilesCannotPassTheFinalCheck) {
   std::string reason = OnlyJob(run)["reason"];
   EXPECT_NE(reason.find("final check failed"), std::string::npos) << reason;
   EXPECT_EQ(OnlyJob(run)["failure_kind"], "verifier_failed");
+}
+
+// A repository of its own inside the workspace (created by `git init`, or a .git file
+// pointing elsewhere) holds files the tests need but that a commit would leave out: the job
+// fails naming it, and nothing is pushed.
+TEST(Gate, NestedRepositoryFailsTheJobAndNothingIsPushed) {
+  Fixture fx;
+  std::map<std::string, std::string> files = {
+      {"Makefile", "test:\n\t@if grep -q v2 version.txt; then sh shim/helper.sh; fi\n"},
+      {"version.txt", "v1\n"}};
+  auto by_init = fx.AddRepo("byinit", files);
+  auto by_file = fx.AddRepo("byfile", files);
+  fx.WriteSpec(StandardSpec());
+  auto exchanges = [](const std::string& make_repo) {
+    return Json::array(
+        {Call("run",
+              {{"command", "mkdir -p shim && echo 'exit 0' > shim/helper.sh && " + make_repo}}),
+         Call("write_file", {{"path", "version.txt"}, {"content", "v2\n"}}),
+         Call("finish", {{"summary", "Bumped, with a helper."}})});
+  };
+  fx.WriteCassette("byinit", exchanges("git init -q shim && test -d shim/.git"));
+  fx.WriteCassette("byfile", exchanges("echo 'gitdir: /nowhere' > shim/.git"));
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  for (const auto& job : run.summary["jobs"]) {
+    EXPECT_EQ(job["status"], "failed") << job.dump(2);
+    std::string reason = job.value("reason", "");
+    EXPECT_NE(reason.find("nested repository at shim/"), std::string::npos) << reason;
+    std::string name = job["repository"];
+    EXPECT_FALSE(std::filesystem::exists(run.run_dir / "jobs" / name / "pr.md"));
+  }
+  EXPECT_EQ(run.summary["jobs"].size(), 2u);
+  for (const auto& repo : {by_init, by_file}) {
+    EXPECT_EQ(Sh("git -C '" + repo.string() + "' branch --list 'drover/*'"), "") << repo;
+  }
+}
+
+// Attributes the change adds (`-diff`, `binary`, a diff driver) cannot hide it: the diff
+// policy judges the textual patch, sees the deleted test and counts the planted lines.
+TEST(Gate, GitattributesCannotHideTheChangeFromTheDiffPolicy) {
+  Fixture fx;
+  fx.AddRepo("attrs", {{"Makefile", "test:\n\tpython3 -m unittest -q\n"},
+                       {"pricing.py", "def compute_total(items):\n    return sum(items)\n"},
+                       {"test_pricing.py",
+                        "import unittest\n\nimport pricing\n\n\nclass T(unittest.TestCase):\n"
+                        "    def test_sum(self):\n"
+                        "        self.assertEqual(Sum()([1]), 1)\n\n"
+                        "    def test_empty(self):\n"
+                        "        self.assertEqual(Sum()([]), 0)\n\n\n"
+                        "def Sum():\n"
+                        "    return getattr(pricing, 'compute_sum', None) or pricing.compute_total\n"},
+                       {".gitignore", "__pycache__/\n"}});
+  fx.WriteSpec(StandardSpec());
+  Json finish = {{"summary", "Renamed."}};
+  fx.WriteCassette(
+      "attrs",
+      Json::array({Call("write_file", {{"path", ".gitattributes"},
+                                       {"content", "*.py -diff\n*.txt binary\n*.c diff=x\n"}}),
+                   Call("write_file", {{"path", "pricing.py"},
+                                       {"content",
+                                        "import os\n\n\ndef compute_sum(items):\n"
+                                        "    os.system('true planted')\n    return sum(items)\n"}}),
+                   Call("write_file",
+                        {{"path", "test_pricing.py"},
+                         {"content",
+                          "import unittest\n\nimport pricing\n\n\nclass T(unittest.TestCase):\n"
+                          "    def test_sum(self):\n"
+                          "        self.assertEqual(Sum()([1]), 1)\n\n\n"
+                          "def Sum():\n"
+                          "    return getattr(pricing, 'compute_sum', None) or pricing.compute_total\n"}}),
+                   Call("finish", finish)}));
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = OnlyJob(run);
+  EXPECT_EQ(job["status"], "failed") << job.dump(2);
+  EXPECT_EQ(job["failure_kind"], "diff_policy");
+  std::string reason = job["reason"];
+  EXPECT_NE(reason.find("test_empty"), std::string::npos) << reason;
+  // The line counts come from the textual diff, not "Binary files differ".
+  EXPECT_GT(job["lines_added"].get<int>(), 5) << job.dump(2);
 }
 
 }  // namespace

@@ -112,5 +112,43 @@ TEST_F(BuildSlotEndpoint, ALeaseIsReturnedOnlyByItsJob) {
   EXPECT_EQ(response->status, 400);
 }
 
+TEST_F(BuildSlotEndpoint, AJobHoldsOneSlotAtATimeForAtMostItsMaximum) {
+  SlotPool slots(2);
+  GatewayOptions options;
+  options.http = http_.get();
+  options.upstreams = {UpstreamConfig{agent::Provider::kOpenAiChat, model_.OpenAiBaseUrl(), ""}};
+  options.build_slots = &slots;
+  gateway_ = std::make_unique<Gateway>(options);
+  JobConfig job;
+  job.job_id = "job-a";
+  job.repository = "a";
+  job.socket_path = dir_ / "a.sock";
+  job.build_slot_max_hold = std::chrono::seconds(1);
+  ASSERT_TRUE(gateway_->OpenJob(job).has_value());
+  HttpRequest acquire;
+  acquire.method = "POST";
+  acquire.url = "http://gateway/drover/build-slot/acquire";
+  acquire.unix_socket = (dir_ / "a.sock").string();
+  auto first = http_->Send(acquire);
+  ASSERT_TRUE(first.has_value());
+  ASSERT_EQ(first->status, 200);
+  ASSERT_TRUE(Json::parse(first->body)["lease"].is_number_integer());
+  // With two slots, the second ask is refused: the other slot stays for the other job.
+  auto second = http_->Send(acquire);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->status, 409);
+  EXPECT_NE(second->body.find("already holds a build slot"), std::string::npos) << second->body;
+  EXPECT_EQ(slots.HeldBy("job-a"), 1);
+  // The other job's check gets the second slot at once, and the first one when job-a's lease
+  // runs out, though job-a never releases it.
+  auto other = slots.Acquire("job-b", milliseconds(0));
+  ASSERT_TRUE(other.has_value());
+  auto started = std::chrono::steady_clock::now();
+  auto reclaimed = slots.Acquire("runner/b", std::chrono::seconds(10));
+  ASSERT_TRUE(reclaimed.has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(slots.HeldBy("job-a"), 0);
+}
+
 }  // namespace
 }  // namespace drover::fleet

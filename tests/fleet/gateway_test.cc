@@ -3,7 +3,9 @@
 #include "fleet/gateway.h"
 #include "fleet/rate_governor.h"
 
+#include <atomic>
 #include <sstream>
+#include <thread>
 
 #include "agent/http_model_client.h"
 #include "agent/protocol.h"
@@ -220,6 +222,79 @@ TEST_F(GatewayTest, BudgetExhaustedRefusesFurtherRequests) {
   EXPECT_EQ(usage.output_tokens, 20);
   EXPECT_EQ(usage.requests, 2);
   EXPECT_EQ(usage.replayed, 1);
+}
+
+TEST_F(GatewayTest, ParallelRequestsOnTheSocketStayWithinTheTokenBudget) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("flood");
+  job.max_tokens = 2000;
+  ASSERT_OK(gateway.OpenJob(job));
+  agent::ModelReply scripted;
+  scripted.text = "ok";
+  scripted.usage = {400, 100, 0};
+  for (int i = 0; i < 40; ++i) upstream_.AddReply(scripted, milliseconds(20));
+  size_t before = upstream_.requests().size();
+  std::vector<std::thread> threads;
+  std::atomic<int> served = 0;
+  std::atomic<int> refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    threads.emplace_back([&] {
+      auto client = Client(Provider::kOpenAiChat, job);
+      auto request = UserSays("flood");
+      request.max_output_tokens = 100000;
+      auto reply = client.Complete(request);
+      if (reply) {
+        ++served;
+      } else {
+        EXPECT_EQ(reply.error().code, ErrorCode::kBudgetExhausted) << reply.error().ToString();
+        EXPECT_NE(reply.error().message.find("token budget reached at the gateway"),
+                  std::string::npos)
+            << reply.error().message;
+        ++refused;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  auto received = upstream_.requests();
+  // 500 tokens a reply: four fit in 2000, each settled before the next is admitted.
+  EXPECT_EQ(received.size() - before, 4u);
+  EXPECT_EQ(served, 4);
+  EXPECT_EQ(refused, 36);
+  JobUsage usage = gateway.Usage("flood");
+  EXPECT_LE(usage.input_tokens + usage.output_tokens, job.max_tokens);
+  EXPECT_EQ(usage.requests, 40);
+  EXPECT_EQ(usage.turns, 4);
+  // The output asked for upstream is capped to what the budget has left.
+  for (size_t i = before; i < received.size(); ++i) {
+    int64_t asked = Json::parse(received[i].body).value("max_tokens", int64_t{0});
+    EXPECT_GT(asked, 0);
+    EXPECT_LE(asked, job.max_tokens - static_cast<int64_t>(i - before) * 500);
+  }
+}
+
+TEST_F(GatewayTest, TurnsAreCountedAtTheGateway) {
+  Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
+  JobConfig job = Job("turns");
+  job.max_turns = 3;
+  ASSERT_OK(gateway.OpenJob(job));
+  agent::ModelReply scripted;
+  scripted.text = "ok";
+  scripted.usage = {10, 1, 0};
+  for (int i = 0; i < 5; ++i) upstream_.AddReply(scripted);
+  size_t before = upstream_.requests().size();
+  auto client = Client(Provider::kOpenAiChat, job);
+  for (int i = 0; i < 3; ++i) ASSERT_OK(client.Complete(UserSays("turn")));
+  for (int i = 0; i < 2; ++i) {
+    auto refused = client.Complete(UserSays("turn"));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code, ErrorCode::kBudgetExhausted);
+    EXPECT_NE(refused.error().message.find("turn limit reached at the gateway"), std::string::npos)
+        << refused.error().message;
+  }
+  EXPECT_EQ(upstream_.requests().size() - before, 3u);
+  JobUsage usage = gateway.Usage("turns");
+  EXPECT_EQ(usage.turns, 3);
+  EXPECT_EQ(usage.requests, 5);
 }
 
 TEST_F(GatewayTest, ForwardsUpstreamWithTheKeyAndWithoutTheAgentsHeaders) {
@@ -759,6 +834,140 @@ TEST_F(GatewayTest, BadRequestDoesNotFallBack) {
   EXPECT_TRUE(backup.requests().empty());
   EXPECT_EQ(gateway.Usage("j").fallbacks, 0);
 }
+
+// A key no credential shape matches, with characters that every encoding changes.
+constexpr const char* kEchoedKey = "gw-Key/With+Odd\"Chars\\=0123456789";
+
+// Each form a provider may quote the key in, as the scripted server renders it.
+std::vector<std::string> EchoForms() {
+  return {"{credential}", "{credential_json}", "{credential_percent}", "{credential_base64}"};
+}
+
+// What the agent received, read whole (status, headers and body) over the job's socket.
+HttpResponse AgentSends(HttpClient& http, const JobConfig& job, Provider provider, bool stream) {
+  agent::ModelRequest request = UserSays("x");
+  request.stream = stream;
+  HttpRequest out;
+  out.method = "POST";
+  out.url = std::string("http://gateway") + std::string(agent::RequestPath(provider));
+  out.unix_socket = job.socket_path.string();
+  out.headers["content-type"] = "application/json";
+  out.body = agent::EncodeRequest(provider, request).dump();
+  auto response = http.Send(out);
+  EXPECT_TRUE(response.has_value());
+  return response ? *response : HttpResponse{};
+}
+
+// No trace of the key: the raw value, the distinctive tail every form keeps, or an encoding.
+void ExpectNoKey(std::string_view text) {
+  EXPECT_EQ(text.find("0123456789"), std::string_view::npos) << text;
+  EXPECT_EQ(text.find("Odd"), std::string_view::npos) << text;
+  EXPECT_EQ(text.find("T2Rk"), std::string_view::npos) << text;  // base64 of "Odd" aligned
+}
+
+void ExpectNoKey(const HttpResponse& response) {
+  ExpectNoKey(response.body);
+  for (const auto& [name, value] : response.headers) ExpectNoKey(value);
+}
+
+class GatewayEchoTest : public GatewayTest, public ::testing::WithParamInterface<Provider> {
+ protected:
+  GatewayOptions EchoOptions() {
+    GatewayOptions options = UpstreamOptions(GetParam());
+    options.upstreams[0].api_key = kEchoedKey;
+    return options;
+  }
+
+  // A streamed error event in the provider's own shape, quoting `form`.
+  HttpResponse StreamError(const std::string& form) {
+    std::string data =
+        GetParam() == Provider::kAnthropic
+            ? R"({"type":"error","error":{"type":"overloaded_error","message":"bad key )" + form +
+                  R"("}})"
+            : R"({"error":{"type":"server_error","message":"bad key )" + form + R"("}})";
+    std::string event = GetParam() == Provider::kAnthropic ? "event: error\n" : "";
+    return Raw(200, event + "data: " + data + "\n\n", {{"content-type", "text/event-stream"}});
+  }
+};
+
+// A provider that quotes the key in 429, 500 and stream errors, then in a 401: the agent gets
+// the gateway's own 401 with a masked excerpt, and no form of the key anywhere.
+TEST_P(GatewayEchoTest, KeyEchoedInErrorsNeverReachesTheAgent) {
+  Gateway gateway(EchoOptions());
+  for (const std::string& form : EchoForms()) {
+    SCOPED_TRACE(form);
+    JobConfig job = Job("j" + std::to_string(form.size()));
+    ASSERT_OK(gateway.OpenJob(job));
+    // Inside JSON a provider escapes the key; as is, it quotes it in a plain-text body.
+    const bool raw = form == "{credential}";
+    const std::string in_json = raw ? "{credential_json}" : form;
+    upstream_.AddResponse(
+        Raw(429, R"({"error": {"message": "Rate limit for key )" + in_json + R"("}})"));
+    upstream_.AddResponse(Raw(500, "Internal error, key " + form));
+    upstream_.AddResponse(StreamError(in_json));
+    upstream_.AddResponse(raw ? Raw(401, "Incorrect API key provided: " + form)
+                              : Raw(401, R"({"error": {"message": "Incorrect API key provided: )" +
+                                             form + R"(", "type": "invalid_request_error"}})"));
+    HttpResponse seen = AgentSends(*http_, job, GetParam(), /*stream=*/false);
+    EXPECT_EQ(seen.status, 401);
+    EXPECT_EQ(seen.headers["x-drover-error"], "upstream_rejected");
+    EXPECT_NE(seen.body.find("upstream answered HTTP 401: Incorrect API key provided: [REDACTED]"),
+              std::string::npos)
+        << seen.body;
+    ExpectNoKey(seen);
+    ASSERT_OK(gateway.CloseJob(job.job_id));
+    ExpectNoKey(testing::ReadTestFile(*job.exchange_log));
+  }
+  EXPECT_EQ(upstream_.requests().size(), 4 * EchoForms().size());
+}
+
+// Retries used up on errors quoting the key: the gateway's 502 quotes them, masked.
+TEST_P(GatewayEchoTest, KeyEchoedInRetriedErrorsIsMaskedInTheGatewaysOwnError) {
+  GatewayOptions options = EchoOptions();
+  options.retry.max_attempts = 3;
+  Gateway gateway(options);
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddResponse(Raw(500, R"({"error": {"message": "key {credential_json} failed"}})"));
+  upstream_.AddResponse(Raw(429, "slow down {credential_percent}"));
+  upstream_.AddResponse(StreamError("{credential_base64}"));
+  HttpResponse seen = AgentSends(*http_, job, GetParam(), /*stream=*/true);
+  EXPECT_EQ(seen.status, 502);
+  EXPECT_EQ(seen.headers["x-drover-error"], "upstream_unavailable");
+  EXPECT_NE(seen.body.find("[REDACTED]"), std::string::npos) << seen.body;
+  ExpectNoKey(seen);
+}
+
+// A successful reply that quotes the key (text and tool arguments), served as JSON and as a
+// stream: masked in both, and in the exchange log.
+TEST_P(GatewayEchoTest, KeyEchoedInAReplyIsMasked) {
+  Gateway gateway(EchoOptions());
+  JobConfig job = Job("j");
+  ASSERT_OK(gateway.OpenJob(job));
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream);
+    for (const std::string& form : EchoForms()) {
+      upstream_.AddReply(agent::ModelReply{
+          "your key is " + form,
+          {{"call_1", "write_file", Json{{"path", "k.txt"}, {"content", form}}.dump()}},
+          {5, 5, 0},
+          ""});
+      HttpResponse seen = AgentSends(*http_, job, GetParam(), stream);
+      EXPECT_EQ(seen.status, 200) << seen.body;
+      EXPECT_NE(seen.body.find("your key is [REDACTED]"), std::string::npos) << seen.body;
+      ExpectNoKey(seen);
+    }
+  }
+  ExpectNoKey(testing::ReadTestFile(*job.exchange_log));
+}
+
+INSTANTIATE_TEST_SUITE_P(Providers, GatewayEchoTest,
+                         ::testing::Values(Provider::kOpenAiChat, Provider::kAnthropic),
+                         [](const auto& param_info) {
+                           return param_info.param == Provider::kAnthropic
+                                      ? std::string("anthropic")
+                                      : std::string("openai");
+                         });
 
 }  // namespace
 }  // namespace drover::fleet

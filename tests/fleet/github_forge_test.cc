@@ -368,6 +368,97 @@ TEST_F(GitHubForgeTest, SecondaryLimitWithoutHeadersBacksOffAMinuteAndGivesUpAft
   EXPECT_EQ(clock_.sleeps.size(), 2u);
 }
 
+// forge.push_to: fork. The branch goes to the token user's fork (made on first use), the PR is
+// opened on the target from drover-bot:branch, and a second publish finds it by that head.
+TEST_F(GitHubForgeTest, PushToForkMakesTheForkAndOpensThePrFromIt) {
+  GitHubForgeOptions options;
+  options.api_base_url = github_.BaseUrl();
+  options.token = kToken;
+  options.push_to_fork = true;
+  GitHubForge forge(options, *http_, governor_);
+  std::vector<std::string> forked;
+  github_.SetForkHook([&](const std::string& owner, const std::string& name) {
+    forked.push_back(owner + "/" + name);
+  });
+  auto location = forge.PushLocation(MakeDraft());
+  ASSERT_OK(location);
+  EXPECT_EQ(*location, "https://github.com/drover-bot/widgets.git");
+  EXPECT_EQ(forked, std::vector<std::string>{"drover-bot/widgets"});
+
+  auto pr = forge.OpenOrUpdatePullRequest(MakeDraft());
+  ASSERT_OK(pr);
+  Json opened = github_.Pull(1);
+  EXPECT_EQ(opened["head"]["label"], "drover-bot:drover/upgrade-logging");
+  EXPECT_EQ(opened["head"]["ref"], "drover/upgrade-logging");
+  EXPECT_EQ(opened["base"]["ref"], "main");
+  EXPECT_EQ(pr->id, "acme/widgets#1");
+
+  // A new forge (a later run): the fork is found, not made again; the PR is updated.
+  GitHubForge later(options, *http_, governor_);
+  ASSERT_OK(later.PushLocation(MakeDraft()));
+  auto again = later.OpenOrUpdatePullRequest(MakeDraft());
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->updated);
+  EXPECT_EQ(github_.PullCount(), 1u);
+  EXPECT_EQ(forked.size(), 1u);
+  int fork_posts = 0;
+  for (const auto& request : github_.Requests()) {
+    fork_posts += request.method == "POST" && request.path == "/repos/acme/widgets/forks";
+  }
+  EXPECT_EQ(fork_posts, 1);
+}
+
+TEST_F(GitHubForgeTest, PushToForkOfAnOrganisationAsksForItAndRefusesANonFork) {
+  GitHubForgeOptions options;
+  options.api_base_url = github_.BaseUrl();
+  options.token = kToken;
+  options.push_to_fork = true;
+  options.fork_owner = "acme-bots";
+  GitHubForge forge(options, *http_, governor_);
+  auto location = forge.PushLocation(MakeDraft());
+  ASSERT_OK(location);
+  EXPECT_EQ(*location, "https://github.com/acme-bots/widgets.git");
+  bool asked = false;
+  for (const auto& request : github_.Requests()) {
+    if (request.method == "POST" && request.path == "/repos/acme/widgets/forks") {
+      asked = Json::parse(request.body)["organization"] == "acme-bots";
+    }
+  }
+  EXPECT_TRUE(asked);
+
+  // A repository with the fork's name that is not a fork of the target gets nothing.
+  options.fork_owner = "mallory";
+  github_.AddRepository("mallory/widgets",
+                        {{"full_name", "mallory/widgets"}, {"name", "widgets"}, {"fork", false}});
+  GitHubForge other(options, *http_, governor_);
+  auto refused = other.PushLocation(MakeDraft());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(
+      refused.error().message.find("mallory/widgets exists and is not a fork of acme/widgets"),
+      std::string::npos)
+      << refused.error().message;
+  auto no_pr = other.OpenOrUpdatePullRequest(MakeDraft());
+  EXPECT_FALSE(no_pr.has_value());
+  EXPECT_EQ(github_.PullCount(), 0u);
+}
+
+TEST(ForkLocation, ReplacesTheRepositoryPathKeepingSchemeHostPortAndSuffix) {
+  auto https =
+      ReplaceRepositoryPath("https://github.com/acme/widgets.git", "acme/widgets", "bot/widgets");
+  ASSERT_OK(https);
+  EXPECT_EQ(*https, "https://github.com/bot/widgets.git");
+  auto local = ReplaceRepositoryPath("http://127.0.0.1:8080/acme/platform/widgets/",
+                                     "acme/platform/widgets", "bot/widgets");
+  ASSERT_OK(local);
+  EXPECT_EQ(*local, "http://127.0.0.1:8080/bot/widgets");
+  auto scp = ReplaceRepositoryPath("git@github.com:acme/widgets.git", "acme/widgets", "b/w");
+  ASSERT_OK(scp);
+  EXPECT_EQ(*scp, "git@github.com:b/w.git");
+  EXPECT_FALSE(ReplaceRepositoryPath("https://github.com/xacme/widgets", "acme/widgets", "b/w"));
+  EXPECT_FALSE(ReplaceRepositoryPath("https://github.com/other/repo", "acme/widgets", "b/w"));
+}
+
 TEST(GitHubLocation, ParsesHttpsSshAndEnterpriseForms) {
   auto https = ParseGitHubLocation("https://github.com/acme/widgets.git");
   ASSERT_OK(https);

@@ -210,6 +210,61 @@ TEST_F(GitLabForgeTest, AsksCodeOwnersUsersForReviewAndKeepsReviewersAlreadyTher
   EXPECT_FALSE(Json::parse(gitlab_.Requests().back().body).contains("reviewer_ids"));
 }
 
+// forge.push_to: fork. The fork is made in the token user's namespace, the merge request is
+// opened on the fork into the target (target_project_id), and found again by its source.
+TEST_F(GitLabForgeTest, PushToForkOpensTheMergeRequestFromTheFork) {
+  GitLabForgeOptions options;
+  options.api_base_url = gitlab_.BaseUrl() + "/api/v4";
+  options.token = kToken;
+  options.push_to_fork = true;
+  options.request_codeowners = false;
+  GitLabForge forge(options, *http_, governor_);
+  std::vector<std::string> forked;
+  gitlab_.SetForkHook([&](const std::string& path) { forked.push_back(path); });
+  // An open MR from the target's own branch of that name is someone else's: not updated.
+  gitlab_.Set(1, "source_branch", "drover/upgrade-logging");
+  gitlab_.Set(1, "state", "opened");
+  gitlab_.Set(1, "iid", 1);
+  gitlab_.Set(1, "source_project_id", 1);
+  auto location = forge.PushLocation(MakeDraft());
+  ASSERT_OK(location);
+  EXPECT_EQ(*location, "https://gitlab.example.com/drover-bot/widgets.git");
+  EXPECT_EQ(forked, std::vector<std::string>{"drover-bot/widgets"});
+  auto mr = forge.OpenOrUpdateMergeRequest(MakeDraft());
+  ASSERT_OK(mr);
+  EXPECT_FALSE(mr->updated);
+  EXPECT_EQ(mr->id, "acme/platform/widgets!2");
+  Json opened = gitlab_.Mr(2);
+  EXPECT_EQ(opened["source_project_id"], 2);
+  EXPECT_EQ(opened["target_project_id"], 1);
+  EXPECT_EQ(opened["source_branch"], "drover/upgrade-logging");
+  bool on_fork = false;
+  for (const auto& request : gitlab_.Requests()) {
+    on_fork = on_fork ||
+              (request.method == "POST" && request.path == "/api/v4/projects/2/merge_requests");
+  }
+  EXPECT_TRUE(on_fork);
+
+  // Again (a later run): the fork is found, and the fork's MR is the one updated.
+  GitLabForge later(options, *http_, governor_);
+  auto again = later.OpenOrUpdateMergeRequest(MakeDraft());
+  ASSERT_OK(again);
+  EXPECT_TRUE(again->updated);
+  EXPECT_EQ(again->id, "acme/platform/widgets!2");
+  EXPECT_EQ(gitlab_.Count(), 2u);
+  EXPECT_EQ(forked.size(), 1u);
+
+  // A project at the fork's path that is not a fork of the target is refused.
+  options.fork_owner = "mallory";
+  gitlab_.AddProject("mallory/widgets", {{"id", 40}, {"path_with_namespace", "mallory/widgets"}});
+  GitLabForge other(options, *http_, governor_);
+  auto refused = other.PushLocation(MakeDraft());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_NE(refused.error().message.find("is not a fork of acme/platform/widgets"),
+            std::string::npos)
+      << refused.error().message;
+}
+
 TEST(GitLabLocation, ParsesNestedGroupsOverHttpsAndSsh) {
   auto https = ParseGitLabLocation("https://gitlab.com/a/b/c.git");
   ASSERT_OK(https);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fleet/forges.h"
 #include "fleet/targets.h"
 #include "tests/testing/testing.h"
 
@@ -241,6 +242,32 @@ TEST(Spec, ForgeSection) {
             "migration.md:8: forge.token_env: \"ghp_abc-def\" is not an environment variable name");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token: x\n---\nx\n"),
             "migration.md:8: forge: unknown field 'token'");
+}
+
+TEST(Spec, ForgePushToFork) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
+                                     "forge:\n  kind: github\n  push_to: fork\n"
+                                     "  fork_owner: acme-bots\n---\nx\n",
+                                 "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_TRUE(spec->forge.push_to_fork);
+  EXPECT_EQ(spec->forge.fork_owner, "acme-bots");
+  auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
+  ASSERT_OK(defaults);
+  EXPECT_FALSE(defaults->forge.push_to_fork);
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  push_to: mirror\n---\nx\n"),
+            "migration.md:8: forge.push_to: \"mirror\" is neither upstream nor fork");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  fork_owner: bots\n---\nx\n"),
+            "migration.md:8: forge.fork_owner: needs forge.push_to: fork");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) +
+                    "forge:\n  push_to: fork\n  fork_owner: \"a b\"\n---\nx\n"),
+            "migration.md:9: forge.fork_owner: \"a b\" is not a user, organisation or namespace "
+            "name");
+  // The local forge has no forks: refused when the run's forge is resolved.
+  auto local = ResolveForge(spec->forge, ForgeKind::kLocal, "", {});
+  ASSERT_FALSE(local.has_value());
+  EXPECT_NE(local.error().message.find("forge.push_to: fork needs a github or gitlab forge"),
+            std::string::npos);
 }
 
 TEST(Spec, UnknownFieldSuggestsTheClosestName) {

@@ -1,5 +1,6 @@
 #include "tests/testing/fake_github.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace drover::testing {
@@ -27,11 +28,38 @@ HttpResponse FakeGitHub::Handle(const HttpRequest& request) {
                           : request.url.substr(request.url.find('?') + 1);
   Json body = request.body.empty() ? Json() : Json::parse(request.body, nullptr, false);
 
+  if (request.method == "GET" && path == "/user") {
+    return JsonResponse(200, {{"login", "drover-bot"}, {"id", 99}});
+  }
+  if (request.method == "POST" && path == repo + "/forks") {
+    std::string owner = body.is_object() && body.contains("organization")
+                            ? body["organization"].get<std::string>()
+                            : std::string("drover-bot");
+    std::string full_name = owner + "/widgets";
+    if (!repos_.contains(full_name)) {
+      repos_[full_name] = {{"full_name", full_name},
+                           {"name", "widgets"},
+                           {"owner", {{"login", owner}}},
+                           {"fork", true},
+                           {"parent", {{"full_name", "acme/widgets"}}}};
+      if (fork_hook_) fork_hook_(owner, "widgets");
+    }
+    return JsonResponse(202, repos_[full_name]);
+  }
+  if (request.method == "GET" && path.starts_with("/repos/") &&
+      std::count(path.begin(), path.end(), '/') == 3) {
+    std::string full_name = path.substr(std::string_view("/repos/").size());
+    if (repos_.contains(full_name)) return JsonResponse(200, repos_[full_name]);
+    if (full_name == "acme/widgets") {
+      return JsonResponse(200, {{"full_name", full_name}, {"name", "widgets"}, {"fork", false}});
+    }
+    return JsonResponse(404, {{"message", "Not Found"}});
+  }
   if (request.method == "GET" && path == repo + "/pulls") {
     Json list = Json::array();
     for (auto& [number, pr] : pulls_) {
-      if (pr["state"] == "open" && query.find("head=acme:" + pr["head"]["ref"].get<std::string>() +
-                                              "&") != std::string::npos) {
+      if (pr["state"] == "open" &&
+          query.find("head=" + pr["head"]["label"].get<std::string>() + "&") != std::string::npos) {
         list.push_back(pr);
       }
     }
@@ -39,6 +67,10 @@ HttpResponse FakeGitHub::Handle(const HttpRequest& request) {
   }
   if (request.method == "POST" && path == repo + "/pulls") {
     int number = static_cast<int>(pulls_.size()) + 1;
+    // "OWNER:branch" opens a PR from OWNER's fork; a bare branch is the repository's own.
+    std::string head = body["head"].get<std::string>();
+    std::string label = head.find(':') == std::string::npos ? "acme:" + head : head;
+    std::string ref = label.substr(label.find(':') + 1);
     pulls_[number] = {
         {"number", number},
         {"html_url", "https://github.com/acme/widgets/pull/" + std::to_string(number)},
@@ -49,7 +81,11 @@ HttpResponse FakeGitHub::Handle(const HttpRequest& request) {
         {"merged", false},
         {"merged_at", nullptr},
         {"user", {{"login", "drover-bot"}}},
-        {"head", {{"ref", body["head"]}, {"sha", "abc123"}}},
+        {"head",
+         {{"ref", ref},
+          {"label", label},
+          {"repo", {{"full_name", label.substr(0, label.find(':')) + "/widgets"}}},
+          {"sha", "abc123"}}},
         {"base", {{"ref", body["base"]}}},
         {"labels", Json::array()}};
     return JsonResponse(201, pulls_[number]);

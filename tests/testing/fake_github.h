@@ -29,9 +29,14 @@ HttpResponse JsonResponse(int status, const Json& body, HttpHeaders headers = {}
 
 // A loopback stand-in for api.github.com that keeps pull requests for one repository
 // (acme/widgets), records every request, and lets a test answer any request itself first.
+// The token's user is drover-bot (GET /user). Forks of acme/widgets (POST .../forks, with
+// an optional organization) are kept as repositories GET /repos/OWNER/NAME finds; a test
+// may add other repositories with AddRepository.
 class FakeGitHub {
  public:
   using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
+  // Called (under the fake's lock) when a fork is made: owner and name of the new fork.
+  using ForkHook = std::function<void(const std::string& owner, const std::string& name)>;
 
   FakeGitHub() : server_([this](const HttpRequest& request) { return Handle(request); }) {}
 
@@ -50,6 +55,15 @@ class FakeGitHub {
   void SetPullField(int number, const std::string& key, Json value) {
     std::lock_guard lock(mutex_);
     pulls_[number][key] = std::move(value);
+  }
+  void SetForkHook(ForkHook fn) {
+    std::lock_guard lock(mutex_);
+    fork_hook_ = std::move(fn);
+  }
+  // A repository GET /repos/FULL_NAME answers with `repo` (e.g. one that is not a fork).
+  void AddRepository(const std::string& full_name, Json repo) {
+    std::lock_guard lock(mutex_);
+    repos_[full_name] = std::move(repo);
   }
   std::vector<Recorded> Requests() {
     std::lock_guard lock(mutex_);
@@ -70,6 +84,8 @@ class FakeGitHub {
   std::mutex mutex_;
   std::vector<Recorded> requests_;
   std::map<int, Json> pulls_;
+  std::map<std::string, Json> repos_;  // By full name.
+  ForkHook fork_hook_;
   Json check_runs_ = {{"total_count", 0}, {"check_runs", Json::array()}};
   Json status_ = {{"state", "pending"}, {"statuses", Json::array()}};
   Override override_;

@@ -14,6 +14,61 @@ HttpResponse FakeGitLab::Handle(const HttpRequest& request) {
   std::string base = std::string("/api/v4/projects/acme%2Fplatform%2Fwidgets/merge_requests");
   std::string path = request.url.substr(0, request.url.find('?'));
   Json body = request.body.empty() ? Json() : Json::parse(request.body, nullptr, false);
+  const std::string projects = "/api/v4/projects/";
+  auto unescape = [](std::string text) {
+    for (size_t at = text.find("%2F"); at != std::string::npos; at = text.find("%2F", at)) {
+      text.replace(at, 3, "/");
+    }
+    return text;
+  };
+  if (request.method == "GET" && path == "/api/v4/user") {
+    return JsonResponse(200, {{"id", 7}, {"username", "drover-bot"}});
+  }
+  if (request.method == "POST" && path == projects + "acme%2Fplatform%2Fwidgets/fork") {
+    std::string space = body.is_object() && body.contains("namespace_path")
+                            ? body["namespace_path"].get<std::string>()
+                            : std::string("drover-bot");
+    std::string fork_path = space + "/widgets";
+    if (!projects_.contains(fork_path)) {
+      projects_[fork_path] = {
+          {"id", static_cast<int64_t>(projects_.size()) + 2},
+          {"path_with_namespace", fork_path},
+          {"forked_from_project", {{"id", 1}, {"path_with_namespace", "acme/platform/widgets"}}}};
+      if (fork_hook_) fork_hook_(fork_path);
+    }
+    return JsonResponse(201, projects_[fork_path]);
+  }
+  if (request.method == "GET" && path.starts_with(projects) &&
+      path.find('/', projects.size()) == std::string::npos) {
+    std::string wanted = unescape(path.substr(projects.size()));
+    if (projects_.contains(wanted)) return JsonResponse(200, projects_[wanted]);
+    if (wanted == "acme/platform/widgets") {
+      return JsonResponse(200, {{"id", 1}, {"path_with_namespace", wanted}});
+    }
+    return JsonResponse(404, {{"message", "404 Project Not Found"}});
+  }
+  // A merge request opened on a fork, into the project.
+  if (request.method == "POST" && path.starts_with(projects) && path.ends_with("/merge_requests") &&
+      path != base) {
+    std::string source = path.substr(projects.size());
+    source = source.substr(0, source.find('/'));
+    const Json* fork = nullptr;
+    for (const auto& [fork_path, project] : projects_) {
+      if (std::to_string(project["id"].get<int64_t>()) == source) fork = &project;
+    }
+    if (fork == nullptr || !body.contains("target_project_id") || body["target_project_id"] != 1) {
+      return JsonResponse(404, {{"message", "404 Project Not Found"}});
+    }
+    int iid = static_cast<int>(mrs_.size()) + 1;
+    mrs_[iid] = body;
+    mrs_[iid]["iid"] = iid;
+    mrs_[iid]["state"] = "opened";
+    mrs_[iid]["sha"] = "def456";
+    mrs_[iid]["source_project_id"] = (*fork)["id"];
+    mrs_[iid]["web_url"] =
+        "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/" + std::to_string(iid);
+    return JsonResponse(201, mrs_[iid]);
+  }
   if (request.method == "GET" && path == "/api/v4/users") {
     Json found = Json::array();
     for (const auto& [username, id] : users_) {
@@ -49,6 +104,7 @@ HttpResponse FakeGitLab::Handle(const HttpRequest& request) {
     mrs_[iid]["iid"] = iid;
     mrs_[iid]["state"] = "opened";
     mrs_[iid]["sha"] = "def456";
+    mrs_[iid]["source_project_id"] = 1;
     mrs_[iid]["web_url"] =
         "https://gitlab.example.com/acme/platform/widgets/-/merge_requests/" + std::to_string(iid);
     return JsonResponse(201, mrs_[iid]);

@@ -20,10 +20,14 @@
 namespace drover::testing {
 
 // A loopback stand-in for GitLab's merge request API (under /api/v4) for one project,
-// acme/platform/widgets, and its user search; records every request.
+// acme/platform/widgets (id 1), and its user search; records every request. The token's user
+// is drover-bot (GET /user); forks of the project (POST .../fork, optional namespace_path)
+// get ids from 2 and accept merge requests into it (POST /projects/ID/merge_requests).
 class FakeGitLab {
  public:
   using Override = std::function<std::optional<HttpResponse>(const Recorded&)>;
+  // Called (under the fake's lock) with a new fork's path ("drover-bot/widgets").
+  using ForkHook = std::function<void(const std::string& path)>;
 
   FakeGitLab() : server_([this](const HttpRequest& request) { return Handle(request); }) {}
   Status Start() { return server_.ListenTcp(); }
@@ -49,6 +53,15 @@ class FakeGitLab {
     std::lock_guard lock(mutex_);
     return mrs_.size();
   }
+  void SetForkHook(ForkHook fn) {
+    std::lock_guard lock(mutex_);
+    fork_hook_ = std::move(fn);
+  }
+  // A project GET /projects/<escaped path> answers with `project`.
+  void AddProject(const std::string& path, Json project) {
+    std::lock_guard lock(mutex_);
+    projects_[path] = std::move(project);
+  }
   std::vector<Recorded> Requests() {
     std::lock_guard lock(mutex_);
     return requests_;
@@ -61,6 +74,8 @@ class FakeGitLab {
   std::vector<Recorded> requests_;
   std::map<int, Json> mrs_;
   std::map<std::string, int64_t> users_;
+  std::map<std::string, Json> projects_;  // Forks and added projects, by path.
+  ForkHook fork_hook_;
   Override override_;
   HttpServer server_;
 };

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+
 #include "agent/protocol.h"
 #include "agent/stream.h"
 #include "core/json.h"
@@ -16,6 +20,68 @@ HttpResponse TextResponse(int status, std::string body) {
   response.body = Json{{"type", "error"}, {"error", {{"type", "test_server"}, {"message", body}}}}
                       .dump();
   return response;
+}
+
+std::string Base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(n >> shift) & 63];
+  }
+  if (size_t rest = bytes.size() - i; rest > 0) {
+    uint32_t n = uint8_t(bytes[i]) << 16;
+    if (rest == 2) n |= uint8_t(bytes[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string Percent(std::string_view bytes) {
+  std::string out;
+  char buf[4];
+  for (unsigned char c : bytes) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// The credential a request carried, in the header its provider uses.
+std::string CredentialOf(const HttpRequest& request) {
+  if (auto it = request.headers.find("x-api-key"); it != request.headers.end()) return it->second;
+  if (auto it = request.headers.find("authorization"); it != request.headers.end()) {
+    std::string_view value = it->second;
+    if (value.starts_with("Bearer ")) value.remove_prefix(7);
+    return std::string(value);
+  }
+  return "";
+}
+
+void Substitute(std::string& text, std::string_view placeholder, const std::string& value) {
+  size_t pos = 0;
+  while ((pos = text.find(placeholder, pos)) != std::string::npos) {
+    text.replace(pos, placeholder.size(), value);
+    pos += value.size();
+  }
+}
+
+void Echo(std::string& text, const std::string& credential) {
+  if (text.find("{credential") == std::string::npos) return;
+  std::string json = Json(credential).dump();
+  Substitute(text, "{credential_json}", json.substr(1, json.size() - 2));
+  Substitute(text, "{credential_percent}", Percent(credential));
+  Substitute(text, "{credential_base64}", Base64(credential));
+  Substitute(text, "{credential}", credential);
 }
 
 }  // namespace
@@ -106,8 +172,14 @@ HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
   if (step.delay.count() > 0) {
     stopped_.wait_for(lock, step.delay, [this] { return stopping_; });
   }
-  if (auto* response = std::get_if<HttpResponse>(&step.answer)) return *response;
-  const auto& reply = std::get<agent::ModelReply>(step.answer);
+  const std::string credential = CredentialOf(request);
+  if (auto* response = std::get_if<HttpResponse>(&step.answer)) {
+    Echo(response->body, credential);
+    return *response;
+  }
+  auto& reply = std::get<agent::ModelReply>(step.answer);
+  Echo(reply.text, credential);
+  for (auto& call : reply.tool_calls) Echo(call.arguments, credential);
   HttpResponse response;
   response.status = 200;
   if (decoded && decoded->stream) {

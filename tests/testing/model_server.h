@@ -40,6 +40,11 @@ class ScriptedModelServer {
   // Queues a reply, rendered in the protocol of the request that takes it, after `delay`.
   void AddReply(agent::ModelReply reply,
                 std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // In every scripted answer (raw bodies, reply texts and tool-call arguments), these
+  // placeholders stand for the credential the request carried (its Authorization bearer
+  // token or x-api-key), as a provider that quotes a bad key does: {credential} as is,
+  // {credential_json} JSON-escaped, {credential_percent} percent-encoded and
+  // {credential_base64} in base64.
   // Queues a raw answer (429 with retry-after, 500, a garbage 200...), after `delay`.
   void AddResponse(HttpResponse response,
                    std::chrono::milliseconds delay = std::chrono::milliseconds(0));
