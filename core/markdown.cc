@@ -511,4 +511,12 @@ std::string InertCommitText(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+bool IsInvisibleCodePoint(uint32_t cp) {
+  return Invisible(cp);
+}
+
+size_t DecodeUtf8At(std::string_view text, size_t i, uint32_t& cp) {
+  return DecodeUtf8(text, i, cp);
+}
+
 }  // namespace drover

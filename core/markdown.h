@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -33,5 +34,14 @@ std::string MarkdownCodeSpan(std::string_view text);
 // in backticks, trailer-shaped lines ("Co-authored-by: ...") defused, control characters
 // dropped, invisible characters shown as code points, at most `max_bytes` kept.
 std::string InertCommitText(std::string_view text, size_t max_bytes);
+
+// Whether the code point renders as nothing or reorders the text around it: zero-width
+// spaces and joiners, bidirectional controls, word joiners, the byte-order mark,
+// interlinear annotations and the tag block. The list the functions above show as [U+XXXX].
+bool IsInvisibleCodePoint(uint32_t cp);
+
+// Decodes the UTF-8 sequence at text[i] into `cp`; its length, or 0 when it is malformed
+// (overlong, surrogate, beyond U+10FFFF, truncated).
+size_t DecodeUtf8At(std::string_view text, size_t i, uint32_t& cp);
 
 }  // namespace drover

@@ -40,9 +40,10 @@ constexpr std::string_view kLimitFields[] = {"max_turns",
                                              "max_attempts"};
 constexpr std::string_view kBaselineFields[] = {"on_red"};
 constexpr std::string_view kPolicyFields[] = {
-    "max_files_changed",   "max_lines_changed",      "allowed_paths", "forbidden_paths",
-    "allow_deleted_tests", "allow_skipped_tests",    "must_be_gone",  "must_be_gone_except",
-    "must_appear",         "allow_external_symlinks"};
+    "max_files_changed",    "max_lines_changed",       "allowed_paths",      "forbidden_paths",
+    "allow_deleted_tests",  "allow_skipped_tests",     "must_be_gone",       "must_be_gone_except",
+    "must_appear",          "allow_external_symlinks", "allow_binary_files", "max_file_bytes",
+    "invisible_characters", "allow_control_files"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
@@ -403,15 +404,36 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
       for (auto [field, target] :
            {std::pair{"allow_deleted_tests", &spec.policy.allow_deleted_tests},
             std::pair{"allow_skipped_tests", &spec.policy.allow_skipped_tests},
-            std::pair{"allow_external_symlinks", &spec.policy.allow_external_symlinks}}) {
+            std::pair{"allow_external_symlinks", &spec.policy.allow_external_symlinks},
+            std::pair{"allow_binary_files", &spec.policy.allow_binary_files}}) {
         std::string path = std::string("policy.") + field;
         auto flag = [&](const YAML::Node& n) { return reader.Bool(n, path); };
         if (auto ok = Optional(policy, field, flag, *target); !ok) return ok;
       }
+      if (auto ok = Optional(
+              policy, "max_file_bytes",
+              [&](const YAML::Node& n) {
+                return reader.PositiveInteger(n, "policy.max_file_bytes", int64_t{1} << 40);
+              },
+              spec.policy.max_file_bytes);
+          !ok) {
+        return ok;
+      }
+      if (const YAML::Node invisible = policy["invisible_characters"];
+          invisible.IsDefined() && !invisible.IsNull()) {
+        auto text = reader.String(invisible, "policy.invisible_characters");
+        if (!text) return std::unexpected(text.error());
+        if (*text != "refuse" && *text != "flag") {
+          return reader.FailAt(invisible, "policy.invisible_characters",
+                               "expected refuse or flag, got \"" + *text + "\"");
+        }
+        spec.policy.flag_invisible_characters = *text == "flag";
+      }
       for (auto [field, target] :
            {std::pair{"allowed_paths", &spec.policy.allowed_paths},
             std::pair{"forbidden_paths", &spec.policy.forbidden_paths},
-            std::pair{"must_be_gone_except", &spec.policy.must_be_gone_except}}) {
+            std::pair{"must_be_gone_except", &spec.policy.must_be_gone_except},
+            std::pair{"allow_control_files", &spec.policy.allow_control_files}}) {
         std::string path = std::string("policy.") + field;
         auto globs = StringList(reader, policy[field], path);
         if (!globs) return std::unexpected(globs.error());

@@ -7,12 +7,15 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
 #include <system_error>
 #include <utility>
 
+#include "core/markdown.h"
 #include "core/strings.h"
 
 namespace drover::verifiers {
@@ -186,6 +189,64 @@ bool MatchesAny(std::span<const std::string> globs, std::string_view path) {
   return std::any_of(globs.begin(), globs.end(),
                      [&](const std::string& glob) { return GlobMatches(glob, path); });
 }
+
+// Files that run code or decide what runs on a forge, a runner or a developer's machine,
+// rather than being code under test. Globs as GlobMatches reads them.
+struct ControlGlob {
+  std::string_view glob;
+  std::string_view kind;
+};
+constexpr ControlGlob kControlFiles[] = {
+    {".github/workflows/**", "CI configuration"},
+    {".github/actions/**", "CI configuration"},
+    {"**/action.yml", "CI configuration"},
+    {"**/action.yaml", "CI configuration"},
+    {".gitlab-ci.yml", "CI configuration"},
+    {".gitlab-ci.yaml", "CI configuration"},
+    {"**/*.gitlab-ci.yml", "CI configuration"},
+    {".gitlab/**", "CI configuration"},
+    {"**/Jenkinsfile", "CI configuration"},
+    {"**/Jenkinsfile.*", "CI configuration"},
+    {"**/*.jenkinsfile", "CI configuration"},
+    {".circleci/**", "CI configuration"},
+    {"**/azure-pipelines*.yml", "CI configuration"},
+    {"**/azure-pipelines*.yaml", "CI configuration"},
+    {".azure-pipelines/**", "CI configuration"},
+    {".azuredevops/**", "CI configuration"},
+    {".travis.yml", "CI configuration"},
+    {"bitbucket-pipelines.yml", "CI configuration"},
+    {".buildkite/**", "CI configuration"},
+    {".drone.yml", "CI configuration"},
+    {".drone.jsonnet", "CI configuration"},
+    {"appveyor.yml", "CI configuration"},
+    {".appveyor.yml", "CI configuration"},
+    {".cirrus.yml", "CI configuration"},
+    {".woodpecker.yml", "CI configuration"},
+    {".woodpecker/**", "CI configuration"},
+    {".semaphore/**", "CI configuration"},
+    {"cloudbuild.yaml", "CI configuration"},
+    {"cloudbuild.yml", "CI configuration"},
+    {"codemagic.yaml", "CI configuration"},
+    {".tekton/**", "CI configuration"},
+    {"buildspec.yml", "CI configuration"},
+    {".github/dependabot.yml", "CI configuration"},
+    {".husky/**", "a git hook"},
+    {".githooks/**", "a git hook"},
+    {".pre-commit-config.yaml", "a git hook"},
+    {".pre-commit-config.yml", "a git hook"},
+    {".pre-commit-hooks.yaml", "a git hook"},
+    {"lefthook.yml", "a git hook"},
+    {".lefthook.yml", "a git hook"},
+    {"lefthook-local.yml", "a git hook"},
+    {".lefthook/**", "a git hook"},
+    {".overcommit.yml", "a git hook"},
+    {"**/.gitattributes", "git attributes"},
+    {".gitmodules", "submodules"},
+    {"CODEOWNERS", "code owners"},
+    {".github/CODEOWNERS", "code owners"},
+    {"docs/CODEOWNERS", "code owners"},
+    {".gitlab/CODEOWNERS", "code owners"},
+};
 
 // --- Tests and skips ---
 
@@ -679,6 +740,258 @@ void CheckLinks(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& v
   }
 }
 
+// Control characters other than tab and CR, and what IsInvisibleCodePoint lists plus the
+// remaining format (Cf) characters: Arabic number signs, the Syriac abbreviation mark,
+// Egyptian hieroglyph and Brahmi format controls, musical symbol beams.
+bool Hidden(uint32_t cp) {
+  if (cp == '\t' || cp == '\r') return false;
+  if (cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F)) return true;
+  return IsInvisibleCodePoint(cp) || (cp >= 0x0600 && cp <= 0x0605) || cp == 0x06DD ||
+         cp == 0x070F || cp == 0x0890 || cp == 0x0891 || cp == 0x08E2 || cp == 0x110BD ||
+         cp == 0x110CD || (cp >= 0x13430 && cp <= 0x1343F) || (cp >= 0x1BCA0 && cp <= 0x1BCA3) ||
+         (cp >= 0x1D173 && cp <= 0x1D17A);
+}
+
+std::string CodePoint(uint32_t cp) {
+  char code[16];
+  std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
+  return code;
+}
+
+// Binary files, sizes and invisible characters in what the change adds.
+void CheckContent(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty() || file.new_mode == 0120000 || file.new_mode == 0160000) continue;
+    uint64_t bytes = file.new_size;
+    uint64_t added = 0;
+    for (const DiffLine& line : file.added) added += line.text.size() + 1;
+    bytes = std::max(bytes, added);
+    bool content_changed = file.status != FileStatus::kRenamed || !file.added.empty();
+    if (file.binary && content_changed) {
+      std::string sentence =
+          Verb(file) + ", a binary file" +
+          (file.new_size > 0 ? " of " + std::to_string(file.new_size) + " bytes" : std::string());
+      if (rules.allow_binary_files) {
+        verdict.notes.push_back(sentence);
+      } else {
+        verdict.violations.push_back(sentence + "; policy.allow_binary_files allows it");
+      }
+    }
+    if (bytes > rules.max_file_bytes && content_changed) {
+      verdict.violations.push_back(Verb(file) + " with " + std::to_string(bytes) +
+                                   " bytes, more than policy.max_file_bytes (" +
+                                   std::to_string(rules.max_file_bytes) + ")");
+    }
+    std::vector<std::string> places;
+    for (const DiffLine& line : file.added) {
+      std::set<uint32_t> seen;
+      for (size_t i = 0; i < line.text.size();) {
+        uint32_t cp = 0;
+        size_t length = DecodeUtf8At(line.text, i, cp);
+        if (length == 0) {  // Not UTF-8 (Latin-1 and the like): one byte, not judged.
+          ++i;
+          continue;
+        }
+        // A byte-order mark is a file's first character, not a hidden one.
+        bool bom = cp == 0xFEFF && i == 0 && line.new_line == 1;
+        if (!bom && Hidden(cp) && seen.insert(cp).second) {
+          places.push_back(file.new_path + ":" + std::to_string(line.new_line) + " " +
+                           CodePoint(cp));
+        }
+        i += length;
+      }
+    }
+    if (places.empty()) continue;
+    std::string sentence = Verb(file) + " with invisible or control characters" + Places(places);
+    if (rules.flag_invisible_characters) {
+      verdict.notes.push_back(sentence);
+    } else {
+      verdict.violations.push_back(sentence);
+    }
+  }
+}
+
+// --- Credentials ---
+
+bool IsAlnum(char c) {
+  return IsIdentChar(c) && c != '_';
+}
+bool IsUpperOr27(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= '2' && c <= '7');
+}
+bool IsTokenChar(char c) {
+  return IsIdentChar(c) || c == '-';
+}
+
+char Lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c;
+}
+
+bool ContainsLower(std::string_view text, std::string_view needle) {
+  if (needle.size() > text.size()) return false;
+  for (size_t i = 0; i + needle.size() <= text.size(); ++i) {
+    size_t k = 0;
+    while (k < needle.size() && Lower(text[i + k]) == needle[k]) ++k;
+    if (k == needle.size()) return true;
+  }
+  return false;
+}
+
+// A value that only stands in for a secret: AWS's documented EXAMPLE keys, xxxx, one
+// repeated character, 123456..., <token>, ${VAR}, "changeme" and the like.
+bool Placeholder(std::string_view value) {
+  for (std::string_view word :
+       {"example", "xxxx", "****", "....", "placeholder", "changeme", "change_me", "redacted",
+        "dummy", "sample", "your_", "your-", "<", "${", "{{", "%(", "$(", "insert", "replace"}) {
+    if (ContainsLower(value, word)) return true;
+  }
+  std::set<char> distinct(value.begin(), value.end());
+  return distinct.size() <= 3;
+}
+
+struct TokenFormat {
+  std::string_view prefix;
+  std::string_view kind;
+  size_t min_rest;     // Characters the body needs after the prefix.
+  bool (*body)(char);  // What a body character may be.
+  bool word_start;     // The prefix may not continue a word.
+};
+
+constexpr TokenFormat kTokenFormats[] = {
+    {"AKIA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ASIA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ABIA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ACCA", "an AWS access key id", 16, IsUpperOr27, true},
+    {"ghp_", "a GitHub token", 36, IsAlnum, true},
+    {"gho_", "a GitHub token", 36, IsAlnum, true},
+    {"ghs_", "a GitHub token", 36, IsAlnum, true},
+    {"ghu_", "a GitHub token", 36, IsAlnum, true},
+    {"ghr_", "a GitHub token", 36, IsAlnum, true},
+    {"github_pat_", "a GitHub token", 40, IsIdentChar, true},
+    {"glpat-", "a GitLab token", 20, IsTokenChar, true},
+    {"gldt-", "a GitLab token", 20, IsTokenChar, true},
+    {"glrt-", "a GitLab token", 20, IsTokenChar, true},
+    {"xoxb-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxp-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxa-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxr-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxs-", "a Slack token", 20, IsTokenChar, true},
+    {"xoxe-", "a Slack token", 20, IsTokenChar, true},
+    {"sk_live_", "a Stripe secret key", 20, IsAlnum, true},
+    {"rk_live_", "a Stripe secret key", 20, IsAlnum, true},
+    {"AIza", "a Google API key", 35, IsTokenChar, true},
+    {"sk-ant-", "an Anthropic API key", 32, IsTokenChar, true},
+    {"sk-proj-", "an OpenAI API key", 32, IsTokenChar, true},
+    {"sk-svcacct-", "an OpenAI API key", 32, IsTokenChar, true},
+    {"sk-", "an OpenAI API key", 40, IsAlnum, true},
+    {"npm_", "an npm token", 36, IsAlnum, true},
+    {"pypi-", "a PyPI token", 50, IsTokenChar, true},
+    {"hf_", "a Hugging Face token", 34, IsAlnum, true},
+};
+
+// Bits per character of `value`'s character distribution.
+double Entropy(std::string_view value) {
+  std::array<int, 256> counts{};
+  for (char c : value) ++counts[static_cast<unsigned char>(c)];
+  double bits = 0;
+  for (int count : counts) {
+    if (count == 0) continue;
+    double p = static_cast<double>(count) / static_cast<double>(value.size());
+    bits -= p * std::log2(p);
+  }
+  return bits;
+}
+
+bool LooksRandom(std::string_view value) {
+  if (value.size() < 16 || Placeholder(value)) return false;
+  bool letter = false;
+  bool digit = false;
+  for (char c : value) {
+    if (c == ' ') return false;  // Prose, not a key.
+    letter = letter || (Lower(c) >= 'a' && Lower(c) <= 'z');
+    digit = digit || (c >= '0' && c <= '9');
+  }
+  return letter && digit && Entropy(value) >= 3.5;
+}
+
+constexpr std::string_view kSecretNames[] = {
+    "password", "passwd",     "pwd",           "secret",      "token",       "api_key",
+    "apikey",   "api-key",    "access_key",    "accesskey",   "private_key", "privatekey",
+    "auth_key", "credential", "client_secret", "signing_key", "session_key", "bearer"};
+
+// "name = 'value'", "name: value", "NAME=value", "name := \"value\"", "\"name\": \"value\"",
+// "name => 'value'": the value assigned to each secret-like name on the line.
+void AssignedSecrets(std::string_view line, std::vector<std::string>& kinds) {
+  size_t i = 0;
+  while (i < line.size()) {
+    if (!IsIdentChar(line[i]) && line[i] != '-') {
+      ++i;
+      continue;
+    }
+    size_t start = i;
+    while (i < line.size() && (IsIdentChar(line[i]) || line[i] == '-' || line[i] == '.')) ++i;
+    std::string_view name = line.substr(start, i - start);
+    std::string_view secret_name;
+    for (std::string_view candidate : kSecretNames) {
+      if (ContainsLower(name, candidate)) secret_name = candidate;
+    }
+    if (secret_name.empty()) continue;
+    size_t j = i;
+    while (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == ']')) ++j;
+    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+    if (j < line.size() && line[j] == ':' && j + 1 < line.size() && line[j + 1] == '=') ++j;
+    if (j >= line.size() || (line[j] != '=' && line[j] != ':')) continue;
+    ++j;
+    if (j < line.size() && (line[j] == '>' || line[j] == '=')) {
+      if (line[j] == '=') continue;  // A comparison: name == value.
+      ++j;
+    }
+    while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+    std::string_view value;
+    if (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == '`')) {
+      size_t close = line.find(line[j], j + 1);
+      if (close == std::string_view::npos) continue;
+      value = line.substr(j + 1, close - j - 1);
+    } else {
+      size_t end = j;
+      while (end < line.size() && (IsTokenChar(line[end]) || line[end] == '+' || line[end] == '/' ||
+                                   line[end] == '=' || line[end] == '.')) {
+        ++end;
+      }
+      // A call, an index or an attribute: an expression computing the value, not the value.
+      if (end < line.size() && (line[end] == '(' || line[end] == '[')) continue;
+      value = line.substr(j, end - j);
+      if (value.find('.') != std::string_view::npos &&
+          !(value.starts_with("eyJ") && std::count(value.begin(), value.end(), '.') == 2)) {
+        continue;
+      }
+    }
+    if (LooksRandom(value)) kinds.push_back("a secret assigned to `" + std::string(name) + "`");
+  }
+}
+
+// Changes to control files (and submodule commits) outside policy.allow_control_files.
+void CheckControlFiles(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  for (const FileChange& file : diff.files) {
+    for (const std::string& path : PathsOf(file)) {
+      std::string_view kind = ControlFileKind(path);
+      bool gitlink = (path == file.new_path && file.new_mode == 0160000) ||
+                     (path == file.old_path && file.old_mode == 0160000);
+      if (kind.empty() && gitlink) kind = "a submodule commit";
+      if (kind.empty()) continue;
+      std::string sentence = Verb(file) + ", " + std::string(kind);
+      if (MatchesAny(rules.allow_control_files, path)) {
+        verdict.notes.push_back(sentence);
+      } else {
+        verdict.violations.push_back(sentence +
+                                     "; only paths in policy.allow_control_files may "
+                                     "change");
+      }
+      break;
+    }
+  }
+}
+
 // "100644" and the like; 0 when the text is not an octal mode.
 uint32_t OctalMode(std::string_view text) {
   uint32_t mode = 0;
@@ -838,6 +1151,13 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
   return diff;
 }
 
+std::string_view ControlFileKind(std::string_view path) {
+  for (const ControlGlob& control : kControlFiles) {
+    if (GlobMatches(control.glob, path)) return control.kind;
+  }
+  return {};
+}
+
 bool GlobMatches(std::string_view glob, std::string_view path) {
   std::vector<std::string_view> glob_segments = Segments(glob);
   std::vector<std::string_view> path_segments = Segments(path);
@@ -871,6 +1191,43 @@ std::string PolicyVerdict::Bullets() const {
   return out;
 }
 
+std::vector<std::string> FindCredentials(std::string_view line) {
+  std::vector<std::string> kinds;
+  auto add = [&](std::string kind) {
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) kinds.push_back(kind);
+  };
+  if (line.find("-----BEGIN ") != std::string_view::npos &&
+      line.find("PRIVATE KEY") != std::string_view::npos) {
+    add("a private key");
+  }
+  for (const TokenFormat& format : kTokenFormats) {
+    size_t at = line.find(format.prefix);
+    while (at != std::string_view::npos) {
+      bool starts = at == 0 || !format.word_start || !IsTokenChar(line[at - 1]);
+      size_t end = at + format.prefix.size();
+      while (end < line.size() && format.body(line[end])) ++end;
+      std::string_view body =
+          line.substr(at + format.prefix.size(), end - at - format.prefix.size());
+      if (starts && body.size() >= format.min_rest && !Placeholder(body)) {
+        add(std::string(format.kind));
+        break;
+      }
+      at = line.find(format.prefix, at + 1);
+    }
+  }
+  // "sk-ant-" also starts with "sk-": one key, one name.
+  if (std::find(kinds.begin(), kinds.end(), "an Anthropic API key") != kinds.end()) {
+    std::erase(kinds, std::string("an OpenAI API key"));
+  }
+  std::vector<std::string> assigned;
+  AssignedSecrets(line, assigned);
+  // A known token assigned to a secret name is named once, by its format.
+  if (kinds.empty()) {
+    for (std::string& kind : assigned) add(std::move(kind));
+  }
+  return kinds;
+}
+
 PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   PolicyVerdict verdict;
   int files = static_cast<int>(diff.files.size());
@@ -887,6 +1244,21 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   CheckPaths(diff, rules, verdict);
   CheckTests(diff, rules, verdict);
   CheckLinks(diff, rules, verdict);
+  CheckContent(diff, rules, verdict);
+  CheckControlFiles(diff, rules, verdict);
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty()) continue;
+    std::map<std::string, std::vector<std::string>> places;  // By kind.
+    for (const DiffLine& line : file.added) {
+      for (const std::string& kind : FindCredentials(line.text)) {
+        places[kind].push_back(file.new_path + ":" + std::to_string(line.new_line));
+      }
+    }
+    for (const auto& [kind, where] : places) {
+      verdict.violations.push_back(Verb(file) + " with what looks like " + kind + Places(where) +
+                                   "; credentials never leave this machine");
+    }
+  }
 
   for (const std::string& pattern : rules.must_be_gone) {
     std::vector<std::string> places;

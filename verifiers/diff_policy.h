@@ -86,7 +86,23 @@ struct DiffRules {
   // New or changed symbolic links whose target leaves the repository (absolute, or climbing
   // out with `..`). Links into or out of `.git` are refused whatever this says.
   bool allow_external_symlinks = false;
+  // Added or changed binary files (git's test: a NUL byte). Allowed ones are listed in the PR.
+  bool allow_binary_files = false;
+  // No changed file's new side may be larger: FileChange::new_size when known, else the bytes
+  // of its added lines.
+  uint64_t max_file_bytes = 1 << 20;
+  // Invisible and control characters in added lines (bidirectional controls, zero-width
+  // characters, the tag block, a byte-order mark past the start, C0/C1 controls other than
+  // tab and CR): refused, or with `flag_invisible_characters` listed in the PR instead.
+  bool flag_invisible_characters = false;
+  // Globs of control files the change may touch: CI configuration, git hooks and hook
+  // managers, .gitattributes, .gitmodules and submodule commits, code owners (ControlFileKind
+  // says which paths those are). Control files outside these are refused; those inside are
+  // listed in the PR.
+  std::vector<std::string> allow_control_files;
 };
+
+// Added lines are always scanned for credentials (FindCredentials); a hit refuses the change.
 
 struct PolicyVerdict {
   // Short sentences, e.g. "deletes the test test_totals in tests/test_cart.py", written for
@@ -100,6 +116,17 @@ struct PolicyVerdict {
   // "- sentence\n" per violation.
   std::string Bullets() const;
 };
+
+// The kind of each credential one line holds ("an AWS access key id", "a GitHub token", "a
+// private key", "a secret assigned to `password`"), in order; never the value. Known token
+// formats count wherever they appear, unless the value is a documented example or a run of
+// one character; other values only when assigned to a secret-like name, quoted or bare, long
+// and varied enough to be random (not an environment lookup, template or placeholder).
+std::vector<std::string> FindCredentials(std::string_view line);
+
+// What a control file of the repository `path` is ("CI configuration", "a git hook",
+// "git attributes", "submodules", "code owners"), or empty when it is an ordinary file.
+std::string_view ControlFileKind(std::string_view path);
 
 // Checks the parsed diff against every rule; must_be_gone only as far as the added lines go.
 PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules);

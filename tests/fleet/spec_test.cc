@@ -369,6 +369,10 @@ TEST(Spec, PolicyFields) {
                                      "  must_appear: [account_id]\n"
                                      "  max_files_changed: 5\n"
                                      "  allow_external_symlinks: true\n"
+                                     "  allow_binary_files: true\n"
+                                     "  max_file_bytes: 4096\n"
+                                     "  invisible_characters: flag\n"
+                                     "  allow_control_files: [\".github/workflows/**\"]\n"
                                      "---\nx\n",
                                  "migration.md");
   ASSERT_OK(spec);
@@ -383,6 +387,10 @@ TEST(Spec, PolicyFields) {
   EXPECT_EQ(policy.max_files_changed, 5);
   EXPECT_EQ(policy.max_lines_changed, 2000);
   EXPECT_TRUE(policy.allow_external_symlinks);
+  EXPECT_TRUE(policy.allow_binary_files);
+  EXPECT_EQ(policy.max_file_bytes, 4096u);
+  EXPECT_TRUE(policy.flag_invisible_characters);
+  EXPECT_EQ(policy.allow_control_files, std::vector<std::string>{".github/workflows/**"});
 
   auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
   ASSERT_OK(defaults);
@@ -390,6 +398,9 @@ TEST(Spec, PolicyFields) {
   EXPECT_FALSE(defaults->policy.allow_deleted_tests);
   EXPECT_FALSE(defaults->policy.allow_skipped_tests);
   EXPECT_FALSE(defaults->policy.allow_external_symlinks);
+  EXPECT_FALSE(defaults->policy.allow_binary_files);
+  EXPECT_EQ(defaults->policy.max_file_bytes, 1u << 20);
+  EXPECT_FALSE(defaults->policy.flag_invisible_characters);
 
   auto error = [](const std::string& fields) {
     return ErrorOf(std::string(kMinimalHead) + "policy:\n" + fields + "---\nx\n");
@@ -415,6 +426,10 @@ TEST(Spec, PolicyFields) {
   EXPECT_EQ(error("  allow_external_symlinks: [yes]\n"),
             "migration.md:8: policy.allow_external_symlinks: expected true or false, got a "
             "list");
+  EXPECT_EQ(error("  invisible_characters: warn\n"),
+            "migration.md:8: policy.invisible_characters: expected refuse or flag, got \"warn\"");
+  EXPECT_EQ(error("  max_file_bytes: -1\n"),
+            "migration.md:8: policy.max_file_bytes: expected a positive integer, got \"-1\"");
   EXPECT_EQ(error("  allowed_path: [src/**]\n"),
             "migration.md:8: policy: unknown field 'allowed_path' (did you mean "
             "'allowed_paths'?)");

