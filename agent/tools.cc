@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <utility>
 
 #include "agent/edit.h"
@@ -19,6 +20,20 @@ constexpr size_t kMaxCommandOutputBytes = size_t{16} << 10;
 constexpr size_t kVerifyBudgetBytes = 6000;
 constexpr size_t kMaxSymbolHits = 50;
 constexpr size_t kMaxReferenceHits = 100;
+
+// Every path under `root` (relative, '/'-separated), without following links; `.git` skipped.
+void ListTree(const std::filesystem::path& root, std::set<std::string>& out) {
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(root, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string relative = it->path().lexically_relative(root).generic_string();
+    if (relative == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    out.insert(relative);
+  }
+}
 
 struct ToolSpec {
   const char* name;
@@ -156,7 +171,47 @@ Tools::Tools(const AgentTask& task, Workspace& workspace, sandbox::ProcessRunner
     : task_(task),
       workspace_(workspace),
       processes_(processes),
-      command_env_(std::move(command_env)) {}
+      command_env_(std::move(command_env)) {
+  ListTree(workspace_.root(), initial_paths_);
+}
+
+void Tools::NoteWritten(std::string_view path) {
+  auto resolved = workspace_.Resolve(path, /*for_write=*/true);
+  if (!resolved) return;
+  std::filesystem::path relative = resolved->lexically_relative(workspace_.root());
+  for (; !relative.empty() && relative != "."; relative = relative.parent_path()) {
+    written_paths_.insert(relative.generic_string());
+  }
+}
+
+Status Tools::RemoveBuildOutputs() {
+  const std::filesystem::path& root = workspace_.root();
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(root, ec), end;
+  std::vector<std::filesystem::path> outputs;
+  for (; !ec && it != end; it.increment(ec)) {
+    std::string relative = it->path().lexically_relative(root).generic_string();
+    if (relative == ".git") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (initial_paths_.contains(relative) || written_paths_.contains(relative)) continue;
+    // A directory that is not kept goes whole; a link is removed, never followed.
+    outputs.push_back(it->path());
+    it.disable_recursion_pending();
+  }
+  if (ec) return Fail(ErrorCode::kIo, "listing the workspace: " + ec.message());
+  for (const auto& path : outputs) {
+    std::filesystem::remove_all(path, ec);
+    if (ec) {
+      return Fail(ErrorCode::kIo, "removing the build output " +
+                                      path.lexically_relative(root).generic_string() + ": " +
+                                      ec.message());
+    }
+  }
+  if (!outputs.empty()) map_stale_ = true;
+  return {};
+}
 
 const std::vector<ToolSchema>& Tools::Schemas() {
   static const std::vector<ToolSchema> kSchemas = {
@@ -184,7 +239,9 @@ const std::vector<ToolSchema>& Tools::Schemas() {
            {})},
       {"write_file", "Create or overwrite a file with the whole content.",
        Object({{"path", StringProp()}, {"content", StringProp()}}, {"path", "content"})},
-      {"run", "Run a shell command in the repository root. Long output is cut.",
+      {"run",
+       "Run a shell command in the repository root. Long output is cut. New files it makes are "
+       "build outputs, removed before verify: create files with write_file.",
        Object({{"command", StringProp()}, {"timeout_seconds", IntegerProp()}}, {"command"})},
       {"find_symbol", "Where a name is defined: path:line: signature.",
        Object({{"name", StringProp()}}, {"name"})},
@@ -391,6 +448,7 @@ ToolResult Tools::Edit(const Json& args) {
   }
   changed_since_verify_ = true;
   map_stale_ = true;
+  for (const auto& edit : edits) NoteWritten(edit.path);
   std::vector<std::string> paths;
   for (const auto& edit : edits) {
     if (std::find(paths.begin(), paths.end(), edit.path) == paths.end()) paths.push_back(edit.path);
@@ -408,6 +466,7 @@ ToolResult Tools::WriteFile(const Json& args) {
   if (auto wrote = workspace_.WriteText(*path, *content); !wrote) {
     return Error("write_file: " + wrote.error().message);
   }
+  NoteWritten(*path);
   changed_since_verify_ = true;
   map_stale_ = true;
   return Ok("Wrote " + *path + " (" + CountLines(*content) + ").");
@@ -504,6 +563,11 @@ ToolResult Tools::References(const Json& args) {
 }
 
 ToolResult Tools::Verify() {
+  // Each run starts from the commit plus the edits, never from a previous run's outputs (a
+  // Makefile's `ln -s` fails on the link its last run made).
+  if (auto cleaned = RemoveBuildOutputs(); !cleaned) {
+    return Error("verify: " + cleaned.error().message);
+  }
   verifiers::VerifierReport report =
       verifiers::RunVerifiers(processes_, task_.verifiers, workspace_.root(), command_env_);
   changed_since_verify_ = false;
@@ -562,6 +626,10 @@ ToolResult Tools::Finish(const Json& args) {
     result.malformed = true;
     result.report = std::move(report);
     return result;
+  }
+  // The tree handed back is what gets committed: the checks' outputs are not part of it.
+  if (auto cleaned = RemoveBuildOutputs(); !cleaned) {
+    return Error("finish: " + cleaned.error().message);
   }
   ToolResult result = Ok("Finished.");
   result.finished = true;

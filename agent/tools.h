@@ -6,6 +6,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,9 @@ struct ToolResult {
 class Tools {
  public:
   // `task`, `workspace` and `processes` must outlive the Tools. `command_env` is the complete
-  // environment of `run` and `verify` commands.
+  // environment of `run` and `verify` commands. What the workspace holds now is taken as the
+  // tree under review (the runner hands over a fresh checkout): every other path is a build
+  // output unless edit or write_file wrote it.
   Tools(const AgentTask& task, Workspace& workspace, sandbox::ProcessRunner& processes,
         std::map<std::string, std::string> command_env);
 
@@ -59,6 +62,11 @@ class Tools {
   ToolResult References(const Json& args);
   ToolResult Verify();
   ToolResult Finish(const Json& args);
+  // Removes what is neither in the tree the Tools started from nor written by edit or
+  // write_file: the outputs of earlier verifier runs and commands, so that every verify (and
+  // the tree handed back at finish) is the checked-out commit plus the agent's edits.
+  Status RemoveBuildOutputs();
+  void NoteWritten(std::string_view path);
 
   const AgentTask& task_;
   Workspace& workspace_;
@@ -69,6 +77,10 @@ class Tools {
   std::optional<verifiers::VerifierReport> last_report_;
   std::optional<RepoMap> map_;
   bool map_stale_ = false;
+  // Relative paths (files, links and directories) present when the Tools were made.
+  std::set<std::string> initial_paths_;
+  // Relative paths edit and write_file wrote, and the directories leading to them.
+  std::set<std::string> written_paths_;
 };
 
 }  // namespace drover::agent

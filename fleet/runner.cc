@@ -434,6 +434,9 @@ class Job {
     if (!cached) {
       (void)CreateDirectories(cache.parent_path());
       (void)Save(cache, report.ToJson().dump(2) + "\n");
+      // The agent starts from the commit, not from the baseline's build outputs (a second
+      // `make` of some projects fails on what the first one left, ignored or not).
+      if (!ResetWorktree()) return false;
     }
     report_.baseline = report.Summary() + (baseline_cached_ ? " (cached)" : "");
     bool flaky = std::any_of(report.results.begin(), report.results.end(),

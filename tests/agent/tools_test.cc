@@ -236,6 +236,33 @@ TEST_F(ToolsTest, FinishRunsTheChecksItselfAfterEdits) {
   EXPECT_TRUE(finished.report.has_value());
 }
 
+// Every verify starts from the tree the tools were given plus what edit and write_file wrote:
+// a build whose `ln -s` meets its own last output passes each time, and finish hands back no
+// build output.
+TEST_F(ToolsTest, EachVerifyStartsWithoutEarlierOutputs) {
+  task_.verifiers = {{"build", "mkdir -p out && ln -s ../cart.py out/cart && ln -s cart.py link",
+                      std::chrono::seconds(30)}};
+  ASSERT_FALSE(Call("write_file", Json{{"path", "docs/new.md"}, {"content", "kept\n"}}).is_error);
+  ASSERT_FALSE(
+      Call("edit",
+           Json{{"path", "pricing.py"}, {"search", "compute_total"}, {"replace", "compute_sum"}})
+          .is_error);
+  ASSERT_FALSE(Call("run", Json{{"command", "touch made-by-a-command"}}).is_error);
+  for (int i = 0; i < 2; ++i) {
+    ToolResult verify = Call("verify", Json::object());
+    ASSERT_TRUE(verify.report.has_value());
+    EXPECT_TRUE(verify.report->passed()) << i << ": " << verify.text;
+    EXPECT_FALSE(fs::exists(root_ / "made-by-a-command"));
+  }
+  ToolResult finished = Call("finish", Json{{"summary", "Renamed."}});
+  EXPECT_TRUE(finished.finished) << finished.text;
+  EXPECT_FALSE(fs::exists(fs::symlink_status(root_ / "link")));
+  EXPECT_FALSE(fs::exists(root_ / "out"));
+  EXPECT_EQ(ReadTestFile(root_ / "docs" / "new.md"), "kept\n");
+  EXPECT_NE(ReadTestFile(root_ / "pricing.py").find("compute_sum"), std::string::npos);
+  EXPECT_TRUE(fs::exists(root_ / "cart.py"));
+}
+
 TEST_F(ToolsTest, FinishNotApplicableNeedsNoPassingChecks) {
   ToolResult result =
       Call("finish", Json{{"summary", "Nothing to do."},
