@@ -158,7 +158,10 @@ TEST(SecretsInTheChange, ACredentialAssembledInTheWorkspaceIsNeverPublished) {
   std::string tail_quoted = "'";
   for (char c : rest) tail_quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   tail_quoted += "'";
+  // The file is the agent's (write_file), then filled by a command: a file only a command
+  // made would be a build output, removed before the commit.
   fx.WriteCassette("svc", Json::array({
+                              Call("write_file", {{"path", "settings.conf"}, {"content", "\n"}}),
                               Call("run", {{"command", "printf '%s' '" + first +
                                                            "' > settings.conf && printf "
                                                            "'%s\\n' " +
