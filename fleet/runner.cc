@@ -183,6 +183,22 @@ std::optional<std::string> FileWithCredential(std::string_view patch, const Reda
   return std::nullopt;
 }
 
+// Whether an executable `name` is on the PATH of `env`.
+bool HasExecutable(const std::map<std::string, std::string>& env, std::string_view name) {
+  auto path = env.find("PATH");
+  if (path == env.end()) return false;
+  std::string_view rest = path->second;
+  while (!rest.empty()) {
+    size_t colon = rest.find(':');
+    std::string_view dir = rest.substr(0, colon);
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    if (dir.empty()) continue;
+    std::filesystem::path candidate = std::filesystem::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
+  }
+  return false;
+}
+
 class Job {
  public:
   Job(RunContext& run, const Target& target, size_t index, int64_t job_id)
@@ -207,6 +223,8 @@ class Job {
     }
     report_.seconds = SecondsSince(started);
     if (worktree_ && !run_.options.keep_workspaces) (void)run_.git.RemoveWorktree(*worktree_);
+    // The job's build caches serve its own runs only: they go with it.
+    if (!run_.options.keep_workspaces) (void)RemoveAll(report_.job_dir / "cache");
     (void)Save(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
     // Last: once the store says the job is finished, a resumed run never touches it again.
     Record(report_.step, StoreState(report_.status), report_.reason, report_.ToJson().dump());
@@ -272,7 +290,48 @@ class Job {
                  report_.reason.empty() ? "" : ": ", report_.reason);
   }
 
-  std::map<std::string, std::string> ChildEnv() const {
+  // A job's build caches, one folder per scope under job_dir/cache, each holding ccache's
+  // directory, GOCACHE, CARGO_TARGET_DIR and the build dir of a detected CMake verifier:
+  //   baseline  written by the baseline run (the repository's untouched code);
+  //   agent     a copy of the baseline's, then written by the agent's commands in every
+  //             attempt (and its repo-map parse cache);
+  //   final     a fresh copy of the baseline's before each final check, so that nothing the
+  //             agent's sandbox or an earlier final check wrote is read by the check that
+  //             decides.
+  // The scopes are siblings at the same depth, so that ccache (CCACHE_BASEDIR: the job
+  // directory) sees the same relative paths from each of their CMake build dirs. The job
+  // directory is the job's own: no other job reads or writes these.
+  std::filesystem::path CacheDir(std::string_view scope) const {
+    return report_.job_dir / "cache" / scope;
+  }
+
+  // Makes `scope` a fresh copy of the baseline's caches. The CMake build dir is not copied
+  // (it names its own path; ccache serves its compilations). A cache that cannot be copied is
+  // left empty: slower, never wrong.
+  void SeedCache(std::string_view scope) const {
+    auto from = CacheDir("baseline");
+    auto to = CacheDir(scope);
+    (void)RemoveAll(to);
+    (void)CreateDirectories(to);
+    for (const char* part : {"ccache", "go-build", "cargo-target"}) {
+      std::error_code ec;
+      if (!std::filesystem::is_directory(std::filesystem::symlink_status(from / part, ec))) {
+        continue;
+      }
+      std::filesystem::copy(
+          from / part, to / part,
+          std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks,
+          ec);
+      if (ec) {
+        spdlog::warn("{}: not reusing the baseline's {} cache: {}", target_.name, part,
+                     ec.message());
+        (void)RemoveAll(to / part);
+      }
+    }
+  }
+
+  // `cache`: the scope folder (CacheDir) whose build caches the processes use.
+  std::map<std::string, std::string> ChildEnv(const std::filesystem::path& cache) const {
     auto env = sandbox::BaseEnvironment(run_.options.parent_env);
     // In a sandbox HOME is its private /tmp, fresh for every verifier run: nothing the agent
     // leaves in a home directory can change how the final check behaves.
@@ -281,41 +340,61 @@ class Job {
     // Build outputs stay out of the workspace, where they would end up in the diff of a
     // repository that does not ignore them.
     env["PYTHONDONTWRITEBYTECODE"] = "1";
-    if (run_.base_policy) env["CARGO_TARGET_DIR"] = "/tmp/drover-cargo-target";
+    env["CARGO_TARGET_DIR"] = (cache / "cargo-target").string();
+    env["GOCACHE"] = (cache / "go-build").string();
+    env["DROVER_CMAKE_BUILD_DIR"] = (cache / "cmake-build").string();
+    env["CCACHE_DIR"] = (cache / "ccache").string();
+    env["CCACHE_BASEDIR"] = report_.job_dir.string();
+    env["CCACHE_NOHASHDIR"] = "1";
+    env["CCACHE_MAXSIZE"] = "2G";
+    // CMake takes these as the default compiler launchers (3.17 and later).
+    if (HasExecutable(env, "ccache")) {
+      for (const char* name : {"CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER"}) {
+        env.try_emplace(name, "ccache");
+      }
+    }
     return env;
   }
 
-  // The sandbox policy for one command tree in this job's workspace.
-  sandbox::SandboxPolicy Policy() const {
+  // The sandbox policy for one command tree in this job's workspace, with the build caches of
+  // scope folder `cache` writable (and counted against the disk limit).
+  sandbox::SandboxPolicy Policy(const std::filesystem::path& cache) const {
     sandbox::SandboxPolicy policy = *run_.base_policy;
     policy.workspace = worktree_->workspace;
     policy.read_only_subpaths = {".git"};
+    policy.writable_paths = {cache};
     return policy;
   }
 
   // Each Run of the returned runner is a fresh sandbox over the workspace (or, with
   // --sandbox=none, a plain process).
-  std::unique_ptr<sandbox::ProcessRunner> VerifierProcesses() const {
+  std::unique_ptr<sandbox::ProcessRunner> VerifierProcesses(
+      const std::filesystem::path& cache) const {
     if (!run_.base_policy) return nullptr;
-    return sandbox::MakeIsolatedProcessRunner(Policy(), run_.options.drover_binary);
+    return sandbox::MakeIsolatedProcessRunner(Policy(cache), run_.options.drover_binary);
   }
 
   // Runs the verifiers once; a failing one named in `rerun` (all of them when null) is run
   // again at once, and one that then passes is marked flaky.
   // Whole outputs go to jobs/NAME/logs/<prefix><verifier>.log.
+  // `cache_scope` names the build caches they use (CacheDir).
   verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun,
-                                            const std::string& prefix) const {
+                                            const std::string& prefix,
+                                            std::string_view cache_scope) const {
     SlotPool::Scoped slot(run_.build_slots, "runner/" + target_.name);
-    auto isolated = VerifierProcesses();
+    auto cache = CacheDir(cache_scope);
+    (void)CreateDirectories(cache);
+    auto isolated = VerifierProcesses(cache);
     auto& processes = isolated ? *isolated : run_.processes;
     auto logs = report_.job_dir / "logs";
-    auto report = verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace,
-                                          ChildEnv(), logs, prefix);
+    auto env = ChildEnv(cache);
+    auto report =
+        verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace, env, logs, prefix);
     for (size_t i = 0; i < report.results.size(); ++i) {
       auto& result = report.results[i];
       if (result.passed || (rerun != nullptr && !rerun->contains(result.name))) continue;
-      auto again = verifiers::RunVerifiers(processes, {verifiers_[i]}, worktree_->workspace,
-                                           ChildEnv(), logs, prefix + "again-");
+      auto again = verifiers::RunVerifiers(processes, {verifiers_[i]}, worktree_->workspace, env,
+                                           logs, prefix + "again-");
       if (again.results.empty() || !again.results[0].passed) continue;
       std::string first = result.outcome;
       result = std::move(again.results[0]);
@@ -430,7 +509,7 @@ class Job {
       }
     }
     baseline_cached_ = cached.has_value();
-    auto report = cached ? *cached : RunJobVerifiers(nullptr, "baseline-");
+    auto report = cached ? *cached : RunJobVerifiers(nullptr, "baseline-", "baseline");
     if (!cached) {
       (void)CreateDirectories(cache.parent_path());
       (void)Save(cache, report.ToJson().dump(2) + "\n");
@@ -502,6 +581,8 @@ class Job {
       Finish(JobStatus::kFailed, "gateway: " + opened.error().message);
       return false;
     }
+    // The agent's caches start from the baseline's and are kept across its attempts.
+    SeedCache("agent");
     bool verified = false;
     std::string feedback;
     for (int attempt = 1; attempt <= spec.max_attempts && !verified; ++attempt) {
@@ -563,9 +644,9 @@ class Job {
     task.provider = run_.options.model.provider;
     task.model = run_.options.model.model;
     task.gateway_socket = socket;
-    // Parses are shared by the attempts and jobs of one mirror; the agent checks every entry.
-    task.parse_cache_dir =
-        run_.options.state_dir / "cache" / "repomap" / mirror_.path.filename().replace_extension();
+    // Parses are shared by the attempts of this job only: the folder is writable in the
+    // agent's sandbox, so no other job may read it.
+    task.parse_cache_dir = CacheDir("agent") / "repomap";
     if (auto made = CreateDirectories(task.parse_cache_dir); !made) task.parse_cache_dir.clear();
     task.previous_attempt_feedback = feedback;
     task.attempt = attempt;
@@ -581,18 +662,17 @@ class Job {
                     "--result",     (dir / "result.json").string()};
     process.cwd = worktree_->workspace;
     // The agent gets no credential of any kind: only what BaseEnvironment allows.
-    process.env = ChildEnv();
+    process.env = ChildEnv(CacheDir("agent"));
     process.timeout = std::chrono::seconds(spec.limits.max_wall_seconds + 30);
     process.max_output_bytes = 64 * 1024;
     process.log_file = dir / "agent.log";
     std::unique_ptr<sandbox::ProcessRunner> isolated;
     if (run_.base_policy) {
       // The agent and every command it runs share one sandbox: the workspace, its attempt
-      // directory, its mirror's parse cache and its gateway socket are all it can write to or
-      // reach.
-      auto policy = Policy();
-      policy.writable_paths = {dir};
-      if (!task.parse_cache_dir.empty()) policy.writable_paths.push_back(task.parse_cache_dir);
+      // directory, the job's agent caches (build caches and the parse cache) and its gateway
+      // socket are all it can write to or reach.
+      auto policy = Policy(CacheDir("agent"));
+      policy.writable_paths.push_back(dir);
       policy.sockets = {socket};
       policy.read_only_paths.push_back(run_.options.drover_binary);
       isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
@@ -644,7 +724,9 @@ class Job {
     }
     commit_ = *commit;
     // Only verifiers that were flaky on the untouched tree get a second chance.
-    auto report = RunJobVerifiers(&flaky_, "final-" + std::to_string(report_.attempts) + "-");
+    SeedCache("final");
+    auto report =
+        RunJobVerifiers(&flaky_, "final-" + std::to_string(report_.attempts) + "-", "final");
     report_.verifier = report.Summary();
     (void)Save(report_.job_dir / "final-check.json", report.ToJson().dump(2) + "\n");
     final_ = report;

@@ -167,18 +167,18 @@ void ProposeCMake(const fs::path& repo, std::vector<Proposal>& out) {
   auto text = ReadMarker(repo, "CMakeLists.txt");
   if (!text) return;
   // Out of the tree: build outputs in the workspace would end up in the diff of a repository
-  // that does not ignore them. In the sandbox /tmp is private to each run. No -G, so that
+  // that does not ignore them. The runner names a build dir kept for the job's runs in
+  // DROVER_CMAKE_BUILD_DIR; else /tmp, private to each run in the sandbox. No -G, so that
   // CMAKE_GENERATOR in the environment still applies.
   const std::string build =
-      "cmake -S . -B \"${TMPDIR:-/tmp}/drover-cmake-build\" >/dev/null && "
-      "cmake --build \"${TMPDIR:-/tmp}/drover-cmake-build\" --parallel 4";
+      "b=\"${DROVER_CMAKE_BUILD_DIR:-${TMPDIR:-/tmp}/drover-cmake-build}\" && "
+      "cmake -S . -B \"$b\" >/dev/null && cmake --build \"$b\" --parallel 4";
   if (text->find("enable_testing") != std::string::npos ||
       text->find("CTest") != std::string::npos) {
     // One verifier builds and tests: a separate build verifier would build everything twice,
     // each run starting from an empty /tmp.
     out.push_back({VerifierKind::kTest,
-                   build + " && ctest --test-dir \"${TMPDIR:-/tmp}/drover-cmake-build\" "
-                           "--output-on-failure",
+                   build + " && ctest --test-dir \"$b\" --output-on-failure",
                    "CMakeLists.txt: enable_testing"});
   } else {
     out.push_back({VerifierKind::kBuild, build, "CMakeLists.txt"});

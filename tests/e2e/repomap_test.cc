@@ -1,5 +1,5 @@
 // End-to-end: the repo map in the agent's first prompt and its navigation tools, through the
-// built drover binary, the sandbox and the gateway, with the parse cache shared across runs.
+// built drover binary, the sandbox and the gateway, with the parse cache private to the job.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -41,7 +41,7 @@ int RepoMapCacheHits(const DroverRun& run) {
   return -1;
 }
 
-TEST(RepoMap, FirstPromptHasTheMapAndTheToolsAnswerWithParsesCachedPerMirror) {
+TEST(RepoMap, FirstPromptHasTheMapAndTheToolsAnswerWithParsesCachedPerJob) {
   auto grammars = agent::GrammarLanguages();
   if (std::find(grammars.begin(), grammars.end(), "python") == grammars.end()) {
     GTEST_SKIP() << "this build has no tree-sitter grammar for python (npm could not fetch it "
@@ -51,14 +51,15 @@ TEST(RepoMap, FirstPromptHasTheMapAndTheToolsAnswerWithParsesCachedPerMirror) {
   fx.AddRepo("shop", ShopFiles());
   fx.WriteSpec(StandardSpec());
   fx.WriteCassette("shop", NavigationExchanges());
-  DroverRun first = fx.Run();
+  DroverRun first = fx.Run({}, {"--keep-workspaces"});
   ASSERT_EQ(first.exit_code, 0) << first.output;
   ASSERT_TRUE(first.summary.is_object()) << first.output;
   EXPECT_EQ(first.summary["jobs"][0]["status"], "not_applicable") << first.summary.dump(2);
   EXPECT_EQ(RepoMapCacheHits(first), 0);
 
-  // The cache lives in the state folder, one per mirror, written from inside the sandbox.
-  std::filesystem::path cache = fx.root() / "state" / "cache" / "repomap";
+  // The cache lives in the job's folder, written from inside its sandbox (kept here by
+  // --keep-workspaces; removed with the job otherwise).
+  std::filesystem::path cache = first.run_dir / "jobs" / "shop" / "cache" / "agent" / "repomap";
   size_t entries = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(cache)) {
     entries += entry.is_regular_file() ? 1 : 0;
@@ -68,7 +69,8 @@ TEST(RepoMap, FirstPromptHasTheMapAndTheToolsAnswerWithParsesCachedPerMirror) {
   DroverRun second = fx.Run();
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_EQ(second.summary["jobs"][0]["status"], "not_applicable") << second.summary.dump(2);
-  EXPECT_EQ(RepoMapCacheHits(second), 3);
+  // A later job does not read what an earlier job's sandbox wrote.
+  EXPECT_EQ(RepoMapCacheHits(second), 0);
 }
 
 }  // namespace

@@ -88,19 +88,18 @@ TEST(Detect, CMakeBuildsOutOfTreeAndTestsWhenEnabled) {
   WriteTestFile(dir.path(), "CMakeLists.txt", "project(x)\nadd_executable(x main.cc)\n");
   auto found = Detect(dir.path());
   EXPECT_EQ(found.count("test"), 0u);
-  // Out of the tree, so that build outputs never reach the diff.
-  EXPECT_NE(found["build"].find("cmake -S . -B \"${TMPDIR:-/tmp}/drover-cmake-build\""),
-            std::string::npos)
-      << found["build"];
+  // Out of the tree, so that build outputs never reach the diff: in the build dir the runner
+  // keeps for the job, else in /tmp.
+  const std::string build_dir = "b=\"${DROVER_CMAKE_BUILD_DIR:-${TMPDIR:-/tmp}/drover-cmake-build}\"";
+  EXPECT_TRUE(found["build"].starts_with(build_dir)) << found["build"];
+  EXPECT_NE(found["build"].find("cmake -S . -B \"$b\""), std::string::npos) << found["build"];
 
   WriteTestFile(dir.path(), "CMakeLists.txt",
                 "project(x)\nenable_testing()\nadd_test(NAME t COMMAND x)\n");
   found = Detect(dir.path());
   EXPECT_EQ(found.count("build"), 0u);  // The test verifier builds too.
-  EXPECT_NE(found["test"].find("ctest --test-dir \"${TMPDIR:-/tmp}/drover-cmake-build\""),
-            std::string::npos)
-      << found["test"];
-  EXPECT_TRUE(found["test"].starts_with("cmake -S . -B")) << found["test"];
+  EXPECT_NE(found["test"].find("cmake -S . -B \"$b\""), std::string::npos) << found["test"];
+  EXPECT_NE(found["test"].find("ctest --test-dir \"$b\""), std::string::npos) << found["test"];
 }
 
 TEST(Detect, MakeTargets) {
