@@ -90,7 +90,8 @@ TEST(Detect, CMakeBuildsOutOfTreeAndTestsWhenEnabled) {
   EXPECT_EQ(found.count("test"), 0u);
   // Out of the tree, so that build outputs never reach the diff: in the build dir the runner
   // keeps for the job, else in /tmp.
-  const std::string build_dir = "b=\"${DROVER_CMAKE_BUILD_DIR:-${TMPDIR:-/tmp}/drover-cmake-build}\"";
+  const std::string build_dir =
+      "b=\"${DROVER_CMAKE_BUILD_DIR:-${TMPDIR:-/tmp}/drover-cmake-build}\"";
   EXPECT_TRUE(found["build"].starts_with(build_dir)) << found["build"];
   EXPECT_NE(found["build"].find("cmake -S . -B \"$b\""), std::string::npos) << found["build"];
 
