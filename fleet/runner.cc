@@ -346,7 +346,13 @@ class Job {
     env["CCACHE_DIR"] = (cache / "ccache").string();
     env["CCACHE_BASEDIR"] = report_.job_dir.string();
     env["CCACHE_NOHASHDIR"] = "1";
-    env["CCACHE_MAXSIZE"] = "2G";
+    // ccache trims itself to a quarter of the sandbox's disk limit (at most 2 GiB), so that
+    // the cache alone never reaches it.
+    uint64_t ccache_mb = 2048;
+    if (run_.base_policy && run_.base_policy->disk_bytes != 0) {
+      ccache_mb = std::clamp<uint64_t>((run_.base_policy->disk_bytes >> 20) / 4, 1, ccache_mb);
+    }
+    env["CCACHE_MAXSIZE"] = std::to_string(ccache_mb) + "Mi";
     // CMake takes these as the default compiler launchers (3.17 and later).
     if (HasExecutable(env, "ccache")) {
       for (const char* name : {"CMAKE_C_COMPILER_LAUNCHER", "CMAKE_CXX_COMPILER_LAUNCHER"}) {
