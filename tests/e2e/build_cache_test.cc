@@ -141,6 +141,39 @@ TEST(BuildCache, CMakeFinalCheckCompilesFromTheBaselinesCcache) {
   EXPECT_GE(hits("agent"), 1);
 }
 
+// What the agent's sandbox writes into its build caches is never read by the final check: a
+// forged entry there would be believed by whoever reads it. Both scopes are the job's, both
+// are written from a sandbox; the final check's is a fresh copy of the baseline's.
+TEST(BuildCache, TheFinalCheckDoesNotReadWhatTheAgentWroteIntoItsCaches) {
+  Fixture fx;
+  fx.AddRepo("shop", {{"Makefile", "test:\n\t@true\n"}, {"version.txt", "v1\n"}});
+  fx.WriteSpec(
+      "---\n"
+      "id: bump\n"
+      "title: Bump\n"
+      "verifiers:\n"
+      "  - name: look\n"
+      "    command: for d in \"$GOCACHE\" \"$CCACHE_DIR\" \"$CARGO_TARGET_DIR\"; do "
+      "test -e \"$d/forged\" && echo \"forged in $d\"; done; true\n"
+      "    timeout: 30\n"
+      "---\n"
+      "Bump the version.\n");
+  fx.WriteCassette(
+      "shop",
+      Json::array(
+          {Call("write_file", {{"path", "version.txt"}, {"content", "v2\n"}}),
+           Call("run", {{"command",
+                         "for d in \"$GOCACHE\" \"$CCACHE_DIR\" \"$CARGO_TARGET_DIR\"; do "
+                         "mkdir -p \"$d\" && echo x > \"$d/forged\"; done && ls \"$GOCACHE\""}}),
+           Call("verify", Json::object(), "", {"forged"}),
+           Call("finish", {{"summary", "Bumped."}})}));
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  EXPECT_EQ(run.summary["jobs"][0]["status"], "published") << run.summary.dump(2);
+  std::string final = ReadTestFile(run.run_dir / "jobs" / "shop" / "logs" / "final-1-look.log");
+  EXPECT_EQ(final.find("forged"), std::string::npos) << final;
+}
+
 // The agent's sandbox can write its parse cache; a later job on the same repository must not
 // read what it wrote there.
 TEST(BuildCache, AJobsParseCacheIsNotReadByALaterJob) {
