@@ -35,6 +35,21 @@ void ListTree(const std::filesystem::path& root, std::set<std::string>& out) {
   }
 }
 
+// Gives the owner write and search permission on `path` and every directory below it.
+void MakeDirectoriesWritable(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(fs::symlink_status(path, ec))) return;
+  fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::recursive_directory_iterator it(path, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
+      ec.clear();
+    }
+  }
+}
+
 struct ToolSpec {
   const char* name;
   const char* usage;  // Shown when the arguments are wrong.
@@ -203,6 +218,13 @@ Status Tools::RemoveBuildOutputs() {
   if (ec) return Fail(ErrorCode::kIo, "listing the workspace: " + ec.message());
   for (const auto& path : outputs) {
     std::filesystem::remove_all(path, ec);
+    if (ec) {
+      // A build may leave read-only directories (as Go's module cache does): their owner can
+      // make them writable again. Links are neither followed nor changed.
+      ec.clear();
+      MakeDirectoriesWritable(path);
+      std::filesystem::remove_all(path, ec);
+    }
     if (ec) {
       return Fail(ErrorCode::kIo, "removing the build output " +
                                       path.lexically_relative(root).generic_string() + ": " +
@@ -612,6 +634,8 @@ ToolResult Tools::Finish(const Json& args) {
   std::string verify_text;  // What verify would have said, when finish ran the checks.
   if (changed_since_verify_ || !last_report_) {
     ToolResult verified = Verify();
+    // The checks could not run (the tree could not be cleaned): nothing to finish on.
+    if (!verified.report) return verified;
     report = std::move(verified.report);
     verify_text = std::move(verified.text);
   }

@@ -37,8 +37,11 @@ TEST(CleanTree, ABuildThatFailsOnItsOwnOutputsPassesEndToEnd) {
           {Call("edit",
                 {{"path", "pricing.c"}, {"search", "compute_total"}, {"replace", "compute_sum"}}),
            Call("write_file", {{"path", "notes/CHANGES"}, {"content", "renamed\n"}}),
-           // The commands the agent runs leave outputs behind too.
-           Call("run", {{"command", "make -s build && mkdir -p out && touch out/obj"}}),
+           // The commands the agent runs leave outputs behind too, read-only directories among
+           // them.
+           Call("run", {{"command",
+                         "make -s build && mkdir -p out && touch out/obj && mkdir -p ro/sub && "
+                         "touch ro/sub/f && chmod a-w ro/sub ro"}}),
            Call("verify", Json::object()), Call("verify", Json::object(), "", {"passed"}),
            Call("finish", {{"summary", "Renamed compute_total to compute_sum."}}, "",
                 {"passed"})}));
@@ -63,6 +66,7 @@ TEST(CleanTree, ABuildThatFailsOnItsOwnOutputsPassesEndToEnd) {
   EXPECT_NE(patch.find("b/notes/CHANGES"), std::string::npos) << patch;
   EXPECT_EQ(patch.find("libx.so"), std::string::npos) << patch;
   EXPECT_EQ(patch.find("out/obj"), std::string::npos) << patch;
+  EXPECT_EQ(patch.find("ro/sub"), std::string::npos) << patch;
   std::string files =
       Sh("git -C '" + repo.string() + "' ls-tree -r --name-only drover/rename-total");
   EXPECT_EQ(files, "Makefile\nnotes/CHANGES\nnotes/README\npricing.c\n");
