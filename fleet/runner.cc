@@ -535,6 +535,8 @@ class Job {
     report_.cached_input_tokens = usage.cached_input_tokens;
     report_.model = usage.model;
     report_.fallbacks = usage.fallbacks;
+    report_.capacity_wait_seconds =
+        std::chrono::duration<double>(run_.gateway.CapacityWait(gateway_job.job_id)).count();
     if (!verified && report_.status == JobStatus::kFailed &&
         report_.failure_kind == "budget_exhausted" && usage.run_budget_refusals > 0) {
       // Stopped by the run's budget, not by its own: like the jobs the run no longer starts, it
@@ -1277,6 +1279,7 @@ Json JobReport::ToJson() const {
               {"cached_input_tokens", cached_input_tokens},
               {"model", model},
               {"fallbacks", fallbacks},
+              {"capacity_wait_seconds", capacity_wait_seconds},
               {"baseline", baseline},
               {"verifier", verifier},
               {"pr", pr_url},
@@ -1314,6 +1317,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.cached_input_tokens = json.value("cached_input_tokens", int64_t{0});
   job.model = json.value("model", "");
   job.fallbacks = json.value("fallbacks", 0);
+  job.capacity_wait_seconds = json.value("capacity_wait_seconds", 0.0);
   job.baseline = json.value("baseline", "");
   job.verifier = json.value("verifier", "");
   job.pr_url = json.value("pr", "");

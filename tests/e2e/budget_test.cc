@@ -121,6 +121,9 @@ TEST(Budget, WaitingForABuildSlotDoesNotCountAgainstTheWallClockLimit) {
       ParseJson(ReadTestFile(run.run_dir / "jobs/patient/attempt-1/result.json"), "result.json");
   ASSERT_TRUE(result.has_value());
   EXPECT_GT((*result)["wall_seconds"].get<double>(), 12.0) << result->dump(2);
+  // The gateway measured the wait, and the job's record shows it.
+  EXPECT_GT((*patient)["capacity_wait_seconds"].get<double>(), 7.0) << patient->dump(2);
+  EXPECT_LT((*patient)["capacity_wait_seconds"].get<double>(), 12.0) << patient->dump(2);
 }
 
 }  // namespace
