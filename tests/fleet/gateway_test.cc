@@ -854,6 +854,22 @@ TEST_F(GatewayTest, CapacityWaitIsMeasuredPerJobAndServedToTheAgent) {
   EXPECT_LT(reported, waited.count() + 1000);
 }
 
+// A request held by the run's rate governor (here paused, as after a 429) waits for capacity
+// too.
+TEST_F(GatewayTest, WaitingForTheRateGovernorIsCapacityWait) {
+  RateGovernor governor({0, 0});  // On the real clock.
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.governor = &governor;
+  Gateway gateway(options);
+  JobConfig job = Job("paced");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddReply(agent::ModelReply{"ok", {}, {10, 5, 0}, "stop"});
+  governor.PauseFor(milliseconds(800));
+  ASSERT_OK(Client(Provider::kOpenAiChat, job).Complete(UserSays("paced")));
+  EXPECT_GE(gateway.CapacityWait("paced").count(), 700);
+  EXPECT_LT(gateway.CapacityWait("paced").count(), 3000);
+}
+
 TEST_F(GatewayTest, StalledStreamIsAbandonedAndRetried) {
   GatewayOptions options = UpstreamOptions(Provider::kAnthropic);
   options.stall_timeout = std::chrono::seconds(1);
