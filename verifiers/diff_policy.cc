@@ -1243,9 +1243,14 @@ VerificationFile ClassifyVerificationPath(std::string_view path, bool added,
                                           const Invocations& inv) {
   std::vector<std::string_view> segments = Segments(path);
   std::string_view name = segments.back();
+  // The repository's say in which verifiers drover runs, for this run and every later one.
+  if (path == ".drover.yml" || path == ".drover.yaml") {
+    return {VerificationClass::kShim, "the repository's verifier configuration for drover"};
+  }
   for (std::string_view glob : kLoaderFiles) {
     if (GlobMatches(glob, path)) {
-      return {VerificationClass::kShim, "what resolves the modules or runs the scripts of tests"};
+      return {VerificationClass::kShim,
+              "a file that stands in for what resolves the modules or runs the scripts of tests"};
     }
   }
   // Python modules and packages at the root or in src/ and lib/, and modules in a test
@@ -1260,23 +1265,25 @@ VerificationFile ClassifyVerificationPath(std::string_view path, bool added,
       std::string_view module = segments[k];
       if (k + 1 == segments.size()) module = module.substr(0, module.find('.'));
       if (Listed(kRunnerModules, module) || inv.python_modules.contains(std::string(module))) {
-        return {VerificationClass::kShim,
-                "the Python module " + std::string(module) + " that test runners import"};
+        return {VerificationClass::kShim, "a file that stands in for the Python module " +
+                                              std::string(module) + " that test runners import"};
       }
       if (Listed(kStdlibModules, module)) {
         return {added ? VerificationClass::kShim : VerificationClass::kConfig,
-                "the standard library module " + std::string(module) + " that test runners import"};
+                "a file that stands in for the standard library module " + std::string(module) +
+                    " that test runners import"};
       }
     }
     std::string stem(name.substr(0, name.find('.')));
     if (stem == "sitecustomize" || stem == "usercustomize") {
-      return {VerificationClass::kShim, "Python's start-up hook " + stem};
+      return {VerificationClass::kShim, "a file that stands in for Python's start-up hook " + stem};
     }
   }
   bool bin_dir = segments.size() == 1 ||
                  (segments.size() == 2 && (segments[0] == "bin" || segments[0] == ".bin"));
   if (bin_dir && (Listed(kRunnerPrograms, name) || inv.programs.contains(std::string(name)))) {
-    return {VerificationClass::kShim, "the program " + std::string(name) + " a verifier runs"};
+    return {VerificationClass::kShim,
+            "a file that stands in for the program " + std::string(name) + " a verifier runs"};
   }
   for (std::string_view glob : kRunnerConfigs) {
     if (GlobMatches(glob, path)) return {VerificationClass::kConfig, "test-runner configuration"};
@@ -1463,8 +1470,59 @@ bool BuildLineCounts(BuildKind kind, const DiffLine& line, int number,
   return false;
 }
 
-void CheckVerificationFiles(const ParsedDiff& diff, const DiffRules& rules,
-                            PolicyVerdict& verdict) {
+// Targets a Makefile's rules make the `seeds` depend on, directly or not, the seeds left out.
+// Prerequisites written with variables are not expanded.
+std::set<std::string> MakePrerequisites(std::string_view makefile, std::set<std::string> seeds) {
+  std::map<std::string, std::vector<std::string>> rules;
+  size_t pos = 0;
+  while (pos < makefile.size()) {
+    size_t end = makefile.find('\n', pos);
+    if (end == std::string_view::npos) end = makefile.size();
+    std::string_view line = makefile.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with('\t') || Trim(line).starts_with('#')) continue;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view head = line.substr(0, colon);
+    std::string_view tail = line.substr(colon + 1);
+    if (tail.starts_with(':')) tail.remove_prefix(1);
+    if (head.find('=') != std::string_view::npos || tail.starts_with('=')) continue;
+    tail = tail.substr(0, tail.find(';'));
+    if (tail.find('=') != std::string_view::npos) continue;  // A target-specific variable.
+    std::vector<std::string> prerequisites;
+    for (const auto& words : SimpleCommands(tail)) {
+      for (const std::string& w : words) {
+        if (w != "|" && w.find('$') == std::string::npos) prerequisites.push_back(w);
+      }
+    }
+    for (const auto& words : SimpleCommands(head)) {
+      for (const std::string& target : words) {
+        auto& list = rules[target];
+        list.insert(list.end(), prerequisites.begin(), prerequisites.end());
+        if (IsTestName(target)) seeds.insert(target);
+      }
+    }
+  }
+  std::set<std::string> reached;
+  std::vector<std::string> queue(seeds.begin(), seeds.end());
+  while (!queue.empty()) {
+    std::string target = std::move(queue.back());
+    queue.pop_back();
+    auto it = rules.find(target);
+    if (it == rules.end()) continue;
+    for (const std::string& prerequisite : it->second) {
+      if (seeds.contains(prerequisite) || !reached.insert(prerequisite).second) continue;
+      queue.push_back(prerequisite);
+    }
+  }
+  return reached;
+}
+
+// `prerequisites`, when given, holds per Makefile the targets the verifiers' targets depend
+// on (read from the final tree): then only recipes of those targets are judged, in Makefiles
+// whose other changed lines did not already count.
+void CheckVerificationFiles(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict,
+                            const std::map<std::string, std::set<std::string>>* prerequisites) {
   Invocations inv = ParseInvocations(rules.verifier_commands);
   for (const FileChange& file : diff.files) {
     // The new side decides shims; either side a file's role in verification.
@@ -1492,24 +1550,42 @@ void CheckVerificationFiles(const ParsedDiff& diff, const DiffRules& rules,
       }
       for (const DiffLine& line : file.removed) old_side.emplace(line.old_line, &line);
       for (const DiffLine& line : file.added) new_side.emplace(line.new_line, &line);
-      for (const DiffLine& line : file.removed) {
-        if (BuildLineCounts(found.build, line, line.old_line, old_side, inv)) {
-          places.push_back(file.old_path + ":" + std::to_string(line.old_line) + " (removed)");
+      auto judge = [&](const Invocations& with) {
+        std::vector<std::string> out;
+        for (const DiffLine& line : file.removed) {
+          if (BuildLineCounts(found.build, line, line.old_line, old_side, with)) {
+            out.push_back(file.old_path + ":" + std::to_string(line.old_line) + " (removed)");
+          }
         }
-      }
-      for (const DiffLine& line : file.added) {
-        if (BuildLineCounts(found.build, line, line.new_line, new_side, inv)) {
-          places.push_back(file.new_path + ":" + std::to_string(line.new_line));
+        for (const DiffLine& line : file.added) {
+          if (BuildLineCounts(found.build, line, line.new_line, new_side, with)) {
+            out.push_back(file.new_path + ":" + std::to_string(line.new_line));
+          }
         }
+        return out;
+      };
+      places = judge(inv);
+      if (prerequisites != nullptr) {
+        auto it = prerequisites->find(file.new_path);
+        if (found.build != BuildKind::kMake || it == prerequisites->end() || !places.empty()) {
+          continue;
+        }
+        Invocations deeper = inv;
+        deeper.make_targets.insert(it->second.begin(), it->second.end());
+        places = judge(deeper);
+        if (places.empty()) continue;
+        found.what = "the recipe of a target the tests depend on";
       }
       // A build file moved without a change in content is judged by its name alone.
       bool moved =
           file.status == FileStatus::kRenamed && file.added.empty() && file.removed.empty();
       if (places.empty() && !moved) continue;
+    } else if (prerequisites != nullptr) {
+      continue;
     }
     std::string sentence = Verb(file);
     if (found.cls == VerificationClass::kShim) {
-      sentence += ", a file that stands in for " + found.what;
+      sentence += ", " + found.what;
     } else {
       sentence += ", which defines how verification runs (" + found.what + ")";
     }
@@ -2144,7 +2220,7 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   CheckLinks(diff, rules, verdict);
   CheckContent(diff, rules, verdict);
   CheckControlFiles(diff, rules, verdict);
-  CheckVerificationFiles(diff, rules, verdict);
+  CheckVerificationFiles(diff, rules, verdict, nullptr);
   CheckWeakenedTests(diff, rules, verdict);
   for (const FileChange& file : diff.files) {
     if (file.new_path.empty()) continue;
@@ -2278,6 +2354,34 @@ Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& 
     if (ec) return Fail(ErrorCode::kIo, "reading the link " + file.new_path + ": " + ec.message());
     JudgeLink(file, target.string(), rules, verdict);
   }
+  // Makefiles of the final tree: a recipe of a target the verifiers' targets depend on
+  // (`test: build`) defines verification too, which the diff alone cannot show.
+  Invocations inv = ParseInvocations(rules.verifier_commands);
+  std::map<std::string, std::set<std::string>> prerequisites;
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty() ||
+        ClassifyVerificationPath(file.new_path, false, inv).build != BuildKind::kMake) {
+      continue;
+    }
+    int fd =
+        ::open((workspace / file.new_path).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::string content;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<size_t>(st.st_size) <= kMaxScannedFileBytes) {
+      std::array<char, 65536> buffer{};
+      ssize_t n = 0;
+      while ((n = ::read(fd, buffer.data(), buffer.size())) > 0 &&
+             content.size() <= kMaxScannedFileBytes) {
+        content.append(buffer.data(), static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+    std::set<std::string> reached = MakePrerequisites(content, inv.make_targets);
+    if (!reached.empty()) prerequisites.emplace(file.new_path, std::move(reached));
+  }
+  if (!prerequisites.empty()) CheckVerificationFiles(diff, rules, verdict, &prerequisites);
   if (rules.must_be_gone.empty()) return {};
   auto hits =
       FindRemaining(workspace, rules.must_be_gone, rules.must_be_gone_except, kMaxRemainingHits);

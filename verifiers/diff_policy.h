@@ -186,7 +186,9 @@ Result<std::vector<Occurrence>> FindRemaining(const std::filesystem::path& works
 // workspace (outside must_be_gone_except) at a place the diff did not add, since CheckDiff
 // already names those. Symbolic links moved without a change (the diff shows neither their
 // mode nor their target): judged from the link in the workspace, as CheckDiff judges new
-// ones. Errors as FindRemaining, and kIo when such a link cannot be read.
+// ones. Makefiles: changed recipes of targets that the verifiers' targets depend on in the
+// workspace's Makefile (`test: build`), as CheckDiff judges the verifiers' own. Errors as
+// FindRemaining, and kIo when such a link cannot be read.
 Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& diff,
                       const DiffRules& rules, PolicyVerdict& verdict);
 

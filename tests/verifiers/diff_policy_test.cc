@@ -928,6 +928,7 @@ TEST(VerificationFiles, TheVerifierCommandNamesModulesScriptsAndPrograms) {
   EXPECT_EQ(VerificationFileKind("ci/run_tests.sh", rules.verifier_commands),
             "test-runner configuration");
   EXPECT_EQ(VerificationFileKind("ci/run_tests.sh", {}), "");
+  EXPECT_EQ(VerificationFileKind(".drover.yml", {}), "a test-runner shim");
 }
 
 constexpr const char* kMakefile =
@@ -986,6 +987,36 @@ TEST(VerificationFiles, MakeRecipesTheVerifierRunsAreFlaggedOthersAreNot) {
     EXPECT_EQ(CheckDiff(repo.Parsed(), UnderMake("make -s verify")).verification_changes.size(),
               1u);
   }
+}
+
+TEST(VerificationFiles, RecipesTheTestTargetDependsOnAreReadFromTheTree) {
+  const std::string makefile =
+      "test: fixtures\n\tpython3 -m unittest\n\n\n\n\n\n"
+      "docs:\n\tmkdocs build\n\n\n\n\n\n"
+      "fixtures: data\n\tcp data/a.json build/\n\n\n\n\n\n"
+      "data:\n\tmkdir -p data\n";
+  Repo repo(Files{{"Makefile", makefile}});
+  std::string changed = makefile;
+  changed.replace(changed.find("mkdir -p data"), 13, "cp fake.py runner.py");
+  repo.Write("Makefile", changed);
+  ParsedDiff diff = repo.Parsed();
+  PolicyVerdict verdict = CheckDiff(diff, UnderMake());
+  EXPECT_TRUE(verdict.verification_changes.empty());  // The hunk shows only `data:`.
+  ASSERT_OK(CheckRemaining(repo.path(), diff, UnderMake(), verdict));
+  EXPECT_EQ(verdict.verification_changes,
+            std::vector<std::string>{
+                "changes Makefile, which defines how verification runs (the recipe of a target "
+                "the tests depend on) (Makefile:23 (removed), Makefile:23)"});
+
+  // A recipe nothing the tests run depends on.
+  Repo docs(Files{{"Makefile", makefile}});
+  changed = makefile;
+  changed.replace(changed.find("mkdocs build"), 12, "mkdocs build --strict");
+  docs.Write("Makefile", changed);
+  diff = docs.Parsed();
+  verdict = CheckDiff(diff, UnderMake());
+  ASSERT_OK(CheckRemaining(docs.path(), diff, UnderMake(), verdict));
+  EXPECT_TRUE(verdict.verification_changes.empty()) << verdict.verification_changes[0];
 }
 
 TEST(VerificationFiles, TestRunnerConfigurationAndBuildFilesTestSettings) {
