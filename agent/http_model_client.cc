@@ -85,6 +85,7 @@ Result<ModelReply> HttpModelClient::Complete(const ModelRequest& request) {
   http_request.url = UpstreamUrl(options_.provider, options_.base_url);
   http_request.unix_socket = options_.unix_socket;
   http_request.timeout = options_.timeout;
+  http_request.max_body_bytes = options_.max_reply_bytes;
   http_request.headers["content-type"] = "application/json";
   switch (options_.provider) {
     case Provider::kOpenAiChat:
