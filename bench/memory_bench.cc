@@ -1,6 +1,6 @@
 // What the runner's process holds under floods: a command printing MIB MiB read through the
 // process runner into a capped log file, and a loopback model server answering with a reply of
-// REPLY_MIB MiB, read by the HTTP model client at its default limit.
+// REPLY_MIB MiB, read by the HTTP model client at its default limit and with none.
 // Usage: memory_bench [MIB [REPLY_MIB]]   (defaults 1024 and 48)
 #include <unistd.h>
 
