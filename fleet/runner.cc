@@ -382,7 +382,7 @@ class Job {
 
   // Runs the verifiers once; a failing one named in `rerun` (all of them when null) is run
   // again at once, and one that then passes is marked flaky.
-  // Whole outputs go to jobs/NAME/logs/<prefix><verifier>.log.
+  // Outputs go to jobs/NAME/logs/<prefix><verifier>.log (capped: sandbox/process.h).
   // `cache_scope` names the build caches they use (CacheDir).
   verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun,
                                             const std::string& prefix,
