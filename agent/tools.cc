@@ -20,6 +20,7 @@ constexpr size_t kMaxCommandOutputBytes = size_t{16} << 10;
 constexpr size_t kVerifyBudgetBytes = 6000;
 constexpr size_t kMaxSymbolHits = 50;
 constexpr size_t kMaxReferenceHits = 100;
+constexpr size_t kMaxListedCreations = 200000;
 
 // Every path under `root` (relative, '/'-separated), without following links; `.git` skipped.
 void ListTree(const std::filesystem::path& root, std::set<std::string>& out) {
@@ -262,8 +263,8 @@ const std::vector<ToolSchema>& Tools::Schemas() {
       {"write_file", "Create or overwrite a file with the whole content.",
        Object({{"path", StringProp()}, {"content", StringProp()}}, {"path", "content"})},
       {"run",
-       "Run a shell command in the repository root. Long output is cut. New files it makes are "
-       "build outputs, removed before verify: create files with write_file.",
+       "Run a shell command in the repository root. Long output is cut. New files it makes "
+       "are kept, except .gitignored ones: those are build outputs, removed before verify.",
        Object({{"command", StringProp()}, {"timeout_seconds", IntegerProp()}}, {"command"})},
       {"find_symbol", "Where a name is defined: path:line: signature.",
        Object({{"name", StringProp()}}, {"name"})},
@@ -512,7 +513,17 @@ ToolResult Tools::Run(const Json& args) {
   // A command may change any file, so finish re-runs the verifiers afterwards.
   changed_since_verify_ = true;
   map_stale_ = true;
+  std::set<std::string> before;
+  ListTree(workspace_.root(), before);
   auto ran = processes_.Run(spec);
+  // What a command creates is the agent's edit (a `mv`, a code generator) unless the
+  // repository ignores it: an ignored file is a build output, which the final check's fresh
+  // checkout would not have either.
+  if (auto made = workspace_.List("", "", kMaxListedCreations); made) {
+    for (const auto& path : made->paths) {
+      if (!before.contains(path)) NoteWritten(path);
+    }
+  }
   if (!ran) return Error("run: could not start the command: " + ran.error().message);
   // No duration: what the model reads stays the same from run to run.
   std::string out = ran->Describe() + "\n" + ran->output;

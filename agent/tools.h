@@ -62,9 +62,10 @@ class Tools {
   ToolResult References(const Json& args);
   ToolResult Verify();
   ToolResult Finish(const Json& args);
-  // Removes what is neither in the tree the Tools started from nor written by edit or
-  // write_file: the outputs of earlier verifier runs and commands, so that every verify (and
-  // the tree handed back at finish) is the checked-out commit plus the agent's edits.
+  // Removes what is neither in the tree the Tools started from nor written by edit,
+  // write_file or a `run` command (its new files that .gitignore does not exclude): the
+  // outputs of earlier verifier runs and ignored outputs of commands, so that every verify
+  // (and the tree handed back at finish) is the checked-out commit plus the agent's edits.
   Status RemoveBuildOutputs();
   void NoteWritten(std::string_view path);
 
@@ -79,7 +80,7 @@ class Tools {
   bool map_stale_ = false;
   // Relative paths (files, links and directories) present when the Tools were made.
   std::set<std::string> initial_paths_;
-  // Relative paths edit and write_file wrote, and the directories leading to them.
+  // Relative paths edit, write_file and `run` (not ignored) wrote, and their directories.
   std::set<std::string> written_paths_;
 };
 

@@ -247,12 +247,18 @@ TEST_F(ToolsTest, EachVerifyStartsWithoutEarlierOutputs) {
       Call("edit",
            Json{{"path", "pricing.py"}, {"search", "compute_total"}, {"replace", "compute_sum"}})
           .is_error);
-  ASSERT_FALSE(Call("run", Json{{"command", "touch made-by-a-command"}}).is_error);
+  ASSERT_FALSE(Call("write_file", Json{{"path", ".gitignore"}, {"content", "*.o\n"}}).is_error);
+  // A command's new files are the agent's edits (a move, a generated file) unless ignored.
+  ASSERT_FALSE(
+      Call("run", Json{{"command", "touch made-by-a-command.o && mkdir -p lib && mv cart.py "
+                                   "lib/cart.py && cp lib/cart.py cart.py"}})
+          .is_error);
   for (int i = 0; i < 2; ++i) {
     ToolResult verify = Call("verify", Json::object());
     ASSERT_TRUE(verify.report.has_value());
     EXPECT_TRUE(verify.report->passed()) << i << ": " << verify.text;
-    EXPECT_FALSE(fs::exists(root_ / "made-by-a-command"));
+    EXPECT_FALSE(fs::exists(root_ / "made-by-a-command.o"));
+    EXPECT_TRUE(fs::exists(root_ / "lib" / "cart.py"));
   }
   ToolResult finished = Call("finish", Json{{"summary", "Renamed."}});
   EXPECT_TRUE(finished.finished) << finished.text;
@@ -261,6 +267,7 @@ TEST_F(ToolsTest, EachVerifyStartsWithoutEarlierOutputs) {
   EXPECT_EQ(ReadTestFile(root_ / "docs" / "new.md"), "kept\n");
   EXPECT_NE(ReadTestFile(root_ / "pricing.py").find("compute_sum"), std::string::npos);
   EXPECT_TRUE(fs::exists(root_ / "cart.py"));
+  EXPECT_TRUE(fs::exists(root_ / "lib" / "cart.py"));
 }
 
 TEST_F(ToolsTest, FinishNotApplicableNeedsNoPassingChecks) {
