@@ -207,7 +207,8 @@ Status Tools::RemoveBuildOutputs() {
   std::vector<std::filesystem::path> outputs;
   for (; !ec && it != end; it.increment(ec)) {
     std::string relative = it->path().lexically_relative(root).generic_string();
-    if (relative == ".git") {
+    // A nested repository's .git stays, so that the runner's commit refuses it by name.
+    if (it->path().filename() == ".git") {
       it.disable_recursion_pending();
       continue;
     }

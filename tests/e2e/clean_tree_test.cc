@@ -14,9 +14,10 @@ using drover::testing::ReadTestFile;
 using drover::testing::Sh;
 
 std::map<std::string, std::string> LinkingFiles() {
-  // `ln -s` without -f fails on an existing link, as in cJSON's Makefile. The outputs are not
-  // ignored: left in the tree, they would also land in the commit.
-  return {{"Makefile",
+  // `ln -s` without -f fails on an existing link, as in cJSON's Makefile. The build's outputs
+  // are not ignored: left in the tree, they would also land in the commit.
+  return {{".gitignore", "out/\nro/\n"},
+          {"Makefile",
            "test: build\n"
            "\tgrep -q compute_ libx.so\n"
            "build:\n"
@@ -37,11 +38,11 @@ TEST(CleanTree, ABuildThatFailsOnItsOwnOutputsPassesEndToEnd) {
           {Call("edit",
                 {{"path", "pricing.c"}, {"search", "compute_total"}, {"replace", "compute_sum"}}),
            Call("write_file", {{"path", "notes/CHANGES"}, {"content", "renamed\n"}}),
-           // The commands the agent runs leave outputs behind too, read-only directories among
-           // them.
+           // The commands the agent runs leave ignored outputs behind too, read-only
+           // directories among them; a file a command makes that is not ignored is an edit.
            Call("run", {{"command",
-                         "make -s build && mkdir -p out && touch out/obj && mkdir -p ro/sub && "
-                         "touch ro/sub/f && chmod a-w ro/sub ro"}}),
+                         "mkdir -p out && touch out/obj && mkdir -p ro/sub && touch ro/sub/f && "
+                         "chmod a-w ro/sub ro && cp notes/README notes/ABOUT"}}),
            Call("verify", Json::object()), Call("verify", Json::object(), "", {"passed"}),
            Call("finish", {{"summary", "Renamed compute_total to compute_sum."}}, "",
                 {"passed"})}));
@@ -69,7 +70,7 @@ TEST(CleanTree, ABuildThatFailsOnItsOwnOutputsPassesEndToEnd) {
   EXPECT_EQ(patch.find("ro/sub"), std::string::npos) << patch;
   std::string files =
       Sh("git -C '" + repo.string() + "' ls-tree -r --name-only drover/rename-total");
-  EXPECT_EQ(files, "Makefile\nnotes/CHANGES\nnotes/README\npricing.c\n");
+  EXPECT_EQ(files, ".gitignore\nMakefile\nnotes/ABOUT\nnotes/CHANGES\nnotes/README\npricing.c\n");
 }
 
 }  // namespace
