@@ -381,7 +381,23 @@ class Job {
     std::vector<verifiers::DetectedVerifier> detected;
     if (run_.spec.verifiers.empty()) detected = verifiers::DetectVerifiers(worktree_->workspace);
     verifiers_ = MergeVerifiers(run_.spec.verifiers, detected, *config);
+    // Why each detected check that is still used (not replaced by .drover.yml) was chosen.
+    Json chosen_why = Json::object();
+    detected_tests_.clear();
+    detection_lines_.clear();
+    detection_notes_.clear();
+    report_.checks.clear();
+    for (const auto& v : verifiers_) {
+      for (const auto& d : detected) {
+        if (d.spec.name != v.name || d.spec.command != v.command) continue;
+        chosen_why[v.name] = d.why;
+        detection_lines_.push_back(v.name + " was chosen by detection: " + d.why);
+        report_.checks += (report_.checks.empty() ? "" : "; ") + v.name + ": " + d.why;
+        if (d.kind == verifiers::VerifierKind::kTest) detected_tests_.insert(v.name);
+      }
+    }
     Gate("verifiers", {{"source", !run_.spec.verifiers.empty() ? "spec" : "detected"},
+                       {"why", chosen_why},
                        {"repo_config", config->has_value()},
                        {"names", [&] {
                           Json names = Json::array();
@@ -448,6 +464,14 @@ class Job {
     baseline_ = report;
     for (const auto& r : report.results) {
       if (r.flaky) flaky_.insert(r.name);
+      // A detected test check whose output shows no test is a build check at most: say so,
+      // so that nobody reads its "passed" as tests passing.
+      if (detected_tests_.contains(r.name) && !r.evidence) {
+        std::string note = r.name + ": ran no tests on the untouched tree (no test runner output); "
+                                    "it is not counted as a test check";
+        detection_notes_.push_back(note);
+        report_.checks += (report_.checks.empty() ? "" : "; ") + note;
+      }
     }
     if (!report.passed()) {
       if (run_.spec.on_red_baseline == OnRedBaseline::kSkip) {
@@ -964,6 +988,11 @@ class Job {
               " | " + cell(find(baseline_)) + " | " + cell(find(final_)) + " |\n";
     }
     body += "\n";
+    // How detection chose each check (from the repository's CI configuration or files: its
+    // text is the repository's), and detected test checks that ran no tests.
+    for (const auto& line : detection_lines_) body += "- " + InertMarkdownInline(line) + "\n";
+    for (const auto& line : detection_notes_) body += "- " + InertMarkdownInline(line) + "\n";
+    if (!detection_lines_.empty() || !detection_notes_.empty()) body += "\n";
     // Notes name files of the change and carry the judge model's reasons.
     for (const auto& line : gate_notes_) body += "- " + InertMarkdownInline(line) + "\n";
     if (!gate_notes_.empty()) body += "\n";
@@ -983,6 +1012,9 @@ class Job {
   bool baseline_cached_ = false;
   std::set<std::string> flaky_;
   std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
+  std::set<std::string> detected_tests_;      // Names of the checks detection chose as tests.
+  std::vector<std::string> detection_lines_;  // How detection chose each check, for the PR.
+  std::vector<std::string> detection_notes_;  // Detected test checks that ran no tests.
 };
 
 // What the canary wave decided. Kept in run_dir/rollout.json, so that a run resumed after a
@@ -1263,6 +1295,7 @@ Json JobReport::ToJson() const {
               {"fallbacks", fallbacks},
               {"baseline", baseline},
               {"verifier", verifier},
+              {"checks", checks},
               {"pr", pr_url},
               {"branch", branch},
               {"files_changed", files_changed},
@@ -1300,6 +1333,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.fallbacks = json.value("fallbacks", 0);
   job.baseline = json.value("baseline", "");
   job.verifier = json.value("verifier", "");
+  job.checks = json.value("checks", "");
   job.pr_url = json.value("pr", "");
   job.branch = json.value("branch", "");
   job.files_changed = json.value("files_changed", 0);
@@ -1641,6 +1675,11 @@ Status WriteRunSummary(const RunReport& report) {
           std::to_string(job.cached_input_tokens) + " | " +
           (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
   }
+  std::string chosen;
+  for (const auto& job : report.jobs) {
+    if (!job.checks.empty()) chosen += "- " + job.repository + ": " + job.checks + "\n";
+  }
+  if (!chosen.empty()) md += "\n## Checks chosen by detection\n\n" + chosen;
   return WriteFileAtomic(report.run_dir / "summary.md", md);
 }
 

@@ -1,5 +1,6 @@
-// Proposes build, test and lint verifiers for a repository from the files at its top level
-// (pom.xml, package.json, go.mod, Makefile, ...), without running anything.
+// Proposes build, test and lint verifiers for a repository from its CI configuration and the
+// files at its top level (pom.xml, package.json, go.mod, Makefile, ...), without running
+// anything.
 // Thread-safe: a pure function of the files it reads.
 #pragma once
 
@@ -22,7 +23,9 @@ std::string_view VerifierKindName(VerifierKind kind);
 struct DetectedVerifier {
   VerifierSpec spec;  // spec.name is VerifierKindName(kind).
   VerifierKind kind = VerifierKind::kTest;
-  std::string why;  // The evidence, e.g. "pom.xml" or "package.json scripts.test, yarn.lock".
+  // The evidence, e.g. "pom.xml", "package.json scripts.test, yarn.lock" or
+  // "from .github/workflows/ci.yml line 23 (job unit)".
+  std::string why;
 };
 
 // At most one verifier per kind, in the order build, test, lint.
@@ -45,9 +48,19 @@ struct DetectedVerifier {
 //   Python  pytest.ini or conftest.py, or "pytest" in pyproject.toml, setup.cfg, tox.ini or
 //           requirements*.txt: `python3 -m pytest -q`; otherwise, when test_*.py/*_test.py
 //           files or a tests/ or test/ directory exist: unittest discovery.
-// Precedence: for each kind, the first ecosystem in the order above that proposes one wins, so
-// a Makefile's own targets (the project's stated entry points) win over language defaults, and
-// a repository with both a Makefile and a package.json gets each kind once.
+//   CI      .github/workflows/*.yml|yaml `run:` steps, .gitlab-ci.yml `script:`, tox.ini
+//           testenv `commands`, noxfile.py `session.run("...")` with literal arguments. Lines
+//           that need the network, secrets or privileges, and programs not known, are left
+//           out; the test check is a job's steps up to its first test-runner line (each step in
+//           a subshell from the root, in its working-directory), the build check up to the last
+//           build line before it. `uses:` actions and includes are never followed; at most 32
+//           workflow files of at most 256 KiB each are read.
+// Precedence: for each kind the strongest proposal wins, ties going to the earlier source in
+// the order above: a CI line running a known test runner; any other CI line; a Makefile
+// target whose recipe runs a known runner or builds; an ecosystem's own tool; last, a Makefile
+// test target whose recipe runs no known test runner (a demo). A Makefile target that
+// installs, downloads or needs root is no check at all. When the CI yields any check, lints
+// from other sources are left out (the CI does not hold the project to them).
 // No network flags are added (no --offline, no -o): with dependencies already cached, these
 // tools do not reach the network; with the spec's allow_hosts they may fetch.
 //
