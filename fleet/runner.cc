@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
@@ -45,6 +46,41 @@
 
 namespace drover::fleet {
 namespace {
+
+// The first line of `output` that says what went wrong ("npm ERR! 404 ...", "ERROR: No
+// matching distribution found for x", "tsd: not found"), else its last non-empty line; one
+// line, at most 300 bytes.
+std::string FirstErrorLine(std::string_view output) {
+  // Strong markers first: a tool's warnings ("cannot rehash", "could not cache") often come
+  // before its error.
+  static constexpr std::string_view kStrong[] = {"error", "err!", "not found", "no module named",
+                                                 "fatal", "no matching"};
+  static constexpr std::string_view kWeak[] = {"failed", "could not", "cannot", "denied"};
+  std::string last;
+  std::string weak;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string_view::npos) end = output.size();
+    std::string_view raw = output.substr(start, end - start);
+    start = end + 1;
+    size_t b = raw.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos) continue;
+    size_t e = raw.find_last_not_of(" \t\r");
+    std::string line(raw.substr(b, e - b + 1));
+    if (line.size() > 300) line.resize(300);
+    std::string lower;
+    for (char c : line) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto marker : kStrong) {
+      if (lower.find(marker) != std::string::npos) return line;
+    }
+    for (auto marker : kWeak) {
+      if (weak.empty() && lower.find(marker) != std::string::npos) weak = line;
+    }
+    last = std::move(line);
+  }
+  return weak.empty() ? last : weak;
+}
 
 // How much of the agent's summary a PR body and a commit message carry; the report keeps it
 // whole. GitHub refuses bodies over 65,536 characters.
@@ -231,7 +267,7 @@ class Job {
       Finish(JobStatus::kFailed, "forge: " + on_forge.error().message);
       return;
     }
-    if (!Prepare() || !ChooseVerifiers() || !Baseline()) return;
+    if (!Prepare() || !ChooseVerifiers() || !Setup("setup-") || !Baseline()) return;
     if (!Agent()) return;
     Publish();
   }
@@ -282,6 +318,12 @@ class Job {
     // repository that does not ignore them.
     env["PYTHONDONTWRITEBYTECODE"] = "1";
     if (run_.base_policy) env["CARGO_TARGET_DIR"] = "/tmp/drover-cargo-target";
+    // After a set-up, every command finds what it installed.
+    if (!deps_dir_.empty()) {
+      for (auto& [name, value] : verifiers::SetupEnvironment(deps_dir_, env["PATH"])) {
+        env[name] = value;
+      }
+    }
     return env;
   }
 
@@ -290,7 +332,103 @@ class Job {
     sandbox::SandboxPolicy policy = *run_.base_policy;
     policy.workspace = worktree_->workspace;
     policy.read_only_subpaths = {".git"};
+    // What the set-up installed is read-only to the checks and the agent: none of them can
+    // change the dependencies the next check runs with.
+    if (!deps_dir_.empty()) policy.read_only_paths.push_back(deps_dir_);
     return policy;
+  }
+
+  // The dependency set-up: the spec's `setup` commands, else the detected ones, run in a
+  // sandbox over the workspace whose only extra writable directory is this job's deps
+  // directory (keyed by the commands and the contents of the files they install from, so
+  // that later runs of the same job reuse what was fetched), with egress only to
+  // sandbox.setup_hosts, else the detected ecosystems' registries. Run before the baseline
+  // and again on the fresh tree of every final check (what it installs in the workspace,
+  // node_modules, does not survive the checkout; its caches do). A failure skips the job
+  // (before the baseline) naming the first error line.
+  bool Setup(const std::string& prefix) {
+    if (prefix == "setup-") {
+      auto detected = verifiers::DetectSetup(worktree_->workspace);
+      setup_commands_ = run_.spec.setup ? *run_.spec.setup : detected.commands;
+      if (setup_commands_.empty()) return true;
+      setup_hosts_ = !run_.spec.sandbox.setup_hosts.empty() ? run_.spec.sandbox.setup_hosts
+                                                              : detected.hosts;
+      std::string key;
+      for (const auto& c : setup_commands_) key += c + "\n";
+      for (const auto& input : detected.inputs) {
+        auto text = ReadRegularFile(worktree_->workspace / input, 64 << 20);
+        key += input + "\n" + (text ? *text : std::string("-")) + "\n";
+      }
+      char hash[32];
+      std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(key));
+      deps_dir_ = report_.job_dir / "deps" / hash;
+      if (auto made = CreateDirectories(deps_dir_); !made) {
+        Finish(JobStatus::kFailed, "setup: " + made.error().message);
+        return false;
+      }
+      setup_why_ = run_.spec.setup ? "spec" : "detected: " + detected.why;
+    }
+    if (setup_commands_.empty()) return true;
+    std::unique_ptr<sandbox::EgressProxy> proxy;
+    std::unique_ptr<sandbox::ProcessRunner> isolated;
+    if (run_.base_policy) {
+      auto policy = Policy();
+      std::erase(policy.read_only_paths, deps_dir_);
+      policy.writable_paths = {deps_dir_};
+      policy.proxy_socket.clear();
+      if (!setup_hosts_.empty()) {
+        sandbox::EgressProxyOptions options;
+        options.socket_path = run_.socket_dir / ("s" + std::to_string(index_) + ".sock");
+        options.allowed_hosts = setup_hosts_;
+        options.log = [name = target_.name](const std::string& line) {
+          spdlog::info("{}: setup egress: {}", name, line);
+        };
+        auto started = sandbox::EgressProxy::Start(options);
+        if (!started) {
+          Finish(JobStatus::kFailed, "setup: egress proxy: " + started.error().message);
+          return false;
+        }
+        proxy = std::move(*started);
+        policy.proxy_socket = proxy->socket_path();
+      }
+      isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
+    }
+    std::vector<verifiers::VerifierSpec> steps;
+    for (size_t i = 0; i < setup_commands_.size(); ++i) {
+      verifiers::VerifierSpec step;
+      step.name = "setup-" + std::to_string(i + 1);
+      step.command = setup_commands_[i];
+      step.timeout = std::chrono::seconds(1200);
+      step.require_test_evidence = false;
+      steps.push_back(std::move(step));
+    }
+    verifiers::VerifierReport report;
+    {
+      SlotPool::Scoped slot(run_.build_slots, "runner/" + target_.name);
+      for (const auto& step : steps) {
+        auto one = verifiers::RunVerifiers(isolated ? *isolated : run_.processes, {step},
+                                           worktree_->workspace, ChildEnv(),
+                                           report_.job_dir / "logs", prefix);
+        report.results.push_back(one.results.front());
+        if (!one.results.front().passed) break;  // Later steps build on earlier ones.
+      }
+    }
+    const auto& last = report.results.back();
+    Gate("setup", {{"why", setup_why_},
+                   {"commands", setup_commands_},
+                   {"hosts", setup_hosts_},
+                   {"deps_dir", deps_dir_.filename().string()},
+                   {"summary", report.Summary()},
+                   {"passed", last.passed}});
+    if (last.passed) return true;
+    std::string reason = "setup failed: `" + last.command + "`: " + last.outcome;
+    if (auto line = FirstErrorLine(last.output); !line.empty()) reason += ": " + line;
+    if (prefix == "setup-") {
+      Finish(JobStatus::kSkipped, reason);
+    } else {
+      Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
+    }
+    return false;
   }
 
   // Each Run of the returned runner is a fresh sandbox over the workspace (or, with
@@ -332,6 +470,8 @@ class Job {
     Json definition = Json::array();
     for (const auto& v : verifiers_) definition.push_back(verifiers::ToJson(v));
     definition.push_back(run_.isolation.starts_with("none") ? "plain" : "sandboxed");
+    // The same commands judge differently with other dependencies installed.
+    if (!setup_commands_.empty()) definition.push_back(Json{{"setup", setup_commands_}});
     size_t hash = std::hash<std::string>{}(definition.dump());
     definition.push_back("test-evidence");  // Baselines kept before tests were counted lack it.
     char key[32];
@@ -664,6 +804,7 @@ class Job {
       return false;
     }
     commit_ = *commit;
+    if (!Setup("final-setup-")) return false;
     // Only verifiers that were flaky on the untouched tree get a second chance.
     auto report = RunJobVerifiers(&flaky_, "final-" + std::to_string(report_.attempts) + "-");
     report_.verifier = report.Summary();
@@ -1012,6 +1153,10 @@ class Job {
   bool baseline_cached_ = false;
   std::set<std::string> flaky_;
   std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
+  std::vector<std::string> setup_commands_;  // The dependency set-up; empty: none.
+  std::vector<std::string> setup_hosts_;     // Where the set-up may connect.
+  std::string setup_why_;
+  std::filesystem::path deps_dir_;  // What the set-up installed; empty without a set-up.
   std::set<std::string> detected_tests_;      // Names of the checks detection chose as tests.
   std::vector<std::string> detection_lines_;  // How detection chose each check, for the PR.
   std::vector<std::string> detection_notes_;  // Detected test checks that ran no tests.

@@ -1169,6 +1169,98 @@ std::vector<DetectedVerifier> DetectVerifiers(const std::filesystem::path& repo)
   return out;
 }
 
+DetectedSetup DetectSetup(const std::filesystem::path& repo) {
+  DetectedSetup setup;
+  auto add = [&](std::string command, std::vector<std::string> hosts, std::string input,
+                 std::string why) {
+    setup.commands.push_back(std::move(command));
+    for (auto& h : hosts) {
+      if (std::find(setup.hosts.begin(), setup.hosts.end(), h) == setup.hosts.end()) {
+        setup.hosts.push_back(std::move(h));
+      }
+    }
+    setup.inputs.push_back(std::move(input));
+    setup.why += (setup.why.empty() ? "" : ", ") + why;
+  };
+  if (IsRegular(repo / "package.json")) {
+    if (IsRegular(repo / "pnpm-lock.yaml")) {
+      add("pnpm install --frozen-lockfile", {"registry.npmjs.org"}, "pnpm-lock.yaml",
+          "pnpm-lock.yaml");
+    } else if (IsRegular(repo / "yarn.lock")) {
+      add("yarn install --frozen-lockfile --non-interactive",
+          {"registry.yarnpkg.com", "registry.npmjs.org"}, "yarn.lock", "yarn.lock");
+    } else {
+      for (const char* lock : {"package-lock.json", "npm-shrinkwrap.json"}) {
+        if (!IsRegular(repo / lock)) continue;
+        add("npm ci --no-audit --no-fund", {"registry.npmjs.org"}, lock, lock);
+        break;
+      }
+    }
+  }
+  const std::vector<std::string> kPyHosts = {"pypi.org", "files.pythonhosted.org"};
+  // The interpreter itself, not a version manager's shim: pyenv's shim runs a rehash after
+  // `pip install` that fails on its read-only shims directory.
+  const std::string pip =
+      "\"$(python3 -c 'import sys; print(sys.executable)')\" -m pip install "
+      "--disable-pip-version-check --no-input --target \"$DROVER_DEPS/python\"";
+  for (const char* name :
+       {"requirements.txt", "requirements-dev.txt", "requirements-test.txt", "requirements_dev.txt",
+        "requirements_test.txt", "dev-requirements.txt", "test-requirements.txt",
+        "requirements/test.txt", "requirements/dev.txt"}) {
+    if (IsRegular(repo / name)) add(pip + " -r " + name, kPyHosts, name, name);
+  }
+  if (auto pyproject = ReadMarker(repo, "pyproject.toml");
+      pyproject && pyproject->find("[project]") != std::string::npos) {
+    // The requirements are read by Python's own TOML reader, in the sandbox; an empty list
+    // installs nothing.
+    const std::string list =
+        "python3 -c 'import tomllib; p = tomllib.load(open(\"pyproject.toml\", \"rb\"))"
+        ".get(\"project\", {}); o = p.get(\"optional-dependencies\", {}); "
+        "print(\"\\n\".join(p.get(\"dependencies\", []) + [d for k in (\"test\", \"tests\", "
+        "\"testing\", \"dev\") for d in o.get(k, [])]))' > /tmp/drover-requirements.txt";
+    add(list + " && if [ -s /tmp/drover-requirements.txt ]; then " + pip +
+            " -r /tmp/drover-requirements.txt; fi",
+        kPyHosts, "pyproject.toml", "pyproject.toml dependencies and test extras");
+  }
+  if (IsRegular(repo / "go.mod")) {
+    add("go mod download", {"proxy.golang.org", "sum.golang.org"},
+        IsRegular(repo / "go.sum") ? "go.sum" : "go.mod", "go.mod");
+  }
+  if (IsRegular(repo / "Cargo.toml")) {
+    add("cargo fetch", {"index.crates.io", "static.crates.io", "crates.io"},
+        IsRegular(repo / "Cargo.lock") ? "Cargo.lock" : "Cargo.toml", "Cargo.toml");
+  }
+  if (IsRegular(repo / "pom.xml")) {
+    std::string mvn = WrapperOr(repo, "mvnw", "mvn").first;
+    add(mvn + " -B -q dependency:go-offline", {"repo.maven.apache.org", "repo1.maven.org"},
+        "pom.xml", "pom.xml");
+  }
+  for (const char* name : {"build.gradle", "build.gradle.kts"}) {
+    if (!IsRegular(repo / name)) continue;
+    std::string gradle = WrapperOr(repo, "gradlew", "gradle").first;
+    add(gradle + " --no-daemon -q dependencies",
+        {"plugins.gradle.org", "services.gradle.org", "repo.maven.apache.org"}, name, name);
+    break;
+  }
+  return setup;
+}
+
+std::map<std::string, std::string> SetupEnvironment(const std::filesystem::path& deps_dir,
+                                                    const std::string& path) {
+  std::string deps = deps_dir.string();
+  return {{"DROVER_DEPS", deps},
+          {"npm_config_cache", deps + "/npm-cache"},
+          {"YARN_CACHE_FOLDER", deps + "/yarn-cache"},
+          {"PIP_CACHE_DIR", deps + "/pip-cache"},
+          {"PYTHONPATH", deps + "/python"},
+          {"PATH", deps + "/python/bin" + (path.empty() ? "" : ":" + path)},
+          {"GOMODCACHE", deps + "/go-mod"},
+          {"GOFLAGS", "-modcacherw"},
+          {"CARGO_HOME", deps + "/cargo"},
+          {"MAVEN_OPTS", "-Dmaven.repo.local=" + deps + "/m2"},
+          {"GRADLE_USER_HOME", deps + "/gradle"}};
+}
+
 Json ToJson(const DetectedVerifier& detected) {
   Json json = ToJson(detected.spec);
   json["kind"] = VerifierKindName(detected.kind);

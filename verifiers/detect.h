@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,37 @@ struct DetectedVerifier {
 // repository cannot point detection at files outside it. Unreadable or malformed files (a
 // package.json that does not parse) propose nothing. An empty result means nothing was found.
 std::vector<DetectedVerifier> DetectVerifiers(const std::filesystem::path& repo);
+
+// How a repository's dependencies are installed before its checks run (the `setup` step).
+struct DetectedSetup {
+  std::vector<std::string> commands;  // Run in order, each by `/bin/sh -c` in the root.
+  // The registries those commands reach ("registry.npmjs.org", "pypi.org", ...).
+  std::vector<std::string> hosts;
+  // Files whose contents decide what gets installed (lock files, requirement lists), relative
+  // to the root: the set-up's cache is keyed by them.
+  std::vector<std::string> inputs;
+  std::string why;  // "package-lock.json", "pyproject.toml test extras", ...
+};
+
+// The set-up for each ecosystem found at the top level (several may apply):
+//   Node    package-lock.json/npm-shrinkwrap.json: `npm ci`; yarn.lock: `yarn install
+//           --frozen-lockfile`; pnpm-lock.yaml: `pnpm install --frozen-lockfile`. A
+//           package.json without a lock file installs nothing (not reproducible).
+//   Python  requirements*.txt / requirements/*.txt for tests and development, and
+//           pyproject.toml's [project] dependencies and its test/tests/testing/dev extras:
+//           `pip install --target "$DROVER_DEPS/python"` (the project itself is not installed:
+//           its checks must run the workspace's code).
+//   Go      go.mod: `go mod download`.     Cargo   Cargo.toml: `cargo fetch`.
+//   Maven   pom.xml: `dependency:go-offline`.  Gradle  build.gradle(.kts): `dependencies`.
+// The commands keep what they fetch under $DROVER_DEPS (SetupEnvironment). Empty when nothing
+// is found. Reads marker files as DetectVerifiers does (no symlinks).
+DetectedSetup DetectSetup(const std::filesystem::path& repo);
+
+// The environment that points every ecosystem's tools at `deps_dir` (package caches, the
+// Python target directory on PYTHONPATH and its bin/ on PATH before `path`): set for the
+// set-up and for every check and agent command that follows it.
+std::map<std::string, std::string> SetupEnvironment(const std::filesystem::path& deps_dir,
+                                                    const std::string& path);
 
 // {"name","command","timeout_seconds","kind","why"}.
 Json ToJson(const DetectedVerifier& detected);

@@ -341,6 +341,61 @@ TEST(Detect, UnreadableCiConfigurationFallsBackToMarkerFiles) {
   EXPECT_EQ(Detect(dir.path())["test"], "go test ./...  [go.mod]");
 }
 
+TEST(DetectSetup, EachEcosystemFromItsLockOrRequirementFiles) {
+  TempDir dir;
+  EXPECT_TRUE(DetectSetup(dir.path()).commands.empty());
+  WriteTestFile(dir.path(), "package.json", R"({"scripts":{"test":"tsd"}})");
+  EXPECT_TRUE(DetectSetup(dir.path()).commands.empty());  // No lock file: not reproducible.
+  WriteTestFile(dir.path(), "package-lock.json", "{}");
+  WriteTestFile(dir.path(), "requirements-dev.txt", "pytest\n");
+  WriteTestFile(dir.path(), "pyproject.toml", "[project]\nname = \"x\"\n");
+  WriteTestFile(dir.path(), "go.mod", "module x\n");
+  WriteTestFile(dir.path(), "go.sum", "");
+  auto setup = DetectSetup(dir.path());
+  ASSERT_EQ(setup.commands.size(), 4u);
+  EXPECT_EQ(setup.commands[0], "npm ci --no-audit --no-fund");
+  EXPECT_NE(setup.commands[1].find("-m pip install --disable-pip-version-check --no-input "
+                                   "--target \"$DROVER_DEPS/python\" -r requirements-dev.txt"),
+            std::string::npos)
+      << setup.commands[1];
+  EXPECT_NE(setup.commands[2].find("optional-dependencies"), std::string::npos);
+  EXPECT_EQ(setup.commands[3], "go mod download");
+  EXPECT_EQ(setup.inputs, (std::vector<std::string>{"package-lock.json", "requirements-dev.txt",
+                                                    "pyproject.toml", "go.sum"}));
+  EXPECT_EQ(setup.hosts,
+            (std::vector<std::string>{"registry.npmjs.org", "pypi.org", "files.pythonhosted.org",
+                                      "proxy.golang.org", "sum.golang.org"}));
+
+  TempDir yarn;
+  WriteTestFile(yarn.path(), "package.json", "{}");
+  WriteTestFile(yarn.path(), "yarn.lock", "");
+  EXPECT_EQ(DetectSetup(yarn.path()).commands,
+            (std::vector<std::string>{"yarn install --frozen-lockfile --non-interactive"}));
+}
+
+TEST(DetectSetup, PyprojectExtrasAreReadByPythonInTheSandbox) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "pyproject.toml",
+                "[project]\nname = \"x\"\ndependencies = [\"attrs\"]\n"
+                "[project.optional-dependencies]\ntest = [\"helperlib\"]\ndocs = [\"sphinx\"]\n");
+  auto setup = DetectSetup(dir.path());
+  ASSERT_EQ(setup.commands.size(), 1u);
+  // Run the listing half of the command: it writes the requirements the pip half installs.
+  std::string list = setup.commands[0].substr(0, setup.commands[0].find(" && "));
+  list.replace(list.find("/tmp/drover-requirements.txt"), 28, (dir / "req.txt").string());
+  drover::testing::Sh("cd '" + dir.path().string() + "' && " + list);
+  EXPECT_EQ(drover::testing::ReadTestFile(dir / "req.txt"), "attrs\nhelperlib\n");
+}
+
+TEST(DetectSetup, EnvironmentPointsEveryToolAtTheDepsDirectory) {
+  auto env = SetupEnvironment("/deps", "/usr/bin");
+  EXPECT_EQ(env["DROVER_DEPS"], "/deps");
+  EXPECT_EQ(env["PYTHONPATH"], "/deps/python");
+  EXPECT_EQ(env["PATH"], "/deps/python/bin:/usr/bin");
+  EXPECT_EQ(env["npm_config_cache"], "/deps/npm-cache");
+  EXPECT_EQ(env["GOMODCACHE"], "/deps/go-mod");
+}
+
 TEST(Detect, SymlinkedMarkersAreIgnored) {
   TempDir outside;
   WriteTestFile(outside.path(), "package.json", R"({"scripts":{"test":"steal-secrets"}})");
