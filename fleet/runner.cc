@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
@@ -45,6 +46,41 @@
 
 namespace drover::fleet {
 namespace {
+
+// The first line of `output` that says what went wrong ("npm ERR! 404 ...", "ERROR: No
+// matching distribution found for x", "tsd: not found"), else its last non-empty line; one
+// line, at most 300 bytes.
+std::string FirstErrorLine(std::string_view output) {
+  // Strong markers first: a tool's warnings ("cannot rehash", "could not cache") often come
+  // before its error.
+  static constexpr std::string_view kStrong[] = {"error", "err!", "not found", "no module named",
+                                                 "fatal", "no matching"};
+  static constexpr std::string_view kWeak[] = {"failed", "could not", "cannot", "denied"};
+  std::string last;
+  std::string weak;
+  size_t start = 0;
+  while (start < output.size()) {
+    size_t end = output.find('\n', start);
+    if (end == std::string_view::npos) end = output.size();
+    std::string_view raw = output.substr(start, end - start);
+    start = end + 1;
+    size_t b = raw.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos) continue;
+    size_t e = raw.find_last_not_of(" \t\r");
+    std::string line(raw.substr(b, e - b + 1));
+    if (line.size() > 300) line.resize(300);
+    std::string lower;
+    for (char c : line) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (auto marker : kStrong) {
+      if (lower.find(marker) != std::string::npos) return line;
+    }
+    for (auto marker : kWeak) {
+      if (weak.empty() && lower.find(marker) != std::string::npos) weak = line;
+    }
+    last = std::move(line);
+  }
+  return weak.empty() ? last : weak;
+}
 
 // How much of the agent's summary a PR body and a commit message carry; the report keeps it
 // whole. GitHub refuses bodies over 65,536 characters.
@@ -249,7 +285,7 @@ class Job {
       Finish(JobStatus::kFailed, "forge: " + on_forge.error().message);
       return;
     }
-    if (!Prepare() || !ChooseVerifiers() || !Baseline()) return;
+    if (!Prepare() || !ChooseVerifiers() || !Setup("setup-") || !Baseline()) return;
     if (!Agent()) return;
     Publish();
   }
@@ -359,6 +395,12 @@ class Job {
         env.try_emplace(name, "ccache");
       }
     }
+    // After a set-up, every command finds what it installed.
+    if (!deps_dir_.empty()) {
+      for (auto& [name, value] : verifiers::SetupEnvironment(deps_dir_, env["PATH"])) {
+        env[name] = value;
+      }
+    }
     return env;
   }
 
@@ -369,7 +411,110 @@ class Job {
     policy.workspace = worktree_->workspace;
     policy.read_only_subpaths = {".git"};
     policy.writable_paths = {cache};
+    // What the set-up installed is read-only to the checks and the agent: none of them can
+    // change the dependencies the next check runs with.
+    if (!deps_dir_.empty()) policy.read_only_paths.push_back(deps_dir_);
     return policy;
+  }
+
+  // The dependency set-up: the spec's `setup` commands, else the detected ones, run in a
+  // sandbox over the workspace whose only extra writable directory is this job's deps
+  // directory (keyed by the commands and the contents of the files they install from, so
+  // that later runs of the same job reuse what was fetched), with egress only to
+  // sandbox.setup_hosts, else the detected ecosystems' registries. Run before the baseline
+  // and again on every fresh tree: the agent's (after the baseline, and for each later
+  // attempt) and each final check's (what it installs in the workspace, node_modules, does
+  // not survive a checkout; its caches do). A failure skips the job
+  // (before the baseline) naming the first error line.
+  bool Setup(const std::string& prefix) {
+    if (prefix == "setup-") {
+      auto detected = verifiers::DetectSetup(worktree_->workspace);
+      setup_commands_ = run_.spec.setup ? *run_.spec.setup : detected.commands;
+      if (setup_commands_.empty()) return true;
+      setup_hosts_ = !run_.spec.sandbox.setup_hosts.empty() ? run_.spec.sandbox.setup_hosts
+                                                              : detected.hosts;
+      std::string key;
+      for (const auto& c : setup_commands_) key += c + "\n";
+      for (const auto& input : detected.inputs) {
+        auto text = ReadRegularFile(worktree_->workspace / input, 64 << 20);
+        key += input + "\n" + (text ? *text : std::string("-")) + "\n";
+      }
+      char hash[32];
+      std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(key));
+      deps_dir_ = report_.job_dir / "deps" / hash;
+      if (auto made = CreateDirectories(deps_dir_); !made) {
+        Finish(JobStatus::kFailed, "setup: " + made.error().message);
+        return false;
+      }
+      setup_why_ = run_.spec.setup ? "spec" : "detected: " + detected.why;
+    }
+    if (setup_commands_.empty()) return true;
+    // The scope of build caches the commands see: the run the set-up prepares the tree for.
+    const std::filesystem::path cache = CacheDir(prefix == "setup-"         ? "baseline"
+                                                 : prefix == "agent-setup-" ? "agent"
+                                                                            : "final");
+    std::unique_ptr<sandbox::EgressProxy> proxy;
+    std::unique_ptr<sandbox::ProcessRunner> isolated;
+    if (run_.base_policy) {
+      auto policy = Policy(cache);
+      std::erase(policy.read_only_paths, deps_dir_);
+      policy.writable_paths = {deps_dir_};
+      policy.proxy_socket.clear();
+      if (!setup_hosts_.empty()) {
+        sandbox::EgressProxyOptions options;
+        options.socket_path = run_.socket_dir / ("s" + std::to_string(index_) + ".sock");
+        options.allowed_hosts = setup_hosts_;
+        options.log = [name = target_.name](const std::string& line) {
+          spdlog::info("{}: setup egress: {}", name, line);
+        };
+        auto started = sandbox::EgressProxy::Start(options);
+        if (!started) {
+          Finish(JobStatus::kFailed, "setup: egress proxy: " + started.error().message);
+          return false;
+        }
+        proxy = std::move(*started);
+        policy.proxy_socket = proxy->socket_path();
+      }
+      isolated = sandbox::MakeIsolatedProcessRunner(policy, run_.options.drover_binary);
+    }
+    std::vector<verifiers::VerifierSpec> steps;
+    for (size_t i = 0; i < setup_commands_.size(); ++i) {
+      verifiers::VerifierSpec step;
+      step.name = "setup-" + std::to_string(i + 1);
+      step.command = setup_commands_[i];
+      step.timeout = std::chrono::seconds(1200);
+      step.require_test_evidence = false;
+      steps.push_back(std::move(step));
+    }
+    verifiers::VerifierReport report;
+    {
+      SlotPool::Scoped slot(run_.build_slots, "runner/" + target_.name);
+      for (const auto& step : steps) {
+        auto one = verifiers::RunVerifiers(isolated ? *isolated : run_.processes, {step},
+                                           worktree_->workspace, ChildEnv(cache),
+                                           report_.job_dir / "logs", prefix);
+        report.results.push_back(one.results.front());
+        if (!one.results.front().passed) break;  // Later steps build on earlier ones.
+      }
+    }
+    const auto& last = report.results.back();
+    Gate("setup", {{"why", setup_why_},
+                   {"commands", setup_commands_},
+                   {"hosts", setup_hosts_},
+                   {"deps_dir", deps_dir_.filename().string()},
+                   {"summary", report.Summary()},
+                   {"passed", last.passed}});
+    if (last.passed) return true;
+    std::string reason = "setup failed: `" + last.command + "`: " + last.outcome;
+    if (auto line = FirstErrorLine(last.output); !line.empty()) reason += ": " + line;
+    if (prefix == "setup-") {
+      Finish(JobStatus::kSkipped, reason);
+    } else if (prefix == "agent-setup-") {
+      Finish(JobStatus::kFailed, reason);
+    } else {
+      Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
+    }
+    return false;
   }
 
   // Each Run of the returned runner is a fresh sandbox over the workspace (or, with
@@ -417,6 +562,8 @@ class Job {
     Json definition = Json::array();
     for (const auto& v : verifiers_) definition.push_back(verifiers::ToJson(v));
     definition.push_back(run_.isolation.starts_with("none") ? "plain" : "sandboxed");
+    // The same commands judge differently with other dependencies installed.
+    if (!setup_commands_.empty()) definition.push_back(Json{{"setup", setup_commands_}});
     size_t hash = std::hash<std::string>{}(definition.dump());
     definition.push_back("test-evidence");  // Baselines kept before tests were counted lack it.
     char key[32];
@@ -466,7 +613,23 @@ class Job {
     std::vector<verifiers::DetectedVerifier> detected;
     if (run_.spec.verifiers.empty()) detected = verifiers::DetectVerifiers(worktree_->workspace);
     verifiers_ = MergeVerifiers(run_.spec.verifiers, detected, *config);
+    // Why each detected check that is still used (not replaced by .drover.yml) was chosen.
+    Json chosen_why = Json::object();
+    detected_tests_.clear();
+    detection_lines_.clear();
+    detection_notes_.clear();
+    report_.checks.clear();
+    for (const auto& v : verifiers_) {
+      for (const auto& d : detected) {
+        if (d.spec.name != v.name || d.spec.command != v.command) continue;
+        chosen_why[v.name] = d.why;
+        detection_lines_.push_back(v.name + " was chosen by detection: " + d.why);
+        report_.checks += (report_.checks.empty() ? "" : "; ") + v.name + ": " + d.why;
+        if (d.kind == verifiers::VerifierKind::kTest) detected_tests_.insert(v.name);
+      }
+    }
     Gate("verifiers", {{"source", !run_.spec.verifiers.empty() ? "spec" : "detected"},
+                       {"why", chosen_why},
                        {"repo_config", config->has_value()},
                        {"names", [&] {
                           Json names = Json::array();
@@ -505,6 +668,10 @@ class Job {
     return true;
   }
 
+  // A fresh checkout for the agent, with what the set-up installs into the tree (node_modules)
+  // installed again from its warm caches.
+  bool ResetWorktreeForAgent() { return ResetWorktree() && Setup("agent-setup-"); }
+
   bool Baseline() {
     Step("baseline");
     auto cache = BaselineCachePath();
@@ -521,7 +688,7 @@ class Job {
       (void)Save(cache, report.ToJson().dump(2) + "\n");
       // The agent starts from the commit, not from the baseline's build outputs (a second
       // `make` of some projects fails on what the first one left, ignored or not).
-      if (!ResetWorktree()) return false;
+      if (!ResetWorktreeForAgent()) return false;
     }
     report_.baseline = report.Summary() + (baseline_cached_ ? " (cached)" : "");
     bool flaky = std::any_of(report.results.begin(), report.results.end(),
@@ -536,6 +703,14 @@ class Job {
     baseline_ = report;
     for (const auto& r : report.results) {
       if (r.flaky) flaky_.insert(r.name);
+      // A detected test check whose output shows no test is a build check at most: say so,
+      // so that nobody reads its "passed" as tests passing.
+      if (detected_tests_.contains(r.name) && !r.evidence) {
+        std::string note = r.name + ": ran no tests on the untouched tree (no test runner output); "
+                                    "it is not counted as a test check";
+        detection_notes_.push_back(note);
+        report_.checks += (report_.checks.empty() ? "" : "; ") + note;
+      }
     }
     if (!report.passed()) {
       if (run_.spec.on_red_baseline == OnRedBaseline::kSkip) {
@@ -592,7 +767,7 @@ class Job {
     bool verified = false;
     std::string feedback;
     for (int attempt = 1; attempt <= spec.max_attempts && !verified; ++attempt) {
-      if (attempt > 1 && !ResetWorktree()) break;
+      if (attempt > 1 && !ResetWorktreeForAgent()) break;
       report_.attempts = attempt;
       auto outcome = RunAttempt(gateway_job.socket_path.string(), attempt, feedback);
       if (!outcome) {
@@ -745,6 +920,7 @@ class Job {
       return false;
     }
     commit_ = *commit;
+    if (!Setup("final-setup-")) return false;
     // Only verifiers that were flaky on the untouched tree get a second chance.
     SeedCache("final");
     auto report =
@@ -1093,6 +1269,11 @@ class Job {
               " | " + cell(find(baseline_)) + " | " + cell(find(final_)) + " |\n";
     }
     body += "\n";
+    // How detection chose each check (from the repository's CI configuration or files: its
+    // text is the repository's), and detected test checks that ran no tests.
+    for (const auto& line : detection_lines_) body += "- " + InertMarkdownInline(line) + "\n";
+    for (const auto& line : detection_notes_) body += "- " + InertMarkdownInline(line) + "\n";
+    if (!detection_lines_.empty() || !detection_notes_.empty()) body += "\n";
     // Notes name files of the change and carry the judge model's reasons.
     for (const auto& line : gate_notes_) body += "- " + InertMarkdownInline(line) + "\n";
     if (!gate_notes_.empty()) body += "\n";
@@ -1112,6 +1293,13 @@ class Job {
   bool baseline_cached_ = false;
   std::set<std::string> flaky_;
   std::vector<std::string> gate_notes_;  // Diff policy and judge decisions, one line each.
+  std::vector<std::string> setup_commands_;  // The dependency set-up; empty: none.
+  std::vector<std::string> setup_hosts_;     // Where the set-up may connect.
+  std::string setup_why_;
+  std::filesystem::path deps_dir_;  // What the set-up installed; empty without a set-up.
+  std::set<std::string> detected_tests_;      // Names of the checks detection chose as tests.
+  std::vector<std::string> detection_lines_;  // How detection chose each check, for the PR.
+  std::vector<std::string> detection_notes_;  // Detected test checks that ran no tests.
 };
 
 // What the canary wave decided. Kept in run_dir/rollout.json, so that a run resumed after a
@@ -1395,6 +1583,7 @@ Json JobReport::ToJson() const {
               {"capacity_wait_seconds", capacity_wait_seconds},
               {"baseline", baseline},
               {"verifier", verifier},
+              {"checks", checks},
               {"pr", pr_url},
               {"branch", branch},
               {"files_changed", files_changed},
@@ -1435,6 +1624,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.capacity_wait_seconds = json.value("capacity_wait_seconds", 0.0);
   job.baseline = json.value("baseline", "");
   job.verifier = json.value("verifier", "");
+  job.checks = json.value("checks", "");
   job.pr_url = json.value("pr", "");
   job.branch = json.value("branch", "");
   job.files_changed = json.value("files_changed", 0);
@@ -1788,6 +1978,11 @@ Status WriteRunSummary(const RunReport& report) {
           std::to_string(job.cached_input_tokens) + " | " +
           (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
   }
+  std::string chosen;
+  for (const auto& job : report.jobs) {
+    if (!job.checks.empty()) chosen += "- " + job.repository + ": " + job.checks + "\n";
+  }
+  if (!chosen.empty()) md += "\n## Checks chosen by detection\n\n" + chosen;
   return WriteFileAtomic(report.run_dir / "summary.md", md);
 }
 

@@ -54,6 +54,9 @@ struct JobReport {
   double capacity_wait_seconds = 0;
   std::string baseline;  // Verifier summary on the untouched tree.
   std::string verifier;  // Runner's final verifier summary ("" when never reached).
+  // How the checks the repository was judged by were chosen by detection, one per check
+  // ("test: from .github/workflows/ci.yml line 23 (job unit)"); "" when the spec named them.
+  std::string checks;
   std::string pr_url;
   std::string branch;
   int files_changed = 0;

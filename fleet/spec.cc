@@ -24,7 +24,7 @@ namespace {
 constexpr std::string_view kTopFields[] = {"id",       "title",  "verifiers", "limits",
                                            "baseline", "policy", "pr",        "author",
                                            "sandbox",  "judge",  "forge",
-                                           "rollout"};
+                                           "rollout",  "setup"};
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout",
                                                 "require_test_evidence"};
 constexpr std::string_view kLimitFields[] = {"max_turns",
@@ -52,7 +52,7 @@ constexpr std::string_view kRolloutFields[] = {"canary", "min_success"};
 constexpr std::string_view kForgeFields[] = {"kind",    "base_url",  "token_env",
                                              "push_to", "fork_owner"};
 constexpr std::string_view kSandboxFields[] = {"allow_hosts", "read_only_paths", "memory_mb",
-                                               "max_processes", "disk_mb"};
+                                               "max_processes", "disk_mb", "setup_hosts"};
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
@@ -607,23 +607,28 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
   if (sandbox.IsDefined()) {
     if (auto ok = reader.CheckMapping(sandbox, "sandbox", kSandboxFields); !ok) return ok;
     if (sandbox.IsMap()) {
-      auto hosts = StringList(reader, sandbox["allow_hosts"], "sandbox.allow_hosts");
-      if (!hosts) return std::unexpected(hosts.error());
-      for (size_t i = 0; i < hosts->size(); ++i) {
-        const std::string& host = (*hosts)[i];
-        std::string path = "sandbox.allow_hosts[" + std::to_string(i) + "]";
-        if (sandbox::IsIpLiteral(host)) {
-          return reader.FailAt(sandbox["allow_hosts"][i], path,
-                               "\"" + host + "\" is an IP address; only host names can be allowed");
+      for (auto [field, out] : {std::pair{"allow_hosts", &spec.sandbox.allow_hosts},
+                                std::pair{"setup_hosts", &spec.sandbox.setup_hosts}}) {
+        std::string list_path = std::string("sandbox.") + field;
+        auto hosts = StringList(reader, sandbox[field], list_path);
+        if (!hosts) return std::unexpected(hosts.error());
+        for (size_t i = 0; i < hosts->size(); ++i) {
+          const std::string& host = (*hosts)[i];
+          std::string path = list_path + "[" + std::to_string(i) + "]";
+          if (sandbox::IsIpLiteral(host)) {
+            return reader.FailAt(
+                sandbox[field][i], path,
+                "\"" + host + "\" is an IP address; only host names can be allowed");
+          }
+          if (!IsHostPattern(host)) {
+            return reader.FailAt(sandbox[field][i], path,
+                                 "\"" + host +
+                                     "\" is not a host name (no scheme, port or path; \"*.\" may "
+                                     "start it)");
+          }
         }
-        if (!IsHostPattern(host)) {
-          return reader.FailAt(sandbox["allow_hosts"][i], path,
-                               "\"" + host +
-                                   "\" is not a host name (no scheme, port or path; \"*.\" may "
-                                   "start it)");
-        }
+        *out = *hosts;
       }
-      spec.sandbox.allow_hosts = *hosts;
       auto paths = StringList(reader, sandbox["read_only_paths"], "sandbox.read_only_paths");
       if (!paths) return std::unexpected(paths.error());
       for (size_t i = 0; i < paths->size(); ++i) {
@@ -700,6 +705,18 @@ Result<MigrationSpec> ParseFrontMatter(const FieldReader& reader, const YAML::No
     auto verifier_specs = ParseVerifiers(reader, verifier_node);
     if (!verifier_specs) return std::unexpected(verifier_specs.error());
     spec.verifiers = std::move(*verifier_specs);
+  }
+  // Absent or `auto`: the dependency set-up is detected per repository; `[]`: none.
+  if (const YAML::Node setup = root["setup"];
+      setup.IsDefined() && !(setup.IsScalar() && Trim(setup.Scalar()) == "auto")) {
+    auto commands = StringList(reader, setup, "setup");
+    if (!commands) return std::unexpected(commands.error());
+    for (size_t i = 0; i < commands->size(); ++i) {
+      if (Trim((*commands)[i]).empty()) {
+        return reader.FailAt(setup[i], "setup[" + std::to_string(i) + "]", "must not be empty");
+      }
+    }
+    spec.setup = std::move(*commands);
   }
   const YAML::Node limits = root["limits"];
   if (limits.IsDefined()) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,10 @@ struct SandboxSettings {
   // Hosts the builds may reach through the egress proxy ("pypi.org", "*.pythonhosted.org").
   // Empty: no network at all.
   std::vector<std::string> allow_hosts;
+  // Hosts the dependency set-up (key `setup`) may reach, e.g. a mirror; empty: the registries
+  // of the ecosystems the set-up was detected for (verifiers/detect.h). Only the set-up gets
+  // them; the agent and the checks keep allow_hosts.
+  std::vector<std::string> setup_hosts;
   // Further read-only directories (toolchains the PATH does not reveal).
   std::vector<std::filesystem::path> read_only_paths;
   int64_t memory_mb = 8192;     // cgroup memory limit per sandbox.
@@ -90,6 +95,9 @@ struct MigrationSpec {
   std::string instructions;                        // The Markdown body; never empty.
   // Names unique. Empty (key absent or `auto`): detected per repository (verifiers/detect.h).
   std::vector<verifiers::VerifierSpec> verifiers;
+  // Key `setup`: commands that install the repository's dependencies before its checks run.
+  // nullopt (absent or `auto`): detected per repository (verifiers/detect.h); empty: none.
+  std::optional<std::vector<std::string>> setup;
   agent::AgentLimits limits;                       // Key `limits`; every field optional.
   int max_attempts = 2;  // Key `limits.max_attempts`: agent attempts per target.
   OnRedBaseline on_red_baseline = OnRedBaseline::kSkip;  // Key `baseline.on_red`.

@@ -51,7 +51,10 @@ std::string VerifierReport::Summary(bool with_times) const {
     if (!out.empty()) out += "; ";
     std::string verdict = r.flaky ? "passed on a second run (flaky)" : "passed";
     out += r.name + ": " + (r.passed ? verdict : "FAILED " + r.outcome);
-    if (with_times) out += " (" + Seconds(r.duration) + ")";
+    if (with_times) {
+      out += " (" + Seconds(r.duration) + (r.evidence ? ", " + DescribeEvidence(r.evidence) : "") +
+             ")";
+    }
   }
   return out.empty() ? "no verifiers" : out;
 }

