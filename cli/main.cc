@@ -182,9 +182,9 @@ int DiscoverCommand(const std::string& source, const std::map<std::string, std::
     return ToInt(ExitCode::kUsage);
   }
   auto token = [&](const char* name) -> std::optional<std::string> {
-    auto it = env.find(name);
-    if (it == env.end() || it->second.empty()) return std::nullopt;
-    return it->second;
+    std::string value = ReadCredential(env, name);
+    if (value.empty()) return std::nullopt;
+    return value;
   };
   auto http = MakeCurlHttpClient();
   Result<fleet::Discovery> found = std::visit(

@@ -1369,7 +1369,7 @@ Result<UpstreamConfig> ParseUpstream(std::string_view entry,
   upstream.provider = *provider;
   upstream.model = std::string(entry.substr(colon + 1));
   std::string prefix = *provider == agent::Provider::kAnthropic ? "ANTHROPIC" : "OPENAI";
-  upstream.api_key = get(prefix + "_API_KEY");
+  upstream.api_key = ReadCredential(env, prefix + "_API_KEY");
   upstream.base_url = get(prefix + "_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = agent::DefaultBaseUrl(*provider);
   // Local OpenAI-compatible servers (llama.cpp, Ollama, vLLM) often need no key.
