@@ -500,7 +500,12 @@ int Main(int argc, char** argv) {
                       "repeat (or separate with commas) for fallback models tried in order "
                       "(default: $DROVER_MODEL)");
   run_cmd->add_option("--state-dir", state_dir, "Mirrors and runs (default: $DROVER_STATE_DIR or .drover)");
-  run_cmd->add_option("--run-id", run.run_id, "Name of this run (default: <id>-<time>)");
+  run_cmd->add_option("--run-id", run.run_id,
+                      "Name of this run (default: the unfinished run of this spec and these "
+                      "targets in the state dir, else a new <id>-<time>)");
+  run_cmd->add_flag("--fresh", run.fresh,
+                    "Start a new run even when an unfinished one of this spec and these "
+                    "targets could be resumed");
   run_cmd->add_option("--agents", run.agents,
                       "Agent slots: agents at once, mostly waiting on the model (default 4)")
       ->check(CLI::Range(1, 4096));

@@ -1,8 +1,10 @@
 #include "fleet/runner.h"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1483,6 +1485,67 @@ Result<PreparedSandbox> PrepareSandbox(const RunOptions& options, const Migratio
   return prepared;
 }
 
+// Held while a process works on a run (runs/RUN/run.lock, flock'd): released by the kernel
+// however the process ends, so a lock that is held names a run that is live.
+class RunLock {
+ public:
+  RunLock() = default;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock() { Release(); }
+  // False when another process holds it (or it cannot be taken).
+  bool TryAcquire(const std::filesystem::path& run_dir) {
+    Release();
+    if (!CreateDirectories(run_dir)) return false;
+    fd_ = ::open((run_dir / "run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return false;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      Release();
+      return false;
+    }
+    return true;
+  }
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The latest run in `store` of this migration and spec text over exactly these targets that
+// still has jobs to do, was not cancelled or paused, and that no live process holds; its lock
+// is then held in `lock`. nullopt when there is none.
+std::optional<std::string> FindRunToContinue(StateStore& store, const std::string& migration_id,
+                                             const std::string& spec_hash,
+                                             const std::vector<Target>& targets,
+                                             const std::filesystem::path& runs_dir,
+                                             RunLock& lock) {
+  auto runs = store.ListRuns();
+  if (!runs) return std::nullopt;
+  std::set<std::pair<std::string, std::string>> wanted;
+  for (const auto& target : targets) wanted.emplace(target.name, target.location);
+  for (auto run = runs->rbegin(); run != runs->rend(); ++run) {
+    if (run->migration_id != migration_id || run->spec_hash != spec_hash ||
+        run->control != RunControl::kRunning) {
+      continue;
+    }
+    auto jobs = store.ListJobs(run->run_id, std::nullopt);
+    if (!jobs) continue;
+    std::set<std::pair<std::string, std::string>> had;
+    bool unfinished = false;
+    for (const auto& job : *jobs) {
+      had.emplace(job.repository, job.location);
+      unfinished = unfinished || !IsTerminal(job.state);
+    }
+    if (had != wanted || !unfinished) continue;
+    if (!lock.TryAcquire(runs_dir / run->run_id)) continue;  // Live in another process.
+    return run->run_id;
+  }
+  return std::nullopt;
+}
+
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer) {
   auto started = SteadyClock::now();
   auto spec = LoadMigrationSpec(options.migration_file);
@@ -1498,11 +1561,33 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
       ResolveForge(spec->forge, options.forge, options.forge_url, options.parent_env);
   if (!forge_setup) return Fail(forge_setup.error());
 
+  // The store knows which jobs an earlier, interrupted run of this id finished: those keep
+  // their result and are not run again. Without an id, the run is the unfinished one of this
+  // spec and these targets, if there is one.
+  if (auto made = CreateDirectories(options.state_dir); !made) return Fail(made.error());
+  auto store = OpenSqliteStateStore(options.state_dir / "state.db");
+  if (!store) return Fail(store.error());
+  auto spec_text = ReadFile(options.migration_file);
+  std::string spec_hash = std::to_string(std::hash<std::string>{}(spec_text ? *spec_text : ""));
+  std::filesystem::path runs_dir = std::filesystem::absolute(options.state_dir / "runs");
+  RunLock run_lock;
   RunReport report;
   report.migration_id = spec->id;
-  report.run_id = options.run_id.empty() ? spec->id + "-" + UtcStamp()
-                                         : options.run_id;
-  report.run_dir = std::filesystem::absolute(options.state_dir / "runs" / report.run_id);
+  report.run_id = options.run_id;
+  if (report.run_id.empty() && !options.fresh) {
+    if (auto found = FindRunToContinue(**store, spec->id, spec_hash, *targets, runs_dir,
+                                       run_lock)) {
+      report.run_id = *found;
+      report.continued = true;
+    }
+  }
+  if (report.run_id.empty()) report.run_id = spec->id + "-" + UtcStamp();
+  report.run_dir = runs_dir / report.run_id;
+  if (!report.continued && !run_lock.TryAcquire(report.run_dir)) {
+    return Fail(ErrorCode::kUnavailable,
+                "run " + report.run_id + " is being worked on by another drover process (" +
+                    (report.run_dir / "run.lock").string() + " is held)");
+  }
   report.model = options.model.Describe();
   report.replayed = options.model.replay_dir.has_value();
   if (auto made = CreateDirectories(report.run_dir / "jobs"); !made) return Fail(made.error());
@@ -1567,16 +1652,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
 
   observer.OnRunStarted(report, targets->size());
   report.jobs.resize(targets->size());
-  // The store knows which jobs an earlier, interrupted run of this id finished: those keep
-  // their result and are not run again.
-  auto store = OpenSqliteStateStore(options.state_dir / "state.db");
-  if (!store) {
-    (void)RemoveAll(socket_dir);
-    return Fail(store.error());
-  }
   context.store = store->get();
-  auto spec_text = ReadFile(options.migration_file);
-  std::string spec_hash = std::to_string(std::hash<std::string>{}(spec_text ? *spec_text : ""));
   if (auto created = (*store)->CreateRun(report.run_id, spec->id, spec_hash,
                                          std::chrono::system_clock::now());
       !created) {
