@@ -311,13 +311,17 @@ class Job {
     auto isolated = VerifierProcesses();
     auto& processes = isolated ? *isolated : run_.processes;
     auto logs = report_.job_dir / "logs";
+    // The state directory (where the workspace, HOME without a sandbox and the caches live)
+    // is named by a label in what the report shows; the workspace's files relative to it.
+    std::vector<verifiers::PathAlias> hidden = {
+        {std::filesystem::absolute(run_.options.state_dir), "<state>"}};
     auto report = verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace,
-                                          ChildEnv(), logs, prefix);
+                                          ChildEnv(), logs, prefix, hidden);
     for (size_t i = 0; i < report.results.size(); ++i) {
       auto& result = report.results[i];
       if (result.passed || (rerun != nullptr && !rerun->contains(result.name))) continue;
       auto again = verifiers::RunVerifiers(processes, {verifiers_[i]}, worktree_->workspace,
-                                           ChildEnv(), logs, prefix + "again-");
+                                           ChildEnv(), logs, prefix + "again-", hidden);
       if (again.results.empty() || !again.results[0].passed) continue;
       std::string first = result.outcome;
       result = std::move(again.results[0]);

@@ -285,13 +285,70 @@ std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace
   return texts;
 }
 
+namespace {
+
+bool IsPathByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.' || c == '/' || c == '~' || c == '+' || c == '@';
+}
+
+}  // namespace
+
+std::string RewriteHostPaths(std::string_view text, const std::vector<PathAlias>& aliases) {
+  // Each root as given and resolved, without a trailing '/', longest first.
+  std::vector<std::pair<std::string, std::string>> roots;
+  for (const auto& alias : aliases) {
+    if (alias.path.empty() || !alias.path.is_absolute()) continue;
+    std::error_code ec;
+    for (std::filesystem::path form :
+         {alias.path.lexically_normal(), std::filesystem::weakly_canonical(alias.path, ec)}) {
+      std::string root = form.string();
+      while (root.size() > 1 && root.back() == '/') root.pop_back();
+      if (root.size() > 1) roots.emplace_back(root, alias.shown_as);
+    }
+  }
+  std::sort(roots.begin(), roots.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  if (roots.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    bool replaced = false;
+    if (text[i] == '/' && (i == 0 || !IsPathByte(text[i - 1]))) {
+      for (const auto& [root, shown] : roots) {
+        if (text.compare(i, root.size(), root) != 0) continue;
+        size_t end = i + root.size();
+        if (end < text.size() && text[end] == '/') {
+          // "ROOT/a.c": relative, or under the label.
+          out += shown.empty() ? "" : shown + "/";
+          i = end + 1;
+        } else if (end == text.size() || !IsPathByte(text[end]) ||
+                   (text[end] == '.' && (end + 1 == text.size() || !IsPathByte(text[end + 1])))) {
+          out += shown.empty() ? "." : shown;
+          i = end;
+        } else {
+          continue;  // "ROOT2" or "ROOT.d": another path.
+        }
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
 VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
                             const std::filesystem::path& workspace,
                             const std::map<std::string, std::string>& env,
                             const std::optional<std::filesystem::path>& log_dir,
-                            const std::string& log_prefix) {
+                            const std::string& log_prefix,
+                            const std::vector<PathAlias>& hidden_paths) {
   VerifierReport report;
   if (log_dir) (void)CreateDirectories(*log_dir);
+  std::vector<PathAlias> aliases = hidden_paths;
+  aliases.push_back({std::filesystem::absolute(workspace), ""});
   for (const auto& spec : specs) {
     // A second earlier: file times can be coarser than the clock.
     auto started = std::filesystem::file_time_type::clock::now() - std::chrono::seconds(1);
@@ -308,13 +365,15 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
     auto ran = runner.Run(process);
     if (!ran) {
       result.passed = false;
-      result.outcome = "could not start: " + ran.error().message;
+      result.outcome = "could not start: " + RewriteHostPaths(ran.error().message, aliases);
       result.distilled = result.outcome;
     } else {
       result.passed = ran->ok();
       result.outcome = ran->Describe();
       result.duration = ran->duration;
-      result.output = std::move(ran->output);
+      // The one place host paths leave the output: everything below reads the rewritten text.
+      size_t raw_size = ran->output.size();
+      result.output = RewriteHostPaths(ran->output, aliases);
       // Test evidence, passing or not: reports are read one at a time and only their
       // counts and names are kept.
       std::optional<TestEvidence> report_evidence;
@@ -329,8 +388,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
         report_evidence->names.insert(report_evidence->names.end(), read->names.begin(),
                                       read->names.end());
       });
-      result.evidence =
-          ReadTestEvidence(result.output, {}, ran->output_bytes <= result.output.size());
+      result.evidence = ReadTestEvidence(result.output, {}, ran->output_bytes <= raw_size);
       if (report_evidence) {
         std::sort(report_evidence->names.begin(), report_evidence->names.end());
         report_evidence->names.erase(
@@ -355,7 +413,9 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
         bool from_reports = false;
         if (distilled.diagnostics.empty()) {
           // Surefire and Gradle say little on the console; their reports say it all.
-          auto junit = ParseJunitReports(ReadJunitReports(workspace, started));
+          auto reports = ReadJunitReports(workspace, started);
+          for (auto& text : reports) text = RewriteHostPaths(text, aliases);
+          auto junit = ParseJunitReports(reports);
           if (!junit.empty()) {
             distilled.diagnostics = std::move(junit);
             distilled.parser = "junit_xml";

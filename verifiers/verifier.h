@@ -93,17 +93,35 @@ Json ToJson(const VerifierSpec& spec);
 // the missing or mistyped field.
 Result<VerifierSpec> VerifierSpecFromJson(const Json& json);
 
+// A host directory whose absolute path a verifier's output may print, and what readers are
+// shown instead: "" for the workspace (its paths become repository-relative), or a label such
+// as "<state>" for the runner's state directory.
+struct PathAlias {
+  std::filesystem::path path;
+  std::string shown_as;
+};
+
+// `text` with every absolute path under one of `aliases` rewritten: "ROOT/src/a.c" becomes
+// "src/a.c" (or "LABEL/src/a.c"), "ROOT" alone "." (or "LABEL"). A root matches only as whole
+// path components, both as given and with symbolic links resolved; the longest root wins.
+std::string RewriteHostPaths(std::string_view text, const std::vector<PathAlias>& aliases);
+
 // Runs each verifier in order in `workspace` (all of them, even after a failure).
 // `env` is the complete environment of each command. Failing to start is a failed result.
 // With `log_dir`, each verifier's whole output is also kept there as `<log_prefix><name>.log`
 // (the model and the reports get the distilled form). When a failing run's output holds no
 // diagnostic a parser knows, JUnit XML reports the run wrote (target/surefire-reports,
 // target/failsafe-reports, build/test-results/*) are read for the failures.
+// Host paths: each run's output is rewritten (RewriteHostPaths) before anything reads it, so
+// that the report, its diagnostics and test names, and all that is made of them (the model's
+// feedback, PRs, summaries) name the workspace's files relative to it, and `hidden_paths`
+// (the state directory, ...) by their label. The logs in `log_dir` keep the output as it was.
 VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
                             const std::filesystem::path& workspace,
                             const std::map<std::string, std::string>& env,
                             const std::optional<std::filesystem::path>& log_dir = std::nullopt,
-                            const std::string& log_prefix = "");
+                            const std::string& log_prefix = "",
+                            const std::vector<PathAlias>& hidden_paths = {});
 
 // The JUnit XML reports under `workspace`'s usual report directories modified at or after
 // `since`: links are not followed, at most 200 files of at most 4 MiB each are read.

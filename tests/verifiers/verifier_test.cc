@@ -49,6 +49,48 @@ TEST(RunVerifiers, TimeoutIsAFailure) {
   EXPECT_NE(report.results[0].outcome.find("timed out"), std::string::npos);
 }
 
+TEST(RewriteHostPaths, WorkspacePathsBecomeRelativeAndOthersTheirLabel) {
+  std::vector<PathAlias> aliases = {{"/srv/state", "<state>"},
+                                    {"/srv/state/runs/r/jobs/a/workspace", ""}};
+  EXPECT_EQ(RewriteHostPaths("/srv/state/runs/r/jobs/a/workspace/src/a.c:3:1: error: x\n"
+                             "In file included from /srv/state/runs/r/jobs/a/workspace/b.h:1,\n"
+                             "cd '/srv/state/runs/r/jobs/a/workspace' && make\n"
+                             "HOME=/srv/state/runs/r/jobs/a/home; cache /srv/state.\n",
+                             aliases),
+            "src/a.c:3:1: error: x\n"
+            "In file included from b.h:1,\n"
+            "cd '.' && make\n"
+            "HOME=<state>/runs/r/jobs/a/home; cache <state>.\n");
+  // Whole components only, and not inside another path.
+  EXPECT_EQ(RewriteHostPaths("/srv/state2/x /srv/states /opt/srv/state/x /srv/state.d/y",
+                             aliases),
+            "/srv/state2/x /srv/states /opt/srv/state/x /srv/state.d/y");
+  EXPECT_EQ(RewriteHostPaths("no paths here", {}), "no paths here");
+}
+
+// The workspace's absolute path, as the sandbox and the host both see it, never reaches the
+// report: the diagnostics, the distilled text and the output name repository-relative files.
+TEST(RunVerifiers, ReportsNameRepositoryRelativePaths) {
+  TempDir dir;
+  TempDir state;
+  drover::testing::WriteTestFile(dir.path(), "src/a.c", "int x = y;\n");
+  auto runner = sandbox::MakeLocalProcessRunner();
+  std::string command = "echo \"$PWD/src/a.c:1:9: error: 'y' undeclared\" >&2; "
+                        "echo \"see " + state.path().string() + "/cache/log\"; exit 1";
+  VerifierReport report =
+      RunVerifiers(*runner, {{"build", command, std::chrono::seconds(10)}}, dir.path(), Env(),
+                   std::nullopt, "", {{state.path(), "<state>"}});
+  ASSERT_EQ(report.results.size(), 1u);
+  const auto& r = report.results[0];
+  // (The command is the spec's own text, shown as written.)
+  std::string all = report.ToJson()["results"][0]["diagnostics"].dump() + r.distilled + r.output;
+  EXPECT_EQ(all.find(dir.path().string()), std::string::npos) << all;
+  EXPECT_EQ(all.find(state.path().string()), std::string::npos) << all;
+  ASSERT_FALSE(r.diagnostics.empty()) << r.distilled;
+  EXPECT_EQ(r.diagnostics[0].file, "src/a.c");
+  EXPECT_NE(r.output.find("see <state>/cache/log"), std::string::npos) << r.output;
+}
+
 TEST(RunVerifiers, EmptyListDoesNotPass) {
   TempDir dir;
   auto runner = sandbox::MakeLocalProcessRunner();
