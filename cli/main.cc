@@ -169,6 +169,10 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
     PrintTable(*report);
   }
   if (!report->paused.empty()) return ToInt(ExitCode::kPaused);
+  if (!report->jobs.empty() &&
+      report->CountWith(fleet::JobStatus::kSkipped) == static_cast<int>(report->jobs.size())) {
+    return ToInt(ExitCode::kAllSkipped);
+  }
   return ToInt(report->CountWith(fleet::JobStatus::kFailed) > 0 ? ExitCode::kJobsFailed
                                                                 : ExitCode::kOk);
 }

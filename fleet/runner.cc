@@ -144,6 +144,7 @@ class MirrorUse {
 std::string_view AgentFailureKind(const agent::AgentOutcome& outcome) {
   if (outcome.model_error == "budget_exhausted") return "budget_exhausted";
   if (!outcome.model_error.empty()) return "model_error";
+  if (outcome.reason.starts_with("the checks failed (finish refused")) return "verifier_failed";
   if (outcome.reason.find("malformed or refused") != std::string::npos) return "model_error";
   // Limits reached while most tool calls failed: the edits did not apply.
   if (outcome.tool_errors > 0 && outcome.tool_errors * 2 >= outcome.tool_calls) {
@@ -507,13 +508,28 @@ class Job {
     }
     bool verified = false;
     std::string feedback;
+    // The last final check that failed, and why: a later attempt that ends without a change
+    // to check does not hide it.
+    std::string check_failure;
+    std::string check_failure_kind;
+    int check_attempt = 0;
+    auto fail_after_check = [&](const std::string& reason, std::string_view kind) {
+      if (check_failure.empty()) {
+        Finish(JobStatus::kFailed, reason, kind);
+        return;
+      }
+      Finish(JobStatus::kFailed,
+             check_failure + " (attempt " + std::to_string(check_attempt) + "); then attempt " +
+                 std::to_string(report_.attempts) + " ended: " + reason,
+             check_failure_kind);
+    };
     for (int attempt = 1; attempt <= spec.max_attempts && !verified; ++attempt) {
       if (attempt > 1 && !ResetWorktree()) break;
       report_.attempts = attempt;
       auto outcome = RunAttempt(gateway_job.socket_path.string(), attempt, feedback);
       if (!outcome) {
         feedback = outcome.error().message;
-        Finish(JobStatus::kFailed, outcome.error().message);
+        fail_after_check(outcome.error().message, "infrastructure");
         continue;
       }
       report_.turns += outcome->turns;
@@ -523,7 +539,7 @@ class Job {
       }
       if (outcome->status == agent::AgentStatus::kFailed) {
         feedback = "The previous attempt failed: " + outcome->reason;
-        Finish(JobStatus::kFailed, "agent: " + outcome->reason, AgentFailureKind(*outcome));
+        fail_after_check("agent: " + outcome->reason, AgentFailureKind(*outcome));
         // A model or gateway failure (already retried by the gateway) or a spent budget would
         // repeat itself; a fresh attempt helps only when the agent's own work went wrong.
         if (!outcome->model_error.empty()) break;
@@ -531,6 +547,11 @@ class Job {
       }
       summary_ = run_.redactor.Redact(outcome->summary);
       verified = FinalCheck(feedback);
+      if (!verified && report_.status == JobStatus::kFailed) {
+        check_failure = report_.reason;
+        check_failure_kind = report_.failure_kind;
+        check_attempt = attempt;
+      }
       if (verified && spec.judge.enabled) {
         verified = Judge(gateway_job.socket_path.string(), attempt, feedback);
       }
@@ -637,11 +658,13 @@ class Job {
     auto commit =
         run_.git.Commit(*worktree_, run_.spec.pr.branch, CommitMessage(), run_.spec.author);
     if (!commit) {
+      report_.verifier = "not run (the change could not be committed)";
       feedback = "The runner could not commit your change: " + commit.error().message;
       Finish(JobStatus::kFailed, "final check failed: " + commit.error().message, "diff_policy");
       return false;
     }
     if (auto fresh = run_.git.CheckOut(*worktree_, *commit); !fresh) {
+      report_.verifier = "not run (the commit could not be checked out)";
       Finish(JobStatus::kFailed, "final check: " + fresh.error().message);
       return false;
     }
@@ -1719,7 +1742,9 @@ Status WriteRunSummary(const RunReport& report) {
           std::to_string(job.turns) + " | " + model + " | " + std::to_string(job.input_tokens) +
           "/" + std::to_string(job.output_tokens) + ", " +
           std::to_string(job.cached_input_tokens) + " | " +
-          (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
+          (job.verifier.empty() ? (job.baseline.empty() ? "" : "baseline: " + job.baseline)
+                                : "final check: " + job.verifier) +
+          " | " + last + " |\n";
   }
   return WriteFileAtomic(report.run_dir / "summary.md", md);
 }

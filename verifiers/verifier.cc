@@ -38,7 +38,98 @@ bool LooksLikeError(std::string_view line) {
                      [&](std::string_view m) { return line.find(m) != std::string_view::npos; });
 }
 
+// LooksLikeError, and what a missing tool or dependency says besides.
+bool LooksLikeCause(std::string_view line) {
+  static constexpr std::string_view kMarkers[] = {"No module named", "cannot", "Cannot", "fatal",
+                                                  "Fatal", "denied", "Segmentation fault"};
+  return LooksLikeError(line) ||
+         std::any_of(std::begin(kMarkers), std::end(kMarkers),
+                     [&](std::string_view m) { return line.find(m) != std::string_view::npos; });
+}
+
+std::string_view TrimLine(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.remove_suffix(1);
+  }
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  return line;
+}
+
+// A build tool's own line about a step that failed, which repeats an exit status and names
+// no cause.
+bool IsFailureEcho(std::string_view line) {
+  auto ends_with_status = [](std::string_view text, std::string_view word) {
+    size_t at = text.rfind(word);
+    if (at == std::string_view::npos) return false;
+    std::string_view rest = text.substr(at + word.size());
+    if (rest.ends_with(" (ignored)")) rest.remove_suffix(10);
+    return !rest.empty() && rest.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  bool make = line.starts_with("make") || line.starts_with("gmake");
+  if (make && line.find("***") != std::string_view::npos &&
+      (ends_with_status(line, "Error ") || line.ends_with("Waiting for unfinished jobs...."))) {
+    return true;
+  }
+  if (line.find("recipe for target") != std::string_view::npos && line.ends_with("failed")) {
+    return true;
+  }
+  static constexpr std::string_view kPrefixes[] = {
+      "npm ERR!", "npm error", "error Command failed with exit code", "ELIFECYCLE",
+      "ERR_PNPM_", "FAILED: ", "ninja: build stopped", "Errors while running CTest",
+      "The following tests FAILED", "FAIL\t", "Error: Process completed with exit code",
+      "error: Recipe `", "Command exited with non-zero status"};
+  for (std::string_view prefix : kPrefixes) {
+    if (line.starts_with(prefix)) return true;
+  }
+  if (line == "FAIL" || line.starts_with("exit status ")) return true;
+  return false;
+}
+
+std::string CutLine(std::string_view line) {
+  constexpr size_t kMax = 200;
+  if (line.size() <= kMax) return std::string(line);
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(line.substr(0, cut)) + "...";
+}
+
 }  // namespace
+
+std::string FirstErrorLine(std::string_view output, const std::vector<Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    if (d.kind == DiagnosticKind::kCompileWarning || d.kind == DiagnosticKind::kOther) continue;
+    std::string where = d.file;
+    if (!where.empty() && d.line > 0) where += ":" + std::to_string(d.line);
+    if (!d.test.empty()) where += (where.empty() ? "" : " ") + d.test;
+    std::string message(TrimLine(d.message.substr(0, d.message.find('\n'))));
+    if (message.empty() && where.empty()) continue;
+    return CutLine(where.empty() ? message : message.empty() ? where : where + ": " + message);
+  }
+  auto lines = SplitLines(output);
+  std::string_view echo;
+  std::string_view last;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = TrimLine(lines[i]);
+    if (line.empty()) continue;
+    last = line;
+    if (line.starts_with("Traceback (most recent call last)")) {
+      // The exception is the first line after the frames that is not indented.
+      for (size_t j = i + 1; j < lines.size(); ++j) {
+        std::string_view next = lines[j];
+        if (next.empty() || next.front() == ' ' || next.front() == '\t') continue;
+        return CutLine(TrimLine(next));
+      }
+      continue;
+    }
+    if (!LooksLikeCause(line)) continue;
+    if (IsFailureEcho(line)) {
+      if (echo.empty()) echo = line;
+      continue;
+    }
+    return CutLine(line);
+  }
+  return CutLine(!echo.empty() ? echo : last);
+}
 
 bool VerifierReport::passed() const {
   return !results.empty() &&
@@ -52,6 +143,7 @@ std::string VerifierReport::Summary(bool with_times) const {
     std::string verdict = r.flaky ? "passed on a second run (flaky)" : "passed";
     out += r.name + ": " + (r.passed ? verdict : "FAILED " + r.outcome);
     if (with_times) out += " (" + Seconds(r.duration) + ")";
+    if (!r.passed && !r.first_error.empty()) out += ": " + r.first_error;
   }
   return out.empty() ? "no verifiers" : out;
 }
@@ -92,6 +184,7 @@ Json VerifierReport::ToJson() const {
                     {"outcome", r.outcome},
                     {"duration_ms", r.duration.count()},
                     {"distilled", r.distilled},
+                    {"first_error", r.first_error},
                     {"diagnostics", std::move(diagnostics)}});
     if (r.evidence) list.back()["tests"] = verifiers::ToJson(*r.evidence);
   }
@@ -110,6 +203,7 @@ Result<VerifierReport> VerifierReportFromJson(const Json& json) {
       result.outcome = r.value("outcome", "");
       result.duration = std::chrono::milliseconds(r.value("duration_ms", int64_t{0}));
       result.distilled = r.value("distilled", "");
+      result.first_error = r.value("first_error", "");
       for (const auto& d : r.value("diagnostics", Json::array())) {
         Diagnostic diagnostic;
         std::string kind = d.value("kind", "other");
@@ -425,6 +519,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
           }
         }
         std::string digest = Render(distilled);
+        result.first_error = FirstErrorLine(result.output, distilled.diagnostics);
         result.diagnostics = std::move(distilled.diagnostics);
         // A log shorter than its digest is clearer as it is, unless the digest comes from
         // the reports, which the log does not show.

@@ -35,6 +35,8 @@ struct VerifierResult {
   std::string outcome;      // ProcessResult::Describe(), e.g. "exit 1".
   std::chrono::milliseconds duration{0};
   std::string distilled;    // Short text for the model: parsed diagnostics, else error lines + tail.
+  // Failures only: the cause in one line (FirstErrorLine), "" when the output shows none.
+  std::string first_error;
   std::string output;       // Head/tail-truncated full output.
   std::vector<Diagnostic> diagnostics;  // What the parsers recognised (failures only).
   // Baseline only: it failed, then passed when run again at once; it is not held against
@@ -47,7 +49,8 @@ struct VerifierResult {
 struct VerifierReport {
   std::vector<VerifierResult> results;
   bool passed() const;
-  // "build: passed (1.2s); test: FAILED exit 1 (0.8s)".
+  // "build: passed (1.2s); test: FAILED exit 127 (0.8s): sh: 1: tsd: not found": a failure
+  // with its first error line.
   // `with_times`: each verifier's duration in brackets. The model's copy has none: the prompt
   // stays the same from run to run (prefix caching, replays).
   std::string Summary(bool with_times = true) const;
@@ -127,6 +130,14 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
 // `since`: links are not followed, at most 200 files of at most 4 MiB each are read.
 std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace,
                                           std::filesystem::file_time_type since);
+
+// The line of a failed run's output that names its cause, cut to 200 bytes: the first error
+// or test failure a parser recognised ("src/a.c:3: 'y' undeclared"), else the first line that
+// looks like an error and is not a build tool's echo of a failed step (make's "*** [...] Error
+// 1", "recipe for target", npm/yarn/pnpm lifecycle lines, ninja's "FAILED:", go's "FAIL pkg",
+// "exit status N", CTest's closing lines), a Python traceback standing for its exception line;
+// else such an echo; else the last non-blank line; "" for empty output.
+std::string FirstErrorLine(std::string_view output, const std::vector<Diagnostic>& diagnostics);
 
 // Cuts raw output down for the model: lines that look like errors (with a line of context)
 // and the last lines, within `budget_bytes`.

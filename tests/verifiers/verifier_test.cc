@@ -91,6 +91,51 @@ TEST(RunVerifiers, ReportsNameRepositoryRelativePaths) {
   EXPECT_NE(r.output.find("see <state>/cache/log"), std::string::npos) << r.output;
 }
 
+// The cause of a failure in one line: not make's or npm's echo of the exit status.
+TEST(FirstErrorLine, PicksTheCauseAndSkipsBuildToolEchoes) {
+  EXPECT_EQ(FirstErrorLine("> pkg@1.0.0 test\n> tsd && node test.js\n\nsh: 1: tsd: not found\n"
+                           "npm ERR! code ELIFECYCLE\nnpm ERR! errno 127\n",
+                           {}),
+            "sh: 1: tsd: not found");
+  EXPECT_EQ(FirstErrorLine("python3 -m pytest\n/usr/bin/python3: No module named pytest\n"
+                           "make: *** [Makefile:4: test] Error 1\n",
+                           {}),
+            "/usr/bin/python3: No module named pytest");
+  EXPECT_EQ(FirstErrorLine("Traceback (most recent call last):\n  File \"t.py\", line 1, in "
+                           "<module>\n    import pytest\nModuleNotFoundError: No module named "
+                           "'pytest'\n",
+                           {}),
+            "ModuleNotFoundError: No module named 'pytest'");
+  EXPECT_EQ(FirstErrorLine("make[1]: *** [sub.mk:3: all] Error 2\nmake: *** [Makefile:2: test] "
+                           "Error 2\n",
+                           {}),
+            "make[1]: *** [sub.mk:3: all] Error 2");  // Only echoes: the first of them.
+  EXPECT_EQ(FirstErrorLine("make: *** No rule to make target 'test'.  Stop.\n", {}),
+            "make: *** No rule to make target 'test'.  Stop.");
+  EXPECT_EQ(FirstErrorLine("ok 1\nsomething odd happened\n\n", {}), "something odd happened");
+  EXPECT_EQ(FirstErrorLine("", {}), "");
+  Diagnostic warning{DiagnosticKind::kCompileWarning, "a.c", 1, 1, "unused", ""};
+  Diagnostic error{DiagnosticKind::kCompileError, "src/a.c", 3, 5, "'y' undeclared", ""};
+  EXPECT_EQ(FirstErrorLine("whatever", {warning, error}), "src/a.c:3: 'y' undeclared");
+  EXPECT_EQ(FirstErrorLine(std::string(500, 'e') + "rror\n", {}).size(), 203u);
+}
+
+TEST(RunVerifiers, SummaryCarriesTheFirstErrorLine) {
+  TempDir dir;
+  auto runner = sandbox::MakeLocalProcessRunner();
+  VerifierReport report = RunVerifiers(
+      *runner, {{"test", "echo running; tsd-not-installed; exit 127", std::chrono::seconds(10)}},
+      dir.path(), Env());
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_NE(report.Summary(false).find("test: FAILED exit 127: "), std::string::npos)
+      << report.Summary(false);
+  EXPECT_NE(report.results[0].first_error.find("tsd-not-installed: not found"), std::string::npos)
+      << report.results[0].first_error;
+  auto back = VerifierReportFromJson(report.ToJson());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->Summary(false), report.Summary(false));
+}
+
 TEST(RunVerifiers, EmptyListDoesNotPass) {
   TempDir dir;
   auto runner = sandbox::MakeLocalProcessRunner();
