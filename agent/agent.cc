@@ -42,16 +42,19 @@ int64_t ContextRoom(const AgentLimits& limits) {
 }  // namespace
 
 Agent::Agent(const AgentTask& task, ModelClient& model, sandbox::ProcessRunner& processes,
-             Transcript& transcript, std::map<std::string, std::string> command_env)
+             Transcript& transcript, std::map<std::string, std::string> command_env,
+             std::function<std::chrono::milliseconds()> capacity_wait)
     : task_(task),
       model_(model),
       transcript_(transcript),
       workspace_(task.workspace),
       tools_(task, workspace_, processes, std::move(command_env)),
-      context_(ContextRoom(task.limits), task.limits.context_management) {}
+      context_(ContextRoom(task.limits), task.limits.context_management),
+      capacity_wait_(std::move(capacity_wait)) {}
 
 AgentOutcome Agent::Run() {
   started_ = std::chrono::steady_clock::now();
+  if (capacity_wait_) capacity_wait_at_start_ = capacity_wait_();
   Json verifier_names = Json::array();
   for (const auto& spec : task_.verifiers) verifier_names.push_back(spec.name);
   (void)transcript_.Write("task", {{"migration_id", task_.migration_id},
@@ -140,6 +143,16 @@ std::optional<std::string> Agent::LimitReached() {
   auto elapsed =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
           .count();
+  int64_t waited = 0;
+  if (elapsed >= limits.max_wall_seconds && capacity_wait_) {
+    // Waiting for a build slot or the rate governor is the fleet's time, not this attempt's;
+    // bounded, so that waiting alone cannot keep an attempt alive for ever.
+    waited = std::clamp<int64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(capacity_wait_() - capacity_wait_at_start_)
+            .count(),
+        0, limits.max_wall_seconds);
+    elapsed -= waited;
+  }
   std::string name;
   int64_t used = 0;
   int64_t max = 0;
@@ -161,6 +174,9 @@ std::optional<std::string> Agent::LimitReached() {
     max = limits.max_wall_seconds;
     reason =
         "wall-clock limit reached: " + std::to_string(used) + "s of " + std::to_string(max) + "s";
+    if (waited > 0) {
+      reason += " (not counting " + std::to_string(waited) + "s waiting for capacity)";
+    }
   } else {
     return std::nullopt;
   }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,8 +24,12 @@ class Agent {
  public:
   // `task`, `model`, `processes` and `transcript` must outlive the Agent. `command_env` is the
   // complete environment of the commands the agent runs (the run tool, verifiers).
+  // `capacity_wait`, optional, returns how long the job has waited for shared capacity so far
+  // (build slots, the rate governor; as the gateway measured it): the part of that wait that
+  // falls in this attempt, up to max_wall_seconds, does not count against max_wall_seconds.
   Agent(const AgentTask& task, ModelClient& model, sandbox::ProcessRunner& processes,
-        Transcript& transcript, std::map<std::string, std::string> command_env);
+        Transcript& transcript, std::map<std::string, std::string> command_env,
+        std::function<std::chrono::milliseconds()> capacity_wait = {});
 
   // Runs the attempt to its end and returns how it ended. Never fails: limits, model errors
   // and repeated malformed replies end it with kFailed and a reason.
@@ -49,6 +54,8 @@ class Agent {
   AgentOutcome outcome_;
   bool done_ = false;
   std::chrono::steady_clock::time_point started_;
+  std::function<std::chrono::milliseconds()> capacity_wait_;
+  std::chrono::milliseconds capacity_wait_at_start_{0};
   int error_turns_ = 0;  // Consecutive replies with no usable tool call.
   std::string last_error_;
   // Set when the last unusable call was a finish refused because the checks fail: their

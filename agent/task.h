@@ -19,7 +19,9 @@ namespace drover::agent {
 struct AgentLimits {
   int max_turns = 30;                  // Model calls per attempt.
   int64_t max_tokens = 400000;          // Input + output tokens per attempt.
-  int max_wall_seconds = 1800;          // Whole attempt, model time and commands.
+  // Whole attempt, model time and commands; time waiting for shared capacity (build slots, the
+  // rate governor, as the gateway measures it) is not counted, up to this much again.
+  int max_wall_seconds = 1800;
   int max_consecutive_errors = 3;       // Malformed replies / failing tool calls in a row.
   int command_timeout_seconds = 300;    // One `run` tool call.
   int max_output_tokens = 4096;         // Per model reply.

@@ -369,7 +369,23 @@ int AgentCommand(const std::filesystem::path& task_file, const std::filesystem::
   agent::BuildSlotProcessRunner processes(*local, *http, task->gateway_socket);
   agent::Transcript transcript(transcript_file, Redactor());
   auto env = sandbox::CurrentEnvironment();
-  agent::Agent loop(*task, model, processes, transcript, env);
+  // The gateway measures the job's waits for build slots and the rate governor; they do not
+  // count against the attempt's wall-clock limit.
+  auto capacity_wait = [&http, socket = task->gateway_socket]() {
+    HttpRequest request;
+    request.method = "GET";
+    request.url = "http://gateway/drover/capacity-wait";
+    request.unix_socket = socket;
+    request.timeout = std::chrono::seconds(10);
+    auto response = http->Send(request);
+    if (!response || response->status != 200) return std::chrono::milliseconds(0);
+    auto body = ParseJson(response->body, "capacity-wait reply");
+    if (!body || !body->is_object() || !(*body)["waited_ms"].is_number_integer()) {
+      return std::chrono::milliseconds(0);
+    }
+    return std::chrono::milliseconds((*body)["waited_ms"].get<int64_t>());
+  };
+  agent::Agent loop(*task, model, processes, transcript, env, capacity_wait);
   agent::AgentOutcome outcome = loop.Run();
   if (auto wrote = WriteFileAtomic(result_file, agent::ToJson(outcome).dump(2) + "\n"); !wrote) {
     std::fprintf(stderr, "drover agent: %s\n", wrote.error().message.c_str());

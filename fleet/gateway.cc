@@ -171,8 +171,19 @@ Json UpstreamRequestBody(const UpstreamConfig& upstream, const agent::ModelReque
   return body;
 }
 
+struct Gateway::RunMeter {
+  Price price;
+  std::mutex mutex;  // Guards the fields below.
+  int64_t spent_tokens = 0;
+  double spent_cost = 0;
+  int64_t reserved_tokens = 0;
+  double reserved_cost = 0;
+  std::string refusal;  // The last refusal for the run's budget; empty before any.
+};
+
 struct Gateway::Job {
   JobConfig config;
+  RunMeter* run = nullptr;  // The gateway's; outlives the job.
   std::optional<Cassette> cassette;
   Redactor redactor;
   std::unique_ptr<HttpServer> server;
@@ -186,6 +197,10 @@ struct Gateway::Job {
   size_t upstream_index = 0;  // Into GatewayOptions::upstreams: the model this job is on.
   JobUsage usage;
   Cassette recording;
+  // Capacity waits: how many of the job's requests wait now, since when, and the time before.
+  int waiting = 0;
+  std::chrono::steady_clock::time_point waiting_since;
+  std::chrono::steady_clock::duration waited{0};
   // The job's last answered request and who answered it, for PromptPrefix.
   std::optional<agent::ModelRequest> previous_request;
   std::string previous_served_by;
@@ -219,16 +234,48 @@ struct Gateway::Job {
     }
   }
 
-  // Adds a reply's tokens to the job's usage.
+  // Adds a reply's tokens to the job's usage and to the run's.
   void Meter(const agent::Usage& reply_usage) {
+    {
+      std::lock_guard lock(mutex);
+      usage.input_tokens += reply_usage.input_tokens;
+      usage.output_tokens += reply_usage.output_tokens;
+      usage.cached_input_tokens += reply_usage.cached_input_tokens;
+    }
+    std::lock_guard lock(run->mutex);
+    run->spent_tokens += reply_usage.input_tokens + reply_usage.output_tokens;
+    run->spent_cost += Cost(run->price, reply_usage.input_tokens, reply_usage.cached_input_tokens,
+                            reply_usage.output_tokens);
+  }
+
+  // Runs `wait` (a wait for shared capacity) counted in the job's capacity wait.
+  template <typename F>
+  auto Waiting(F&& wait) {
+    {
+      std::lock_guard lock(mutex);
+      if (waiting++ == 0) waiting_since = std::chrono::steady_clock::now();
+    }
+    struct Done {
+      Job& job;
+      ~Done() {
+        std::lock_guard lock(job.mutex);
+        if (--job.waiting == 0) job.waited += std::chrono::steady_clock::now() - job.waiting_since;
+      }
+    } done{*this};
+    return wait();
+  }
+
+  std::chrono::milliseconds Waited() {
     std::lock_guard lock(mutex);
-    usage.input_tokens += reply_usage.input_tokens;
-    usage.output_tokens += reply_usage.output_tokens;
-    usage.cached_input_tokens += reply_usage.cached_input_tokens;
+    auto total = waited;
+    if (waiting > 0) total += std::chrono::steady_clock::now() - waiting_since;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(total);
   }
 };
 
-Gateway::Gateway(GatewayOptions options) : options_(std::move(options)) {
+Gateway::Gateway(GatewayOptions options)
+    : options_(std::move(options)), run_meter_(std::make_unique<RunMeter>()) {
+  run_meter_->price = options_.run_price;
   if (!options_.sleep) {
     options_.sleep = [](std::chrono::milliseconds delay) { std::this_thread::sleep_for(delay); };
   }
@@ -252,9 +299,29 @@ Status Gateway::OpenJob(const JobConfig& config) {
   }
   auto job = std::make_shared<Job>();
   job->config = config;
+  job->run = run_meter_.get();
   if (config.cassette) {
     auto cassette = LoadCassette(*config.cassette);
     if (!cassette) return Fail(WithContext(cassette.error(), what));
+    // Replayed replies are held and served like upstream ones, so the same cap applies.
+    for (size_t i = 0; i < cassette->exchanges.size(); ++i) {
+      const CassetteExchange& exchange = cassette->exchanges[i];
+      size_t bytes = 0;
+      if (exchange.reply) bytes = ReplyBytes(*exchange.reply);
+      if (exchange.failure) {
+        bytes = exchange.failure->body.size();
+        for (const auto& [name, value] : exchange.failure->headers) {
+          bytes += name.size() + value.size();
+        }
+      }
+      if (bytes > options_.max_reply_bytes) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    what + ": cassette " + config.cassette->string() + ": exchange " +
+                        std::to_string(i) + ": a reply of " + std::to_string(bytes) +
+                        " bytes, larger than the gateway's limit of " +
+                        std::to_string(options_.max_reply_bytes) + " bytes; refused");
+      }
+    }
     job->cassette = *std::move(cassette);
   } else if (options_.upstreams.empty()) {
     return Fail(ErrorCode::kInvalidArgument, what + ": no cassette to replay and no upstream model");
@@ -303,6 +370,7 @@ JobUsage Gateway::TotalUsage() const {
     total.replayed += usage.replayed;
     total.resumed += usage.resumed;
     total.fallbacks += usage.fallbacks;
+    total.run_budget_refusals += usage.run_budget_refusals;
   };
   std::lock_guard lock(mutex_);
   for (const auto& [id, job] : jobs_) {
@@ -311,6 +379,87 @@ JobUsage Gateway::TotalUsage() const {
   }
   for (const auto& [id, usage] : closed_usage_) add(usage);
   return total;
+}
+
+std::chrono::milliseconds Gateway::CapacityWait(std::string_view job_id) const {
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = jobs_.find(job_id);
+    if (it == jobs_.end()) return std::chrono::milliseconds(0);
+    job = it->second;
+  }
+  return job->Waited();
+}
+
+std::optional<std::string> Gateway::ReserveRun(int64_t prompt_tokens, int job_max_output_tokens,
+                                               agent::ModelRequest& request,
+                                               Reservation& reservation) {
+  const bool tokens = options_.run_max_tokens > 0;
+  const bool cost = options_.run_max_cost_usd > 0;
+  if (!tokens && !cost) return std::nullopt;
+  // The output the request is sent with (UpstreamRequestBody's rule), then capped below.
+  int64_t output = request.max_output_tokens;
+  if (job_max_output_tokens > 0 && (output <= 0 || output > job_max_output_tokens)) {
+    output = job_max_output_tokens;
+  }
+  if (output <= 0) output = agent::ModelRequest{}.max_output_tokens;
+  const Price& price = run_meter_->price;
+  std::lock_guard lock(run_meter_->mutex);
+  RunMeter& run = *run_meter_;
+  if (tokens) {
+    int64_t left = options_.run_max_tokens - run.spent_tokens - run.reserved_tokens - prompt_tokens;
+    if (left <= 0) {
+      run.refusal = "the run's token budget is spent at the gateway (" +
+                    std::to_string(run.spent_tokens) + " used and " +
+                    std::to_string(run.reserved_tokens) + " reserved by requests in flight, of " +
+                    std::to_string(options_.run_max_tokens) +
+                    " tokens; this request's prompt is about " + std::to_string(prompt_tokens) +
+                    ")";
+      return run.refusal;
+    }
+    output = std::min(output, left);
+  }
+  if (cost) {
+    double left = options_.run_max_cost_usd - run.spent_cost - run.reserved_cost -
+                  Cost(price, prompt_tokens, 0, 0);
+    int64_t affordable = output;
+    if (price.output > 0) {
+      affordable = left > 0 ? static_cast<int64_t>(left * 1e6 / price.output) : 0;
+    } else if (left <= 0) {
+      affordable = 0;
+    }
+    if (affordable < 1) {
+      char text[160];
+      std::snprintf(text, sizeof text,
+                    "the run's cost budget is spent at the gateway ($%.4f used and $%.4f reserved "
+                    "by requests in flight, of $%.4f",
+                    run.spent_cost, run.reserved_cost, options_.run_max_cost_usd);
+      run.refusal = std::string(text) + "; this request's prompt is about " +
+                    std::to_string(prompt_tokens) + " tokens)";
+      return run.refusal;
+    }
+    output = std::min(output, affordable);
+  }
+  request.max_output_tokens = static_cast<int>(std::min<int64_t>(output, INT32_MAX));
+  reservation.tokens = prompt_tokens + output;
+  reservation.cost = Cost(price, prompt_tokens, 0, output);
+  run.reserved_tokens += reservation.tokens;
+  run.reserved_cost += reservation.cost;
+  return std::nullopt;
+}
+
+std::optional<std::string> Gateway::RunBudgetRefusal() const {
+  std::lock_guard lock(run_meter_->mutex);
+  if (run_meter_->refusal.empty()) return std::nullopt;
+  return run_meter_->refusal;
+}
+
+void Gateway::ReleaseRun(const Reservation& reservation) {
+  if (reservation.tokens == 0 && reservation.cost == 0) return;
+  std::lock_guard lock(run_meter_->mutex);
+  run_meter_->reserved_tokens -= reservation.tokens;
+  run_meter_->reserved_cost -= reservation.cost;
 }
 
 Status Gateway::CloseJob(std::string_view job_id) {
@@ -344,7 +493,7 @@ Status Gateway::CloseJob(std::string_view job_id) {
   return SaveCassette(*options_.record_dir / (job->config.repository + ".json"), recording);
 }
 
-HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
+HttpResponse Gateway::HandleBuildSlot(Job& job, std::string_view path,
                                       const HttpRequest& request) {
   if (options_.build_slots == nullptr) {
     return GatewayError(404, "not_found", "this gateway has no build slots");
@@ -362,7 +511,8 @@ HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
     LeaseLimits limits;
     limits.one_per_owner = true;
     limits.max_hold = job.config.build_slot_max_hold;
-    auto lease = options_.build_slots->Acquire(owner, std::chrono::seconds(30), limits);
+    auto lease = job.Waiting(
+        [&] { return options_.build_slots->Acquire(owner, std::chrono::seconds(30), limits); });
     return JsonResponse(Dump({{"lease", lease ? Json(*lease) : Json(nullptr)}}));
   }
   if (path == "/drover/build-slot/release") {
@@ -379,6 +529,9 @@ HttpResponse Gateway::HandleBuildSlot(const Job& job, std::string_view path,
 HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   std::string path = http_request.url.substr(0, http_request.url.find('?'));
   if (path.starts_with("/drover/build-slot/")) return HandleBuildSlot(job, path, http_request);
+  if (path == "/drover/capacity-wait") {
+    return JsonResponse(Dump({{"waited_ms", job.Waited().count()}}));
+  }
   agent::Provider provider = agent::Provider::kOpenAiChat;
   if (path == agent::RequestPath(agent::Provider::kOpenAiChat) || path == "/chat/completions") {
     provider = agent::Provider::kOpenAiChat;
@@ -399,6 +552,7 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   const std::string source = job.cassette ? "replay" : "upstream";
   auto request = agent::DecodeRequest(provider, http_request.body);
   std::optional<std::string> refusal;
+  Reservation reservation;
   {
     std::lock_guard lock(job.mutex);
     ++job.usage.requests;
@@ -416,13 +570,18 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
                 std::to_string(used) + " of its " + std::to_string(job.config.max_tokens) +
                 " tokens and this request's prompt is about " + std::to_string(prompt);
     } else if (request) {
-      ++job.usage.turns;
       if (job.config.max_tokens > 0) {
         // The worst case is reserved: the reply may not be longer than what is left.
         int64_t left = job.config.max_tokens - used - prompt;
         if (request->max_output_tokens <= 0 || request->max_output_tokens > left) {
           request->max_output_tokens = static_cast<int>(std::min<int64_t>(left, INT32_MAX));
         }
+      }
+      refusal = ReserveRun(prompt, job.config.max_output_tokens, *request, reservation);
+      if (refusal) {
+        ++job.usage.run_budget_refusals;
+      } else {
+        ++job.usage.turns;
       }
     }
   }
@@ -439,8 +598,11 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
                         {"message", request.error().message}}}});
     return GatewayError(400, "bad_request", request.error().message);
   }
-  if (job.cassette) return Replay(job, provider, *request, http_request);
-  return Forward(job, provider, *request);
+  HttpResponse response = job.cassette ? Replay(job, provider, *request, http_request)
+                                        : Forward(job, provider, *request);
+  // The reply's usage is metered by now: the reservation gives way to it.
+  ReleaseRun(reservation);
+  return response;
 }
 
 HttpResponse Gateway::Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
@@ -630,7 +792,7 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
       body.append(chunk);
       return !stream || status < 200 || status >= 300 || decoder.Feed(chunk).has_value();
     };
-    if (options_.governor != nullptr) options_.governor->Acquire();
+    if (options_.governor != nullptr) job.Waiting([this] { options_.governor->Acquire(); });
     auto response = options_.http->Send(out);
     if (too_large) {
       std::string message = "upstream " + out.url + " sent a reply larger than " +

@@ -1,6 +1,7 @@
 // The LLM gateway: serves each job's agent on its own Unix socket; adds credentials, enforces
-// the token budget, retries the upstream (streaming, with a stall watchdog) and falls back to
-// the next model, meters usage, logs exchanges, replays/records cassettes.
+// the job's and the run's budgets, measures each job's waits for capacity, retries the upstream
+// (streaming, with a stall watchdog) and falls back to the next model, meters usage, logs
+// exchanges, replays/records cassettes.
 // Thread-safe: every method may be called from any thread; requests are served concurrently.
 #pragma once
 
@@ -20,6 +21,7 @@
 #include "core/error.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "fleet/prices.h"
 #include "fleet/slot_pool.h"
 #include "fleet/rate_governor.h"
 
@@ -47,7 +49,9 @@ struct GatewayOptions {
   // Ask upstream for server-sent events and assemble the reply. Default true.
   bool stream_upstream = true;
   // An upstream reply (body or stream) larger than this is refused with a 502 naming the cap
-  // when it reaches it: the gateway never holds more of one reply than this. Default 8 MiB.
+  // when it reaches it: the gateway never holds more of one reply than this. A cassette
+  // holding a larger reply (text and tool calls, or an injected failure's body and headers)
+  // is refused at OpenJob. Default 8 MiB.
   size_t max_reply_bytes = size_t{8} << 20;
   // A streamed upstream call that receives no byte for this long is abandoned and retried
   // like a transport error. Default 90 s.
@@ -71,6 +75,16 @@ struct GatewayOptions {
   // Masked, with every upstream's api_key, in all the gateway returns to an agent or logs: the
   // run's other credentials (a forge token, credential-named variables of the environment).
   std::vector<std::string> secrets;
+  // The run's budgets, shared by every job of this gateway, enforced like each job's own: a
+  // model request reserves its worst case (the prompt, estimated from its size, plus the output
+  // it is sent with, priced at `run_price` for the cost budget) against what the run has left
+  // after what its jobs spent and what their requests in flight reserved; one that cannot fit
+  // is refused (403 budget_exhausted naming the run's budget), the others have their output
+  // capped to what is left, and each reservation is settled to the reply's usage. Jobs in
+  // parallel cannot pass the run's budget by more than the prompt estimates' error.
+  int64_t run_max_tokens = 0;    // Input + output tokens; 0 or less: no run-wide limit.
+  double run_max_cost_usd = 0;   // US dollars at run_price; 0 or less: no cost budget.
+  Price run_price;               // The highest price of the run's models (HighestPrice).
 };
 
 struct JobConfig {
@@ -119,6 +133,7 @@ struct JobUsage {
   int replayed = 0;          // Cassette exchanges served.
   int resumed = 0;           // Exchanges served again from an interrupted run's record.
   int fallbacks = 0;         // Moves to the next upstream model.
+  int run_budget_refusals = 0;  // Requests refused because the run's budget was spent.
   std::string model;         // "provider:model" of the upstream that answered last.
 };
 
@@ -144,8 +159,9 @@ class Gateway {
   Gateway& operator=(const Gateway&) = delete;
 
   // Loads the job's cassette (if any) and starts serving on its socket.
-  // Errors: kInvalidArgument (duplicate id, no cassette and no upstream, bad cassette, bad
-  // socket path), kNotFound (cassette file), kIo.
+  // Errors: kInvalidArgument (duplicate id, no cassette and no upstream, bad cassette, a
+  // cassette reply above max_reply_bytes naming the file and exchange, bad socket path),
+  // kNotFound (cassette file), kIo.
   Status OpenJob(const JobConfig& config);
 
   // Usage so far; still available after CloseJob. Zeros for an unknown job.
@@ -153,15 +169,36 @@ class Gateway {
   // Usage over every job this gateway served, open or closed.
   JobUsage TotalUsage() const;
 
+  // Why the run's budget refused a request (the last such refusal); nullopt before any.
+  std::optional<std::string> RunBudgetRefusal() const;
+
+  // How long the job's requests have waited for shared capacity (a build slot, the rate
+  // governor), as wall-clock time during which at least one of them waited: parallel waits
+  // count once. Also served to the job's agent at GET /drover/capacity-wait
+  // ({"waited_ms": N}). Zero for an unknown or closed job.
+  std::chrono::milliseconds CapacityWait(std::string_view job_id) const;
+
   // Stops serving the job, removes its socket and, when recording, writes its cassette.
   // Errors: kNotFound (unknown job), kIo (writing the recording).
   Status CloseJob(std::string_view job_id);
 
  private:
   struct Job;
+  // What the run's requests in flight reserved and what its jobs spent (RunMeter in the .cc).
+  struct RunMeter;
+  struct Reservation {
+    int64_t tokens = 0;
+    double cost = 0;
+  };
+
+  // Reserves the worst case of `request` (its output capped to what the run has left) against
+  // the run's budgets; the refusal's text when it cannot fit.
+  std::optional<std::string> ReserveRun(int64_t prompt_tokens, int job_max_output_tokens,
+                                        agent::ModelRequest& request, Reservation& reservation);
+  void ReleaseRun(const Reservation& reservation);
 
   HttpResponse Handle(Job& job, const HttpRequest& request);
-  HttpResponse HandleBuildSlot(const Job& job, std::string_view path, const HttpRequest& request);
+  HttpResponse HandleBuildSlot(Job& job, std::string_view path, const HttpRequest& request);
   HttpResponse Replay(Job& job, agent::Provider provider, const agent::ModelRequest& request,
                       const HttpRequest& http_request);
   HttpResponse Forward(Job& job, agent::Provider provider, const agent::ModelRequest& request);
@@ -175,6 +212,7 @@ class Gateway {
   mutable std::mutex mutex_;  // Guards jobs_ and closed_usage_.
   std::map<std::string, std::shared_ptr<Job>, std::less<>> jobs_;
   std::map<std::string, JobUsage, std::less<>> closed_usage_;
+  std::unique_ptr<RunMeter> run_meter_;
 };
 
 }  // namespace drover::fleet

@@ -562,6 +562,14 @@ class Job {
     report_.cached_input_tokens = usage.cached_input_tokens;
     report_.model = usage.model;
     report_.fallbacks = usage.fallbacks;
+    report_.capacity_wait_seconds =
+        std::chrono::duration<double>(run_.gateway.CapacityWait(gateway_job.job_id)).count();
+    if (!verified && report_.status == JobStatus::kFailed &&
+        report_.failure_kind == "budget_exhausted" && usage.run_budget_refusals > 0) {
+      // Stopped by the run's budget, not by its own: like the jobs the run no longer starts, it
+      // is skipped, and `drover retry --status skipped` puts it back.
+      Finish(JobStatus::kSkipped, report_.reason);
+    }
     (void)run_.gateway.CloseJob(gateway_job.job_id);
     // CloseJob waited for the job's requests: a slot granted to an agent that was gone by then
     // comes back here.
@@ -607,6 +615,14 @@ class Job {
     // The agent gets no credential of any kind: only what BaseEnvironment allows.
     process.env = ChildEnv();
     process.timeout = std::chrono::seconds(spec.limits.max_wall_seconds + 30);
+    // Time the job waits for capacity (build slots, the rate governor), as the gateway measures
+    // it, moves the deadline, up to the wall-clock limit again: the agent excludes the same.
+    const std::chrono::milliseconds waited_before = run_.gateway.CapacityWait(target_.name);
+    const std::chrono::milliseconds most = std::chrono::seconds(spec.limits.max_wall_seconds);
+    process.timeout_extension = [this, waited_before, most] {
+      return std::clamp(run_.gateway.CapacityWait(target_.name) - waited_before,
+                        std::chrono::milliseconds(0), most);
+    };
     process.max_output_bytes = 64 * 1024;
     process.log_file = dir / "agent.log";
     std::unique_ptr<sandbox::ProcessRunner> isolated;
@@ -1143,6 +1159,8 @@ class Scheduler {
   std::string BudgetSpent() const {
     const RunOptions& options = run_.options;
     if (options.max_run_tokens <= 0 && options.max_run_cost_usd <= 0) return "";
+    // A request the gateway refused for the run's budget: what is left does not fit a prompt.
+    if (auto refused = run_.gateway.RunBudgetRefusal()) return *refused;
     JobUsage spent = run_.gateway.TotalUsage();
     int64_t used = spent.input_tokens + spent.output_tokens;
     if (options.max_run_tokens > 0 && used >= options.max_run_tokens) {
@@ -1290,6 +1308,7 @@ Json JobReport::ToJson() const {
               {"cached_input_tokens", cached_input_tokens},
               {"model", model},
               {"fallbacks", fallbacks},
+              {"capacity_wait_seconds", capacity_wait_seconds},
               {"baseline", baseline},
               {"verifier", verifier},
               {"pr", pr_url},
@@ -1327,6 +1346,7 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.cached_input_tokens = json.value("cached_input_tokens", int64_t{0});
   job.model = json.value("model", "");
   job.fallbacks = json.value("fallbacks", 0);
+  job.capacity_wait_seconds = json.value("capacity_wait_seconds", 0.0);
   job.baseline = json.value("baseline", "");
   job.verifier = json.value("verifier", "");
   job.pr_url = json.value("pr", "");
@@ -1649,6 +1669,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
                            ? options.builds
                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   gateway_options.build_slots = &build_slots;
+  // Reserved per request at the gateway, so that jobs in flight together cannot overrun them.
+  gateway_options.run_max_tokens = options.max_run_tokens;
+  gateway_options.run_max_cost_usd = options.max_run_cost_usd;
+  gateway_options.run_price = options.cost_price;
   Gateway gateway(gateway_options);
   auto processes = sandbox::MakeLocalProcessRunner();
   RunContext context{options, *spec,  observer,   git,    *forge,

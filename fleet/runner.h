@@ -49,6 +49,9 @@ struct JobReport {
   // replayed or when no upstream answered.
   std::string model;
   int fallbacks = 0;  // Moves to the next model of the run's list (GatewayOptions::upstreams).
+  // Time the job's agent waited for a build slot or the rate governor (Gateway::CapacityWait),
+  // not counted against its wall-clock limit.
+  double capacity_wait_seconds = 0;
   std::string baseline;  // Verifier summary on the untouched tree.
   std::string verifier;  // Runner's final verifier summary ("" when never reached).
   std::string pr_url;

@@ -245,6 +245,7 @@ class LocalProcessRunner final : public ProcessRunner {
     bool exited = false;
     char chunk[65536];
     while (true) {
+      if (spec.timeout_extension) deadline = started + spec.timeout + spec.timeout_extension();
       auto now = Clock::now();
       if (now >= deadline) {
         result.timed_out = true;

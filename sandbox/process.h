@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,10 @@ struct ProcessSpec {
   // The complete environment of the child: nothing of the parent's is inherited.
   std::map<std::string, std::string> env;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+  // Optional: asked about every 50 ms while the command runs, how much later than `timeout`
+  // the deadline is now (time the command spent waiting for shared capacity, which does not
+  // count against it). Called from the runner's thread; must be cheap.
+  std::function<std::chrono::milliseconds()> timeout_extension;
   // Output (stdout and stderr interleaved) is kept up to this many bytes: the head and the
   // tail halves, with a marker where the middle was dropped.
   size_t max_output_bytes = 1 << 20;

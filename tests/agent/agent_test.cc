@@ -63,10 +63,11 @@ class AgentTest : public ::testing::Test {
     processes_ = sandbox::MakeLocalProcessRunner();
   }
 
-  AgentOutcome RunAgent() {
+  AgentOutcome RunAgent(std::function<std::chrono::milliseconds()> capacity_wait = {}) {
     Transcript transcript(transcript_path(), Redactor());
     Agent agent(task_, model_, *processes_, transcript,
-                sandbox::BaseEnvironment(sandbox::CurrentEnvironment()));
+                sandbox::BaseEnvironment(sandbox::CurrentEnvironment()),
+                std::move(capacity_wait));
     return agent.Run();
   }
 
@@ -261,6 +262,42 @@ TEST_F(AgentTest, WallClockLimitIsCheckedBeforeEachModelCall) {
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_TRUE(model_.requests.empty());
   EXPECT_NE(outcome.reason.find("wall-clock limit"), std::string::npos) << outcome.reason;
+}
+
+// A 1.5 s command in a 1 s limit: counted in full it ends the attempt; when the gateway says
+// the job waited a second of it for capacity during the attempt, the attempt goes on.
+TEST_F(AgentTest, TimeWaitingForCapacityDoesNotCountAgainstTheWallClock) {
+  task_.limits.max_wall_seconds = 1;
+  auto script = [this](const std::string& command) {
+    model_.requests.clear();
+    model_.script.clear();
+    model_.Reply("run", {{"command", command}});
+    ScriptSuccess();
+  };
+  script("sleep 1.5");
+  AgentOutcome counted = RunAgent();
+  EXPECT_EQ(counted.status, AgentStatus::kFailed);
+  EXPECT_NE(counted.reason.find("wall-clock limit"), std::string::npos) << counted.reason;
+  EXPECT_EQ(model_.requests.size(), 1u);
+
+  script("sleep 1.5");
+  // 7 s had been waited before the attempt began, 8 s by now: 1 s of it in this attempt.
+  int calls = 0;
+  AgentOutcome waited = RunAgent([&calls] {
+    return std::chrono::milliseconds(calls++ == 0 ? 7000 : 8000);
+  });
+  EXPECT_EQ(waited.status, AgentStatus::kFinished) << waited.reason;
+  EXPECT_GE(calls, 2);
+
+  // The exclusion is bounded by the limit itself: an attempt cannot wait its way on for ever.
+  script("sleep 2.5");
+  calls = 0;
+  AgentOutcome bounded = RunAgent([&calls] {
+    return std::chrono::milliseconds(calls++ == 0 ? 0 : 60000);
+  });
+  EXPECT_EQ(bounded.status, AgentStatus::kFailed);
+  EXPECT_NE(bounded.reason.find("not counting 1s waiting for capacity"), std::string::npos)
+      << bounded.reason;
 }
 
 TEST_F(AgentTest, BudgetExhaustedFromTheGatewayFails) {

@@ -272,6 +272,109 @@ TEST_F(GatewayTest, ParallelRequestsOnTheSocketStayWithinTheTokenBudget) {
   }
 }
 
+// Eight jobs, each with room for all its requests, fire ten requests each at once: the run's
+// budget is reserved per request across jobs, so the run's total stays within it.
+TEST_F(GatewayTest, ParallelJobsStayWithinTheRunsTokenBudget) {
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.run_max_tokens = 3000;
+  Gateway gateway(options);
+  constexpr int kJobs = 8;
+  constexpr int kEach = 10;
+  std::vector<JobConfig> jobs;
+  for (int j = 0; j < kJobs; ++j) {
+    jobs.push_back(Job("run" + std::to_string(j)));
+    jobs.back().max_output_tokens = 100;
+    ASSERT_OK(gateway.OpenJob(jobs.back()));
+  }
+  // A prompt of about 1200 bytes is estimated at about 300 tokens; each reply reports 300.
+  agent::ModelReply scripted;
+  scripted.text = "ok";
+  scripted.usage = {250, 50, 0};
+  for (int i = 0; i < kJobs * kEach; ++i) upstream_.AddReply(scripted, milliseconds(20));
+  size_t before = upstream_.requests().size();
+  std::atomic<int> served = 0;
+  std::atomic<int> refused = 0;
+  std::vector<std::thread> threads;
+  for (int j = 0; j < kJobs; ++j) {
+    for (int i = 0; i < kEach; ++i) {
+      threads.emplace_back([&, j] {
+        auto client = Client(Provider::kOpenAiChat, jobs[j]);
+        auto request = UserSays(std::string(1100, 'p'));
+        request.max_output_tokens = 100000;
+        auto reply = client.Complete(request);
+        if (reply) {
+          ++served;
+          return;
+        }
+        EXPECT_EQ(reply.error().code, ErrorCode::kBudgetExhausted) << reply.error().ToString();
+        EXPECT_NE(reply.error().message.find("the run's token budget is spent at the gateway"),
+                  std::string::npos)
+            << reply.error().message;
+        ++refused;
+      });
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  JobUsage total = gateway.TotalUsage();
+  EXPECT_LE(total.input_tokens + total.output_tokens, options.run_max_tokens);
+  EXPECT_GE(served, 5);
+  EXPECT_EQ(served + refused, kJobs * kEach);
+  auto received = upstream_.requests();
+  EXPECT_EQ(received.size() - before, static_cast<size_t>(served.load()));
+  EXPECT_LE((received.size() - before) * 300, static_cast<size_t>(options.run_max_tokens));
+  for (size_t i = before; i < received.size(); ++i) {
+    int64_t asked = Json::parse(received[i].body).value("max_tokens", int64_t{0});
+    EXPECT_GT(asked, 0);
+    EXPECT_LE(asked, 100);
+  }
+  EXPECT_EQ(total.turns, served.load());
+  EXPECT_EQ(total.run_budget_refusals, refused.load());
+  ASSERT_TRUE(gateway.RunBudgetRefusal().has_value());
+  EXPECT_NE(gateway.RunBudgetRefusal()->find("of 3000 tokens"), std::string::npos);
+}
+
+TEST_F(GatewayTest, RunsCostBudgetIsReservedAtTheGateway) {
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  // $10 per million input and $100 per million output tokens; $0.05 in all.
+  options.run_price = Price{10, 10, 100};
+  options.run_max_cost_usd = 0.05;
+  Gateway gateway(options);
+  JobConfig a = Job("cost-a");
+  JobConfig b = Job("cost-b");
+  ASSERT_OK(gateway.OpenJob(a));
+  ASSERT_OK(gateway.OpenJob(b));
+  // A prompt of about 4100 bytes (about 1025 tokens, $0.01) asking for 100 output tokens
+  // ($0.01): each reply costs 1000 * $10/M + 100 * $100/M = $0.02 and reserves a bit more.
+  agent::ModelReply scripted;
+  scripted.text = "ok";
+  scripted.usage = {1000, 100, 0};
+  for (int i = 0; i < 6; ++i) upstream_.AddReply(scripted);
+  size_t before = upstream_.requests().size();
+  int served = 0;
+  std::string last_error;
+  for (int i = 0; i < 6; ++i) {
+    auto request = UserSays(std::string(4000, 'c'));
+    request.max_output_tokens = 100;
+    auto reply = Client(Provider::kOpenAiChat, i % 2 == 0 ? a : b).Complete(request);
+    if (reply) {
+      ++served;
+    } else {
+      EXPECT_EQ(reply.error().code, ErrorCode::kBudgetExhausted);
+      last_error = reply.error().message;
+    }
+  }
+  // $0.04 spent; the $0.01 left does not buy the next prompt.
+  EXPECT_EQ(served, 2);
+  EXPECT_EQ(upstream_.requests().size() - before, 2u);
+  EXPECT_NE(last_error.find("the run's cost budget is spent at the gateway"), std::string::npos)
+      << last_error;
+  JobUsage total = gateway.TotalUsage();
+  EXPECT_LE(Cost(options.run_price, total.input_tokens, total.cached_input_tokens,
+                 total.output_tokens),
+            options.run_max_cost_usd);
+}
+
+// Without a run budget nothing is reserved: the job's own limits alone apply.
 TEST_F(GatewayTest, TurnsAreCountedAtTheGateway) {
   Gateway gateway(UpstreamOptions(Provider::kOpenAiChat));
   JobConfig job = Job("turns");
@@ -677,6 +780,94 @@ TEST_F(GatewayTest, ReplyAboveTheSizeCapIsRefused) {
     ASSERT_OK(next);
     EXPECT_EQ(next->text, "small");
   }
+}
+
+TEST_F(GatewayTest, CassetteReplyAboveTheSizeCapIsRefused) {
+  GatewayOptions options = Options();
+  options.max_reply_bytes = 4096;
+  Gateway gateway(options);
+  const std::string big(5000, 'x');
+  for (const std::string& exchange :
+       {R"({"reply": {"text": ")" + big + R"("}})",
+        R"({"reply": {"text": "t", "tool_calls": [{"name": "write_file", "arguments_raw": ")" +
+            big + R"("}]}})",
+        R"({"status": 500, "body": ")" + big + R"("})"}) {
+    JobConfig job =
+        ReplayJob("big", R"({"drover_cassette": 1, "exchanges": [{"reply": {"text": "a"}}, )" +
+                             exchange + "]}");
+    auto opened = gateway.OpenJob(job);
+    ASSERT_FALSE(opened.has_value()) << exchange;
+    EXPECT_EQ(opened.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(opened.error().message.find("cassette " + job.cassette->string() + ": exchange 1: "),
+              std::string::npos)
+        << opened.error().message;
+    EXPECT_NE(opened.error().message.find("larger than the gateway's limit of 4096 bytes"),
+              std::string::npos)
+        << opened.error().message;
+  }
+  // One within the cap replays.
+  JobConfig fits = ReplayJob(
+      "fits", R"({"drover_cassette": 1, "exchanges": [{"reply": {"text": ")" +
+                  std::string(4000, 'y') + R"("}}]})");
+  ASSERT_OK(gateway.OpenJob(fits));
+  auto reply = Client(Provider::kOpenAiChat, fits).Complete(UserSays("x"));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text.size(), 4000u);
+}
+
+// Waits for a build slot count as capacity wait, once however many requests wait together.
+TEST_F(GatewayTest, CapacityWaitIsMeasuredPerJobAndServedToTheAgent) {
+  SlotPool slots(1);
+  GatewayOptions options = Options();
+  options.build_slots = &slots;
+  Gateway gateway(options);
+  JobConfig job = ReplayJob("waits", R"({"drover_cassette": 1, "exchanges": []})");
+  ASSERT_OK(gateway.OpenJob(job));
+  auto held = slots.Acquire("someone-else", milliseconds(0));
+  ASSERT_TRUE(held.has_value());
+  auto request = [&](std::string path, std::string method = "POST") {
+    HttpRequest out;
+    out.method = std::move(method);
+    out.url = "http://gateway" + path;
+    out.body = "{}";
+    out.unix_socket = job.socket_path.string();
+    out.timeout = std::chrono::seconds(60);
+    return http_->Send(out);
+  };
+  EXPECT_EQ(gateway.CapacityWait("waits").count(), 0);
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.emplace_back([&] { (void)request("/drover/build-slot/acquire"); });
+  }
+  std::this_thread::sleep_for(milliseconds(1500));
+  slots.Release(*held, "someone-else");
+  for (auto& waiter : waiters) waiter.join();
+  auto waited = gateway.CapacityWait("waits");
+  // Three parallel waits of about 1.5 s count about 1.5 s, not 4.5 s.
+  EXPECT_GE(waited.count(), 1400);
+  EXPECT_LT(waited.count(), 3000);
+  auto served = request("/drover/capacity-wait", "GET");
+  ASSERT_OK(served);
+  EXPECT_EQ(served->status, 200);
+  int64_t reported = Json::parse(served->body).value("waited_ms", int64_t{-1});
+  EXPECT_GE(reported, waited.count());
+  EXPECT_LT(reported, waited.count() + 1000);
+}
+
+// A request held by the run's rate governor (here paused, as after a 429) waits for capacity
+// too.
+TEST_F(GatewayTest, WaitingForTheRateGovernorIsCapacityWait) {
+  RateGovernor governor({0, 0});  // On the real clock.
+  GatewayOptions options = UpstreamOptions(Provider::kOpenAiChat);
+  options.governor = &governor;
+  Gateway gateway(options);
+  JobConfig job = Job("paced");
+  ASSERT_OK(gateway.OpenJob(job));
+  upstream_.AddReply(agent::ModelReply{"ok", {}, {10, 5, 0}, "stop"});
+  governor.PauseFor(milliseconds(800));
+  ASSERT_OK(Client(Provider::kOpenAiChat, job).Complete(UserSays("paced")));
+  EXPECT_GE(gateway.CapacityWait("paced").count(), 700);
+  EXPECT_LT(gateway.CapacityWait("paced").count(), 3000);
 }
 
 TEST_F(GatewayTest, StalledStreamIsAbandonedAndRetried) {

@@ -83,6 +83,34 @@ TEST(ProcessRunner, TimeoutKillsTheWholeGroup) {
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "survivor"));
 }
 
+// Time the command spent waiting for capacity moves its deadline: a command that outlives
+// its timeout by less than the extension finishes, and one that outlives both is still killed.
+TEST(ProcessRunner, TimeoutExtensionMovesTheDeadline) {
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("sleep 1; echo done");
+  spec.timeout = std::chrono::milliseconds(300);
+  auto started = std::chrono::steady_clock::now();
+  // Grows while the command runs, as a wait measured elsewhere does.
+  spec.timeout_extension = [started] {
+    auto elapsed = std::chrono::steady_clock::now() - started;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(elapsed);
+  };
+  auto extended = runner->Run(spec);
+  ASSERT_OK(extended);
+  EXPECT_FALSE(extended->timed_out);
+  EXPECT_EQ(extended->output, "done\n");
+
+  ProcessSpec bounded = Shell("sleep 30");
+  bounded.timeout = std::chrono::milliseconds(300);
+  bounded.timeout_extension = [] { return std::chrono::milliseconds(500); };
+  auto begun = std::chrono::steady_clock::now();
+  auto killed = runner->Run(bounded);
+  ASSERT_OK(killed);
+  EXPECT_TRUE(killed->timed_out);
+  EXPECT_GE(std::chrono::steady_clock::now() - begun, std::chrono::milliseconds(800));
+  EXPECT_LT(std::chrono::steady_clock::now() - begun, std::chrono::seconds(5));
+}
+
 // The agent's commands run in their own process groups inside the agent's session; when the
 // agent is killed, they must go too.
 TEST(ProcessRunner, TimeoutKillsNestedGroupsOfTheSession) {
