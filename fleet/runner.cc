@@ -741,9 +741,12 @@ class Job {
       Finish(JobStatus::kFailed, "diff: " + parsed.error().message);
       return false;
     }
-    auto verdict = verifiers::CheckDiff(*parsed, run_.spec.policy);
-    if (auto checked = verifiers::CheckRemaining(worktree_->workspace, *parsed, run_.spec.policy,
-                                                 verdict);
+    // The verifier commands (the spec's and the repository's) say which recipes, scripts and
+    // modules define verification.
+    verifiers::DiffRules rules = run_.spec.policy;
+    for (const auto& verifier : verifiers_) rules.verifier_commands.push_back(verifier.command);
+    auto verdict = verifiers::CheckDiff(*parsed, rules);
+    if (auto checked = verifiers::CheckRemaining(worktree_->workspace, *parsed, rules, verdict);
         !checked) {
       Finish(JobStatus::kFailed, "diff policy: " + checked.error().message);
       return false;
@@ -751,6 +754,8 @@ class Job {
     Gate("diff_policy", {{"accepted", verdict.ok()},
                          {"violations", verdict.violations},
                          {"notes", verdict.notes},
+                         {"verification_changes", verdict.verification_changes},
+                         {"weakened_tests", verdict.weakened_tests},
                          {"files_changed", diff->files_changed},
                          {"lines_changed", diff->lines_added + diff->lines_removed}});
     if (!verdict.ok()) {
@@ -782,6 +787,8 @@ class Job {
     }
     gate_notes_.push_back(PolicyNote(*diff));
     for (const auto& note : verdict.notes) gate_notes_.push_back(note);
+    report_.verification_changes = verdict.verification_changes;
+    report_.weakened_tests = verdict.weakened_tests;
     patch_ = diff->patch;
     Step("verified");
     return true;
@@ -806,6 +813,21 @@ class Job {
                               : InertMarkdownQuote(summary_, kMaxSummaryBytes)) +
             "\n";
     body += VerificationSection();
+    // What the policy let through but a reviewer must judge: the change alters how its own
+    // verification runs, or leaves the tests weaker. Sentences name files of the change.
+    if (!report_.verification_changes.empty() || !report_.weakened_tests.empty()) {
+      body +=
+          "## Changes to how this change is verified\n\n"
+          "The checks above passed, but the change also edits what decides them. Review "
+          "these before trusting the result:\n\n";
+      for (const auto& line : report_.verification_changes) {
+        body += "- " + InertMarkdownInline(line) + "\n";
+      }
+      for (const auto& line : report_.weakened_tests) {
+        body += "- weakened tests: " + InertMarkdownInline(line) + "\n";
+      }
+      body += "\n";
+    }
     body += "## Size and cost\n\n";
     body += "- " + std::to_string(report_.files_changed) + " files changed, +" +
             std::to_string(report_.lines_added) + " −" + std::to_string(report_.lines_removed) +
@@ -1318,7 +1340,9 @@ Json JobReport::ToJson() const {
               {"lines_removed", lines_removed},
               {"seconds", seconds},
               {"job_dir", job_dir.string()},
-              {"isolation", isolation}};
+              {"isolation", isolation},
+              {"verification_changes", verification_changes},
+              {"weakened_tests", weakened_tests}};
 }
 
 std::optional<JobReport> JobReportFromJson(const Json& json) {
@@ -1357,6 +1381,14 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
   job.seconds = json.value("seconds", 0.0);
   job.job_dir = json.value("job_dir", "");
   job.isolation = json.value("isolation", "");
+  for (auto [key, target] : {std::pair{"verification_changes", &job.verification_changes},
+                             std::pair{"weakened_tests", &job.weakened_tests}}) {
+    const auto it = json.find(key);
+    if (it == json.end() || !it->is_array()) continue;
+    for (const Json& line : *it) {
+      if (line.is_string()) target->push_back(line.get<std::string>());
+    }
+  }
   return job;
 }
 

@@ -62,6 +62,10 @@ struct JobReport {
   double seconds = 0;
   std::filesystem::path job_dir;
   std::string isolation;  // What the job's agent and verifiers ran in (RunReport::isolation).
+  // What the diff policy flagged rather than refused (PolicyVerdict): changes to files that
+  // define how verification runs, and weakened tests. One sentence each; shown in the PR.
+  std::vector<std::string> verification_changes;
+  std::vector<std::string> weakened_tests;
   Json ToJson() const;
 };
 

@@ -43,7 +43,8 @@ constexpr std::string_view kPolicyFields[] = {
     "max_files_changed",    "max_lines_changed",       "allowed_paths",      "forbidden_paths",
     "allow_deleted_tests",  "allow_skipped_tests",     "must_be_gone",       "must_be_gone_except",
     "must_appear",          "allow_external_symlinks", "allow_binary_files", "max_file_bytes",
-    "invisible_characters", "allow_control_files"};
+    "invisible_characters", "allow_control_files",     "verification_changes",
+    "allow_verification_files", "weakened_tests"};
 constexpr std::string_view kPrFields[] = {"title", "branch", "labels", "draft"};
 constexpr std::string_view kAuthorFields[] = {"name", "email"};
 constexpr std::string_view kJudgeFields[] = {"enabled"};
@@ -419,21 +420,31 @@ Status ParseSections(const FieldReader& reader, const YAML::Node& root, Migratio
           !ok) {
         return ok;
       }
-      if (const YAML::Node invisible = policy["invisible_characters"];
-          invisible.IsDefined() && !invisible.IsNull()) {
-        auto text = reader.String(invisible, "policy.invisible_characters");
+      bool flag_invisible = spec.policy.flag_invisible_characters;
+      bool flag_verification = !spec.policy.refuse_verification_changes;
+      bool flag_weakened = !spec.policy.refuse_weakened_tests;
+      for (auto [field, flag] : {std::pair{"invisible_characters", &flag_invisible},
+                                 std::pair{"verification_changes", &flag_verification},
+                                 std::pair{"weakened_tests", &flag_weakened}}) {
+        const YAML::Node node = policy[field];
+        if (!node.IsDefined() || node.IsNull()) continue;
+        std::string path = std::string("policy.") + field;
+        auto text = reader.String(node, path);
         if (!text) return std::unexpected(text.error());
         if (*text != "refuse" && *text != "flag") {
-          return reader.FailAt(invisible, "policy.invisible_characters",
-                               "expected refuse or flag, got \"" + *text + "\"");
+          return reader.FailAt(node, path, "expected refuse or flag, got \"" + *text + "\"");
         }
-        spec.policy.flag_invisible_characters = *text == "flag";
+        *flag = *text == "flag";
       }
+      spec.policy.flag_invisible_characters = flag_invisible;
+      spec.policy.refuse_verification_changes = !flag_verification;
+      spec.policy.refuse_weakened_tests = !flag_weakened;
       for (auto [field, target] :
            {std::pair{"allowed_paths", &spec.policy.allowed_paths},
             std::pair{"forbidden_paths", &spec.policy.forbidden_paths},
             std::pair{"must_be_gone_except", &spec.policy.must_be_gone_except},
-            std::pair{"allow_control_files", &spec.policy.allow_control_files}}) {
+            std::pair{"allow_control_files", &spec.policy.allow_control_files},
+            std::pair{"allow_verification_files", &spec.policy.allow_verification_files}}) {
         std::string path = std::string("policy.") + field;
         auto globs = StringList(reader, policy[field], path);
         if (!globs) return std::unexpected(globs.error());

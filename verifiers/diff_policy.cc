@@ -992,6 +992,1006 @@ void CheckControlFiles(const ParsedDiff& diff, const DiffRules& rules, PolicyVer
   }
 }
 
+// --- What defines how verification runs ---
+
+// What the verifier commands name: make targets, package scripts, Python modules, programs
+// looked up on PATH and scripts given by path.
+struct Invocations {
+  std::set<std::string> make_targets;
+  bool make_default_goal = false;        // A `make` without a target runs the first rule.
+  std::set<std::string> makefiles;       // `make -f FILE`.
+  std::set<std::string> scripts;         // package.json scripts (with their pre/post hooks).
+  std::set<std::string> python_modules;  // `python -m NAME`: the top-level NAME.
+  std::set<std::string> programs;
+  std::set<std::string> paths;  // Relative to the root, without a leading "./".
+};
+
+// Simple commands of a shell line, as words (quotes removed, no expansion): split at
+// ; & | ( ) ` and line ends.
+std::vector<std::vector<std::string>> SimpleCommands(std::string_view command) {
+  std::vector<std::vector<std::string>> out(1);
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  auto end_word = [&] {
+    if (in_word) out.back().push_back(word);
+    word.clear();
+    in_word = false;
+  };
+  for (char c : command) {
+    if (quote != 0) {
+      if (c == quote) {
+        quote = 0;
+      } else {
+        word += c;
+      }
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t') {
+      end_word();
+    } else if (std::string_view(";&|()`\n").find(c) != std::string_view::npos) {
+      end_word();
+      if (!out.back().empty()) out.emplace_back();
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  end_word();
+  if (out.back().empty()) out.pop_back();
+  return out;
+}
+
+std::string WithoutDotSlash(std::string_view path) {
+  while (path.starts_with("./")) path.remove_prefix(2);
+  return std::string(path);
+}
+
+Invocations ParseInvocations(std::span<const std::string> commands) {
+  Invocations inv;
+  for (const std::string& command : commands) {
+    for (const std::vector<std::string>& words : SimpleCommands(command)) {
+      size_t i = 0;
+      // Assignments and wrappers that run the next word.
+      while (i < words.size()) {
+        const std::string& w = words[i];
+        if ((w.find('=') != std::string::npos && !w.starts_with('-')) || w == "env" ||
+            w == "exec" || w == "time" || w == "nice" || w == "command" || w == "-s") {
+          ++i;
+        } else if (w == "timeout" && i + 1 < words.size()) {
+          i += 2;
+        } else if ((w == "uv" || w == "poetry" || w == "pipenv" || w == "pdm" || w == "rye" ||
+                    w == "hatch") &&
+                   i + 1 < words.size() && words[i + 1] == "run") {
+          i += 2;
+        } else if (w == "npx" || w == "pnpx" || w == "bunx") {
+          ++i;
+          while (i < words.size() && words[i].starts_with('-')) ++i;
+        } else {
+          break;
+        }
+      }
+      if (i >= words.size()) continue;
+      const std::string& program = words[i];
+      std::string name = program.substr(program.rfind('/') + 1);
+      if (program.find('/') == std::string::npos) {
+        inv.programs.insert(program);
+      } else if (!program.starts_with('/')) {
+        inv.paths.insert(WithoutDotSlash(program));
+      }
+      // The first word after the program that is not an option.
+      auto operands = [&] {
+        std::vector<std::string> out;
+        for (size_t j = i + 1; j < words.size(); ++j) {
+          if (!words[j].starts_with('-')) out.push_back(words[j]);
+        }
+        return out;
+      };
+      if (name == "make" || name == "gmake") {
+        bool any = false;
+        for (size_t j = i + 1; j < words.size(); ++j) {
+          const std::string& w = words[j];
+          if (w == "-f" || w == "--file" || w == "--makefile") {
+            if (j + 1 < words.size()) inv.makefiles.insert(WithoutDotSlash(words[++j]));
+          } else if (w == "-C" || w == "--directory" || w == "-I" || w == "-o" || w == "-W") {
+            ++j;
+          } else if (!w.starts_with('-') && w.find('=') == std::string::npos &&
+                     !std::all_of(w.begin(), w.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; })) {
+            inv.make_targets.insert(w);
+            any = true;
+          }
+        }
+        inv.make_default_goal = inv.make_default_goal || !any;
+      } else if (name == "npm" || name == "yarn" || name == "pnpm" || name == "bun") {
+        std::vector<std::string> args = operands();
+        std::string script;
+        if (!args.empty() && (args[0] == "test" || args[0] == "t" || args[0] == "tst")) {
+          script = "test";
+        } else if (!args.empty() && (args[0] == "run" || args[0] == "run-script")) {
+          if (args.size() > 1) script = args[1];
+        } else if (!args.empty() && name != "npm") {
+          script = args[0];
+        }
+        if (!script.empty()) {
+          for (std::string_view prefix : {"", "pre", "post"}) {
+            inv.scripts.insert(std::string(prefix) + script);
+          }
+        }
+      } else if (name.starts_with("python") || name == "pypy3") {
+        for (size_t j = i + 1; j < words.size(); ++j) {
+          if (words[j] == "-m" && j + 1 < words.size()) {
+            inv.python_modules.insert(words[j + 1].substr(0, words[j + 1].find('.')));
+            break;
+          }
+          if (words[j] == "-c") break;
+          if (!words[j].starts_with('-')) {
+            inv.paths.insert(WithoutDotSlash(words[j]));
+            break;
+          }
+        }
+      } else if (name == "sh" || name == "bash" || name == "dash" || name == "zsh" ||
+                 name == "node" || name == "ruby" || name == "perl") {
+        std::vector<std::string> args = operands();
+        bool inline_code = std::find(words.begin() + static_cast<std::ptrdiff_t>(i), words.end(),
+                                     std::string("-c")) != words.end();
+        if (!args.empty() && !inline_code) inv.paths.insert(WithoutDotSlash(args[0]));
+      }
+    }
+  }
+  return inv;
+}
+
+// Modules the Python test runners are or import first: a file or package of that name where
+// Python looks first (the root the runner starts in) runs instead of the real one.
+constexpr std::string_view kRunnerModules[] = {
+    "unittest",      "pytest",        "_pytest",  "pluggy",  "site",
+    "sitecustomize", "usercustomize", "runpy",    "doctest", "nose",
+    "nose2",         "xmlrunner",     "coverage", "tox",     "nox"};
+// Standard library modules the runners import after the working directory is on sys.path.
+constexpr std::string_view kStdlibModules[] = {
+    "abc",         "argparse",  "ast",      "atexit",    "collections", "contextlib",  "copy",
+    "dataclasses", "difflib",   "enum",     "fnmatch",   "functools",   "gettext",     "glob",
+    "importlib",   "inspect",   "io",       "itertools", "json",        "linecache",   "locale",
+    "logging",     "operator",  "os",       "pathlib",   "platform",    "pprint",      "re",
+    "shlex",       "shutil",    "signal",   "stat",      "string",      "struct",      "subprocess",
+    "sys",         "sysconfig", "tempfile", "textwrap",  "threading",   "time",        "tokenize",
+    "traceback",   "types",     "typing",   "warnings",  "weakref",     "codecs",      "encodings",
+    "errno",       "keyword",   "token",    "zipimport", "posixpath",   "genericpath", "reprlib"};
+// Test runner programs that a file of the same name in the root or bin/ could stand in for.
+constexpr std::string_view kRunnerPrograms[] = {"jest",   "mocha",   "vitest",    "ava", "karma",
+                                                "pytest", "py.test", "nosetests", "tox", "nox",
+                                                "ctest",  "phpunit", "rspec"};
+// Configuration of a test runner: any change to it is a change to how tests run.
+constexpr std::string_view kRunnerConfigs[] = {"**/pytest.ini",
+                                               "**/.pytest.ini",
+                                               "**/tox.ini",
+                                               "**/noxfile.py",
+                                               "**/conftest.py",
+                                               "**/jest.config.*",
+                                               "**/jest.setup.*",
+                                               "**/jest.preset.*",
+                                               "**/.mocharc*",
+                                               "**/vitest.config.*",
+                                               "**/vitest.workspace.*",
+                                               "**/vitest.setup.*",
+                                               "**/karma.conf.*",
+                                               "**/ava.config.*",
+                                               "**/CTestTestfile.cmake",
+                                               "**/CTestCustom.cmake",
+                                               "**/CTestConfig.cmake",
+                                               "**/phpunit.xml",
+                                               "**/phpunit.xml.dist",
+                                               "**/.rspec",
+                                               "**/playwright.config.*",
+                                               "**/cypress.config.*",
+                                               "**/.nycrc*",
+                                               "**/.c8rc*",
+                                               "**/nose.cfg",
+                                               "**/.noserc",
+                                               "**/.coveragerc"};
+// Package manager settings that choose what runs a script or resolves a module.
+constexpr std::string_view kLoaderFiles[] = {"**/node_modules/**",
+                                             "**/.npmrc",
+                                             "**/.yarnrc",
+                                             "**/.yarnrc.yml",
+                                             "**/.pnpmfile.cjs",
+                                             "**/bunfig.toml",
+                                             ".pnp.cjs",
+                                             ".pnp.js",
+                                             ".pnp.loader.mjs",
+                                             ".yarn/**",
+                                             "**/site-packages/**",
+                                             "**/dist-packages/**",
+                                             "**/*.pth",
+                                             "**/.cargo/config",
+                                             "**/.cargo/config.toml"};
+
+enum class BuildKind {
+  kNone,
+  kMake,
+  kCMake,
+  kPackageJson,
+  kCargo,
+  kSetupCfg,
+  kPyproject,
+  kKeyword
+};
+
+enum class VerificationClass { kNone, kShim, kConfig, kBuild };
+
+struct VerificationFile {
+  VerificationClass cls = VerificationClass::kNone;
+  std::string what;  // For the sentence: what the file is or shadows.
+  BuildKind build = BuildKind::kNone;
+};
+
+bool IsPythonFile(std::string_view name) {
+  for (std::string_view ext : {".py", ".pyc", ".pyo", ".pyw", ".so", ".pyd"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  return false;
+}
+
+bool Listed(std::span<const std::string_view> names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+// `path` judged as a new side: `added` says whether the change creates it there.
+VerificationFile ClassifyVerificationPath(std::string_view path, bool added,
+                                          const Invocations& inv) {
+  std::vector<std::string_view> segments = Segments(path);
+  std::string_view name = segments.back();
+  // The repository's say in which verifiers drover runs, for this run and every later one.
+  if (path == ".drover.yml" || path == ".drover.yaml") {
+    return {VerificationClass::kShim, "the repository's verifier configuration for drover"};
+  }
+  for (std::string_view glob : kLoaderFiles) {
+    if (GlobMatches(glob, path)) {
+      return {VerificationClass::kShim,
+              "a file that stands in for what resolves the modules or runs the scripts of tests"};
+    }
+  }
+  // Python modules and packages at the root or in src/ and lib/, and modules in a test
+  // directory: where runners put the paths Python imports from first.
+  bool source_dir = segments.size() >= 2 && (segments[0] == "src" || segments[0] == "lib");
+  bool test_dir = segments.size() == 2 &&
+                  (segments[0] == "test" || segments[0] == "tests" || segments[0] == "testing");
+  size_t base = source_dir || test_dir ? 1 : 0;
+  if (IsPythonFile(name)) {
+    for (size_t k : {size_t{0}, base}) {
+      if (k >= segments.size()) continue;
+      std::string_view module = segments[k];
+      if (k + 1 == segments.size()) module = module.substr(0, module.find('.'));
+      if (Listed(kRunnerModules, module) || inv.python_modules.contains(std::string(module))) {
+        return {VerificationClass::kShim, "a file that stands in for the Python module " +
+                                              std::string(module) + " that test runners import"};
+      }
+      if (Listed(kStdlibModules, module)) {
+        return {added ? VerificationClass::kShim : VerificationClass::kConfig,
+                "a file that stands in for the standard library module " + std::string(module) +
+                    " that test runners import"};
+      }
+    }
+    std::string stem(name.substr(0, name.find('.')));
+    if (stem == "sitecustomize" || stem == "usercustomize") {
+      return {VerificationClass::kShim, "a file that stands in for Python's start-up hook " + stem};
+    }
+  }
+  bool bin_dir = segments.size() == 1 ||
+                 (segments.size() == 2 && (segments[0] == "bin" || segments[0] == ".bin"));
+  if (bin_dir && (Listed(kRunnerPrograms, name) || inv.programs.contains(std::string(name)))) {
+    return {VerificationClass::kShim,
+            "a file that stands in for the program " + std::string(name) + " a verifier runs"};
+  }
+  for (std::string_view glob : kRunnerConfigs) {
+    if (GlobMatches(glob, path)) return {VerificationClass::kConfig, "test-runner configuration"};
+  }
+  if (inv.paths.contains(std::string(path))) {
+    return {VerificationClass::kConfig, "a script a verifier runs"};
+  }
+  auto build = [&](BuildKind kind, std::string what) {
+    return VerificationFile{VerificationClass::kBuild, std::move(what), kind};
+  };
+  if (name == "Makefile" || name == "makefile" || name == "GNUmakefile" || name.ends_with(".mk") ||
+      name.ends_with(".mak") || inv.makefiles.contains(std::string(path))) {
+    return build(BuildKind::kMake, "test recipes or make settings");
+  }
+  if (name == "CMakeLists.txt" || name.ends_with(".cmake")) {
+    return build(BuildKind::kCMake, "CMake test definitions");
+  }
+  if (name == "package.json") return build(BuildKind::kPackageJson, "test scripts or settings");
+  if (name == "Cargo.toml") return build(BuildKind::kCargo, "Cargo test or bench settings");
+  if (name == "setup.cfg") return build(BuildKind::kSetupCfg, "pytest settings");
+  if (name == "pyproject.toml") return build(BuildKind::kPyproject, "test-runner settings");
+  if (name == "pom.xml" || name == "build.gradle" || name == "build.gradle.kts" ||
+      name == "setup.py" || name.starts_with("vite.config.")) {
+    return build(BuildKind::kKeyword, "test settings");
+  }
+  return {};
+}
+
+bool IsTestName(std::string_view name) {
+  return ContainsLower(name, "test") || ContainsLower(name, "check");
+}
+
+// Whether the changed line `line` (on the side `side` holds) of a build file defines how
+// verification runs. Lines are judged with what the diff shows around them; when that is not
+// enough to place a line (its rule or section is outside the hunk), it counts.
+bool BuildLineCounts(BuildKind kind, const DiffLine& line, int number,
+                     const std::map<int, const DiffLine*>& side, const Invocations& inv) {
+  std::string_view text = line.text;
+  std::string_view trimmed = Trim(text);
+  if (trimmed.empty()) return false;
+  // The known line above `number`, or nullptr at a gap.
+  auto above = [&](int n) -> const DiffLine* {
+    auto it = side.find(n);
+    return it == side.end() ? nullptr : it->second;
+  };
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = Lower(c);
+    return out;
+  };
+  switch (kind) {
+    case BuildKind::kMake: {
+      if (trimmed.starts_with('#')) return false;
+      for (std::string_view runner :
+           {"go test", "pytest", "unittest", "ctest", "jest", "mocha", "cargo test", "npm test"}) {
+        if (text.find(runner) != std::string_view::npos) return true;
+      }
+      // The targets of a rule line: "a b: prerequisites", not an assignment (":=", "::=").
+      auto rule_targets = [](std::string_view s) -> std::optional<std::vector<std::string>> {
+        if (s.starts_with('\t')) return std::nullopt;
+        size_t colon = s.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        std::string_view head = s.substr(0, colon);
+        if (head.find('=') != std::string_view::npos) return std::nullopt;
+        if (colon + 1 < s.size() && s[colon + 1] == '=') return std::nullopt;
+        if (colon + 2 < s.size() && s[colon + 1] == ':' && s[colon + 2] == '=') return std::nullopt;
+        std::vector<std::string> targets;
+        for (const auto& words : SimpleCommands(head)) {
+          for (const std::string& w : words) targets.push_back(w);
+        }
+        return targets;
+      };
+      auto counts = [&](const std::vector<std::string>& targets) {
+        if (inv.make_default_goal) return true;
+        return std::any_of(targets.begin(), targets.end(), [&](const std::string& t) {
+          return inv.make_targets.contains(t) || IsTestName(t) || t.starts_with('.');
+        });
+      };
+      if (auto targets = rule_targets(text)) return counts(*targets);
+      if (!text.starts_with('\t')) return true;  // Variables and directives reach every recipe.
+      for (int n = number - 1; n >= 1; --n) {
+        const DiffLine* prior = above(n);
+        if (prior == nullptr) return true;
+        std::string_view p = prior->text;
+        if (p.starts_with('\t') || Trim(p).empty() || Trim(p).starts_with('#')) continue;
+        if (auto targets = rule_targets(p)) return counts(*targets);
+        return true;
+      }
+      return true;
+    }
+    case BuildKind::kCMake: {
+      std::string l = lower(trimmed);
+      if (l.starts_with('#')) return false;
+      for (std::string_view word :
+           {"add_test", "enable_testing", "set_tests_properties", "set_property(test",
+            "gtest_discover_tests", "gtest_add_tests", "catch_discover_tests",
+            "doctest_discover_tests", "include(ctest", "include(googletest", "ctest_",
+            "build_testing", "add_custom_target(test", "add_custom_target(check"}) {
+        if (l.find(word) != std::string::npos) return true;
+      }
+      return false;
+    }
+    case BuildKind::kPackageJson: {
+      auto key_of = [](std::string_view s) -> std::string {
+        s = Trim(s);
+        if (!s.starts_with('"')) return {};
+        size_t close = s.find('"', 1);
+        return close == std::string_view::npos ? std::string()
+                                               : std::string(s.substr(1, close - 1));
+      };
+      auto indent = [](std::string_view s) { return s.find_first_not_of(" \t"); };
+      constexpr std::string_view kConfigKeys[] = {"scripts", "jest", "mocha", "ava",
+                                                  "vitest",  "nyc",  "c8",    "testRunner"};
+      std::string key = key_of(text);
+      if (Listed(kConfigKeys, key)) return true;
+      // The keys of the objects holding this line, innermost first.
+      size_t level = indent(text);
+      std::vector<std::string> parents;
+      bool known = false;
+      for (int n = number - 1; n >= 1 && level > 0; --n) {
+        const DiffLine* prior = above(n);
+        if (prior == nullptr) break;
+        size_t at = indent(prior->text);
+        if (at == std::string_view::npos || at >= level) continue;
+        level = at;
+        parents.push_back(key_of(prior->text));
+        if (at == 0 || (at <= 2 && parents.back().empty())) known = true;
+      }
+      if (level == 0) known = true;
+      for (const std::string& parent : parents) {
+        if (Listed(kConfigKeys, parent) && parent != "scripts") return true;
+      }
+      bool in_scripts = !parents.empty() && parents.front() == "scripts";
+      bool test_key = inv.scripts.contains(key) || key == "test" || key.starts_with("test:") ||
+                      key.starts_with("pretest") || key.starts_with("posttest");
+      if (in_scripts) return test_key || IsTestName(key);
+      return !known && test_key;
+    }
+    case BuildKind::kCargo:
+    case BuildKind::kSetupCfg:
+    case BuildKind::kPyproject: {
+      if (trimmed.starts_with('#') || trimmed.starts_with(';')) return false;
+      std::string section;
+      if (trimmed.starts_with('[')) {
+        section = lower(trimmed);
+      } else {
+        for (int n = number - 1; n >= 1; --n) {
+          const DiffLine* prior = above(n);
+          if (prior == nullptr) break;
+          if (Trim(prior->text).starts_with('[')) {
+            section = lower(Trim(prior->text));
+            break;
+          }
+        }
+      }
+      std::string l = lower(trimmed);
+      std::string key(Trim(l.substr(0, l.find('='))));
+      bool keyword = l.find("test") != std::string::npos ||
+                     l.find("harness") != std::string::npos || l.find("bench") != std::string::npos;
+      if (section.empty()) return keyword;
+      if (kind == BuildKind::kCargo) {
+        if (section.starts_with("[[test") || section.starts_with("[[bench") ||
+            section.starts_with("[profile.test") || section.starts_with("[profile.bench")) {
+          return true;
+        }
+        return key == "harness" || key == "test" || key == "bench" || key == "doctest" ||
+               key == "build" || key == "autotests" || key == "autobenches";
+      }
+      if (kind == BuildKind::kSetupCfg) {
+        return section.starts_with("[tool:pytest") || section.starts_with("[pytest") ||
+               section.starts_with("[aliases") || section.starts_with("[nosetests") || keyword;
+      }
+      return section.starts_with("[tool.pytest") || section.starts_with("[tool.tox") ||
+             section.starts_with("[tool.nox") || section.starts_with("[tool.hatch.envs") ||
+             section.starts_with("[tool.poe") || keyword;
+    }
+    case BuildKind::kKeyword: {
+      std::string l = lower(trimmed);
+      return l.find("test") != std::string::npos || l.find("surefire") != std::string::npos ||
+             l.find("failsafe") != std::string::npos || l.find("junit") != std::string::npos;
+    }
+    case BuildKind::kNone: return false;
+  }
+  return false;
+}
+
+// Targets a Makefile's rules make the `seeds` depend on, directly or not, the seeds left out.
+// Prerequisites written with variables are not expanded.
+std::set<std::string> MakePrerequisites(std::string_view makefile, std::set<std::string> seeds) {
+  std::map<std::string, std::vector<std::string>> rules;
+  size_t pos = 0;
+  while (pos < makefile.size()) {
+    size_t end = makefile.find('\n', pos);
+    if (end == std::string_view::npos) end = makefile.size();
+    std::string_view line = makefile.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.starts_with('\t') || Trim(line).starts_with('#')) continue;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view head = line.substr(0, colon);
+    std::string_view tail = line.substr(colon + 1);
+    if (tail.starts_with(':')) tail.remove_prefix(1);
+    if (head.find('=') != std::string_view::npos || tail.starts_with('=')) continue;
+    tail = tail.substr(0, tail.find(';'));
+    if (tail.find('=') != std::string_view::npos) continue;  // A target-specific variable.
+    std::vector<std::string> prerequisites;
+    for (const auto& words : SimpleCommands(tail)) {
+      for (const std::string& w : words) {
+        if (w != "|" && w.find('$') == std::string::npos) prerequisites.push_back(w);
+      }
+    }
+    for (const auto& words : SimpleCommands(head)) {
+      for (const std::string& target : words) {
+        auto& list = rules[target];
+        list.insert(list.end(), prerequisites.begin(), prerequisites.end());
+        if (IsTestName(target)) seeds.insert(target);
+      }
+    }
+  }
+  std::set<std::string> reached;
+  std::vector<std::string> queue(seeds.begin(), seeds.end());
+  while (!queue.empty()) {
+    std::string target = std::move(queue.back());
+    queue.pop_back();
+    auto it = rules.find(target);
+    if (it == rules.end()) continue;
+    for (const std::string& prerequisite : it->second) {
+      if (seeds.contains(prerequisite) || !reached.insert(prerequisite).second) continue;
+      queue.push_back(prerequisite);
+    }
+  }
+  return reached;
+}
+
+// `prerequisites`, when given, holds per Makefile the targets the verifiers' targets depend
+// on (read from the final tree): then only recipes of those targets are judged, in Makefiles
+// whose other changed lines did not already count.
+void CheckVerificationFiles(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict,
+                            const std::map<std::string, std::set<std::string>>* prerequisites) {
+  Invocations inv = ParseInvocations(rules.verifier_commands);
+  for (const FileChange& file : diff.files) {
+    // The new side decides shims; either side a file's role in verification.
+    VerificationFile found;
+    std::string path;
+    for (const std::string& candidate : PathsOf(file)) {
+      bool new_side = candidate == file.new_path;
+      VerificationFile kind = ClassifyVerificationPath(
+          candidate, new_side && file.status != FileStatus::kModified, inv);
+      if (kind.cls == VerificationClass::kShim && !new_side) kind.cls = VerificationClass::kConfig;
+      if (static_cast<int>(kind.cls) > 0 &&
+          (found.cls == VerificationClass::kNone || kind.cls == VerificationClass::kShim)) {
+        found = kind;
+        path = candidate;
+      }
+    }
+    if (found.cls == VerificationClass::kNone) continue;
+    std::vector<std::string> places;
+    if (found.cls == VerificationClass::kBuild) {
+      std::map<int, const DiffLine*> old_side;
+      std::map<int, const DiffLine*> new_side;
+      for (const DiffLine& line : file.context) {
+        old_side.emplace(line.old_line, &line);
+        new_side.emplace(line.new_line, &line);
+      }
+      for (const DiffLine& line : file.removed) old_side.emplace(line.old_line, &line);
+      for (const DiffLine& line : file.added) new_side.emplace(line.new_line, &line);
+      auto judge = [&](const Invocations& with) {
+        std::vector<std::string> out;
+        for (const DiffLine& line : file.removed) {
+          if (BuildLineCounts(found.build, line, line.old_line, old_side, with)) {
+            out.push_back(file.old_path + ":" + std::to_string(line.old_line) + " (removed)");
+          }
+        }
+        for (const DiffLine& line : file.added) {
+          if (BuildLineCounts(found.build, line, line.new_line, new_side, with)) {
+            out.push_back(file.new_path + ":" + std::to_string(line.new_line));
+          }
+        }
+        return out;
+      };
+      places = judge(inv);
+      if (prerequisites != nullptr) {
+        auto it = prerequisites->find(file.new_path);
+        if (found.build != BuildKind::kMake || it == prerequisites->end() || !places.empty()) {
+          continue;
+        }
+        Invocations deeper = inv;
+        deeper.make_targets.insert(it->second.begin(), it->second.end());
+        places = judge(deeper);
+        if (places.empty()) continue;
+        found.what = "the recipe of a target the tests depend on";
+      }
+      // A build file moved without a change in content is judged by its name alone.
+      bool moved =
+          file.status == FileStatus::kRenamed && file.added.empty() && file.removed.empty();
+      if (places.empty() && !moved) continue;
+    } else if (prerequisites != nullptr) {
+      continue;
+    }
+    std::string sentence = Verb(file);
+    if (found.cls == VerificationClass::kShim) {
+      sentence += ", " + found.what;
+    } else {
+      sentence += ", which defines how verification runs (" + found.what + ")";
+    }
+    if (!places.empty()) sentence += Places(places);
+    bool allowed = MatchesAny(rules.allow_verification_files, path);
+    if (allowed || (found.cls != VerificationClass::kShim && !rules.refuse_verification_changes)) {
+      verdict.verification_changes.push_back(sentence);
+    } else if (found.cls == VerificationClass::kShim) {
+      verdict.violations.push_back(sentence +
+                                   "; only paths in policy.allow_verification_files may change");
+    } else {
+      verdict.violations.push_back(sentence +
+                                   "; policy.verification_changes is refuse (paths in "
+                                   "policy.allow_verification_files may change)");
+    }
+  }
+}
+
+// --- Assertions ---
+
+// The arguments of the call whose '(' is at `open`, split at top-level commas and trimmed,
+// and the position after its ')'. Strings and nested brackets are skipped.
+std::optional<std::pair<std::vector<std::string>, size_t>> CallArguments(std::string_view line,
+                                                                         size_t open) {
+  if (open >= line.size() || line[open] != '(') return std::nullopt;
+  std::vector<std::string> args;
+  std::string current;
+  int depth = 0;
+  for (size_t i = open + 1; i < line.size(); ++i) {
+    char c = line[i];
+    if (c == '"' || c == '\'' || c == '`') {
+      size_t close = i + 1;
+      while (close < line.size() && line[close] != c) close += line[close] == '\\' ? 2 : 1;
+      if (close >= line.size()) return std::nullopt;
+      current += line.substr(i, close - i + 1);
+      i = close;
+      continue;
+    }
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') {
+      if (depth == 0) {
+        if (!Trim(current).empty() || !args.empty()) args.emplace_back(Trim(current));
+        return std::pair{args, i + 1};
+      }
+      --depth;
+    }
+    if (c == ',' && depth == 0) {
+      args.emplace_back(Trim(current));
+      current.clear();
+      continue;
+    }
+    current += c;
+  }
+  return std::nullopt;
+}
+
+std::string Squeezed(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ' ' && c != '\t') out += c;
+  }
+  while (out.size() >= 2 && out.front() == '(' && out.back() == ')') {
+    out = out.substr(1, out.size() - 2);
+  }
+  return out;
+}
+
+bool IsQuoted(std::string_view s) {
+  return s.size() >= 2 && (s.front() == '"' || s.front() == '\'' || s.front() == '`') &&
+         s.back() == s.front();
+}
+
+bool TruthyLiteral(std::string_view expression) {
+  std::string s = Squeezed(expression);
+  if (s.empty()) return false;
+  for (std::string_view word : {"true", "True", "TRUE", "!false", "!0", "notFalse", "not0",
+                                "notNone", "!!1", "!!true", "Some(true)"}) {
+    if (s == word) return true;
+  }
+  if (IsQuoted(s)) return s.size() > 2;
+  bool digits = std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  return digits && s.find_first_not_of('0') != std::string::npos;
+}
+
+bool FalsyLiteral(std::string_view expression) {
+  std::string s = Squeezed(expression);
+  for (std::string_view word : {"false", "False", "FALSE", "0", "None", "nil", "null", "nullptr",
+                                "NULL", "\"\"", "''", "!true", "notTrue", "!1"}) {
+    if (s == word) return true;
+  }
+  return false;
+}
+
+// An expression of literals and operators only (`1 + 1 == 2`, `"a" in "abc"`, `not None`):
+// it reads nothing the test computed, so it decides nothing.
+bool ConstantExpression(std::string_view expression) {
+  bool any = false;
+  for (size_t i = 0; i < expression.size();) {
+    char c = expression[i];
+    if (c == '"' || c == '\'') {
+      size_t close = expression.find(c, i + 1);
+      if (close == std::string_view::npos) return false;
+      any = true;
+      i = close + 1;
+    } else if (c >= '0' && c <= '9') {
+      while (i < expression.size() && (IsIdentChar(expression[i]) || expression[i] == '.')) ++i;
+      any = true;
+    } else if (IsIdentChar(c)) {
+      std::string_view word = TakeIdentifier(expression.substr(i));
+      constexpr std::string_view kLiterals[] = {"true",  "True", "TRUE", "false", "False",
+                                                "FALSE", "None", "nil",  "null",  "nullptr",
+                                                "not",   "and",  "or",   "in",    "is"};
+      if (std::find(std::begin(kLiterals), std::end(kLiterals), word) == std::end(kLiterals)) {
+        return false;
+      }
+      any = any || (word != "not" && word != "and" && word != "or" && word != "in" && word != "is");
+      i += word.size();
+    } else if (c == '`' || c == '$' || c == '@') {
+      return false;
+    } else {
+      ++i;
+    }
+  }
+  return any;
+}
+
+// `a == a`, `a === a`, `a is a`: the same expression on both sides of a top-level comparison.
+bool SelfComparison(std::string_view expression) {
+  for (std::string_view op : {"===", "==", " is "}) {
+    size_t at = expression.find(op);
+    if (at == std::string_view::npos) continue;
+    std::string left = Squeezed(expression.substr(0, at));
+    std::string right = Squeezed(expression.substr(at + op.size()));
+    if (!left.empty() && left == right) return true;
+    return false;
+  }
+  return false;
+}
+
+// An assertion function or macro `name` (any case) given `args` that cannot fail.
+bool TrivialCall(std::string_view name, std::vector<std::string> args) {
+  std::string l(name);
+  for (char& c : l) c = Lower(c);
+  if (args.empty()) return false;
+  bool negated = l.find("not") != std::string::npos || l.ends_with("ne") ||
+                 l.find("_ne") != std::string::npos || l.find("neq") != std::string::npos;
+  if (negated) return false;
+  // A message before the values (JUnit 4: assertEquals("msg", a, b); assertTrue("msg", c)).
+  auto drop_message = [&](size_t needed) {
+    if (args.size() > needed && IsQuoted(args.front())) args.erase(args.begin());
+  };
+  if (l.find("false") != std::string::npos) {
+    drop_message(1);
+    return FalsyLiteral(args.front());
+  }
+  if (l.find("eq") != std::string::npos || l.find("same") != std::string::npos || l == "is" ||
+      l.ends_with("is") || l.ends_with("_is")) {
+    drop_message(2);
+    return args.size() >= 2 && (Squeezed(args[0]) == Squeezed(args[1]) ||
+                                (ConstantExpression(args[0]) && ConstantExpression(args[1])));
+  }
+  if (l.find("true") != std::string::npos || l == "assert" || l == "ok" || l == "check" ||
+      l == "require" || l == "assert_" || l == "expect" || l == "debug_assert") {
+    drop_message(1);
+    return TruthyLiteral(args.front()) || SelfComparison(args.front()) ||
+           ConstantExpression(args.front());
+  }
+  return false;
+}
+
+// The matcher chained after `expect(...)` at `at`: `.toBe(x)`, `.not.toBe(x)`, `.to.be.true`.
+bool TrivialExpectation(std::string_view line, size_t at, const std::string& actual) {
+  std::string last;
+  while (at < line.size() && line[at] == '.') {
+    std::string_view name = TakeIdentifier(line.substr(at + 1));
+    if (name.empty()) return false;
+    if (name == "not") return false;
+    at += 1 + name.size();
+    last = std::string(name);
+    if (at < line.size() && line[at] == '(') {
+      auto call = CallArguments(line, at);
+      if (!call) return false;
+      const std::vector<std::string>& expected = call->first;
+      if (last == "toBeTruthy" || last == "toBeDefined" || last == "toBeTrue" || last == "ok") {
+        return TruthyLiteral(actual);
+      }
+      if (last == "toBeFalsy" || last == "toBeFalse") return FalsyLiteral(actual);
+      if (last == "toBeNull") return Squeezed(actual) == "null";
+      if (!expected.empty() && (last == "toBe" || last == "toEqual" || last == "toStrictEqual" ||
+                                last == "equal" || last == "eql" || last == "equals")) {
+        return Squeezed(actual) == Squeezed(expected[0]) ||
+               (ConstantExpression(actual) && ConstantExpression(expected[0]));
+      }
+      if (last == "toBeTruthy" || last == "true") return TruthyLiteral(actual);
+      at = call->second;
+    }
+  }
+  if (last == "true" || last == "ok") return TruthyLiteral(actual);
+  if (last == "false") return FalsyLiteral(actual);
+  return false;
+}
+
+}  // namespace
+
+AssertionCount CountAssertions(std::string_view path, std::string_view line) {
+  AssertionCount count;
+  Language language = LanguageOf(path);
+  std::string_view trimmed = Trim(line);
+  if (language == Language::kNone) return count;
+  if (language == Language::kPython
+          ? trimmed.starts_with('#')
+          : trimmed.starts_with("//") || trimmed.starts_with("/*") || trimmed.starts_with("*")) {
+    return count;
+  }
+  std::string_view text = trimmed;
+  auto preceded_by = [&](size_t at, std::string_view receiver) {
+    return at >= receiver.size() &&
+           text.substr(at - receiver.size(), receiver.size()) == receiver &&
+           (at == receiver.size() || !IsIdentChar(text[at - receiver.size() - 1]));
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    char c = text[i];
+    if (c == '"' || c == '\'' || c == '`') {
+      size_t close = i + 1;
+      while (close < text.size() && text[close] != c) close += text[close] == '\\' ? 2 : 1;
+      i = close + 1;
+      continue;
+    }
+    if (language == Language::kPython ? c == '#'
+                                      : c == '/' && i + 1 < text.size() && text[i + 1] == '/') {
+      break;
+    }
+    if (!IsIdentChar(c) || (i > 0 && IsIdentChar(text[i - 1])) || (c >= '0' && c <= '9')) {
+      ++i;
+      continue;
+    }
+    std::string_view name = TakeIdentifier(text.substr(i));
+    size_t after = i + name.size();
+    char next = after < text.size() ? text[after] : '\0';
+    bool assertion = false;
+    bool trivial = false;
+    auto call_trivial = [&](std::string_view function, size_t open) {
+      auto call = CallArguments(text, open);
+      return call && TrivialCall(function, call->first);
+    };
+    switch (language) {
+      case Language::kPython:
+        if (name == "assert" && (next == ' ' || next == '(')) {
+          assertion = true;
+          std::string_view rest = text.substr(after);
+          // The message after a top-level comma is not part of the condition.
+          int depth = 0;
+          size_t end = 0;
+          for (; end < rest.size(); ++end) {
+            char r = rest[end];
+            if (r == '(' || r == '[' || r == '{') ++depth;
+            if (r == ')' || r == ']' || r == '}') --depth;
+            if ((r == ',' && depth == 0) || r == '#') break;
+          }
+          std::string_view condition = rest.substr(0, end);
+          trivial = TruthyLiteral(condition) || SelfComparison(condition) ||
+                    ConstantExpression(condition);
+        } else if (name.starts_with("assert") && next == '(') {
+          assertion = true;
+          trivial = call_trivial(name, after);
+        } else if ((name == "raises" || name == "warns") && preceded_by(i, "pytest.")) {
+          assertion = true;
+        } else if (name == "fail" && preceded_by(i, "self.") && next == '(') {
+          assertion = true;
+        }
+        break;
+      case Language::kJvm:
+        if (name.starts_with("assert") && next == '(') {
+          assertion = true;
+          trivial = call_trivial(name, after);
+        } else if (name == "fail" && next == '(') {
+          assertion = true;
+        }
+        break;
+      case Language::kJs:
+        if (name == "expect" && next == '(') {
+          assertion = true;
+          auto call = CallArguments(text, after);
+          if (call && !call->first.empty()) {
+            trivial = TrivialExpectation(text, call->second, call->first[0]);
+          }
+        } else if (name == "assert" && (next == '(' || next == '.')) {
+          assertion = true;
+          if (next == '(') {
+            trivial = call_trivial(name, after);
+          } else {
+            std::string_view method = TakeIdentifier(text.substr(after + 1));
+            size_t open = after + 1 + method.size();
+            trivial = call_trivial(method == "ok" ? "ok" : method, open);
+          }
+        } else if (name == "should" && i > 0 && text[i - 1] == '.') {
+          assertion = true;
+        } else if (preceded_by(i, "t.") && next == '(') {
+          for (std::string_view ava : {"is", "deepEqual", "true", "false", "truthy", "falsy",
+                                       "throws", "throwsAsync", "like", "regex", "snapshot"}) {
+            if (name == ava) assertion = true;
+          }
+          if (assertion) trivial = call_trivial(name == "truthy" ? "true" : name, after);
+        }
+        break;
+      case Language::kGo:
+        if ((preceded_by(i, "t.") || preceded_by(i, "b.") || preceded_by(i, "tb.")) &&
+            next == '(') {
+          for (std::string_view report :
+               {"Error", "Errorf", "Fatal", "Fatalf", "Fail", "FailNow"}) {
+            if (name == report) assertion = true;
+          }
+        } else if ((preceded_by(i, "require.") || preceded_by(i, "assert.")) && next == '(') {
+          assertion = true;
+          auto call = CallArguments(text, after);
+          if (call && call->first.size() >= 2) {
+            std::vector<std::string> args(call->first.begin() + 1, call->first.end());
+            trivial = TrivialCall(name, args);
+          }
+        }
+        break;
+      case Language::kRust:
+        if ((name.starts_with("assert") || name.starts_with("debug_assert")) && next == '!') {
+          assertion = true;
+          trivial = call_trivial(name, after + 1);
+        }
+        break;
+      case Language::kCpp:
+        if ((name.starts_with("EXPECT_") || name.starts_with("ASSERT_") || name == "CHECK" ||
+             name.starts_with("CHECK_") || name == "REQUIRE" || name.starts_with("REQUIRE_")) &&
+            next == '(') {
+          assertion = true;
+          std::string_view macro = name;
+          for (std::string_view prefix : {"EXPECT_", "ASSERT_", "CHECK_", "REQUIRE_"}) {
+            if (macro.starts_with(prefix)) macro.remove_prefix(prefix.size());
+          }
+          trivial = call_trivial(macro, after);
+        }
+        break;
+      case Language::kNone: break;
+    }
+    if (assertion) {
+      ++count.total;
+      if (trivial) ++count.trivial;
+    }
+    i = after;
+  }
+  return count;
+}
+
+namespace {
+
+// Tests left with fewer assertions while other files change, and assertions that cannot fail.
+void CheckWeakenedTests(const ParsedDiff& diff, const DiffRules& rules, PolicyVerdict& verdict) {
+  bool other_changes = std::any_of(diff.files.begin(), diff.files.end(), [](const FileChange& f) {
+    std::vector<std::string> paths = PathsOf(f);
+    return std::none_of(paths.begin(), paths.end(),
+                        [](const std::string& p) { return IsTestPath(p); });
+  });
+  auto report = [&](std::string sentence) {
+    if (rules.refuse_weakened_tests) {
+      verdict.violations.push_back(sentence + "; policy.weakened_tests is refuse");
+    } else {
+      verdict.weakened_tests.push_back(std::move(sentence));
+    }
+  };
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty() || !IsTestPath(file.new_path)) continue;
+    const std::string& old_path = file.old_path.empty() ? file.new_path : file.old_path;
+    int removed = 0;
+    std::vector<std::string> removed_places;
+    std::multiset<std::string_view> before;
+    for (const DiffLine& line : file.removed) {
+      AssertionCount count = CountAssertions(old_path, line.text);
+      removed += count.total - count.trivial;
+      if (count.total > 0) {
+        removed_places.push_back(old_path + ":" + std::to_string(line.old_line));
+      }
+      before.insert(Trim(line.text));
+    }
+    int added = 0;
+    std::vector<std::string> trivial_places;
+    for (const DiffLine& line : file.added) {
+      AssertionCount count = CountAssertions(file.new_path, line.text);
+      added += count.total - count.trivial;
+      if (count.trivial == 0) continue;
+      // Only re-indented or moved: not new.
+      if (auto it = before.find(Trim(line.text)); it != before.end()) {
+        before.erase(it);
+        continue;
+      }
+      trivial_places.push_back(file.new_path + ":" + std::to_string(line.new_line));
+    }
+    if (!trivial_places.empty()) {
+      report(Verb(file) + " with assertions that are always true" + Places(trivial_places));
+    }
+    if (other_changes && added < removed) {
+      report(Verb(file) + " with " + std::to_string(removed - added) + " fewer assertion" +
+             (removed - added == 1 ? "" : "s") + " (" + std::to_string(removed) + " removed, " +
+             std::to_string(added) + " added) while code outside the tests changes" +
+             Places(removed_places));
+    }
+  }
+}
+
 // "100644" and the like; 0 when the text is not an octal mode.
 uint32_t OctalMode(std::string_view text) {
   uint32_t mode = 0;
@@ -1151,6 +2151,17 @@ Result<ParsedDiff> ParseDiff(std::string_view patch) {
   return diff;
 }
 
+std::string_view VerificationFileKind(std::string_view path,
+                                      std::span<const std::string> verifier_commands) {
+  switch (ClassifyVerificationPath(path, true, ParseInvocations(verifier_commands)).cls) {
+    case VerificationClass::kShim: return "a test-runner shim";
+    case VerificationClass::kConfig: return "test-runner configuration";
+    case VerificationClass::kBuild: return "a build file";
+    case VerificationClass::kNone: return {};
+  }
+  return {};
+}
+
 std::string_view ControlFileKind(std::string_view path) {
   for (const ControlGlob& control : kControlFiles) {
     if (GlobMatches(control.glob, path)) return control.kind;
@@ -1246,6 +2257,8 @@ PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules) {
   CheckLinks(diff, rules, verdict);
   CheckContent(diff, rules, verdict);
   CheckControlFiles(diff, rules, verdict);
+  CheckVerificationFiles(diff, rules, verdict, nullptr);
+  CheckWeakenedTests(diff, rules, verdict);
   for (const FileChange& file : diff.files) {
     if (file.new_path.empty()) continue;
     std::map<std::string, std::vector<std::string>> places;  // By kind.
@@ -1378,6 +2391,34 @@ Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& 
     if (ec) return Fail(ErrorCode::kIo, "reading the link " + file.new_path + ": " + ec.message());
     JudgeLink(file, target.string(), rules, verdict);
   }
+  // Makefiles of the final tree: a recipe of a target the verifiers' targets depend on
+  // (`test: build`) defines verification too, which the diff alone cannot show.
+  Invocations inv = ParseInvocations(rules.verifier_commands);
+  std::map<std::string, std::set<std::string>> prerequisites;
+  for (const FileChange& file : diff.files) {
+    if (file.new_path.empty() ||
+        ClassifyVerificationPath(file.new_path, false, inv).build != BuildKind::kMake) {
+      continue;
+    }
+    int fd =
+        ::open((workspace / file.new_path).c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) continue;
+    std::string content;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        static_cast<size_t>(st.st_size) <= kMaxScannedFileBytes) {
+      std::array<char, 65536> buffer{};
+      ssize_t n = 0;
+      while ((n = ::read(fd, buffer.data(), buffer.size())) > 0 &&
+             content.size() <= kMaxScannedFileBytes) {
+        content.append(buffer.data(), static_cast<size_t>(n));
+      }
+    }
+    ::close(fd);
+    std::set<std::string> reached = MakePrerequisites(content, inv.make_targets);
+    if (!reached.empty()) prerequisites.emplace(file.new_path, std::move(reached));
+  }
+  if (!prerequisites.empty()) CheckVerificationFiles(diff, rules, verdict, &prerequisites);
   if (rules.must_be_gone.empty()) return {};
   auto hits =
       FindRemaining(workspace, rules.must_be_gone, rules.must_be_gone_except, kMaxRemainingHits);

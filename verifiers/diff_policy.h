@@ -100,6 +100,21 @@ struct DiffRules {
   // says which paths those are). Control files outside these are refused; those inside are
   // listed in the PR.
   std::vector<std::string> allow_control_files;
+  // Files that define how verification runs. Build files whose test recipes or targets change
+  // and test-runner configuration (VerificationFileKind) are listed in the PR, or refused with
+  // `refuse_verification_changes`. Files that shadow a test runner or what it imports are
+  // refused whatever that says. Globs in `allow_verification_files` are only listed, never
+  // refused.
+  bool refuse_verification_changes = false;
+  std::vector<std::string> allow_verification_files;
+  // Test files left with fewer assertions while files other than tests change, and added
+  // assertions that are always true (`assert True`, `EXPECT_EQ(1, 1)`, `expect(x).toBe(x)`):
+  // listed in the PR, or refused with `refuse_weakened_tests`.
+  bool refuse_weakened_tests = false;
+  // The job's verifier commands, which make targets, package scripts, Python modules and
+  // programs define verification (`make -s test` makes the `test` recipe one). Not a spec
+  // field: the runner sets it from the spec's and the repository's verifiers.
+  std::vector<std::string> verifier_commands;
 };
 
 // Added lines are always scanned for credentials (FindCredentials); a hit refuses the change.
@@ -112,6 +127,10 @@ struct PolicyVerdict {
   // new binary within its limit): one sentence each, listed in the PR. Never a reason to
   // refuse the change.
   std::vector<std::string> notes;
+  // Flagged (not refused) changes to how verification runs, and weakened tests: one sentence
+  // each, shown in a PR section of their own and in summary.json. Refused ones are violations.
+  std::vector<std::string> verification_changes;
+  std::vector<std::string> weakened_tests;
   bool ok() const { return violations.empty(); }
   // "- sentence\n" per violation.
   std::string Bullets() const;
@@ -127,6 +146,21 @@ std::vector<std::string> FindCredentials(std::string_view line);
 // What a control file of the repository `path` is ("CI configuration", "a git hook",
 // "git attributes", "submodules", "code owners"), or empty when it is an ordinary file.
 std::string_view ControlFileKind(std::string_view path);
+
+// What a file of the repository at `path` is to verification under `verifier_commands`:
+// "a test-runner shim" (refused unless allowed), "test-runner configuration", "a build file"
+// (whose test recipes, targets or settings count, judged by line) or empty.
+std::string_view VerificationFileKind(std::string_view path,
+                                      std::span<const std::string> verifier_commands);
+
+// Assertions `line` of the source file `path` makes (Python assert and self.assert*,
+// pytest.raises; JS expect/assert; Go t.Error/t.Fatal/require/assert; Rust assert!; gtest
+// EXPECT_/ASSERT_, CHECK; JUnit assert*), and how many of them are always true.
+struct AssertionCount {
+  int total = 0;
+  int trivial = 0;
+};
+AssertionCount CountAssertions(std::string_view path, std::string_view line);
 
 // Checks the parsed diff against every rule; must_be_gone only as far as the added lines go.
 PolicyVerdict CheckDiff(const ParsedDiff& diff, const DiffRules& rules);
@@ -152,7 +186,9 @@ Result<std::vector<Occurrence>> FindRemaining(const std::filesystem::path& works
 // workspace (outside must_be_gone_except) at a place the diff did not add, since CheckDiff
 // already names those. Symbolic links moved without a change (the diff shows neither their
 // mode nor their target): judged from the link in the workspace, as CheckDiff judges new
-// ones. Errors as FindRemaining, and kIo when such a link cannot be read.
+// ones. Makefiles: changed recipes of targets that the verifiers' targets depend on in the
+// workspace's Makefile (`test: build`), as CheckDiff judges the verifiers' own. Errors as
+// FindRemaining, and kIo when such a link cannot be read.
 Status CheckRemaining(const std::filesystem::path& workspace, const ParsedDiff& diff,
                       const DiffRules& rules, PolicyVerdict& verdict);
 

@@ -122,5 +122,25 @@ TEST(JobReport, ServingModelAndFallbacksRoundTrip) {
   EXPECT_EQ(back->fallbacks, 0);
 }
 
+TEST(JobReport, FlaggedVerificationChangesAndWeakenedTestsRoundTrip) {
+  // A resumed run reports finished jobs from their job.json: what was flagged stays listed.
+  JobReport job;
+  job.status = JobStatus::kPublished;
+  job.verification_changes = {"changes Makefile, which defines how verification runs"};
+  job.weakened_tests = {"changes test_a.py with assertions that are always true (test_a.py:3)"};
+  Json json = job.ToJson();
+  EXPECT_EQ(json["verification_changes"].size(), 1u);
+  auto back = JobReportFromJson(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->verification_changes, job.verification_changes);
+  EXPECT_EQ(back->weakened_tests, job.weakened_tests);
+  json.erase("verification_changes");
+  json["weakened_tests"] = "not a list";
+  back = JobReportFromJson(json);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->verification_changes.empty());
+  EXPECT_TRUE(back->weakened_tests.empty());
+}
+
 }  // namespace
 }  // namespace drover::fleet

@@ -373,6 +373,9 @@ TEST(Spec, PolicyFields) {
                                      "  max_file_bytes: 4096\n"
                                      "  invisible_characters: flag\n"
                                      "  allow_control_files: [\".github/workflows/**\"]\n"
+                                     "  verification_changes: refuse\n"
+                                     "  allow_verification_files: [tox.ini]\n"
+                                     "  weakened_tests: refuse\n"
                                      "---\nx\n",
                                  "migration.md");
   ASSERT_OK(spec);
@@ -391,6 +394,9 @@ TEST(Spec, PolicyFields) {
   EXPECT_EQ(policy.max_file_bytes, 4096u);
   EXPECT_TRUE(policy.flag_invisible_characters);
   EXPECT_EQ(policy.allow_control_files, std::vector<std::string>{".github/workflows/**"});
+  EXPECT_TRUE(policy.refuse_verification_changes);
+  EXPECT_EQ(policy.allow_verification_files, std::vector<std::string>{"tox.ini"});
+  EXPECT_TRUE(policy.refuse_weakened_tests);
 
   auto defaults = ParseMigrationSpec(std::string(kMinimalHead) + "---\nx\n", "migration.md");
   ASSERT_OK(defaults);
@@ -401,6 +407,9 @@ TEST(Spec, PolicyFields) {
   EXPECT_FALSE(defaults->policy.allow_binary_files);
   EXPECT_EQ(defaults->policy.max_file_bytes, 1u << 20);
   EXPECT_FALSE(defaults->policy.flag_invisible_characters);
+  EXPECT_FALSE(defaults->policy.refuse_verification_changes);
+  EXPECT_TRUE(defaults->policy.allow_verification_files.empty());
+  EXPECT_FALSE(defaults->policy.refuse_weakened_tests);
 
   auto error = [](const std::string& fields) {
     return ErrorOf(std::string(kMinimalHead) + "policy:\n" + fields + "---\nx\n");
@@ -428,6 +437,13 @@ TEST(Spec, PolicyFields) {
             "list");
   EXPECT_EQ(error("  invisible_characters: warn\n"),
             "migration.md:8: policy.invisible_characters: expected refuse or flag, got \"warn\"");
+  EXPECT_EQ(error("  weakened_tests: allow\n"),
+            "migration.md:8: policy.weakened_tests: expected refuse or flag, got \"allow\"");
+  EXPECT_EQ(error("  verification_changes: true\n"),
+            "migration.md:8: policy.verification_changes: expected refuse or flag, got \"true\"");
+  EXPECT_EQ(error("  allow_verification_files: [/tox.ini]\n"),
+            "migration.md:8: policy.allow_verification_files[0]: \"/tox.ini\" is absolute; globs "
+            "are relative to the repository root (src/**, not /src/**)");
   EXPECT_EQ(error("  max_file_bytes: -1\n"),
             "migration.md:8: policy.max_file_bytes: expected a positive integer, got \"-1\"");
   EXPECT_EQ(error("  allowed_path: [src/**]\n"),

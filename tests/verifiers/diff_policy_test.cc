@@ -835,5 +835,372 @@ TEST(DiffPolicy, CleanDiffHasNoViolations) {
   EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
 }
 
+// --- Files that define how verification runs ---
+
+DiffRules UnderMake(std::string command = "make -s test") {
+  DiffRules rules;
+  rules.verifier_commands = {std::move(command)};
+  return rules;
+}
+
+TEST(VerificationFiles, ShimsOnTheImportPathAreRefusedUnlessAllowed) {
+  Repo repo(Files{{"Makefile", "test:\n\tpython3 -m unittest -v\n"},
+                  {"app.py", "X = 1\n"},
+                  {"test_app.py", "import unittest\n"}});
+  repo.Write("unittest.py", "print('Ran 2 tests in 0.001s')\nprint('OK')\n");
+  repo.Write(".venv/lib/python3.11/site-packages/sitecustomize.py", "import os\n");
+  repo.Write("src/_pytest/__init__.py", "\n");
+  repo.Write("argparse.py", "\n");
+  repo.Write("node_modules/.bin/jest", "#!/bin/sh\nexit 0\n");
+  repo.Write("hook.pth", "import os\n");
+  repo.Write("make", "#!/bin/sh\nexit 0\n");
+  const std::string tail = "; only paths in policy.allow_verification_files may change";
+  ParsedDiff diff = repo.Parsed();
+  PolicyVerdict verdict = CheckDiff(diff, UnderMake());
+  EXPECT_EQ(
+      verdict.violations,
+      (std::vector<std::string>{
+          "adds .venv/lib/python3.11/site-packages/sitecustomize.py, a file that stands in for "
+          "what resolves the modules or runs the scripts of tests" +
+              tail,
+          "adds argparse.py, a file that stands in for the standard library module argparse "
+          "that test runners import" +
+              tail,
+          "adds hook.pth, a file that stands in for what resolves the modules or runs the "
+          "scripts of tests" +
+              tail,
+          "adds make, a file that stands in for the program make a verifier runs" + tail,
+          "adds node_modules/.bin/jest, a file that stands in for what resolves the modules or "
+          "runs the scripts of tests" +
+              tail,
+          "adds src/_pytest/__init__.py, a file that stands in for the Python module _pytest "
+          "that test runners import" +
+              tail,
+          "adds unittest.py, a file that stands in for the Python module unittest that test "
+          "runners import" +
+              tail}));
+  EXPECT_TRUE(verdict.verification_changes.empty());
+
+  // Allowed: listed for the reviewer, never refused.
+  DiffRules rules = UnderMake();
+  rules.allow_verification_files = {"unittest.py", "node_modules/**"};
+  verdict = CheckDiff(diff, rules);
+  EXPECT_EQ(verdict.violations.size(), 5u) << verdict.Bullets();
+  EXPECT_EQ(verdict.verification_changes,
+            (std::vector<std::string>{"adds node_modules/.bin/jest, a file that stands in for "
+                                      "what resolves the modules or runs the scripts of tests",
+                                      "adds unittest.py, a file that stands in for the Python "
+                                      "module unittest that test runners import"}));
+}
+
+TEST(VerificationFiles, OrdinaryModulesAndTestDirectoriesAreNotShims) {
+  Repo repo(Files{{"README.md", "x\n"}});
+  repo.Write("myapp/types.py", "X = 1\n");  // Inside a package: shadows nothing.
+  repo.Write("myapp/logging.py", "X = 1\n");
+  repo.Write("tests/unittest/test_cart.py", "def test_x():\n    assert 1 + 1 == 2\n");
+  repo.Write("unittest/cart_test.cc", "int x;\n");  // A C++ test directory.
+  repo.Write("docs/site.md", "x\n");
+  repo.Write("bin/deploy", "#!/bin/sh\n");
+  PolicyVerdict verdict = CheckDiff(repo.Parsed(), UnderMake());
+  EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
+  EXPECT_TRUE(verdict.verification_changes.empty());
+}
+
+TEST(VerificationFiles, TheVerifierCommandNamesModulesScriptsAndPrograms) {
+  Repo repo(Files{{"mytests.py", "import sys\n"}, {"ci/run_tests.sh", "pytest\n"}});
+  repo.Write("mytests.py", "import sys\nsys.exit(0)\n");
+  repo.Write("ci/run_tests.sh", "true\n");
+  repo.Write("pytest", "#!/bin/sh\n");
+  DiffRules rules;
+  rules.verifier_commands = {"cd . && python3 -m mytests.main -v", "sh ./ci/run_tests.sh"};
+  PolicyVerdict verdict = CheckDiff(repo.Parsed(), rules);
+  const std::string tail = "; only paths in policy.allow_verification_files may change";
+  EXPECT_EQ(
+      verdict.violations,
+      (std::vector<std::string>{
+          "changes mytests.py, a file that stands in for the Python module mytests that "
+          "test runners import" +
+              tail,
+          "adds pytest, a file that stands in for the program pytest a verifier runs" + tail}));
+  EXPECT_EQ(verdict.verification_changes,
+            std::vector<std::string>{"changes ci/run_tests.sh, which defines how verification "
+                                     "runs (a script a verifier runs)"});
+  EXPECT_EQ(VerificationFileKind("ci/run_tests.sh", rules.verifier_commands),
+            "test-runner configuration");
+  EXPECT_EQ(VerificationFileKind("ci/run_tests.sh", {}), "");
+  EXPECT_EQ(VerificationFileKind(".drover.yml", {}), "a test-runner shim");
+}
+
+constexpr const char* kMakefile =
+    "CC = cc\n"
+    "\n"
+    "build:\n"
+    "\t$(CC) -o app app.c\n"
+    "\t@echo built\n"
+    "\n"
+    "\n"
+    "\n"
+    "\n"
+    "verify: build\n"
+    "\t./app --self-test\n"
+    "\tgo test ./...\n";
+
+TEST(VerificationFiles, MakeRecipesTheVerifierRunsAreFlaggedOthersAreNot) {
+  {  // The recipe `make -s verify` runs, and a go test flag.
+    Repo repo(Files{{"Makefile", kMakefile}});
+    std::string changed = kMakefile;
+    changed.replace(changed.find("./app --self-test"), 17, "@true");
+    changed.replace(changed.find("go test ./..."), 13, "go test -run XXX ./...");
+    repo.Write("Makefile", changed);
+    ParsedDiff diff = repo.Parsed();
+    PolicyVerdict verdict = CheckDiff(diff, UnderMake("make -s verify"));
+    EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
+    EXPECT_EQ(verdict.verification_changes,
+              std::vector<std::string>{
+                  "changes Makefile, which defines how verification runs (test recipes or make "
+                  "settings) (Makefile:11 (removed), Makefile:12 (removed), Makefile:11, "
+                  "Makefile:12)"});
+    DiffRules refuse = UnderMake("make -s verify");
+    refuse.refuse_verification_changes = true;
+    verdict = CheckDiff(diff, refuse);
+    ASSERT_EQ(verdict.violations.size(), 1u);
+    EXPECT_NE(verdict.violations[0].find("; policy.verification_changes is refuse"),
+              std::string::npos);
+    refuse.allow_verification_files = {"Makefile"};
+    EXPECT_TRUE(CheckDiff(diff, refuse).ok());
+  }
+  {  // A recipe no verifier runs: a migration's ordinary build change.
+    Repo repo(Files{{"Makefile", kMakefile}});
+    std::string changed = kMakefile;
+    changed.replace(changed.find("@echo built"), 11, "@echo built app");
+    repo.Write("Makefile", changed);
+    PolicyVerdict verdict = CheckDiff(repo.Parsed(), UnderMake("make -s verify"));
+    EXPECT_TRUE(verdict.verification_changes.empty()) << verdict.verification_changes[0];
+    // A bare `make` runs the first rule, which the diff does not show: every recipe counts.
+    EXPECT_EQ(CheckDiff(repo.Parsed(), UnderMake("make")).verification_changes.size(), 1u);
+  }
+  {  // Variables reach every recipe.
+    Repo repo(Files{{"Makefile", kMakefile}});
+    std::string changed = kMakefile;
+    changed.replace(0, 8, "CC = true");
+    repo.Write("Makefile", changed);
+    EXPECT_EQ(CheckDiff(repo.Parsed(), UnderMake("make -s verify")).verification_changes.size(),
+              1u);
+  }
+}
+
+TEST(VerificationFiles, RecipesTheTestTargetDependsOnAreReadFromTheTree) {
+  const std::string makefile =
+      "test: fixtures\n\tpython3 -m unittest\n\n\n\n\n\n"
+      "docs:\n\tmkdocs build\n\n\n\n\n\n"
+      "fixtures: data\n\tcp data/a.json build/\n\n\n\n\n\n"
+      "data:\n\tmkdir -p data\n";
+  Repo repo(Files{{"Makefile", makefile}});
+  std::string changed = makefile;
+  changed.replace(changed.find("mkdir -p data"), 13, "cp fake.py runner.py");
+  repo.Write("Makefile", changed);
+  ParsedDiff diff = repo.Parsed();
+  PolicyVerdict verdict = CheckDiff(diff, UnderMake());
+  EXPECT_TRUE(verdict.verification_changes.empty());  // The hunk shows only `data:`.
+  ASSERT_OK(CheckRemaining(repo.path(), diff, UnderMake(), verdict));
+  EXPECT_EQ(verdict.verification_changes,
+            std::vector<std::string>{
+                "changes Makefile, which defines how verification runs (the recipe of a target "
+                "the tests depend on) (Makefile:23 (removed), Makefile:23)"});
+
+  // A recipe nothing the tests run depends on.
+  Repo docs(Files{{"Makefile", makefile}});
+  changed = makefile;
+  changed.replace(changed.find("mkdocs build"), 12, "mkdocs build --strict");
+  docs.Write("Makefile", changed);
+  diff = docs.Parsed();
+  verdict = CheckDiff(diff, UnderMake());
+  ASSERT_OK(CheckRemaining(docs.path(), diff, UnderMake(), verdict));
+  EXPECT_TRUE(verdict.verification_changes.empty()) << verdict.verification_changes[0];
+}
+
+TEST(VerificationFiles, TestRunnerConfigurationAndBuildFilesTestSettings) {
+  Repo repo(Files{
+      {"package.json",
+       "{\n  \"name\": \"shop\",\n  \"scripts\": {\n    \"build\": \"tsc\",\n"
+       "    \"test\": \"jest\"\n  },\n  \"devDependencies\": {\n"
+       "    \"@testing-library/react\": \"^14.0.0\"\n  }\n}\n"},
+      {"CMakeLists.txt",
+       "project(x)\nadd_library(core core.cc)\nenable_testing()\n"
+       "add_test(NAME core COMMAND core_test)\n"},
+      {"Cargo.toml",
+       "[package]\nname = \"x\"\n\n[dependencies]\nserde = \"1\"\n\n[[test]]\n"
+       "name = \"it\"\nharness = true\n"},
+      {"pyproject.toml",
+       "[project]\nname = \"x\"\ndependencies = [\"requests\"]\n\n\n\n"
+       "[tool.pytest.ini_options]\naddopts = \"-q\"\n"},
+      {"conftest.py", "import pytest\n"},
+  });
+  repo.Write("package.json",
+             "{\n  \"name\": \"shop\",\n  \"scripts\": {\n    \"build\": \"tsc -p .\",\n"
+             "    \"test\": \"true\"\n  },\n  \"devDependencies\": {\n"
+             "    \"@testing-library/react\": \"^15.0.0\"\n  }\n}\n");
+  repo.Write("CMakeLists.txt",
+             "project(x)\nadd_library(core core.cc util.cc)\nenable_testing()\n"
+             "add_test(NAME core COMMAND true)\n");
+  repo.Write("Cargo.toml",
+             "[package]\nname = \"x\"\n\n[dependencies]\nserde = \"2\"\n\n[[test]]\n"
+             "name = \"it\"\nharness = false\n");
+  repo.Write("pyproject.toml",
+             "[project]\nname = \"x\"\ndependencies = [\"httpx\"]\n\n\n\n"
+             "[tool.pytest.ini_options]\naddopts = \"-q -k nothing\"\n");
+  repo.Write("conftest.py", "import pytest\n\ncollect_ignore_glob = ['*']\n");
+  repo.Write("jest.config.js", "module.exports = {testMatch: []};\n");
+  PolicyVerdict verdict = CheckDiff(repo.Parsed(), UnderMake("npm test"));
+  EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
+  EXPECT_EQ(verdict.verification_changes,
+            (std::vector<std::string>{
+                "changes CMakeLists.txt, which defines how verification runs (CMake test "
+                "definitions) (CMakeLists.txt:4 (removed), CMakeLists.txt:4)",
+                "changes Cargo.toml, which defines how verification runs (Cargo test or bench "
+                "settings) (Cargo.toml:9 (removed), Cargo.toml:9)",
+                "changes conftest.py, which defines how verification runs (test-runner "
+                "configuration)",
+                "adds jest.config.js, which defines how verification runs (test-runner "
+                "configuration)",
+                "changes package.json, which defines how verification runs (test scripts or "
+                "settings) (package.json:5 (removed), package.json:5)",
+                "changes pyproject.toml, which defines how verification runs (test-runner "
+                "settings) (pyproject.toml:8 (removed), pyproject.toml:8)"}));
+}
+
+// --- Weakened tests ---
+
+TEST(WeakenedTests, CountsAssertionsAcrossLanguages) {
+  struct Case {
+    const char* path;
+    const char* line;
+    int total;
+    int trivial;
+  };
+  const Case cases[] = {
+      {"test_a.py", "    assert total(items) == 3", 1, 0},
+      {"test_a.py", "    assert True", 1, 1},
+      {"test_a.py", "    assert True, 'always'", 1, 1},
+      {"test_a.py", "    assert x == x", 1, 1},
+      {"test_a.py", "    assert not False", 1, 1},
+      {"test_a.py", "    assert 1 + 1 == 2", 1, 1},
+      {"test_a.py", "    assert 'a' in 'abc'", 1, 1},
+      {"test_a.py", "    assert total == 2", 1, 0},
+      {"test_a.py", "    assert items[0] == 'a'", 1, 0},
+      {"test_a.py", "        self.assertEqual(cart_value([1, 2]), 3)", 1, 0},
+      {"test_a.py", "        self.assertEqual(3, 3)", 1, 1},
+      {"test_a.py", "        self.assertTrue(True)", 1, 1},
+      {"test_a.py", "        self.assertFalse(None)", 1, 1},
+      {"test_a.py", "        self.assertNotEqual(3, 3)", 1, 0},
+      {"test_a.py", "    with pytest.raises(ValueError):", 1, 0},
+      {"test_a.py", "    mock.assert_called_once_with(1)", 1, 0},
+      {"test_a.py", "    # assert total(items) == 3", 0, 0},
+      {"test_a.py", "    print('assert x')", 0, 0},
+      {"test_a.py", "    assertions = 3", 0, 0},
+      {"a.test.js", "  expect(total([1, 2])).toBe(3);", 1, 0},
+      {"a.test.js", "  expect(true).toBe(true);", 1, 1},
+      {"a.test.js", "  expect(1).toEqual(1);", 1, 1},
+      {"a.test.js", "  expect(x).not.toBe(x);", 1, 0},
+      {"a.test.js", "  expect(2).toBe(1 + 1);", 1, 1},
+      {"a.test.js", "  expect(total).toBe(3);", 1, 0},
+      {"a.test.js", "  expect(true).toBeTruthy();", 1, 1},
+      {"a.test.js", "  expect(true).to.be.true;", 1, 1},
+      {"a.test.js", "  assert.strictEqual(total(), 3);", 1, 0},
+      {"a.test.js", "  assert.ok(true);", 1, 1},
+      {"a.test.js", "  assert(1 === 1);", 1, 1},
+      {"a.test.js", "  // expect(x).toBe(3);", 0, 0},
+      {"a_test.go", "\t\tt.Errorf(\"got %d\", got)", 1, 0},
+      {"a_test.go", "\trequire.NoError(t, err)", 1, 0},
+      {"a_test.go", "\tassert.Equal(t, 3, Total())", 1, 0},
+      {"a_test.go", "\tassert.Equal(t, 3, 3)", 1, 1},
+      {"a_test.go", "\tassert.True(t, true)", 1, 1},
+      {"a_test.go", "\treturn err.Error()", 0, 0},
+      {"tests/a.rs", "    assert_eq!(total(&[1, 2]), 3);", 1, 0},
+      {"tests/a.rs", "    assert!(true);", 1, 1},
+      {"tests/a.rs", "    assert_eq!(1, 1, \"same\");", 1, 1},
+      {"a_test.cc", "  EXPECT_EQ(Total({1, 2}), 3);", 1, 0},
+      {"a_test.cc", "  EXPECT_TRUE(true);", 1, 1},
+      {"a_test.cc", "  ASSERT_EQ(1, 1) << \"x\";", 1, 1},
+      {"a_test.cc", "  EXPECT_NE(1, 1);", 1, 0},
+      {"a_test.cc", "  EXPECT_EQ(2, 1 + 1);", 1, 1},
+      {"a_test.cc", "  EXPECT_EQ(kLimit, 3);", 1, 0},
+      {"a_test.cc", "  CHECK(v.empty());", 1, 0},
+      {"a_test.cc", "  static_assert(sizeof(int) == 4);", 0, 0},
+      {"CartTest.java", "    assertEquals(3, cart.total());", 1, 0},
+      {"CartTest.java", "    assertEquals(\"total\", 3, 3);", 1, 1},
+      {"CartTest.java", "    assertTrue(true);", 1, 1},
+      {"README.md", "assert True", 0, 0},
+  };
+  for (const Case& c : cases) {
+    AssertionCount count = CountAssertions(c.path, c.line);
+    EXPECT_EQ(count.total, c.total) << c.path << ": " << c.line;
+    EXPECT_EQ(count.trivial, c.trivial) << c.path << ": " << c.line;
+  }
+}
+
+Files CartFiles() {
+  return {{"cart.py", "def cart_value(items):\n    return sum(items)\n"},
+          {"tests/test_cart.py",
+           "from cart import cart_value\n\n\ndef test_value():\n"
+           "    assert cart_value([1, 2]) == 3\n    assert cart_value([]) == 0\n"},
+          {"web/cart.test.js",
+           "const {value} = require('../cart');\n\ntest('value', () => {\n"
+           "  expect(value([1, 2])).toBe(3);\n});\n"}};
+}
+
+TEST(WeakenedTests, AssertionsReplacedByConstantsOrRemovedAreFlagged) {
+  Repo repo(CartFiles());
+  repo.Write("cart.py", "def cart_value(items):\n    return 3\n");
+  repo.Write("tests/test_cart.py",
+             "from cart import cart_value\n\n\ndef test_value():\n    assert True\n");
+  repo.Write("web/cart.test.js",
+             "const {value} = require('../cart');\n\ntest('value', () => {\n"
+             "  expect(true).toBe(true);\n});\n");
+  ParsedDiff diff = repo.Parsed();
+  PolicyVerdict verdict = CheckDiff(diff, {});
+  EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
+  EXPECT_EQ(verdict.weakened_tests,
+            (std::vector<std::string>{
+                "changes tests/test_cart.py with assertions that are always true "
+                "(tests/test_cart.py:5)",
+                "changes tests/test_cart.py with 2 fewer assertions (2 removed, 0 added) while "
+                "code outside the tests changes (tests/test_cart.py:5, tests/test_cart.py:6)",
+                "changes web/cart.test.js with assertions that are always true "
+                "(web/cart.test.js:4)",
+                "changes web/cart.test.js with 1 fewer assertion (1 removed, 0 added) while code "
+                "outside the tests changes (web/cart.test.js:4)"}));
+  DiffRules refuse;
+  refuse.refuse_weakened_tests = true;
+  verdict = CheckDiff(diff, refuse);
+  EXPECT_EQ(verdict.violations.size(), 4u);
+  EXPECT_TRUE(verdict.weakened_tests.empty());
+  EXPECT_NE(verdict.violations[0].find("; policy.weakened_tests is refuse"), std::string::npos);
+}
+
+TEST(WeakenedTests, ARenameInsideAssertionsIsNotWeakening) {
+  Repo repo(CartFiles());
+  repo.Write("cart.py", "def cart_total(items):\n    return sum(items)\n");
+  repo.Write("tests/test_cart.py",
+             "from cart import cart_total\n\n\ndef test_value():\n"
+             "    assert cart_total([1, 2]) == 3\n    assert cart_total([]) == 0\n");
+  repo.Write("web/cart.test.js",
+             "const {total} = require('../cart');\n\ntest('value', () => {\n"
+             "  expect(total([1, 2])).toBe(3);\n});\n");
+  PolicyVerdict verdict = CheckDiff(repo.Parsed(), {});
+  EXPECT_TRUE(verdict.ok()) << verdict.Bullets();
+  EXPECT_TRUE(verdict.weakened_tests.empty()) << verdict.weakened_tests[0];
+  EXPECT_TRUE(verdict.verification_changes.empty());
+}
+
+TEST(WeakenedTests, FewerAssertionsCountOnlyWhileOtherCodeChanges) {
+  // Tests tidied on their own: nothing under test changed to hide.
+  Repo repo(CartFiles());
+  repo.Write("tests/test_cart.py",
+             "from cart import cart_value\n\n\ndef test_value():\n"
+             "    assert cart_value([1, 2]) == 3\n");
+  EXPECT_TRUE(CheckDiff(repo.Parsed(), {}).weakened_tests.empty());
+}
+
 }  // namespace
 }  // namespace drover::verifiers
