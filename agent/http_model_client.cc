@@ -11,6 +11,8 @@
 namespace drover::agent {
 namespace {
 
+constexpr size_t kStreamPieceBytes = 64 * 1024;
+
 std::optional<double> ParseNumber(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
@@ -63,8 +65,15 @@ Result<ModelReply> ReplyFromHttpResponse(Provider provider, const HttpResponse& 
     if (type == response.headers.end() || !type->second.starts_with("text/event-stream")) {
       return DecodeResponse(provider, response.body);
     }
+    // In network-sized pieces, so that the parsed events of the whole body are never held
+    // beside it at once.
     StreamDecoder decoder(provider);
-    if (auto fed = decoder.Feed(response.body); !fed) return Fail(fed.error());
+    std::string_view body = response.body;
+    for (size_t at = 0; at < body.size(); at += kStreamPieceBytes) {
+      if (auto fed = decoder.Feed(body.substr(at, kStreamPieceBytes)); !fed) {
+        return Fail(fed.error());
+      }
+    }
     return decoder.Finish();
   }
   ErrorCode code = ErrorCode::kProtocol;
@@ -85,6 +94,7 @@ Result<ModelReply> HttpModelClient::Complete(const ModelRequest& request) {
   http_request.url = UpstreamUrl(options_.provider, options_.base_url);
   http_request.unix_socket = options_.unix_socket;
   http_request.timeout = options_.timeout;
+  http_request.max_body_bytes = options_.max_reply_bytes;
   http_request.headers["content-type"] = "application/json";
   switch (options_.provider) {
     case Provider::kOpenAiChat:

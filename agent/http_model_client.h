@@ -27,6 +27,10 @@ struct HttpModelClientOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   // Ask for the reply as server-sent events (read once complete). Default false.
   bool stream = false;
+  // A reply body (JSON or the whole event stream) above this many bytes is refused when it
+  // reaches it, before it is decoded, so no more than this is ever held. Default 8 MiB, the
+  // gateway's own limit on what it takes from a provider.
+  size_t max_reply_bytes = size_t{8} << 20;
 };
 
 class HttpModelClient : public ModelClient {
@@ -34,7 +38,8 @@ class HttpModelClient : public ModelClient {
   // `http` is borrowed and must outlive the client.
   HttpModelClient(HttpModelClientOptions options, HttpClient& http);
 
-  // Errors as in ModelClient; also kTimeout/kUnavailable from the transport.
+  // Errors as in ModelClient; also kTimeout/kUnavailable from the transport, and kProtocol
+  // for a reply above max_reply_bytes.
   Result<ModelReply> Complete(const ModelRequest& request) override;
 
  private:

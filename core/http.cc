@@ -18,6 +18,8 @@ struct ResponseSink {
   CURL* handle = nullptr;
   const HttpRequest* request = nullptr;
   bool aborted = false;  // on_body asked to stop.
+  size_t body_bytes = 0;
+  bool too_large = false;  // The body passed request->max_body_bytes.
   // The stall watchdog: when the last byte arrived, and whether it fired.
   curl_off_t received = 0;
   std::chrono::steady_clock::time_point last_byte = std::chrono::steady_clock::now();
@@ -41,6 +43,11 @@ int OnProgress(void* user, curl_off_t /*dltotal*/, curl_off_t dlnow, curl_off_t 
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* sink = static_cast<ResponseSink*>(user);
+  sink->body_bytes += size * count;
+  if (sink->request->max_body_bytes && sink->body_bytes > *sink->request->max_body_bytes) {
+    sink->too_large = true;
+    return 0;
+  }
   if (!sink->request->on_body) {
     sink->response.body.append(data, size * count);
     return size * count;
@@ -223,6 +230,14 @@ class CurlHttpClient final : public HttpClient {
       return Fail(ErrorCode::kTimeout,
                   request.method + " " + request.url + ": no data for " +
                       std::to_string(request.inactivity_timeout->count()) + " ms (stalled)");
+    }
+    if (sink.too_large) {
+      const size_t limit = *request.max_body_bytes;
+      std::string limit_text = limit % (size_t{1} << 20) == 0 ? std::to_string(limit >> 20) + " MiB"
+                                                              : std::to_string(limit) + " bytes";
+      return Fail(ErrorCode::kProtocol, request.method + " " + request.url +
+                                            ": the response body is larger than " + limit_text +
+                                            " (the limit); refused");
     }
     if (sink.aborted) {
       return Fail(ErrorCode::kCancelled,

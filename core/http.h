@@ -36,6 +36,10 @@ struct HttpRequest {
   // Watchdog for stalled streams: fail with kTimeout once no byte has moved for this long
   // (checked about once a second). Unset: only `timeout` applies.
   std::optional<std::chrono::milliseconds> inactivity_timeout;
+  // Refuse a response body larger than this many bytes, collected or handed to `on_body`:
+  // the transfer stops when the body reaches it, so no more than this is ever held, and the
+  // call fails with kProtocol naming the limit. Unset: no limit.
+  std::optional<size_t> max_body_bytes;
 };
 
 // Writes one piece of a streamed response body; false once the peer is gone.

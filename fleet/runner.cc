@@ -305,7 +305,7 @@ class Job {
 
   // Runs the verifiers once; a failing one named in `rerun` (all of them when null) is run
   // again at once, and one that then passes is marked flaky.
-  // Whole outputs go to jobs/NAME/logs/<prefix><verifier>.log.
+  // Outputs go to jobs/NAME/logs/<prefix><verifier>.log (capped: sandbox/process.h).
   verifiers::VerifierReport RunJobVerifiers(const std::set<std::string>* rerun,
                                             const std::string& prefix) const {
     SlotPool::Scoped slot(run_.build_slots, "runner/" + target_.name);

@@ -61,6 +61,67 @@ class HeadTailBuffer {
   std::string tail_;
 };
 
+// A log file that takes the first half of a stream as it arrives and, at the end, a line
+// with the count of bytes dropped and the last half (held until then within its half).
+class CappedLog {
+ public:
+  CappedLog(int fd, size_t limit)
+      : fd_(fd), head_limit_(limit / 2), tail_limit_(limit - limit / 2) {}
+  CappedLog(const CappedLog&) = delete;
+  CappedLog& operator=(const CappedLog&) = delete;
+
+  void Append(const char* data, size_t n) {
+    if (fd_ < 0) return;
+    total_ += n;
+    size_t to_head = std::min(head_limit_ - head_, n);
+    if (to_head > 0) {
+      WriteAll(data, to_head);
+      head_ += to_head;
+      data += to_head;
+      n -= to_head;
+    }
+    if (n == 0) return;
+    tail_.append(data, n);
+    if (tail_.size() > 2 * tail_limit_ + 4096) tail_.erase(0, tail_.size() - tail_limit_);
+  }
+
+  void Close() {
+    if (fd_ < 0) return;
+    if (tail_.size() > tail_limit_) tail_.erase(0, tail_.size() - tail_limit_);
+    size_t dropped = total_ - head_ - tail_.size();
+    if (dropped > 0) {
+      std::string marker = "\n[drover: " + std::to_string(dropped) +
+                           " bytes dropped here; the log keeps the first and the last " +
+                           std::to_string(tail_limit_) + " bytes of " + std::to_string(total_) +
+                           "]\n";
+      WriteAll(marker.data(), marker.size());
+    }
+    WriteAll(tail_.data(), tail_.size());
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+  ~CappedLog() { Close(); }
+
+ private:
+  void WriteAll(const char* data, size_t n) {
+    while (n > 0) {
+      ssize_t wrote = ::write(fd_, data, n);
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) return;
+      data += wrote;
+      n -= static_cast<size_t>(wrote);
+    }
+  }
+
+  int fd_;
+  size_t head_limit_;
+  size_t tail_limit_;
+  size_t head_ = 0;
+  size_t total_ = 0;
+  std::string tail_;
+};
+
 // Everything the child needs, prepared before it is started.
 struct ChildPlan {
   std::vector<std::string> argv_storage;
@@ -239,6 +300,7 @@ class LocalProcessRunner final : public ProcessRunner {
     }
 
     HeadTailBuffer buffer(spec.max_output_bytes);
+    CappedLog log(log_fd, spec.max_log_bytes);
     ProcessResult result;
     auto deadline = started + spec.timeout;
     int status = 0;
@@ -272,7 +334,7 @@ class LocalProcessRunner final : public ProcessRunner {
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       buffer.Append(chunk, static_cast<size_t>(n));
-      if (log_fd >= 0) (void)!::write(log_fd, chunk, static_cast<size_t>(n));
+      log.Append(chunk, static_cast<size_t>(n));
     }
     ::close(out_pipe[0]);
     KillGroup(pid);
@@ -280,7 +342,7 @@ class LocalProcessRunner final : public ProcessRunner {
     if (leads_session) KillSession(pid);
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (log_fd >= 0) ::close(log_fd);
+    log.Close();
 
     result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     if (WIFEXITED(status)) {

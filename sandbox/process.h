@@ -31,8 +31,12 @@ struct ProcessSpec {
   // tail halves, with a marker where the middle was dropped.
   size_t max_output_bytes = 1 << 20;
   std::optional<std::string> stdin_data;
-  // Where to also stream the full output as it arrives (e.g. a log file); not truncated.
+  // Where to also write the output as it arrives (e.g. a log file), appended to.
   std::optional<std::filesystem::path> log_file;
+  // The log file receives at most about this many bytes of output: the first half as it
+  // arrives, the last half when the command ends, with a line between saying how many bytes
+  // were dropped. Default 1 MiB.
+  size_t max_log_bytes = 1 << 20;
 };
 
 struct ProcessResult {

@@ -111,8 +111,9 @@ std::string RewriteHostPaths(std::string_view text, const std::vector<PathAlias>
 
 // Runs each verifier in order in `workspace` (all of them, even after a failure).
 // `env` is the complete environment of each command. Failing to start is a failed result.
-// With `log_dir`, each verifier's whole output is also kept there as `<log_prefix><name>.log`
-// (the model and the reports get the distilled form). When a failing run's output holds no
+// With `log_dir`, each verifier's output is also kept there as `<log_prefix><name>.log`, whole
+// up to 1 MiB, else its first and last halves (ProcessSpec::max_log_bytes); the model and the
+// reports get the distilled form. When a failing run's output holds no
 // diagnostic a parser knows, JUnit XML reports the run wrote (target/surefire-reports,
 // target/failsafe-reports, build/test-results/*) are read for the failures.
 // Host paths: each run's output is rewritten (RewriteHostPaths) before anything reads it, so

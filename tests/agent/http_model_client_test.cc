@@ -93,6 +93,28 @@ TEST_P(HttpModelClientTest, StreamedReplyOverRealHttp) {
   EXPECT_TRUE(sent->stream);
 }
 
+// A 16 MiB reply, as JSON or as an event stream, is refused at the client's limit with an
+// error naming it; the next reply within the limit is read as usual.
+TEST_P(HttpModelClientTest, ReplyAboveTheLimitIsRefused) {
+  EXPECT_EQ(HttpModelClientOptions{}.max_reply_bytes, size_t{8} << 20);
+  for (bool stream : {false, true}) {
+    server_.AddReply(ModelReply{std::string(size_t{16} << 20, 'x'), {}, {10, 2, 0}, ""});
+    server_.AddReply(ModelReply{"small", {}, {10, 2, 0}, ""});
+    HttpModelClientOptions options = Options();
+    options.stream = stream;
+    options.max_reply_bytes = size_t{1} << 20;
+    HttpModelClient client(options, *http_);
+    auto reply = client.Complete(SimpleRequest());
+    ASSERT_FALSE(reply.has_value()) << stream;
+    EXPECT_EQ(reply.error().code, ErrorCode::kProtocol);
+    EXPECT_NE(reply.error().message.find("larger than 1 MiB"), std::string::npos)
+        << reply.error().message;
+    auto next = client.Complete(SimpleRequest());
+    ASSERT_OK(next);
+    EXPECT_EQ(next->text, "small");
+  }
+}
+
 TEST_P(HttpModelClientTest, NoKeyNoCredentialHeader) {
   server_.AddReply(ModelReply{"ok", {}, {}, ""});
   HttpModelClient client(Options(), *http_);

@@ -391,6 +391,58 @@ TEST(Http, BodyReaderCanStopTheTransfer) {
   EXPECT_EQ(response.error().code, ErrorCode::kCancelled) << response.error().ToString();
 }
 
+// A server that would send 1 GiB: the client stops reading at its limit, whether it collects
+// the body or is handed it in pieces, and a body of exactly the limit still passes.
+TEST(Http, BodyAboveTheLimitIsRefusedWhenItGetsThere) {
+  std::atomic<size_t> written = 0;
+  HttpServer server([&](const HttpRequest& request) {
+    HttpResponse response;
+    response.status = 200;
+    if (request.url.ends_with("/exact")) {
+      response.body = std::string(size_t{1} << 20, 'e');
+      return response;
+    }
+    response.stream_body = [&](const HttpBodyWriter& write) {
+      const std::string piece(64 * 1024, 'x');
+      for (size_t sent = 0; sent < (size_t{1} << 30); sent += piece.size()) {
+        if (!write(piece)) return;
+        written += piece.size();
+      }
+    };
+    return response;
+  });
+  ASSERT_OK(server.ListenTcp());
+  auto client = MakeCurlHttpClient();
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+  for (bool streamed : {false, true}) {
+    written = 0;
+    HttpRequest request;
+    request.url = base + "/huge";
+    request.max_body_bytes = size_t{1} << 20;
+    size_t handed = 0;
+    if (streamed) {
+      request.on_body = [&](int, std::string_view chunk) {
+        handed += chunk.size();
+        return true;
+      };
+    }
+    auto response = client->Send(request);
+    ASSERT_FALSE(response.has_value()) << streamed;
+    EXPECT_EQ(response.error().code, ErrorCode::kProtocol) << response.error().ToString();
+    EXPECT_NE(response.error().message.find("larger than 1 MiB"), std::string::npos)
+        << response.error().message;
+    EXPECT_LE(handed, size_t{1} << 20);
+    // The connection was closed long before the end of the server's gibibyte.
+    EXPECT_LT(written.load(), size_t{64} << 20) << streamed;
+  }
+  HttpRequest exact;
+  exact.url = base + "/exact";
+  exact.max_body_bytes = size_t{1} << 20;
+  auto response = client->Send(exact);
+  ASSERT_OK(response);
+  EXPECT_EQ(response->body.size(), size_t{1} << 20);
+}
+
 TEST(Http, UnreachablePeersAreKUnavailable) {
   uint16_t port = 0;
   {

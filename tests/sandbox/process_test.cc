@@ -171,6 +171,33 @@ TEST(ProcessRunner, OmissionIsMarkedWhateverTheChunking) {
   }
 }
 
+// A flood of output leaves a log of the first and last parts with the count dropped between,
+// and output within the limit is logged whole.
+TEST(ProcessRunner, LogFileIsCappedHeadAndTail) {
+  TempDir dir;
+  auto runner = MakeLocalProcessRunner();
+  ProcessSpec spec = Shell("echo FIRST; head -c 50000000 /dev/zero | tr '\\0' x; echo; echo LAST");
+  spec.log_file = dir.path() / "flood.log";
+  spec.max_log_bytes = 64 * 1024;
+  auto result = runner->Run(spec);
+  ASSERT_OK(result);
+  EXPECT_EQ(result->output_bytes, 6u + 50000000u + 1u + 5u);
+  std::string log = drover::testing::ReadTestFile(dir.path() / "flood.log");
+  EXPECT_LT(log.size(), 64u * 1024 + 200);
+  EXPECT_EQ(log.rfind("FIRST\n", 0), 0u);
+  EXPECT_TRUE(log.ends_with("x\nLAST\n")) << log.substr(log.size() - 100);
+  const size_t dropped = result->output_bytes - 64 * 1024;
+  EXPECT_NE(log.find("[drover: " + std::to_string(dropped) + " bytes dropped here"),
+            std::string::npos);
+
+  ProcessSpec small = Shell("seq 1 1000");
+  small.log_file = dir.path() / "small.log";
+  small.max_log_bytes = 64 * 1024;
+  auto ran = runner->Run(small);
+  ASSERT_OK(ran);
+  EXPECT_EQ(drover::testing::ReadTestFile(dir.path() / "small.log"), ran->output);
+}
+
 TEST(ProcessRunner, MissingProgramIsAnError) {
   auto runner = MakeLocalProcessRunner();
   ProcessSpec spec;
