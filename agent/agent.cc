@@ -216,6 +216,7 @@ void Agent::Step() {
   bool usable = false;
   if (assistant.tool_calls.empty()) {
     last_error_ = "the reply called no tool";
+    last_refused_checks_.clear();
     context_.Add(Message{Role::kUser,
                          "Your reply called no tool. Continue by calling a tool; call "
                          "finish when the work is done.",
@@ -228,6 +229,7 @@ void Agent::Step() {
     if (done_) return;
     if (result.malformed) {
       last_error_ = FirstLine(result.text);
+      last_refused_checks_ = result.refused_checks;
     } else {
       usable = true;
     }
@@ -247,6 +249,13 @@ void Agent::Step() {
   }
   ++error_turns_;
   if (error_turns_ >= task_.limits.max_consecutive_errors) {
+    if (!last_refused_checks_.empty()) {
+      // The model kept asking to finish: what stopped it is the checks, not its replies.
+      End(AgentStatus::kFailed, "the checks failed (finish refused; " +
+                                    std::to_string(error_turns_) +
+                                    " unusable calls in a row): " + last_refused_checks_);
+      return;
+    }
     End(AgentStatus::kFailed, std::to_string(error_turns_) +
                                   " malformed or refused model replies in a row: " + last_error_);
   }

@@ -58,6 +58,9 @@ class Agent {
   std::chrono::milliseconds capacity_wait_at_start_{0};
   int error_turns_ = 0;  // Consecutive replies with no usable tool call.
   std::string last_error_;
+  // Set when the last unusable call was a finish refused because the checks fail: their
+  // summary, which is then what ends the attempt.
+  std::string last_refused_checks_;
   std::string last_call_;  // Name and arguments of the previous tool call.
   int repeats_ = 0;        // How many times in a row last_call_ was made.
 };

@@ -660,6 +660,7 @@ ToolResult Tools::Finish(const Json& args) {
     if (report) text += "\n" + verify_text;
     ToolResult result = Error(std::move(text));
     result.malformed = true;
+    result.refused_checks = last_report_->Summary(false);
     result.report = std::move(report);
     return result;
   }

@@ -29,6 +29,8 @@ struct ToolResult {
   bool not_applicable = false;  // With finished: the agent declared the migration inapplicable.
   std::string summary;          // finish: the agent's summary.
   std::string reason;           // finish: the not-applicable reason.
+  // finish refused because the checks fail: their summary ("test: FAILED exit 1: ...").
+  std::string refused_checks;
   std::optional<verifiers::VerifierReport> report;  // Set when verifiers ran during the call.
 };
 

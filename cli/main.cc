@@ -169,6 +169,10 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
     PrintTable(*report);
   }
   if (!report->paused.empty()) return ToInt(ExitCode::kPaused);
+  if (!report->jobs.empty() &&
+      report->CountWith(fleet::JobStatus::kSkipped) == static_cast<int>(report->jobs.size())) {
+    return ToInt(ExitCode::kAllSkipped);
+  }
   return ToInt(report->CountWith(fleet::JobStatus::kFailed) > 0 ? ExitCode::kJobsFailed
                                                                 : ExitCode::kOk);
 }
@@ -182,9 +186,9 @@ int DiscoverCommand(const std::string& source, const std::map<std::string, std::
     return ToInt(ExitCode::kUsage);
   }
   auto token = [&](const char* name) -> std::optional<std::string> {
-    auto it = env.find(name);
-    if (it == env.end() || it->second.empty()) return std::nullopt;
-    return it->second;
+    std::string value = ReadCredential(env, name);
+    if (value.empty()) return std::nullopt;
+    return value;
   };
   auto http = MakeCurlHttpClient();
   Result<fleet::Discovery> found = std::visit(
@@ -516,7 +520,12 @@ int Main(int argc, char** argv) {
                       "repeat (or separate with commas) for fallback models tried in order "
                       "(default: $DROVER_MODEL)");
   run_cmd->add_option("--state-dir", state_dir, "Mirrors and runs (default: $DROVER_STATE_DIR or .drover)");
-  run_cmd->add_option("--run-id", run.run_id, "Name of this run (default: <id>-<time>)");
+  run_cmd->add_option("--run-id", run.run_id,
+                      "Name of this run (default: the unfinished run of this spec and these "
+                      "targets in the state dir, else a new <id>-<time>)");
+  run_cmd->add_flag("--fresh", run.fresh,
+                    "Start a new run even when an unfinished one of this spec and these "
+                    "targets could be resumed");
   run_cmd->add_option("--agents", run.agents,
                       "Agent slots: agents at once, mostly waiting on the model (default 4)")
       ->check(CLI::Range(1, 4096));

@@ -85,6 +85,13 @@ void ProgressObserver::OnRunStarted(const fleet::RunReport& run, size_t targets)
   }
   std::lock_guard lock(mutex_);
   total_ = targets;
+  if (run.continued) {
+    // Said whatever the output mode: a re-run that goes on with an earlier run is no surprise.
+    std::fprintf(out_,
+                 "drover: resuming run %s, which stopped before it finished (same spec and "
+                 "targets); its finished repositories are kept. --fresh starts a new run\n",
+                 run.run_id.c_str());
+  }
   if (quiet_) return;
   std::fprintf(out_, "drover: run %s over %zu repositories, model %s\n", run.run_id.c_str(),
                targets, run.model.c_str());

@@ -190,9 +190,23 @@ std::vector<std::string> SecretsFromEnvironment(const std::map<std::string, std:
                   name.find("_SECRET") != std::string::npos ||
                   name.find("PASSWORD") != std::string::npos ||
                   name.find("_ACCESS_KEY") != std::string::npos;
-    if (secret && !value.empty()) out.push_back(value);
+    if (!secret) continue;
+    if (std::string credential = ReadCredential(env, name); !credential.empty()) {
+      out.push_back(std::move(credential));
+    }
   }
   return out;
+}
+
+std::string ReadCredential(const std::map<std::string, std::string>& env, std::string_view name) {
+  auto it = env.find(std::string(name));
+  if (it == env.end()) return "";
+  std::string_view value = it->second;
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t' ||
+                            value.back() == '\r' || value.back() == '\n')) {
+    value.remove_suffix(1);
+  }
+  return std::string(value);
 }
 
 }  // namespace drover

@@ -40,7 +40,14 @@ class Redactor {
 };
 
 // The values of `env` that are credentials by their name: *_API_KEY, *_TOKEN, *_SECRET*,
-// *PASSWORD*, *_ACCESS_KEY*. What a process masks before it has parsed its configuration.
+// *PASSWORD*, *_ACCESS_KEY*, as ReadCredential reads them. What a process masks before it has
+// parsed its configuration.
 std::vector<std::string> SecretsFromEnvironment(const std::map<std::string, std::string>& env);
+
+// The one reader of a credential (API key, token) drover takes from its environment: the
+// variable's value with its trailing whitespace (spaces, tabs, CR, LF) removed, as a value
+// set from a secret file read as it is ends in a newline that no header or URL may carry.
+// Leading whitespace and inner bytes are kept. "" when the variable is unset or blank.
+std::string ReadCredential(const std::map<std::string, std::string>& env, std::string_view name);
 
 }  // namespace drover

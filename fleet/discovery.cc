@@ -120,9 +120,10 @@ class TargetList {
 };
 
 // Maps a non-2xx reply to an error; a 403 is a rate limit when the quota is used up or the
-// server asks for a delay (GitHub's primary and secondary limits).
+// server asks for a delay (GitHub's primary and secondary limits). `token_hint`, when given,
+// is said on a 400 as on a 401: a catalog answers a malformed Authorization header with 400.
 Error HttpError(const HttpResponse& response, const std::string& what, const Json& body,
-                std::string not_found) {
+                std::string not_found, const std::string& token_hint) {
   std::string message = StringAt(body, "message");
   if (message.empty()) message = StringAt(body, "error");
   if (message.empty() && body.contains("error")) {
@@ -148,9 +149,9 @@ Error HttpError(const HttpResponse& response, const std::string& what, const Jso
   ErrorCode code = ErrorCode::kProtocol;
   if (response.status == 429 || (response.status == 403 && (exhausted || retry_after))) {
     code = ErrorCode::kRateLimited;
-  } else if (response.status == 401) {
-    code = ErrorCode::kPermissionDenied;
-    detail += " (check the token)";
+  } else if (response.status == 401 || (response.status == 400 && !token_hint.empty())) {
+    code = response.status == 401 ? ErrorCode::kPermissionDenied : ErrorCode::kProtocol;
+    detail += token_hint.empty() ? " (check the token)" : " (" + token_hint + ")";
   } else if (response.status == 403) {
     code = ErrorCode::kPermissionDenied;
   } else if (response.status == 404) {
@@ -165,12 +166,13 @@ Error HttpError(const HttpResponse& response, const std::string& what, const Jso
 // Sends a GET and returns the 2xx reply's JSON body with the response headers.
 Result<std::pair<Json, HttpHeaders>> GetJson(HttpClient& http, HttpRequest request,
                                              const std::string& what,
-                                             const std::string& not_found) {
+                                             const std::string& not_found,
+                                             const std::string& token_hint = "") {
   auto response = http.Send(request);
   if (!response) return Fail(WithContext(response.error(), what));
   auto body = ParseJson(response->body, what + " reply");
   if (response->status < 200 || response->status >= 300) {
-    return Fail(HttpError(*response, what, body ? *body : Json(), not_found));
+    return Fail(HttpError(*response, what, body ? *body : Json(), not_found, token_hint));
   }
   if (!body) return Fail(body.error());
   return std::pair{std::move(*body), std::move(response->headers)};
@@ -252,11 +254,21 @@ std::pair<std::string, std::string> CloneUrlFromSourceLocation(std::string_view 
   }
   std::string_view host = std::string_view(origin).substr(origin.find("://") + 3);
   std::string prefix = std::string(url.substr(0, origin.size()));
-  // Bitbucket Server and Data Center browse at /projects/KEY/repos/NAME/browse/..., and clone
-  // at /scm/KEY/NAME.git.
-  if (segments.size() >= 4 && segments[0] == "projects" && segments[2] == "repos") {
-    return {prefix + "/scm/" + std::string(segments[1]) + "/" + std::string(segments[3]) + ".git",
-            ""};
+  // Bitbucket Server and Data Center browse at [/CONTEXT]/projects/KEY/repos/NAME/browse/...,
+  // and clone at [/CONTEXT]/scm/key/NAME.git (the project key lower-cased, as the clone URL
+  // the server shows); a personal repository at /users/USER/repos/NAME clones at
+  // /scm/~user/NAME.git.
+  for (size_t i = 0; i + 3 < segments.size(); ++i) {
+    bool project = segments[i] == "projects";
+    if ((project || segments[i] == "users") && segments[i + 2] == "repos") {
+      std::string location = prefix;
+      for (size_t j = 0; j < i; ++j) location += "/" + std::string(segments[j]);
+      std::string name(segments[i + 3]);
+      if (name.ends_with(".git")) name.resize(name.size() - 4);
+      return {location + "/scm/" + (project ? "" : "~") + Lower(segments[i + 1]) + "/" + name +
+                  ".git",
+              ""};
+    }
   }
   // Where the repository's path ends: GitLab's "/-/" (groups nest, so at any depth); past
   // owner/name, GitHub's tree|blob, Bitbucket Cloud's src/REF, Gitea's src/branch|commit|tag.
@@ -265,7 +277,7 @@ std::pair<std::string, std::string> CloneUrlFromSourceLocation(std::string_view 
     bool gitea_src =
         segments[i] == "src" && i + 1 < segments.size() &&
         (segments[i + 1] == "branch" || segments[i + 1] == "commit" || segments[i + 1] == "tag");
-    bool bitbucket_src = segments[i] == "src" && host == "bitbucket.org";
+    bool bitbucket_src = segments[i] == "src" && Lower(host) == "bitbucket.org";
     if (segments[i] == "-" || (i >= 2 && (segments[i] == "tree" || segments[i] == "blob" ||
                                           gitea_src || bitbucket_src))) {
       keep = i;
@@ -277,6 +289,10 @@ std::pair<std::string, std::string> CloneUrlFromSourceLocation(std::string_view 
   }
   std::string location = prefix;
   for (size_t i = 0; i < keep; ++i) location += "/" + std::string(segments[i]);
+  // Bitbucket Cloud serves git only at WORKSPACE/NAME.git: its page URL does not clone.
+  if (Lower(host) == "bitbucket.org" && keep >= 2 && !location.ends_with(".git")) {
+    location = prefix + "/" + std::string(segments[0]) + "/" + std::string(segments[1]) + ".git";
+  }
   return {location, ""};
 }
 
@@ -430,7 +446,10 @@ Result<Discovery> DiscoverFromBackstage(HttpClient& http, const BackstageQuery& 
         break;
     }
     auto reply = GetJson(http, request, "Backstage catalog " + *base,
-                         "Backstage catalog API not found at " + *base);
+                         "Backstage catalog API not found at " + *base,
+                         query.token ? "check the token in BACKSTAGE_TOKEN: the catalog refused "
+                                       "the request that carried it"
+                                     : "");
     if (!reply) return Fail(reply.error());
     const Json& body = reply->first;
     const Json* items = &body;

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "core/redact.h"
 #include "core/strings.h"
 #include "fleet/github_forge.h"
 #include "fleet/gitlab_forge.h"
@@ -30,11 +31,6 @@ Result<std::string> ApiHost(const std::string& url) {
   return host;
 }
 
-std::string EnvValue(const std::map<std::string, std::string>& env, const std::string& name) {
-  auto it = env.find(name);
-  return it == env.end() ? std::string() : it->second;
-}
-
 }  // namespace
 
 Result<ForgeSetup> ResolveForge(const ForgeSettings& settings, std::optional<ForgeKind> kind,
@@ -57,7 +53,7 @@ Result<ForgeSetup> ResolveForge(const ForgeSettings& settings, std::optional<For
   bool github = forge.kind == ForgeKind::kGitHub;
   forge.token_env =
       settings.token_env.empty() ? (github ? "GITHUB_TOKEN" : "GITLAB_TOKEN") : settings.token_env;
-  forge.token = EnvValue(env, forge.token_env);
+  forge.token = ReadCredential(env, forge.token_env);
   std::string name(ForgeKindName(forge.kind));
   if (forge.token.empty()) {
     return Fail(ErrorCode::kInvalidArgument,

@@ -1,8 +1,10 @@
 #include "fleet/runner.h"
 
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -178,6 +180,7 @@ class MirrorUse {
 std::string_view AgentFailureKind(const agent::AgentOutcome& outcome) {
   if (outcome.model_error == "budget_exhausted") return "budget_exhausted";
   if (!outcome.model_error.empty()) return "model_error";
+  if (outcome.reason.starts_with("the checks failed (finish refused")) return "verifier_failed";
   if (outcome.reason.find("malformed or refused") != std::string::npos) return "model_error";
   // Limits reached while most tool calls failed: the edits did not apply.
   if (outcome.tool_errors > 0 && outcome.tool_errors * 2 >= outcome.tool_calls) {
@@ -539,13 +542,17 @@ class Job {
     auto& processes = isolated ? *isolated : run_.processes;
     auto logs = report_.job_dir / "logs";
     auto env = ChildEnv(cache);
-    auto report =
-        verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace, env, logs, prefix);
+    // The state directory (where the workspace, HOME without a sandbox and the caches live)
+    // is named by a label in what the report shows; the workspace's files relative to it.
+    std::vector<verifiers::PathAlias> hidden = {
+        {std::filesystem::absolute(run_.options.state_dir), "<state>"}};
+    auto report = verifiers::RunVerifiers(processes, verifiers_, worktree_->workspace, env, logs,
+                                          prefix, hidden);
     for (size_t i = 0; i < report.results.size(); ++i) {
       auto& result = report.results[i];
       if (result.passed || (rerun != nullptr && !rerun->contains(result.name))) continue;
       auto again = verifiers::RunVerifiers(processes, {verifiers_[i]}, worktree_->workspace, env,
-                                           logs, prefix + "again-");
+                                           logs, prefix + "again-", hidden);
       if (again.results.empty() || !again.results[0].passed) continue;
       std::string first = result.outcome;
       result = std::move(again.results[0]);
@@ -766,13 +773,28 @@ class Job {
     SeedCache("agent");
     bool verified = false;
     std::string feedback;
+    // The last final check that failed, and why: a later attempt that ends without a change
+    // to check does not hide it.
+    std::string check_failure;
+    std::string check_failure_kind;
+    int check_attempt = 0;
+    auto fail_after_check = [&](const std::string& reason, std::string_view kind) {
+      if (check_failure.empty()) {
+        Finish(JobStatus::kFailed, reason, kind);
+        return;
+      }
+      Finish(JobStatus::kFailed,
+             check_failure + " (attempt " + std::to_string(check_attempt) + "); then attempt " +
+                 std::to_string(report_.attempts) + " ended: " + reason,
+             check_failure_kind);
+    };
     for (int attempt = 1; attempt <= spec.max_attempts && !verified; ++attempt) {
       if (attempt > 1 && !ResetWorktreeForAgent()) break;
       report_.attempts = attempt;
       auto outcome = RunAttempt(gateway_job.socket_path.string(), attempt, feedback);
       if (!outcome) {
         feedback = outcome.error().message;
-        Finish(JobStatus::kFailed, outcome.error().message);
+        fail_after_check(outcome.error().message, "infrastructure");
         continue;
       }
       report_.turns += outcome->turns;
@@ -782,7 +804,7 @@ class Job {
       }
       if (outcome->status == agent::AgentStatus::kFailed) {
         feedback = "The previous attempt failed: " + outcome->reason;
-        Finish(JobStatus::kFailed, "agent: " + outcome->reason, AgentFailureKind(*outcome));
+        fail_after_check("agent: " + outcome->reason, AgentFailureKind(*outcome));
         // A model or gateway failure (already retried by the gateway) or a spent budget would
         // repeat itself; a fresh attempt helps only when the agent's own work went wrong.
         if (!outcome->model_error.empty()) break;
@@ -790,6 +812,11 @@ class Job {
       }
       summary_ = run_.redactor.Redact(outcome->summary);
       verified = FinalCheck(feedback);
+      if (!verified && report_.status == JobStatus::kFailed) {
+        check_failure = report_.reason;
+        check_failure_kind = report_.failure_kind;
+        check_attempt = attempt;
+      }
       if (verified && spec.judge.enabled) {
         verified = Judge(gateway_job.socket_path.string(), attempt, feedback);
       }
@@ -911,11 +938,13 @@ class Job {
     auto commit =
         run_.git.Commit(*worktree_, run_.spec.pr.branch, CommitMessage(), run_.spec.author);
     if (!commit) {
+      report_.verifier = "not run (the change could not be committed)";
       feedback = "The runner could not commit your change: " + commit.error().message;
       Finish(JobStatus::kFailed, "final check failed: " + commit.error().message, "diff_policy");
       return false;
     }
     if (auto fresh = run_.git.CheckOut(*worktree_, *commit); !fresh) {
+      report_.verifier = "not run (the commit could not be checked out)";
       Finish(JobStatus::kFailed, "final check: " + fresh.error().message);
       return false;
     }
@@ -1702,7 +1731,7 @@ Result<UpstreamConfig> ParseUpstream(std::string_view entry,
   upstream.provider = *provider;
   upstream.model = std::string(entry.substr(colon + 1));
   std::string prefix = *provider == agent::Provider::kAnthropic ? "ANTHROPIC" : "OPENAI";
-  upstream.api_key = get(prefix + "_API_KEY");
+  upstream.api_key = ReadCredential(env, prefix + "_API_KEY");
   upstream.base_url = get(prefix + "_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = agent::DefaultBaseUrl(*provider);
   // Local OpenAI-compatible servers (llama.cpp, Ollama, vLLM) often need no key.
@@ -1816,6 +1845,67 @@ Result<PreparedSandbox> PrepareSandbox(const RunOptions& options, const Migratio
   return prepared;
 }
 
+// Held while a process works on a run (runs/RUN/run.lock, flock'd): released by the kernel
+// however the process ends, so a lock that is held names a run that is live.
+class RunLock {
+ public:
+  RunLock() = default;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock() { Release(); }
+  // False when another process holds it (or it cannot be taken).
+  bool TryAcquire(const std::filesystem::path& run_dir) {
+    Release();
+    if (!CreateDirectories(run_dir)) return false;
+    fd_ = ::open((run_dir / "run.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return false;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      Release();
+      return false;
+    }
+    return true;
+  }
+  void Release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The latest run in `store` of this migration and spec text over exactly these targets that
+// still has jobs to do, was not cancelled or paused, and that no live process holds; its lock
+// is then held in `lock`. nullopt when there is none.
+std::optional<std::string> FindRunToContinue(StateStore& store, const std::string& migration_id,
+                                             const std::string& spec_hash,
+                                             const std::vector<Target>& targets,
+                                             const std::filesystem::path& runs_dir,
+                                             RunLock& lock) {
+  auto runs = store.ListRuns();
+  if (!runs) return std::nullopt;
+  std::set<std::pair<std::string, std::string>> wanted;
+  for (const auto& target : targets) wanted.emplace(target.name, target.location);
+  for (auto run = runs->rbegin(); run != runs->rend(); ++run) {
+    if (run->migration_id != migration_id || run->spec_hash != spec_hash ||
+        run->control != RunControl::kRunning) {
+      continue;
+    }
+    auto jobs = store.ListJobs(run->run_id, std::nullopt);
+    if (!jobs) continue;
+    std::set<std::pair<std::string, std::string>> had;
+    bool unfinished = false;
+    for (const auto& job : *jobs) {
+      had.emplace(job.repository, job.location);
+      unfinished = unfinished || !IsTerminal(job.state);
+    }
+    if (had != wanted || !unfinished) continue;
+    if (!lock.TryAcquire(runs_dir / run->run_id)) continue;  // Live in another process.
+    return run->run_id;
+  }
+  return std::nullopt;
+}
+
 Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer) {
   auto started = SteadyClock::now();
   auto spec = LoadMigrationSpec(options.migration_file);
@@ -1831,11 +1921,33 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
       ResolveForge(spec->forge, options.forge, options.forge_url, options.parent_env);
   if (!forge_setup) return Fail(forge_setup.error());
 
+  // The store knows which jobs an earlier, interrupted run of this id finished: those keep
+  // their result and are not run again. Without an id, the run is the unfinished one of this
+  // spec and these targets, if there is one.
+  if (auto made = CreateDirectories(options.state_dir); !made) return Fail(made.error());
+  auto store = OpenSqliteStateStore(options.state_dir / "state.db");
+  if (!store) return Fail(store.error());
+  auto spec_text = ReadFile(options.migration_file);
+  std::string spec_hash = std::to_string(std::hash<std::string>{}(spec_text ? *spec_text : ""));
+  std::filesystem::path runs_dir = std::filesystem::absolute(options.state_dir / "runs");
+  RunLock run_lock;
   RunReport report;
   report.migration_id = spec->id;
-  report.run_id = options.run_id.empty() ? spec->id + "-" + UtcStamp()
-                                         : options.run_id;
-  report.run_dir = std::filesystem::absolute(options.state_dir / "runs" / report.run_id);
+  report.run_id = options.run_id;
+  if (report.run_id.empty() && !options.fresh) {
+    if (auto found = FindRunToContinue(**store, spec->id, spec_hash, *targets, runs_dir,
+                                       run_lock)) {
+      report.run_id = *found;
+      report.continued = true;
+    }
+  }
+  if (report.run_id.empty()) report.run_id = spec->id + "-" + UtcStamp();
+  report.run_dir = runs_dir / report.run_id;
+  if (!report.continued && !run_lock.TryAcquire(report.run_dir)) {
+    return Fail(ErrorCode::kUnavailable,
+                "run " + report.run_id + " is being worked on by another drover process (" +
+                    (report.run_dir / "run.lock").string() + " is held)");
+  }
   report.model = options.model.Describe();
   report.replayed = options.model.replay_dir.has_value();
   if (auto made = CreateDirectories(report.run_dir / "jobs"); !made) return Fail(made.error());
@@ -1904,16 +2016,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
 
   observer.OnRunStarted(report, targets->size());
   report.jobs.resize(targets->size());
-  // The store knows which jobs an earlier, interrupted run of this id finished: those keep
-  // their result and are not run again.
-  auto store = OpenSqliteStateStore(options.state_dir / "state.db");
-  if (!store) {
-    (void)RemoveAll(socket_dir);
-    return Fail(store.error());
-  }
   context.store = store->get();
-  auto spec_text = ReadFile(options.migration_file);
-  std::string spec_hash = std::to_string(std::hash<std::string>{}(spec_text ? *spec_text : ""));
   if (auto created = (*store)->CreateRun(report.run_id, spec->id, spec_hash,
                                          std::chrono::system_clock::now());
       !created) {
@@ -1976,7 +2079,9 @@ Status WriteRunSummary(const RunReport& report) {
           std::to_string(job.turns) + " | " + model + " | " + std::to_string(job.input_tokens) +
           "/" + std::to_string(job.output_tokens) + ", " +
           std::to_string(job.cached_input_tokens) + " | " +
-          (job.verifier.empty() ? job.baseline : job.verifier) + " | " + last + " |\n";
+          (job.verifier.empty() ? (job.baseline.empty() ? "" : "baseline: " + job.baseline)
+                                : "final check: " + job.verifier) +
+          " | " + last + " |\n";
   }
   std::string chosen;
   for (const auto& job : report.jobs) {

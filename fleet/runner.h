@@ -85,6 +85,9 @@ struct RunReport {
   std::string isolation;
   // Jobs an earlier run of the same id had finished: kept as they were, not run again.
   int resumed_jobs = 0;
+  // No run id was given and an unfinished run of the same spec and targets was found in the
+  // state store (RunOptions::fresh not set): this is that run, going on.
+  bool continued = false;
   // Set when the run paused itself (a canary wave below its bar): why, with the figures.
   // Jobs not started then are reported as skipped with that reason.
   std::string paused;
@@ -121,7 +124,11 @@ struct RunOptions {
   std::filesystem::path migration_file;
   std::filesystem::path repos_file;
   std::filesystem::path state_dir;  // Mirrors in state_dir/mirrors, runs in state_dir/runs.
-  std::string run_id;               // Default: <migration id>-<UTC timestamp>.
+  // Default: the latest unfinished run in this state dir of the same spec (its content) over
+  // the same targets (names and locations), when no other process is running it; else a new
+  // run <migration id>-<UTC timestamp>.
+  std::string run_id;
+  bool fresh = false;  // With no run_id: always a new run, never an unfinished one.
   // Agent slots: agent processes at once (model-bound: an agent mostly waits on the model, so
   // this can be far above the number of cores).
   int agents = 4;

@@ -38,7 +38,98 @@ bool LooksLikeError(std::string_view line) {
                      [&](std::string_view m) { return line.find(m) != std::string_view::npos; });
 }
 
+// LooksLikeError, and what a missing tool or dependency says besides.
+bool LooksLikeCause(std::string_view line) {
+  static constexpr std::string_view kMarkers[] = {"No module named", "cannot", "Cannot", "fatal",
+                                                  "Fatal", "denied", "Segmentation fault"};
+  return LooksLikeError(line) ||
+         std::any_of(std::begin(kMarkers), std::end(kMarkers),
+                     [&](std::string_view m) { return line.find(m) != std::string_view::npos; });
+}
+
+std::string_view TrimLine(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+    line.remove_suffix(1);
+  }
+  while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  return line;
+}
+
+// A build tool's own line about a step that failed, which repeats an exit status and names
+// no cause.
+bool IsFailureEcho(std::string_view line) {
+  auto ends_with_status = [](std::string_view text, std::string_view word) {
+    size_t at = text.rfind(word);
+    if (at == std::string_view::npos) return false;
+    std::string_view rest = text.substr(at + word.size());
+    if (rest.ends_with(" (ignored)")) rest.remove_suffix(10);
+    return !rest.empty() && rest.find_first_not_of("0123456789") == std::string_view::npos;
+  };
+  bool make = line.starts_with("make") || line.starts_with("gmake");
+  if (make && line.find("***") != std::string_view::npos &&
+      (ends_with_status(line, "Error ") || line.ends_with("Waiting for unfinished jobs...."))) {
+    return true;
+  }
+  if (line.find("recipe for target") != std::string_view::npos && line.ends_with("failed")) {
+    return true;
+  }
+  static constexpr std::string_view kPrefixes[] = {
+      "npm ERR!", "npm error", "error Command failed with exit code", "ELIFECYCLE",
+      "ERR_PNPM_", "FAILED: ", "ninja: build stopped", "Errors while running CTest",
+      "The following tests FAILED", "FAIL\t", "Error: Process completed with exit code",
+      "error: Recipe `", "Command exited with non-zero status"};
+  for (std::string_view prefix : kPrefixes) {
+    if (line.starts_with(prefix)) return true;
+  }
+  if (line == "FAIL" || line.starts_with("exit status ")) return true;
+  return false;
+}
+
+std::string CutLine(std::string_view line) {
+  constexpr size_t kMax = 200;
+  if (line.size() <= kMax) return std::string(line);
+  size_t cut = kMax;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(line.substr(0, cut)) + "...";
+}
+
 }  // namespace
+
+std::string FirstErrorLine(std::string_view output, const std::vector<Diagnostic>& diagnostics) {
+  for (const auto& d : diagnostics) {
+    if (d.kind == DiagnosticKind::kCompileWarning || d.kind == DiagnosticKind::kOther) continue;
+    std::string where = d.file;
+    if (!where.empty() && d.line > 0) where += ":" + std::to_string(d.line);
+    if (!d.test.empty()) where += (where.empty() ? "" : " ") + d.test;
+    std::string message(TrimLine(d.message.substr(0, d.message.find('\n'))));
+    if (message.empty() && where.empty()) continue;
+    return CutLine(where.empty() ? message : message.empty() ? where : where + ": " + message);
+  }
+  auto lines = SplitLines(output);
+  std::string_view echo;
+  std::string_view last;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view line = TrimLine(lines[i]);
+    if (line.empty()) continue;
+    last = line;
+    if (line.starts_with("Traceback (most recent call last)")) {
+      // The exception is the first line after the frames that is not indented.
+      for (size_t j = i + 1; j < lines.size(); ++j) {
+        std::string_view next = lines[j];
+        if (next.empty() || next.front() == ' ' || next.front() == '\t') continue;
+        return CutLine(TrimLine(next));
+      }
+      continue;
+    }
+    if (!LooksLikeCause(line)) continue;
+    if (IsFailureEcho(line)) {
+      if (echo.empty()) echo = line;
+      continue;
+    }
+    return CutLine(line);
+  }
+  return CutLine(!echo.empty() ? echo : last);
+}
 
 bool VerifierReport::passed() const {
   return !results.empty() &&
@@ -55,6 +146,7 @@ std::string VerifierReport::Summary(bool with_times) const {
       out += " (" + Seconds(r.duration) + (r.evidence ? ", " + DescribeEvidence(r.evidence) : "") +
              ")";
     }
+    if (!r.passed && !r.first_error.empty()) out += ": " + r.first_error;
   }
   return out.empty() ? "no verifiers" : out;
 }
@@ -95,6 +187,7 @@ Json VerifierReport::ToJson() const {
                     {"outcome", r.outcome},
                     {"duration_ms", r.duration.count()},
                     {"distilled", r.distilled},
+                    {"first_error", r.first_error},
                     {"diagnostics", std::move(diagnostics)}});
     if (r.evidence) list.back()["tests"] = verifiers::ToJson(*r.evidence);
   }
@@ -113,6 +206,7 @@ Result<VerifierReport> VerifierReportFromJson(const Json& json) {
       result.outcome = r.value("outcome", "");
       result.duration = std::chrono::milliseconds(r.value("duration_ms", int64_t{0}));
       result.distilled = r.value("distilled", "");
+      result.first_error = r.value("first_error", "");
       for (const auto& d : r.value("diagnostics", Json::array())) {
         Diagnostic diagnostic;
         std::string kind = d.value("kind", "other");
@@ -288,13 +382,70 @@ std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace
   return texts;
 }
 
+namespace {
+
+bool IsPathByte(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.' || c == '/' || c == '~' || c == '+' || c == '@';
+}
+
+}  // namespace
+
+std::string RewriteHostPaths(std::string_view text, const std::vector<PathAlias>& aliases) {
+  // Each root as given and resolved, without a trailing '/', longest first.
+  std::vector<std::pair<std::string, std::string>> roots;
+  for (const auto& alias : aliases) {
+    if (alias.path.empty() || !alias.path.is_absolute()) continue;
+    std::error_code ec;
+    for (std::filesystem::path form :
+         {alias.path.lexically_normal(), std::filesystem::weakly_canonical(alias.path, ec)}) {
+      std::string root = form.string();
+      while (root.size() > 1 && root.back() == '/') root.pop_back();
+      if (root.size() > 1) roots.emplace_back(root, alias.shown_as);
+    }
+  }
+  std::sort(roots.begin(), roots.end(),
+            [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  if (roots.empty()) return std::string(text);
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    bool replaced = false;
+    if (text[i] == '/' && (i == 0 || !IsPathByte(text[i - 1]))) {
+      for (const auto& [root, shown] : roots) {
+        if (text.compare(i, root.size(), root) != 0) continue;
+        size_t end = i + root.size();
+        if (end < text.size() && text[end] == '/') {
+          // "ROOT/a.c": relative, or under the label.
+          out += shown.empty() ? "" : shown + "/";
+          i = end + 1;
+        } else if (end == text.size() || !IsPathByte(text[end]) ||
+                   (text[end] == '.' && (end + 1 == text.size() || !IsPathByte(text[end + 1])))) {
+          out += shown.empty() ? "." : shown;
+          i = end;
+        } else {
+          continue;  // "ROOT2" or "ROOT.d": another path.
+        }
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += text[i++];
+  }
+  return out;
+}
+
 VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
                             const std::filesystem::path& workspace,
                             const std::map<std::string, std::string>& env,
                             const std::optional<std::filesystem::path>& log_dir,
-                            const std::string& log_prefix) {
+                            const std::string& log_prefix,
+                            const std::vector<PathAlias>& hidden_paths) {
   VerifierReport report;
   if (log_dir) (void)CreateDirectories(*log_dir);
+  std::vector<PathAlias> aliases = hidden_paths;
+  aliases.push_back({std::filesystem::absolute(workspace), ""});
   for (const auto& spec : specs) {
     // A second earlier: file times can be coarser than the clock.
     auto started = std::filesystem::file_time_type::clock::now() - std::chrono::seconds(1);
@@ -311,13 +462,15 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
     auto ran = runner.Run(process);
     if (!ran) {
       result.passed = false;
-      result.outcome = "could not start: " + ran.error().message;
+      result.outcome = "could not start: " + RewriteHostPaths(ran.error().message, aliases);
       result.distilled = result.outcome;
     } else {
       result.passed = ran->ok();
       result.outcome = ran->Describe();
       result.duration = ran->duration;
-      result.output = std::move(ran->output);
+      // The one place host paths leave the output: everything below reads the rewritten text.
+      size_t raw_size = ran->output.size();
+      result.output = RewriteHostPaths(ran->output, aliases);
       // Test evidence, passing or not: reports are read one at a time and only their
       // counts and names are kept.
       std::optional<TestEvidence> report_evidence;
@@ -332,8 +485,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
         report_evidence->names.insert(report_evidence->names.end(), read->names.begin(),
                                       read->names.end());
       });
-      result.evidence =
-          ReadTestEvidence(result.output, {}, ran->output_bytes <= result.output.size());
+      result.evidence = ReadTestEvidence(result.output, {}, ran->output_bytes <= raw_size);
       if (report_evidence) {
         std::sort(report_evidence->names.begin(), report_evidence->names.end());
         report_evidence->names.erase(
@@ -358,7 +510,9 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
         bool from_reports = false;
         if (distilled.diagnostics.empty()) {
           // Surefire and Gradle say little on the console; their reports say it all.
-          auto junit = ParseJunitReports(ReadJunitReports(workspace, started));
+          auto reports = ReadJunitReports(workspace, started);
+          for (auto& text : reports) text = RewriteHostPaths(text, aliases);
+          auto junit = ParseJunitReports(reports);
           if (!junit.empty()) {
             distilled.diagnostics = std::move(junit);
             distilled.parser = "junit_xml";
@@ -368,6 +522,7 @@ VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<Ve
           }
         }
         std::string digest = Render(distilled);
+        result.first_error = FirstErrorLine(result.output, distilled.diagnostics);
         result.diagnostics = std::move(distilled.diagnostics);
         // A log shorter than its digest is clearer as it is, unless the digest comes from
         // the reports, which the log does not show.

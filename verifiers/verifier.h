@@ -35,6 +35,8 @@ struct VerifierResult {
   std::string outcome;      // ProcessResult::Describe(), e.g. "exit 1".
   std::chrono::milliseconds duration{0};
   std::string distilled;    // Short text for the model: parsed diagnostics, else error lines + tail.
+  // Failures only: the cause in one line (FirstErrorLine), "" when the output shows none.
+  std::string first_error;
   std::string output;       // Head/tail-truncated full output.
   std::vector<Diagnostic> diagnostics;  // What the parsers recognised (failures only).
   // Baseline only: it failed, then passed when run again at once; it is not held against
@@ -47,7 +49,8 @@ struct VerifierResult {
 struct VerifierReport {
   std::vector<VerifierResult> results;
   bool passed() const;
-  // "build: passed (1.2s); test: FAILED exit 1 (0.8s, 12 tests)".
+  // "build: passed (1.2s); test: FAILED exit 127 (0.8s, 12 tests): sh: 1: tsd: not found": a
+  // failure with its first error line.
   // `with_times`: each verifier's duration in brackets, and the tests its output showed. The model's copy has none: the prompt
   // stays the same from run to run (prefix caching, replays).
   std::string Summary(bool with_times = true) const;
@@ -93,6 +96,19 @@ Json ToJson(const VerifierSpec& spec);
 // the missing or mistyped field.
 Result<VerifierSpec> VerifierSpecFromJson(const Json& json);
 
+// A host directory whose absolute path a verifier's output may print, and what readers are
+// shown instead: "" for the workspace (its paths become repository-relative), or a label such
+// as "<state>" for the runner's state directory.
+struct PathAlias {
+  std::filesystem::path path;
+  std::string shown_as;
+};
+
+// `text` with every absolute path under one of `aliases` rewritten: "ROOT/src/a.c" becomes
+// "src/a.c" (or "LABEL/src/a.c"), "ROOT" alone "." (or "LABEL"). A root matches only as whole
+// path components, both as given and with symbolic links resolved; the longest root wins.
+std::string RewriteHostPaths(std::string_view text, const std::vector<PathAlias>& aliases);
+
 // Runs each verifier in order in `workspace` (all of them, even after a failure).
 // `env` is the complete environment of each command. Failing to start is a failed result.
 // With `log_dir`, each verifier's output is also kept there as `<log_prefix><name>.log`, whole
@@ -100,16 +116,29 @@ Result<VerifierSpec> VerifierSpecFromJson(const Json& json);
 // reports get the distilled form. When a failing run's output holds no
 // diagnostic a parser knows, JUnit XML reports the run wrote (target/surefire-reports,
 // target/failsafe-reports, build/test-results/*) are read for the failures.
+// Host paths: each run's output is rewritten (RewriteHostPaths) before anything reads it, so
+// that the report, its diagnostics and test names, and all that is made of them (the model's
+// feedback, PRs, summaries) name the workspace's files relative to it, and `hidden_paths`
+// (the state directory, ...) by their label. The logs in `log_dir` keep the output as it was.
 VerifierReport RunVerifiers(sandbox::ProcessRunner& runner, const std::vector<VerifierSpec>& specs,
                             const std::filesystem::path& workspace,
                             const std::map<std::string, std::string>& env,
                             const std::optional<std::filesystem::path>& log_dir = std::nullopt,
-                            const std::string& log_prefix = "");
+                            const std::string& log_prefix = "",
+                            const std::vector<PathAlias>& hidden_paths = {});
 
 // The JUnit XML reports under `workspace`'s usual report directories modified at or after
 // `since`: links are not followed, at most 200 files of at most 4 MiB each are read.
 std::vector<std::string> ReadJunitReports(const std::filesystem::path& workspace,
                                           std::filesystem::file_time_type since);
+
+// The line of a failed run's output that names its cause, cut to 200 bytes: the first error
+// or test failure a parser recognised ("src/a.c:3: 'y' undeclared"), else the first line that
+// looks like an error and is not a build tool's echo of a failed step (make's "*** [...] Error
+// 1", "recipe for target", npm/yarn/pnpm lifecycle lines, ninja's "FAILED:", go's "FAIL pkg",
+// "exit status N", CTest's closing lines), a Python traceback standing for its exception line;
+// else such an echo; else the last non-blank line; "" for empty output.
+std::string FirstErrorLine(std::string_view output, const std::vector<Diagnostic>& diagnostics);
 
 // Cuts raw output down for the model: lines that look like errors (with a line of context)
 // and the last lines, within `budget_bytes`.

@@ -209,6 +209,9 @@ TEST_F(AgentTest, FinishIsRefusedWhileTestsFail) {
   AgentOutcome outcome = RunAgent();
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_NE(outcome.reason.find("in a row"), std::string::npos) << outcome.reason;
+  // The checks stopped it, not the model's replies, and the reason says which.
+  EXPECT_EQ(outcome.reason.rfind("the checks failed (finish refused", 0), 0u) << outcome.reason;
+  EXPECT_EQ(outcome.reason.find("malformed"), std::string::npos) << outcome.reason;
   EXPECT_NE(outcome.reason.find("test: FAILED"), std::string::npos) << outcome.reason;
   EXPECT_NE(outcome.reason.find("failed"), std::string::npos) << outcome.reason;
   EXPECT_TRUE(LastMessage(2).is_error);

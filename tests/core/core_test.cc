@@ -135,6 +135,23 @@ TEST(Redactor, SecretsFromEnvironmentTakesCredentialNamesOnly) {
   EXPECT_EQ(secrets, (std::vector<std::string>{"k1-value", "p1-value", "s1-value", "t1-value"}));
 }
 
+// A token set from a secret file read as it is ends in a newline: the one reader drops the
+// trailing whitespace (and only that), and the redactor knows the value that is sent.
+TEST(Credentials, TrailingWhitespaceIsTrimmedOnce) {
+  std::map<std::string, std::string> env = {{"BACKSTAGE_TOKEN", "bs-token\n"},
+                                            {"GITHUB_TOKEN", "gh token \t\r\n"},
+                                            {"OPENAI_API_KEY", " lead"},
+                                            {"BLANK_TOKEN", "\n"}};
+  EXPECT_EQ(ReadCredential(env, "BACKSTAGE_TOKEN"), "bs-token");
+  EXPECT_EQ(ReadCredential(env, "GITHUB_TOKEN"), "gh token");
+  EXPECT_EQ(ReadCredential(env, "OPENAI_API_KEY"), " lead");
+  EXPECT_EQ(ReadCredential(env, "BLANK_TOKEN"), "");
+  EXPECT_EQ(ReadCredential(env, "UNSET_TOKEN"), "");
+  auto secrets = SecretsFromEnvironment(env);
+  std::sort(secrets.begin(), secrets.end());
+  EXPECT_EQ(secrets, (std::vector<std::string>{" lead", "bs-token", "gh token"}));
+}
+
 TEST(Log, EveryLineIsMaskedThroughTheLogRedactor) {
   drover::testing::TempDir dir;
   const std::string secret = "log-secret/0123456789";

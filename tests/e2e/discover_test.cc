@@ -52,6 +52,42 @@ TEST(Discover, BackstageCatalogBecomesAReposFile) {
   EXPECT_EQ(result.output.find("bs-token"), std::string::npos) << result.output;
 }
 
+// A token read from a secret file as it is ends in a newline: what is sent is the token, and a
+// catalog that still refuses the request with 400 or 401 is answered with a pointer to it.
+TEST(Discover, TokenIsTrimmedAndARefusalPointsAtIt) {
+  std::string seen_auth;
+  bool refuse = false;
+  HttpServer server([&](const HttpRequest& request) {
+    auto it = request.headers.find("authorization");
+    seen_auth = it == request.headers.end() ? "" : it->second;
+    if (refuse || seen_auth != "Bearer bs-token") {
+      return HttpResponse{400, {{"content-type", "application/json"}},
+                          Json{{"error", {{"message", "Bad Request"}}}}.dump()};
+    }
+    Json items = Json::array({Entity("events-py", "url:https://bitbucket.org/acme/events-py/src/main/")});
+    return HttpResponse{200, {{"content-type", "application/json"}},
+                        Json{{"items", items}, {"totalItems", 1}, {"pageInfo", Json::object()}}.dump()};
+  });
+  ASSERT_OK(server.ListenTcp());
+  std::string source = "backstage:http://127.0.0.1:" + std::to_string(server.port()) +
+                       "?filter=kind=component";
+  auto result = Discover(source, {{"BACKSTAGE_TOKEN", "bs-token\n"}});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(seen_auth, "Bearer bs-token");
+  EXPECT_NE(result.output.find("https://bitbucket.org/acme/events-py.git"), std::string::npos)
+      << result.output;
+
+  refuse = true;
+  for (const char* token : {"bs-token\n", "bs-token"}) {
+    result = Discover(source, {{"BACKSTAGE_TOKEN", token}});
+    EXPECT_EQ(result.exit_code, 4) << result.output;
+    EXPECT_NE(result.output.find("HTTP 400"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find("check the token in BACKSTAGE_TOKEN"), std::string::npos)
+        << result.output;
+    EXPECT_EQ(result.output.find("bs-token"), std::string::npos) << result.output;
+  }
+}
+
 TEST(Discover, BadSourceIsAUsageError) {
   auto result = Discover("gitlab:acme");
   EXPECT_EQ(result.exit_code, 2) << result.output;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -69,6 +70,15 @@ class Resume : public ::testing::Test {
                                      "openai:gpt-4.1: {input: 2, output: 8}\n");
       return argv;
     }
+    if (command == "run-plain" || command == "run-fresh") {
+      // The command as a user types it again: no run id.
+      std::vector<std::string> argv = {DROVER_BINARY, "run", fx_.spec_path().string(),
+                                       "--repos", (fx_.root() / "targets.txt").string(),
+                                       "--state-dir", (fx_.root() / "state").string(),
+                                       "--jobs", "1"};
+      if (command == "run-fresh") argv.push_back("--fresh");
+      return argv;
+    }
     if (command != "run") {
       return {DROVER_BINARY, command, "resumed", "--state-dir", (fx_.root() / "state").string()};
     }
@@ -97,11 +107,11 @@ class Resume : public ::testing::Test {
   }
 
   // Starts `drover run` in the background and SIGKILLs it as soon as `ready` holds.
-  void RunAndKillWhen(const std::function<bool()>& ready) {
+  void RunAndKillWhen(const std::function<bool()>& ready, const std::string& command = "run") {
     pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      auto argv = Argv("run");
+      auto argv = Argv(command);
       std::vector<char*> args;
       for (auto& a : argv) args.push_back(a.data());
       args.push_back(nullptr);
@@ -123,6 +133,17 @@ class Resume : public ::testing::Test {
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
+  }
+
+  // The run directories in the state dir, by name.
+  std::vector<std::filesystem::path> RunDirs() {
+    std::vector<std::filesystem::path> dirs;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(fx_.root() / "state/runs", ec)) {
+      if (entry.is_directory()) dirs.push_back(entry.path());
+    }
+    std::sort(dirs.begin(), dirs.end());
+    return dirs;
   }
 
   std::filesystem::path JobDir(int i) {
@@ -160,6 +181,102 @@ TEST_F(Resume, KilledRunContinuesWithoutRepeatingFinishedJobs) {
     for (const auto& event : gate) baselines += event.value("decision", "") == "baseline" ? 1 : 0;
     EXPECT_EQ(baselines, 1) << "job r" << i;  // One life each: no leftovers of the killed run.
   }
+}
+
+// The same command typed again after a crash, without a run id, goes on with the run it
+// started: the jobs that had finished are not run (nor paid for) again; --fresh starts anew.
+TEST_F(Resume, PlainRerunResumesTheUnfinishedRunOfThatSpecAndTargets) {
+  auto reply = [](const std::string& name, const Json& arguments) {
+    agent::ModelReply r;
+    r.tool_calls.push_back({"call_" + name, name, arguments.dump()});
+    r.usage = {100, 10, 0};
+    return r;
+  };
+  drover::testing::ScriptedModelServer server;
+  // Three replies a job; twice what the three jobs need, so that a run that repeats jobs is
+  // answered too and shows in the count.
+  for (int i = 0; i < 6; ++i) {
+    server.AddReply(reply("write_file", {{"path", "version.txt"}, {"content", "v2\n"}}));
+    server.AddReply(reply("verify", Json::object()));
+    server.AddReply(reply("finish", {{"summary", "Bumped."}}));
+  }
+  model_env_ = {{"DROVER_MODEL", "openai:test-model"},
+                {"OPENAI_API_KEY", "sk-test"},
+                {"OPENAI_BASE_URL", server.OpenAiBaseUrl()}};
+  auto job_dir = [&](int i) {
+    auto dirs = RunDirs();
+    return dirs.empty() ? std::filesystem::path()
+                        : dirs.front() / "jobs" / ("r" + std::to_string(i));
+  };
+  // Killed once the first two jobs are published and the third has started.
+  RunAndKillWhen(
+      [&] {
+        return !RunDirs().empty() && std::filesystem::exists(job_dir(1) / "pr.json") &&
+               std::filesystem::exists(job_dir(2));
+      },
+      "run-plain");
+  ASSERT_EQ(RunDirs().size(), 1u);
+  std::filesystem::path run_dir = RunDirs().front();
+  ASSERT_TRUE(std::filesystem::exists(job_dir(1) / "pr.json"));
+  size_t before = server.requests().size();
+  ASSERT_GE(before, 6u);
+  ASSERT_LT(before, 9u);
+  std::string first_pr = ReadTestFile(job_dir(0) / "pr.json");
+
+  auto again = Drover("run-plain");
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(RunDirs().size(), 1u) << again.output;  // No second run.
+  EXPECT_NE(again.output.find("resuming run " + run_dir.filename().string()), std::string::npos)
+      << again.output;
+  // Only the third job's replies that were not answered before the kill were asked for.
+  EXPECT_EQ(server.requests().size(), 9u) << again.output;
+  auto summary = ParseJson(ReadTestFile(run_dir / "summary.json"), "summary");
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
+  EXPECT_EQ((*summary)["resumed_jobs"], 2) << summary->dump(2);
+  EXPECT_EQ(ReadTestFile(job_dir(0) / "pr.json"), first_pr);
+
+  // That run is finished: the same command now starts a new one, as does --fresh.
+  auto fresh = Drover("run-fresh");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_EQ(fresh.output.find("resuming"), std::string::npos) << fresh.output;
+  EXPECT_EQ(RunDirs().size(), 2u) << fresh.output;
+  EXPECT_EQ(server.requests().size(), 18u) << fresh.output;
+}
+
+// --fresh leaves an unfinished run alone; a plain re-run then still finds it, and a run
+// whose targets differ is another run.
+TEST_F(Resume, FreshStartsANewRunAndOtherTargetsAreAnotherRun) {
+  RunAndKillWhen([&] {
+    auto dirs = RunDirs();
+    return !dirs.empty() && std::filesystem::exists(dirs.front() / "jobs/r0/pr.json");
+  }, "run-plain");
+  ASSERT_EQ(RunDirs().size(), 1u);
+  std::string killed = RunDirs().front().filename().string();
+  auto fresh = Drover("run-fresh");
+  EXPECT_EQ(fresh.exit_code, 0) << fresh.output;
+  EXPECT_EQ(fresh.output.find("resuming"), std::string::npos) << fresh.output;
+  ASSERT_EQ(RunDirs().size(), 2u) << fresh.output;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // Run ids are per second.
+
+  // One target fewer: not the killed run's targets.
+  std::string targets = ReadTestFile(fx_.root() / "targets.txt");
+  drover::testing::WriteTestFile(fx_.root(), "targets.txt",
+                                 targets.substr(0, targets.rfind('\n', targets.size() - 2) + 1));
+  auto other = Drover("run-plain");
+  EXPECT_EQ(other.exit_code, 0) << other.output;
+  EXPECT_EQ(other.output.find("resuming"), std::string::npos) << other.output;
+  EXPECT_EQ(RunDirs().size(), 3u) << other.output;
+
+  drover::testing::WriteTestFile(fx_.root(), "targets.txt", targets);
+  auto plain = Drover("run-plain");
+  EXPECT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_NE(plain.output.find("resuming run " + killed), std::string::npos) << plain.output;
+  EXPECT_EQ(RunDirs().size(), 3u) << plain.output;
+  auto summary = ParseJson(ReadTestFile(fx_.root() / "state/runs" / killed / "summary.json"),
+                           "summary");
+  ASSERT_TRUE(summary.has_value());
+  EXPECT_EQ((*summary)["counts"]["published"], 3) << summary->dump(2);
 }
 
 TEST_F(Resume, CancelStopsStartingRepositories) {

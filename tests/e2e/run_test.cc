@@ -241,6 +241,23 @@ TEST(Run, UserFilesAreCheckedBeforeTheModelSetting) {
       << run.output;
 }
 
+// A repository in a folder whose name holds a space is a target as the line says; it is
+// worked on and published (as "my-shop").
+TEST(Run, TargetPathsMayHoldSpaces) {
+  Fixture fx;
+  auto repo = fx.AddRepo("my shop", ShopFiles());
+  fx.WriteSpec(StandardSpec());
+  fx.WriteCassette("my-shop", SuccessfulExchanges());
+  DroverRun run = fx.Run();
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const Json* job = FindJob(run, "my-shop");
+  ASSERT_NE(job, nullptr) << run.output;
+  EXPECT_EQ((*job)["status"], "published") << job->dump(2);
+  EXPECT_EQ(Sh("git -C '" + repo.string() + "' rev-parse --verify -q drover/rename-total >/dev/null"
+               " && echo yes"),
+            "yes\n");
+}
+
 TEST(Run, UnknownCommandIsAUsageErrorEvenWithHelp) {
   for (std::vector<std::string> args : {std::vector<std::string>{"bogus", "--help"},
                                         std::vector<std::string>{"bogus"}}) {

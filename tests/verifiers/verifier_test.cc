@@ -49,6 +49,93 @@ TEST(RunVerifiers, TimeoutIsAFailure) {
   EXPECT_NE(report.results[0].outcome.find("timed out"), std::string::npos);
 }
 
+TEST(RewriteHostPaths, WorkspacePathsBecomeRelativeAndOthersTheirLabel) {
+  std::vector<PathAlias> aliases = {{"/srv/state", "<state>"},
+                                    {"/srv/state/runs/r/jobs/a/workspace", ""}};
+  EXPECT_EQ(RewriteHostPaths("/srv/state/runs/r/jobs/a/workspace/src/a.c:3:1: error: x\n"
+                             "In file included from /srv/state/runs/r/jobs/a/workspace/b.h:1,\n"
+                             "cd '/srv/state/runs/r/jobs/a/workspace' && make\n"
+                             "HOME=/srv/state/runs/r/jobs/a/home; cache /srv/state.\n",
+                             aliases),
+            "src/a.c:3:1: error: x\n"
+            "In file included from b.h:1,\n"
+            "cd '.' && make\n"
+            "HOME=<state>/runs/r/jobs/a/home; cache <state>.\n");
+  // Whole components only, and not inside another path.
+  EXPECT_EQ(RewriteHostPaths("/srv/state2/x /srv/states /opt/srv/state/x /srv/state.d/y",
+                             aliases),
+            "/srv/state2/x /srv/states /opt/srv/state/x /srv/state.d/y");
+  EXPECT_EQ(RewriteHostPaths("no paths here", {}), "no paths here");
+}
+
+// The workspace's absolute path, as the sandbox and the host both see it, never reaches the
+// report: the diagnostics, the distilled text and the output name repository-relative files.
+TEST(RunVerifiers, ReportsNameRepositoryRelativePaths) {
+  TempDir dir;
+  TempDir state;
+  drover::testing::WriteTestFile(dir.path(), "src/a.c", "int x = y;\n");
+  auto runner = sandbox::MakeLocalProcessRunner();
+  std::string command = "echo \"$PWD/src/a.c:1:9: error: 'y' undeclared\" >&2; "
+                        "echo \"see " + state.path().string() + "/cache/log\"; exit 1";
+  VerifierReport report =
+      RunVerifiers(*runner, {{"build", command, std::chrono::seconds(10)}}, dir.path(), Env(),
+                   std::nullopt, "", {{state.path(), "<state>"}});
+  ASSERT_EQ(report.results.size(), 1u);
+  const auto& r = report.results[0];
+  // (The command is the spec's own text, shown as written.)
+  std::string all = report.ToJson()["results"][0]["diagnostics"].dump() + r.distilled + r.output;
+  EXPECT_EQ(all.find(dir.path().string()), std::string::npos) << all;
+  EXPECT_EQ(all.find(state.path().string()), std::string::npos) << all;
+  ASSERT_FALSE(r.diagnostics.empty()) << r.distilled;
+  EXPECT_EQ(r.diagnostics[0].file, "src/a.c");
+  EXPECT_NE(r.output.find("see <state>/cache/log"), std::string::npos) << r.output;
+}
+
+// The cause of a failure in one line: not make's or npm's echo of the exit status.
+TEST(FirstErrorLine, PicksTheCauseAndSkipsBuildToolEchoes) {
+  EXPECT_EQ(FirstErrorLine("> pkg@1.0.0 test\n> tsd && node test.js\n\nsh: 1: tsd: not found\n"
+                           "npm ERR! code ELIFECYCLE\nnpm ERR! errno 127\n",
+                           {}),
+            "sh: 1: tsd: not found");
+  EXPECT_EQ(FirstErrorLine("python3 -m pytest\n/usr/bin/python3: No module named pytest\n"
+                           "make: *** [Makefile:4: test] Error 1\n",
+                           {}),
+            "/usr/bin/python3: No module named pytest");
+  EXPECT_EQ(FirstErrorLine("Traceback (most recent call last):\n  File \"t.py\", line 1, in "
+                           "<module>\n    import pytest\nModuleNotFoundError: No module named "
+                           "'pytest'\n",
+                           {}),
+            "ModuleNotFoundError: No module named 'pytest'");
+  EXPECT_EQ(FirstErrorLine("make[1]: *** [sub.mk:3: all] Error 2\nmake: *** [Makefile:2: test] "
+                           "Error 2\n",
+                           {}),
+            "make[1]: *** [sub.mk:3: all] Error 2");  // Only echoes: the first of them.
+  EXPECT_EQ(FirstErrorLine("make: *** No rule to make target 'test'.  Stop.\n", {}),
+            "make: *** No rule to make target 'test'.  Stop.");
+  EXPECT_EQ(FirstErrorLine("ok 1\nsomething odd happened\n\n", {}), "something odd happened");
+  EXPECT_EQ(FirstErrorLine("", {}), "");
+  Diagnostic warning{DiagnosticKind::kCompileWarning, "a.c", 1, 1, "unused", ""};
+  Diagnostic error{DiagnosticKind::kCompileError, "src/a.c", 3, 5, "'y' undeclared", ""};
+  EXPECT_EQ(FirstErrorLine("whatever", {warning, error}), "src/a.c:3: 'y' undeclared");
+  EXPECT_EQ(FirstErrorLine(std::string(500, 'e') + "rror\n", {}).size(), 203u);
+}
+
+TEST(RunVerifiers, SummaryCarriesTheFirstErrorLine) {
+  TempDir dir;
+  auto runner = sandbox::MakeLocalProcessRunner();
+  VerifierReport report = RunVerifiers(
+      *runner, {{"test", "echo running; tsd-not-installed; exit 127", std::chrono::seconds(10)}},
+      dir.path(), Env());
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_NE(report.Summary(false).find("test: FAILED exit 127: "), std::string::npos)
+      << report.Summary(false);
+  EXPECT_NE(report.results[0].first_error.find("tsd-not-installed: not found"), std::string::npos)
+      << report.results[0].first_error;
+  auto back = VerifierReportFromJson(report.ToJson());
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->Summary(false), report.Summary(false));
+}
+
 TEST(RunVerifiers, EmptyListDoesNotPass) {
   TempDir dir;
   auto runner = sandbox::MakeLocalProcessRunner();
