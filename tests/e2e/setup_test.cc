@@ -138,5 +138,45 @@ TEST(Setup, AnEmptySetupListRunsNone) {
             std::string::npos);
 }
 
+// A set-up that installs into the tree (as `npm ci` fills node_modules) is run again on the
+// fresh checkout the agent gets after the baseline: the agent's own checks find the tool too.
+TEST(Setup, WhatTheSetupInstallsIntoTheTreeIsThereForTheAgentsChecks) {
+  Fixture fx;
+  auto repo = fx.AddRepo(
+      "tooled", {{"Makefile", "test:\n\tnode_modules/.bin/tool && grep -q compute_ pricing.c\n"},
+                 {"pricing.c", "int compute_total(int a, int b) { return a + b; }\n"},
+                 {".gitignore", "node_modules/\n"}});
+  fx.WriteSpec(
+      "---\nid: setup\ntitle: Set-up\nlimits:\n  max_attempts: 1\n"
+      "verifiers:\n  - name: test\n    command: make -s test\n"
+      "setup:\n  - 'mkdir -p node_modules/.bin && printf \"#!/bin/sh\\necho tool ran\\n\" > "
+      "node_modules/.bin/tool && chmod +x node_modules/.bin/tool'\n"
+      "---\nRename compute_total to compute_sum.\n");
+  fx.WriteCassette(
+      "tooled",
+      Json::array(
+          {Call("edit",
+                {{"path", "pricing.c"}, {"search", "compute_total"}, {"replace", "compute_sum"}}),
+           Call("verify", Json::object()),
+           Call("finish", {{"summary", "Renamed compute_total."}}, "", {"passed"})}));
+  DroverRun run = fx.Run();
+  ASSERT_TRUE(run.summary.is_object()) << run.output;
+  const Json& job = run.summary["jobs"][0];
+  EXPECT_EQ(job["status"], "published") << job.dump(2) << run.output;
+  auto events = ReadJsonl(run.run_dir / "jobs" / "tooled" / "attempt-1" / "transcript.jsonl");
+  int verifies = 0;
+  for (const auto& event : events) {
+    if (event.value("type", "") != "tool_result" || event.value("name", "") != "verify") continue;
+    ++verifies;
+    std::string text = event.value("text", "");
+    EXPECT_EQ(text.find("FAILED"), std::string::npos) << text;
+  }
+  EXPECT_EQ(verifies, 1) << run.output;
+  std::string patch = ReadTestFile(run.run_dir / "jobs" / "tooled" / "pr.patch");
+  EXPECT_NE(patch.find("+int compute_sum"), std::string::npos) << patch;
+  EXPECT_EQ(patch.find("node_modules"), std::string::npos) << patch;
+  EXPECT_FALSE(Sh("git -C '" + repo.string() + "' branch --list 'drover/*'").empty());
+}
+
 }  // namespace
 }  // namespace drover::e2e
