@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "agent/context.h"
-#include "agent/model.h"
+#include "llm/model.h"
 #include "agent/task.h"
 #include "agent/tools.h"
 #include "agent/transcript.h"

@@ -6,7 +6,7 @@
 #include <set>
 #include <utility>
 
-#include "agent/protocol.h"
+#include "llm/protocol.h"
 #include "core/json.h"
 
 namespace drover::agent {

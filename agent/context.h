@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/model.h"
+#include "llm/model.h"
 
 namespace drover::agent {
 

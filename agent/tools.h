@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/model.h"
+#include "llm/model.h"
 #include "agent/repomap.h"
 #include "agent/task.h"
 #include "agent/workspace.h"

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "agent/context.h"
-#include "agent/protocol.h"
+#include "llm/protocol.h"
 #include "agent/task.h"
 #include "agent/tools.h"
 #include "prompts/prompts.h"

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <string>
 
-#include "agent/http_model_client.h"
+#include "llm/http_model_client.h"
 #include "core/http.h"
 #include "core/http_server.h"
 #include "sandbox/process.h"

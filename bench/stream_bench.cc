@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "agent/protocol.h"
-#include "agent/stream.h"
+#include "llm/protocol.h"
+#include "llm/stream.h"
 
 using drover::agent::EncodeRequest;
 using drover::agent::EncodeStream;

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "fleet/prices.h"
+#include "gateway/prices.h"
 
 namespace drover::cli {
 

@@ -13,7 +13,7 @@
 
 #include "agent/agent.h"
 #include "agent/build_slot_runner.h"
-#include "agent/http_model_client.h"
+#include "llm/http_model_client.h"
 #include "agent/task.h"
 #include "agent/transcript.h"
 #include "cli/exit_code.h"
@@ -27,7 +27,7 @@
 #include "core/redact.h"
 #include "fleet/discovery.h"
 #include "fleet/runner.h"
-#include "fleet/state_store.h"
+#include "store/state_store.h"
 #include "prompts/prompts.h"
 #include "sandbox/egress_proxy.h"
 #include "sandbox/helper.h"

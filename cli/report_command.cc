@@ -7,10 +7,10 @@
 #include "cli/exit_code.h"
 #include "core/fs.h"
 #include "core/http.h"
-#include "fleet/forge_governor.h"
-#include "fleet/git.h"
+#include "forge/forge_governor.h"
+#include "git/git.h"
 #include "fleet/report.h"
-#include "fleet/state_store.h"
+#include "store/state_store.h"
 
 namespace drover::cli {
 namespace {

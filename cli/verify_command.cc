@@ -11,7 +11,7 @@
 
 #include "cli/exit_code.h"
 #include "core/json.h"
-#include "fleet/repo_config.h"
+#include "spec/repo_config.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"

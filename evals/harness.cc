@@ -14,7 +14,7 @@
 
 #include "core/fs.h"
 #include "core/json.h"
-#include "fleet/spec.h"
+#include "spec/spec.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"

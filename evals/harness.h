@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "fleet/prices.h"
+#include "gateway/prices.h"
 #include "evals/results.h"
 #include "evals/task.h"
 #include "fleet/runner.h"

@@ -7,8 +7,8 @@
 #include <span>
 
 #include "core/fs.h"
-#include "fleet/cassette.h"
-#include "fleet/spec.h"
+#include "gateway/cassette.h"
+#include "spec/spec.h"
 
 namespace drover::evals {
 namespace {

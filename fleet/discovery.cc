@@ -9,7 +9,7 @@
 #include <tuple>
 #include <utility>
 
-#include "agent/http_model_client.h"
+#include "llm/http_model_client.h"
 #include "core/json.h"
 #include "core/strings.h"
 

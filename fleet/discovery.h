@@ -13,7 +13,7 @@
 
 #include "core/error.h"
 #include "core/http.h"
-#include "fleet/targets.h"
+#include "spec/targets.h"
 
 namespace drover::fleet {
 

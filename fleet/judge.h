@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/model.h"
+#include "llm/model.h"
 #include "core/error.h"
 #include "core/json.h"
 

@@ -5,7 +5,7 @@
 #include <ctime>
 #include <set>
 
-#include "fleet/forges.h"
+#include "forge/forges.h"
 #include "fleet/runner.h"
 
 namespace drover::fleet {

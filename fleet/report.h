@@ -15,9 +15,9 @@
 #include "core/error.h"
 #include "core/http.h"
 #include "core/json.h"
-#include "fleet/forge_governor.h"
-#include "fleet/git.h"
-#include "fleet/state_store.h"
+#include "forge/forge_governor.h"
+#include "git/git.h"
+#include "store/state_store.h"
 
 namespace drover::fleet {
 

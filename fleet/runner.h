@@ -11,14 +11,14 @@
 #include <string>
 #include <vector>
 
-#include "agent/model.h"
+#include "llm/model.h"
 #include "core/error.h"
 #include "core/json.h"
-#include "fleet/gateway.h"
-#include "fleet/prices.h"
-#include "fleet/rate_governor.h"
-#include "fleet/spec.h"
-#include "fleet/targets.h"
+#include "gateway/gateway.h"
+#include "gateway/prices.h"
+#include "gateway/rate_governor.h"
+#include "spec/spec.h"
+#include "spec/targets.h"
 
 namespace drover::fleet {
 

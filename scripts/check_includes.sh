@@ -10,12 +10,18 @@ declare -A allowed=(
   [prompts]="prompts core"
   [sandbox]="sandbox core"
   [verifiers]="verifiers sandbox core"
-  [agent]="agent verifiers prompts sandbox core"
-  [fleet]="fleet agent verifiers prompts sandbox core"
-  [evals]="evals fleet agent verifiers prompts sandbox core"
-  [cli]="cli evals fleet agent verifiers prompts sandbox core"
+  [llm]="llm core"
+  [agent]="agent llm verifiers prompts sandbox core"
+  [spec]="spec agent llm verifiers prompts sandbox core"
+  [git]="git spec core"
+  [store]="store core"
+  [forge]="forge git spec store core"
+  [gateway]="gateway agent llm core"
+  [fleet]="fleet gateway forge store git spec agent llm verifiers prompts sandbox core"
+  [evals]="evals fleet gateway forge store git spec agent llm verifiers prompts sandbox core"
+  [cli]="cli evals fleet gateway forge store git spec agent llm verifiers prompts sandbox core"
 )
-modules="core prompts sandbox verifiers agent fleet evals cli tests"
+modules="core prompts sandbox verifiers llm agent spec git store forge gateway fleet evals cli tests"
 
 bad=0
 for module in "${!allowed[@]}"; do

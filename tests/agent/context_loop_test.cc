@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include "agent/agent.h"
-#include "agent/http_model_client.h"
-#include "agent/protocol.h"
+#include "llm/http_model_client.h"
+#include "llm/protocol.h"
 #include "tests/testing/model_server.h"
 #include "tests/testing/testing.h"
 

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "core/fs.h"
-#include "fleet/state_store.h"
+#include "store/state_store.h"
 #include "sandbox/process.h"
 #include "tests/e2e/e2e.h"
 

@@ -2,7 +2,7 @@
 // from a scripted model server on loopback, and the cached tokens reported per job.
 #include <gtest/gtest.h>
 
-#include "agent/protocol.h"
+#include "llm/protocol.h"
 #include "tests/e2e/e2e.h"
 #include "tests/testing/model_server.h"
 

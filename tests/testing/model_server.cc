@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "agent/protocol.h"
-#include "agent/stream.h"
+#include "llm/protocol.h"
+#include "llm/stream.h"
 #include "core/json.h"
 
 namespace drover::testing {

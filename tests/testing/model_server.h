@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/model.h"
+#include "llm/model.h"
 #include "core/http.h"
 #include "core/http_server.h"
 

@@ -1,0 +1,121 @@
+#include "llm/http_model_client.h"
+
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <utility>
+
+#include "llm/protocol.h"
+#include "llm/stream.h"
+
+namespace drover::agent {
+namespace {
+
+constexpr size_t kStreamPieceBytes = 64 * 1024;
+
+std::optional<double> ParseNumber(std::string_view text) {
+  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
+  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::chrono::milliseconds NonNegative(double ms) {
+  return std::chrono::milliseconds(ms <= 0 ? 0 : static_cast<int64_t>(std::ceil(ms)));
+}
+
+}  // namespace
+
+std::optional<std::chrono::milliseconds> RetryAfterFromHeaders(
+    const HttpHeaders& headers, std::chrono::system_clock::time_point now) {
+  if (auto it = headers.find("retry-after-ms"); it != headers.end()) {
+    if (auto ms = ParseNumber(it->second)) return NonNegative(*ms);
+  }
+  auto it = headers.find("retry-after");
+  if (it == headers.end()) return std::nullopt;
+  if (auto seconds = ParseNumber(it->second)) return NonNegative(*seconds * 1000);
+  // IMF-fixdate: "Wed, 21 Oct 2015 07:28:00 GMT".
+  std::tm tm{};
+  const char* end = ::strptime(it->second.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr) return std::nullopt;
+  auto when = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+  return delta.count() < 0 ? std::chrono::milliseconds(0) : delta;
+}
+
+Result<ModelReply> ReplyFromHttpResponse(Provider provider, const HttpResponse& response) {
+  const int status = response.status;
+  std::string what = std::string(ProviderName(provider)) + " model: HTTP " +
+                     std::to_string(status) + ": ";
+  auto retry_after = RetryAfterFromHeaders(response.headers);
+  if (auto it = response.headers.find("x-drover-error"); it != response.headers.end()) {
+    const std::string& kind = it->second;
+    ErrorCode code = ErrorCode::kProtocol;
+    if (kind == "budget_exhausted") code = ErrorCode::kBudgetExhausted;
+    if (kind == "upstream_unavailable") code = ErrorCode::kUnavailable;
+    return Fail(Error{code, what + "gateway " + kind + ": " + ErrorMessageFromBody(response.body),
+                      retry_after});
+  }
+  if (status >= 200 && status < 300) {
+    auto type = response.headers.find("content-type");
+    if (type == response.headers.end() || !type->second.starts_with("text/event-stream")) {
+      return DecodeResponse(provider, response.body);
+    }
+    // In network-sized pieces, so that the parsed events of the whole body are never held
+    // beside it at once.
+    StreamDecoder decoder(provider);
+    std::string_view body = response.body;
+    for (size_t at = 0; at < body.size(); at += kStreamPieceBytes) {
+      if (auto fed = decoder.Feed(body.substr(at, kStreamPieceBytes)); !fed) {
+        return Fail(fed.error());
+      }
+    }
+    return decoder.Finish();
+  }
+  ErrorCode code = ErrorCode::kProtocol;
+  if (status == 429) {
+    code = ErrorCode::kRateLimited;
+  } else if (status == 408 || status >= 500) {
+    code = ErrorCode::kUnavailable;
+  }
+  return Fail(Error{code, what + ErrorMessageFromBody(response.body), retry_after});
+}
+
+HttpModelClient::HttpModelClient(HttpModelClientOptions options, HttpClient& http)
+    : options_(std::move(options)), http_(http) {}
+
+Result<ModelReply> HttpModelClient::Complete(const ModelRequest& request) {
+  HttpRequest http_request;
+  http_request.method = "POST";
+  http_request.url = UpstreamUrl(options_.provider, options_.base_url);
+  http_request.unix_socket = options_.unix_socket;
+  http_request.timeout = options_.timeout;
+  http_request.max_body_bytes = options_.max_reply_bytes;
+  http_request.headers["content-type"] = "application/json";
+  switch (options_.provider) {
+    case Provider::kOpenAiChat:
+    case Provider::kOpenAiResponses:
+      if (!options_.api_key.empty()) {
+        http_request.headers["authorization"] = "Bearer " + options_.api_key;
+      }
+      break;
+    case Provider::kAnthropic:
+      if (!options_.api_key.empty()) http_request.headers["x-api-key"] = options_.api_key;
+      http_request.headers["anthropic-version"] = "2023-06-01";
+      break;
+  }
+  // Invalid UTF-8 (a binary file read by a tool) is replaced rather than thrown on.
+  ModelRequest sent = request;
+  sent.stream = options_.stream;
+  http_request.body = EncodeRequest(options_.provider, sent)
+                          .dump(-1, ' ', false, Json::error_handler_t::replace);
+  auto response = http_.Send(http_request);
+  if (!response) return Fail(response.error());
+  return ReplyFromHttpResponse(options_.provider, *response);
+}
+
+}  // namespace drover::agent
