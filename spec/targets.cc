@@ -54,11 +54,15 @@ Result<std::vector<Target>> LoadTargets(const std::filesystem::path& repos_file)
   std::error_code ec;
   std::filesystem::path base = std::filesystem::absolute(repos_file, ec).parent_path();
   if (ec) return Fail(ErrorCode::kIo, "resolving " + repos_file.string() + ": " + ec.message());
+  return ParseTargets(*text, base, repos_file.string());
+}
 
+Result<std::vector<Target>> ParseTargets(std::string_view text, const std::filesystem::path& base,
+                                         std::string_view file_name) {
   std::vector<Target> targets;
   std::map<std::string, int> line_of_location;
   std::set<std::string> names;
-  std::string_view rest = *text;
+  std::string_view rest = text;
   for (int line_number = 1; !rest.empty(); ++line_number) {
     size_t nl = rest.find('\n');
     std::string_view line = rest.substr(0, nl);
@@ -68,7 +72,7 @@ Result<std::vector<Target>> LoadTargets(const std::filesystem::path& repos_file)
 
     auto fail = [&](const std::string& message) {
       return Fail(ErrorCode::kInvalidArgument,
-                  repos_file.string() + ":" + std::to_string(line_number) + ": " + message);
+                  std::string(file_name) + ":" + std::to_string(line_number) + ": " + message);
     };
     Target target;
     target.line = line_number;

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -26,5 +27,10 @@ struct Target {
 // are ignored. Errors: those of ReadFile (kNotFound, kIo), or
 // kInvalidArgument as "<file>:<line>: <what is wrong>" for a malformed or repeated target.
 Result<std::vector<Target>> LoadTargets(const std::filesystem::path& repos_file);
+
+// The same over `text` (a repos file's content): relative paths are resolved against `base`,
+// and errors name `file_name` as they would the file.
+Result<std::vector<Target>> ParseTargets(std::string_view text, const std::filesystem::path& base,
+                                         std::string_view file_name);
 
 }  // namespace drover::fleet

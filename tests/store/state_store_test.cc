@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "store/memory_state_store.h"
 #include "tests/testing/testing.h"
 
 namespace drover::fleet {
@@ -55,13 +56,28 @@ std::string QueryText(const fs::path& db, const std::string& sql) {
   return value;
 }
 
-class StateStoreTest : public ::testing::Test {
+enum class Backend { kSqlite, kMemory };
+
+// A store with run-1 created, on one backend. The contract tests run on both; the tests of
+// what only a database file has (schema, WAL, locks, crashes) on SQLite alone.
+class StoreTestBase : public ::testing::Test {
  protected:
+  explicit StoreTestBase(Backend backend) : backend_(backend) {}
+
   void SetUp() override {
-    store_ = Open(db_);
+    store_ = Reopen();
     ASSERT_NE(store_, nullptr);
     ASSERT_OK(store_->CreateRun("run-1", "py312", "hash-a", At(1000)));
   }
+
+  // Another connection to the same state (for SQLite, the file; in memory, the shared state).
+  std::unique_ptr<StateStore> Reopen() {
+    if (backend_ == Backend::kSqlite) return Open(db_);
+    return memory_.Share();
+  }
+
+  // What error messages name as the store's location.
+  std::string Location() const { return backend_ == Backend::kSqlite ? db_.string() : "memory"; }
 
   int64_t AddJob(const std::string& repository) {
     auto id = store_->UpsertJob("run-1", repository, "https://git.example/" + repository);
@@ -69,17 +85,35 @@ class StateStoreTest : public ::testing::Test {
     return id.value_or(0);
   }
 
+  Backend backend_;
   TempDir dir_;
   fs::path db_ = dir_ / "state.db";
+  MemoryStateStore memory_;
   std::unique_ptr<StateStore> store_;
 };
 
-TEST_F(StateStoreTest, RunsAreCreatedOnceAndRefusedWithAnotherSpec) {
+class StateStoreTest : public StoreTestBase, public ::testing::WithParamInterface<Backend> {
+ protected:
+  StateStoreTest() : StoreTestBase(GetParam()) {}
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StateStoreTest,
+                         ::testing::Values(Backend::kSqlite, Backend::kMemory),
+                         [](const ::testing::TestParamInfo<Backend>& param) {
+                           return param.param == Backend::kSqlite ? "Sqlite" : "Memory";
+                         });
+
+class SqliteStateStoreTest : public StoreTestBase {
+ protected:
+  SqliteStateStoreTest() : StoreTestBase(Backend::kSqlite) {}
+};
+
+TEST_P(StateStoreTest, RunsAreCreatedOnceAndRefusedWithAnotherSpec) {
   ASSERT_OK(store_->CreateRun("run-1", "py312", "hash-a", At(2000)));  // A resume.
   auto changed = store_->CreateRun("run-1", "py312", "hash-b", At(2000));
   ASSERT_FALSE(changed.has_value());
   EXPECT_EQ(changed.error().code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(changed.error().message.find(db_.string()), std::string::npos)
+  EXPECT_NE(changed.error().message.find(Location()), std::string::npos)
       << changed.error().message;
   ASSERT_OK(store_->CreateRun("run-0", "py311", "hash-c", At(500)));
 
@@ -96,7 +130,7 @@ TEST_F(StateStoreTest, RunsAreCreatedOnceAndRefusedWithAnotherSpec) {
   EXPECT_EQ(store_->GetRun("nope").error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StateStoreTest, RunControlMovesAndCancelIsFinal) {
+TEST_P(StateStoreTest, RunControlMovesAndCancelIsFinal) {
   ASSERT_OK(store_->SetRunControl("run-1", RunControl::kPaused));
   EXPECT_EQ(store_->GetRunControl("run-1").value(), RunControl::kPaused);
   ASSERT_OK(store_->SetRunControl("run-1", RunControl::kRunning));
@@ -108,7 +142,7 @@ TEST_F(StateStoreTest, RunControlMovesAndCancelIsFinal) {
   EXPECT_EQ(store_->SetRunControl("nope", RunControl::kPaused).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StateStoreTest, UpsertJobKeepsItsIdAndState) {
+TEST_P(StateStoreTest, UpsertJobKeepsItsIdAndState) {
   int64_t id = AddJob("shop");
   ASSERT_OK(store_->AdvanceJob(id, "prepared", JobState::kRunning, "", "", At(1001)));
   auto again = store_->UpsertJob("run-1", "shop", "/moved/shop");
@@ -121,7 +155,7 @@ TEST_F(StateStoreTest, UpsertJobKeepsItsIdAndState) {
   EXPECT_EQ(store_->UpsertJob("nope", "shop", "x").error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StateStoreTest, AdvanceJobWritesTheRowAndTheStepLog) {
+TEST_P(StateStoreTest, AdvanceJobWritesTheRowAndTheStepLog) {
   int64_t id = AddJob("shop");
   auto fresh = store_->GetJob(id);
   ASSERT_OK(fresh);
@@ -170,7 +204,7 @@ TEST_F(StateStoreTest, AdvanceJobWritesTheRowAndTheStepLog) {
             ErrorCode::kInvalidArgument);
 }
 
-TEST_F(StateStoreTest, RetryPutsFailedJobsBackAndForgetsTheirModelSteps) {
+TEST_P(StateStoreTest, RetryPutsFailedJobsBackAndForgetsTheirModelSteps) {
   int64_t failed = AddJob("failed");
   int64_t published = AddJob("published");
   ASSERT_OK(store_->AdvanceJob(failed, "agent", JobState::kRunning, "", "", At(1010)));
@@ -199,7 +233,7 @@ TEST_F(StateStoreTest, RetryPutsFailedJobsBackAndForgetsTheirModelSteps) {
   EXPECT_EQ(store_->GetJob(published)->finished_at, At(1030));
 }
 
-TEST_F(StateStoreTest, StatusQueriesCountSlowestAndFailed) {
+TEST_P(StateStoreTest, StatusQueriesCountSlowestAndFailed) {
   int64_t a = AddJob("a");
   int64_t b = AddJob("b");
   int64_t c = AddJob("c");
@@ -240,7 +274,7 @@ TEST_F(StateStoreTest, StatusQueriesCountSlowestAndFailed) {
   EXPECT_EQ(store_->ListJobs("run-1", std::nullopt)->size(), 5u);
 }
 
-TEST_F(StateStoreTest, ResumeListsUnfinishedJobsAndMarksTheInterrupted) {
+TEST_P(StateStoreTest, ResumeListsUnfinishedJobsAndMarksTheInterrupted) {
   int64_t done = AddJob("done");
   int64_t mid = AddJob("mid");
   int64_t queued = AddJob("queued");
@@ -275,7 +309,7 @@ TEST_F(StateStoreTest, ResumeListsUnfinishedJobsAndMarksTheInterrupted) {
   EXPECT_EQ(store_->GetJob(mid)->state, JobState::kInterrupted);
 }
 
-TEST_F(StateStoreTest, AttemptsAreRecordedAndRestarted) {
+TEST_P(StateStoreTest, AttemptsAreRecordedAndRestarted) {
   int64_t id = AddJob("shop");
   ASSERT_OK(store_->BeginAttempt(id, 1, At(100)));
   ASSERT_OK(store_->FinishAttempt(id, 1, "final check failed", At(160)));
@@ -291,7 +325,7 @@ TEST_F(StateStoreTest, AttemptsAreRecordedAndRestarted) {
   EXPECT_EQ(store_->FinishAttempt(id, 7, "x", At(1)).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StateStoreTest, ModelStepsAreFoundAgainAndKeepTheFirstResponse) {
+TEST_P(StateStoreTest, ModelStepsAreFoundAgainAndKeepTheFirstResponse) {
   int64_t id = AddJob("shop");
   auto missing = store_->FindModelStep(id, 1, "sha256:aa");
   ASSERT_OK(missing);
@@ -306,13 +340,13 @@ TEST_F(StateStoreTest, ModelStepsAreFoundAgainAndKeepTheFirstResponse) {
 
   // Survives reopening, as after a crash.
   store_.reset();
-  store_ = Open(db_);
+  store_ = Reopen();
   ASSERT_NE(store_, nullptr);
   EXPECT_EQ(store_->FindModelStep(id, 1, "sha256:aa")->value_or(""), R"({"text":"first"})");
   EXPECT_EQ(store_->RecordModelStep(id + 9, 1, "k", "{}").error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StateStoreTest, PublicationIsClaimedOnceThenRecorded) {
+TEST_P(StateStoreTest, PublicationIsClaimedOnceThenRecorded) {
   int64_t id = AddJob("shop");
   auto first = store_->ClaimPublication(id, "drover/py312");
   ASSERT_OK(first);
@@ -331,7 +365,7 @@ TEST_F(StateStoreTest, PublicationIsClaimedOnceThenRecorded) {
   EXPECT_EQ(store_->RecordPublication(other, "u", 1).error().code, ErrorCode::kInvalidArgument);
 }
 
-TEST_F(StateStoreTest, PullRequestStatesKeepTheirTransitions) {
+TEST_P(StateStoreTest, PullRequestStatesKeepTheirTransitions) {
   int64_t shop = AddJob("shop");
   int64_t cart = AddJob("cart");
   PullRequestRecord pr;
@@ -381,7 +415,7 @@ TEST_F(StateStoreTest, PullRequestStatesKeepTheirTransitions) {
   EXPECT_EQ(store_->RecordPullRequest(pr).error().code, ErrorCode::kNotFound);
 }
 
-TEST_F(StateStoreTest, SchemaIsVersionedAndAnExistingDatabaseReopens) {
+TEST_F(SqliteStateStoreTest, SchemaIsVersionedAndAnExistingDatabaseReopens) {
   int64_t id = AddJob("shop");
   ASSERT_OK(store_->AdvanceJob(id, "prepared", JobState::kRunning, "", "", At(10)));
   store_.reset();
@@ -408,15 +442,15 @@ TEST_F(StateStoreTest, SchemaIsVersionedAndAnExistingDatabaseReopens) {
   EXPECT_NE(newer.error().message.find(db_.string()), std::string::npos);
 }
 
-TEST_F(StateStoreTest, OpenFailureNamesThePath) {
+TEST_F(SqliteStateStoreTest, OpenFailureNamesThePath) {
   auto bad = OpenSqliteStateStore(dir_ / "missing-dir" / "state.db");
   ASSERT_FALSE(bad.has_value());
   EXPECT_EQ(bad.error().code, ErrorCode::kIo);
   EXPECT_NE(bad.error().message.find("missing-dir"), std::string::npos) << bad.error().message;
 }
 
-TEST_F(StateStoreTest, ControlSetByOneConnectionIsSeenByAnother) {
-  auto other = Open(db_);  // Like `drover pause` in another process.
+TEST_P(StateStoreTest, ControlSetByOneConnectionIsSeenByAnother) {
+  auto other = Reopen();  // Like `drover pause` in another process.
   ASSERT_NE(other, nullptr);
   EXPECT_EQ(store_->GetRunControl("run-1").value(), RunControl::kRunning);
   ASSERT_OK(other->SetRunControl("run-1", RunControl::kPaused));
@@ -429,7 +463,7 @@ TEST_F(StateStoreTest, ControlSetByOneConnectionIsSeenByAnother) {
 }
 
 // Another process holding the write lock makes a step wait, not fail.
-TEST_F(StateStoreTest, WaitsForAnotherWriterInsteadOfFailing) {
+TEST_F(SqliteStateStoreTest, WaitsForAnotherWriterInsteadOfFailing) {
   int64_t id = AddJob("shop");
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &raw), SQLITE_OK);
@@ -449,8 +483,9 @@ TEST_F(StateStoreTest, WaitsForAnotherWriterInsteadOfFailing) {
 }
 
 // Eight threads write at once, half through the shared store and half through stores of
-// their own (contending on the file lock like processes do); none may see SQLITE_BUSY.
-TEST_F(StateStoreTest, ConcurrentWritersFromEightThreads) {
+// their own (for SQLite contending on the file lock like processes do); none may see
+// SQLITE_BUSY.
+TEST_P(StateStoreTest, ConcurrentWritersFromEightThreads) {
   constexpr int kThreads = 8;
   constexpr int kSteps = 40;
   std::vector<int64_t> ids;
@@ -462,13 +497,12 @@ TEST_F(StateStoreTest, ConcurrentWritersFromEightThreads) {
     threads.emplace_back([&, t] {
       std::unique_ptr<StateStore> own;
       if (t % 2 == 1) {
-        auto opened = OpenSqliteStateStore(db_);
-        if (!opened) {
-          errors[static_cast<size_t>(t)] = opened.error().ToString();
+        own = Reopen();
+        if (!own) {
+          errors[static_cast<size_t>(t)] = "could not open a second store";
           ++failures;
           return;
         }
-        own = std::move(*opened);
       }
       StateStore& store = own ? *own : *store_;
       for (int i = 0; i < kSteps; ++i) {
@@ -531,7 +565,7 @@ std::vector<int32_t> ReadAllNumbers(int fd) {
   return numbers;
 }
 
-TEST_F(StateStoreTest, CrashSafetyUnderSigkill) {
+TEST_F(SqliteStateStoreTest, CrashSafetyUnderSigkill) {
   store_.reset();  // The child must not share a connection with its parent.
   std::random_device seed_source;
   unsigned seed = seed_source();
@@ -604,7 +638,7 @@ TEST_F(StateStoreTest, CrashSafetyUnderSigkill) {
   EXPECT_GT(total_committed, 0u);
 }
 
-TEST_F(StateStoreTest, PublicationClaimSurvivesACrash) {
+TEST_F(SqliteStateStoreTest, PublicationClaimSurvivesACrash) {
   int64_t id = AddJob("shop");
   store_.reset();
   int fds[2];
