@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "fleet/discovery.h"
+#include "fleet/run_deps.h"
 #include "fleet/runner.h"
 #include "store/state_store.h"
 #include "prompts/prompts.h"
@@ -152,8 +153,16 @@ int RunCommand(const fleet::RunOptions& base, const std::string& model_text,
     }
     options.cost_price = *price;
   }
+  // The run's collaborators: the real ones (the state store in the state directory, libcurl,
+  // local processes, the system clock, libgit2 and the spec's forge).
+  auto deps = fleet::ProductionRunDeps::Open(options.state_dir);
+  if (!deps) {
+    std::fprintf(stderr, "drover: %s\n", mask.Redact(deps.error().message).c_str());
+    return ToInt(deps.error().code == ErrorCode::kInvalidArgument ? ExitCode::kInvalidInput
+                                                                  : ExitCode::kEnvironment);
+  }
   ProgressObserver observer(stderr, ::isatty(STDERR_FILENO) == 1, flags.json);
-  auto report = fleet::RunMigration(options, observer);
+  auto report = fleet::RunMigration(options, deps->deps(), observer);
   observer.Finish();
   if (!report) {
     std::fprintf(stderr, "drover: %s\n", mask.Redact(report.error().message).c_str());

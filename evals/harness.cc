@@ -14,7 +14,9 @@
 
 #include "core/fs.h"
 #include "core/json.h"
+#include "fleet/run_deps.h"
 #include "spec/spec.h"
+#include "spec/targets.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"
@@ -269,20 +271,22 @@ class TaskRun {
     return repo;
   }
 
-  Result<fleet::RunOptions> Options(const fs::path& repo) {
+  // The run's options, and its spec (the task's, with the task's limits) and one target, the
+  // scratch repository, handed to the runner as they are: no files are written for it.
+  Result<fleet::RunOptions> Options(const fs::path& repo, fleet::RunInput& input) {
     fleet::RunOptions run;
     auto text = ReadFile(task_.migration);
     if (!text) return Fail(text.error());
     auto migration =
         OverrideLimits(*text, task_.migration.string(), task_.max_turns, task_.max_attempts);
     if (!migration) return Fail(migration.error());
-    run.migration_file = dir_ / "migration.md";
-    run.repos_file = dir_ / "repos.txt";
-    if (auto wrote = WriteFileAtomic(run.migration_file, *migration); !wrote)
-      return Fail(wrote.error());
-    if (auto wrote = WriteFileAtomic(run.repos_file, repo.string() + "\n"); !wrote) {
-      return Fail(wrote.error());
-    }
+    auto spec = fleet::ParseMigrationSpec(*migration, task_.migration.string());
+    if (!spec) return Fail(spec.error());
+    auto targets = fleet::ParseTargets(repo.string() + "\n", dir_, "the eval's target");
+    if (!targets) return Fail(targets.error());
+    input.spec = std::move(*spec);
+    input.spec_text = std::move(*migration);
+    input.targets = std::move(*targets);
     run.state_dir = dir_ / "state";
     run.run_id = "eval";
     run.agents = 1;
@@ -319,10 +323,13 @@ class TaskRun {
     fs::remove_all(dir_, ec);
     auto repo = PrepareRepository();
     if (!repo) return Fail(repo.error());
-    auto run = Options(*repo);
+    fleet::RunInput input;
+    auto run = Options(*repo, input);
     if (!run) return Fail(run.error());
+    auto deps = fleet::ProductionRunDeps::Open(run->state_dir);
+    if (!deps) return Fail(deps.error());
     fleet::RunObserver quiet;
-    auto report = fleet::RunMigration(*run, quiet);
+    auto report = fleet::RunMigration(*run, input, deps->deps(), quiet);
     if (!report) return Fail(report.error());
     if (report->jobs.size() != 1) return Fail(ErrorCode::kInternal, "expected one job");
     const fleet::JobReport& job = report->jobs.front();
@@ -339,7 +346,7 @@ class TaskRun {
       }
     }
     switch (job.status) {
-      case fleet::JobStatus::kPublished: return ScorePublished(*repo, run->migration_file);
+      case fleet::JobStatus::kPublished: return ScorePublished(*repo, input.spec);
       case fleet::JobStatus::kNotApplicable: Score("not_applicable", job.reason); return {};
       case fleet::JobStatus::kSkipped: Score("infrastructure", "skipped: " + job.reason); return {};
       case fleet::JobStatus::kFailed:
@@ -350,10 +357,8 @@ class TaskRun {
   }
 
   // The published branch, checked out in the target, with checks/ copied over it.
-  Status ScorePublished(const fs::path& repo, const fs::path& migration) {
-    auto spec = fleet::LoadMigrationSpec(migration);
-    if (!spec) return Fail(spec.error());
-    if (auto checked_out = machine_.Git(repo, {"checkout", "-q", "-f", spec->pr.branch});
+  Status ScorePublished(const fs::path& repo, const fleet::MigrationSpec& spec) {
+    if (auto checked_out = machine_.Git(repo, {"checkout", "-q", "-f", spec.pr.branch});
         !checked_out) {
       return checked_out;
     }

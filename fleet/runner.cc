@@ -19,6 +19,7 @@
 #include "llm/http_model_client.h"
 #include "llm/protocol.h"
 #include "agent/task.h"
+#include "core/clock.h"
 #include "core/http.h"
 #include "core/fs.h"
 #include "core/log.h"
@@ -116,17 +117,13 @@ auto WithInfrastructureRetries(std::string_view what, Fn&& fn) -> decltype(fn())
 using SteadyClock = std::chrono::steady_clock;
 
 // "20261123T074501Z": sorts by time and is safe in a path.
-std::string UtcStamp() {
-  std::time_t now = std::time(nullptr);
+std::string UtcStamp(std::chrono::system_clock::time_point at) {
+  std::time_t now = std::chrono::system_clock::to_time_t(at);
   std::tm tm{};
   ::gmtime_r(&now, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
-}
-
-double SecondsSince(SteadyClock::time_point start) {
-  return std::chrono::duration<double>(SteadyClock::now() - start).count();
 }
 
 // Everything shared by the jobs of one run.
@@ -138,6 +135,7 @@ struct RunContext {
   Forge& forge;
   Gateway& gateway;
   sandbox::ProcessRunner& processes;
+  Clock& clock;
   std::filesystem::path run_dir;
   std::filesystem::path socket_dir;  // Short path: Unix socket names are limited to 107 bytes.
   // Set unless --sandbox=none: what every sandbox of the run shares (toolchains, limits,
@@ -250,7 +248,7 @@ class Job {
   }
 
   JobReport Run() {
-    auto started = SteadyClock::now();
+    auto started = run_.clock.MonotonicNow();
     // A job that runs is not finished: whatever an interrupted run left of it goes, but for
     // the forge's record of a PR it may have opened (LocalForge finds it there and updates it).
     // That record is never moved or rewritten here: a kill at any moment must leave it.
@@ -260,7 +258,7 @@ class Job {
     } else {
       Execute();
     }
-    report_.seconds = SecondsSince(started);
+    report_.seconds = std::chrono::duration<double>(run_.clock.MonotonicNow() - started).count();
     if (worktree_ && !run_.options.keep_workspaces) (void)run_.git.RemoveWorktree(*worktree_);
     // The job's build caches serve its own runs only: they go with it.
     if (!run_.options.keep_workspaces) (void)RemoveAll(report_.job_dir / "cache");
@@ -1182,7 +1180,7 @@ class Job {
     record.head_commit = commit;
     record.url = pr.url;
     record.number = number;
-    record.updated_at = std::chrono::system_clock::now();
+    record.updated_at = run_.clock.Now();
     if (auto recorded = run_.store->RecordPullRequest(record); !recorded) {
       spdlog::error("{}: state store: {}", target_.name, recorded.error().message);
     }
@@ -1373,7 +1371,12 @@ class Scheduler {
  public:
   Scheduler(RunContext& run, RunReport& report, const std::vector<Target>& targets,
             const std::vector<int64_t>& job_ids, const std::vector<bool>& finished)
-      : run_(run), report_(report), targets_(targets), job_ids_(job_ids), finished_(finished) {
+      : run_(run),
+        report_(report),
+        targets_(targets),
+        job_ids_(job_ids),
+        finished_(finished),
+        started_(run.clock.MonotonicNow()) {
     progress_.targets = targets.size();
     progress_.agent_slots = std::max(1, run.options.agents);
     progress_.build_slots = run.build_slots->capacity();
@@ -1489,7 +1492,7 @@ class Scheduler {
     // pause and cancel come from another process through the store.
     auto control = store.GetRunControl(report_.run_id);
     while (control && *control == RunControl::kPaused) {
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      run_.clock.SleepFor(std::chrono::seconds(1));
       control = store.GetRunControl(report_.run_id);
     }
     if (std::string spent = BudgetSpent(); !spent.empty()) {
@@ -1500,7 +1503,7 @@ class Scheduler {
       skipped.status = JobStatus::kSkipped;
       skipped.reason = spent;
       (void)store.AdvanceJob(job_ids_[i], "not started", JobState::kSkipped, skipped.reason,
-                             skipped.ToJson().dump(), std::chrono::system_clock::now());
+                             skipped.ToJson().dump(), run_.clock.Now());
       return;
     }
     if (control && *control == RunControl::kCancelled) {
@@ -1527,8 +1530,8 @@ class Scheduler {
     if (limit == 0 || run_.options.keep_workspaces) return;
     {
       std::lock_guard lock(mutex_);
-      if (!now && SecondsSince(last_eviction_) < 10) return;
-      last_eviction_ = SteadyClock::now();
+      if (!now && Since(last_eviction_) < 10) return;
+      last_eviction_ = run_.clock.MonotonicNow();
     }
     auto freed = run_.git.EvictMirrors(limit, [this] {
       std::lock_guard lock(run_.mirrors_mutex);
@@ -1563,9 +1566,13 @@ class Scheduler {
       now.builds_in_flight = run_.build_slots->in_use();
       JobUsage usage = run_.gateway.TotalUsage();
       now.tokens = usage.input_tokens + usage.output_tokens;
-      now.elapsed_seconds = SecondsSince(started_);
+      now.elapsed_seconds = Since(started_);
       run_.observer.OnProgress(now);
     }
+  }
+
+  double Since(SteadyClock::time_point start) const {
+    return std::chrono::duration<double>(run_.clock.MonotonicNow() - start).count();
   }
 
   RunContext& run_;
@@ -1573,7 +1580,7 @@ class Scheduler {
   const std::vector<Target>& targets_;
   const std::vector<int64_t>& job_ids_;
   const std::vector<bool>& finished_;
-  SteadyClock::time_point started_ = SteadyClock::now();
+  SteadyClock::time_point started_;
   std::mutex mutex_;  // Guards report_.jobs, progress_ and last_eviction_.
   SteadyClock::time_point last_eviction_{};
   RunProgress progress_;
@@ -1906,15 +1913,36 @@ std::optional<std::string> FindRunToContinue(StateStore& store, const std::strin
   return std::nullopt;
 }
 
-Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer) {
-  auto started = SteadyClock::now();
+std::string SpecHash(std::string_view spec_text) {
+  return std::to_string(std::hash<std::string_view>{}(spec_text));
+}
+
+Result<RunReport> RunMigration(const RunOptions& options, const RunDeps& deps,
+                               RunObserver& observer) {
+  RunInput input;
   auto spec = LoadMigrationSpec(options.migration_file);
   if (!spec) return Fail(spec.error());
+  input.spec = std::move(*spec);
   auto targets = LoadTargets(options.repos_file);
   if (!targets) return Fail(targets.error());
   if (targets->empty()) {
     return Fail(ErrorCode::kInvalidArgument,
                 options.repos_file.string() + ": no targets (one git URL or path per line)");
+  }
+  input.targets = std::move(*targets);
+  auto spec_text = ReadFile(options.migration_file);
+  input.spec_text = spec_text ? std::move(*spec_text) : "";
+  return RunMigration(options, input, deps, observer);
+}
+
+Result<RunReport> RunMigration(const RunOptions& options, const RunInput& input,
+                               const RunDeps& deps, RunObserver& observer) {
+  Clock& clock = deps.clock;
+  auto started = clock.MonotonicNow();
+  const MigrationSpec* spec = &input.spec;
+  const std::vector<Target>* targets = &input.targets;
+  if (targets->empty()) {
+    return Fail(ErrorCode::kInvalidArgument, "no targets (one git URL or path per line)");
   }
 
   auto forge_setup =
@@ -1925,23 +1953,21 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   // their result and are not run again. Without an id, the run is the unfinished one of this
   // spec and these targets, if there is one.
   if (auto made = CreateDirectories(options.state_dir); !made) return Fail(made.error());
-  auto store = OpenSqliteStateStore(options.state_dir / "state.db");
-  if (!store) return Fail(store.error());
-  auto spec_text = ReadFile(options.migration_file);
-  std::string spec_hash = std::to_string(std::hash<std::string>{}(spec_text ? *spec_text : ""));
+  StateStore& store = deps.store;
+  std::string spec_hash = SpecHash(input.spec_text);
   std::filesystem::path runs_dir = std::filesystem::absolute(options.state_dir / "runs");
   RunLock run_lock;
   RunReport report;
   report.migration_id = spec->id;
   report.run_id = options.run_id;
   if (report.run_id.empty() && !options.fresh) {
-    if (auto found = FindRunToContinue(**store, spec->id, spec_hash, *targets, runs_dir,
+    if (auto found = FindRunToContinue(store, spec->id, spec_hash, *targets, runs_dir,
                                        run_lock)) {
       report.run_id = *found;
       report.continued = true;
     }
   }
-  if (report.run_id.empty()) report.run_id = spec->id + "-" + UtcStamp();
+  if (report.run_id.empty()) report.run_id = spec->id + "-" + UtcStamp(clock.Now());
   report.run_dir = runs_dir / report.run_id;
   if (!report.continued && !run_lock.TryAcquire(report.run_dir)) {
     return Fail(ErrorCode::kUnavailable,
@@ -1960,10 +1986,18 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   }
   std::filesystem::path socket_dir = socket_template;
 
-  GitRepos git(options.state_dir / "mirrors", GitCredentialsFor(*forge_setup));
-  auto http = MakeCurlHttpClient();
-  ForgeGovernor forge_governor;
-  auto forge = MakeForge(*forge_setup, git, *http, forge_governor);
+  std::unique_ptr<GitRepos> git =
+      deps.make_git ? deps.make_git(options.state_dir / "mirrors", GitCredentialsFor(*forge_setup))
+                    : std::make_unique<GitRepos>(options.state_dir / "mirrors",
+                                                 GitCredentialsFor(*forge_setup));
+  // The governors wait on the run's clock, so that a test's clock moves them too.
+  ForgeGovernor forge_governor(
+      ForgeGovernorOptions{},
+      GovernorClock{[&clock] { return clock.MonotonicNow(); }, [&clock] { return clock.Now(); },
+                    [&clock](std::chrono::milliseconds wait) { clock.SleepFor(wait); }});
+  std::unique_ptr<Forge> forge =
+      deps.make_forge ? deps.make_forge(*forge_setup, *git, deps.http, forge_governor)
+                      : MakeForge(*forge_setup, *git, deps.http, forge_governor);
   // The run's credentials, masked from here on in every log line, file and record.
   std::vector<std::string> secrets = SecretsFromEnvironment(options.parent_env);
   for (const auto& upstream : options.model.upstreams) secrets.push_back(upstream.api_key);
@@ -1974,8 +2008,10 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.upstreams = options.model.upstreams;
   gateway_options.secrets = secrets;
   gateway_options.record_dir = options.record_dir;
-  gateway_options.http = http.get();
-  RateGovernor governor(options.model_limits);
+  gateway_options.http = &deps.http;
+  RateGovernor governor(
+      options.model_limits, [&clock] { return clock.MonotonicNow(); },
+      [&clock](std::chrono::milliseconds wait) { clock.SleepFor(wait); });
   gateway_options.governor = &governor;
   SlotPool agent_slots(std::max(1, options.agents));
   SlotPool build_slots(options.builds > 0
@@ -1987,9 +2023,8 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   gateway_options.run_max_cost_usd = options.max_run_cost_usd;
   gateway_options.run_price = options.cost_price;
   Gateway gateway(gateway_options);
-  auto processes = sandbox::MakeLocalProcessRunner();
-  RunContext context{options, *spec,  observer,   git,    *forge,
-                     gateway, *processes, report.run_dir, socket_dir};
+  RunContext context{options, *spec,          observer, *git,           *forge,
+                     gateway, deps.processes, clock,    report.run_dir, socket_dir};
   context.forge_setup = &*forge_setup;
   context.redactor = redactor;
   std::unique_ptr<sandbox::EgressProxy> proxy;
@@ -2016,24 +2051,23 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
 
   observer.OnRunStarted(report, targets->size());
   report.jobs.resize(targets->size());
-  context.store = store->get();
-  if (auto created = (*store)->CreateRun(report.run_id, spec->id, spec_hash,
-                                         std::chrono::system_clock::now());
+  context.store = &store;
+  if (auto created = store.CreateRun(report.run_id, spec->id, spec_hash, clock.Now());
       !created) {
     (void)RemoveAll(socket_dir);
     return Fail(WithContext(created.error(), "run " + report.run_id));
   }
-  (void)(*store)->MarkInterrupted(report.run_id, std::chrono::system_clock::now());
+  (void)store.MarkInterrupted(report.run_id, clock.Now());
   std::vector<int64_t> job_ids(targets->size(), 0);
   std::vector<bool> finished(targets->size(), false);
   for (size_t i = 0; i < targets->size(); ++i) {
-    auto id = (*store)->UpsertJob(report.run_id, (*targets)[i].name, (*targets)[i].location);
+    auto id = store.UpsertJob(report.run_id, (*targets)[i].name, (*targets)[i].location);
     if (!id) {
       (void)RemoveAll(socket_dir);
       return Fail(id.error());
     }
     job_ids[i] = *id;
-    auto record = (*store)->GetJob(*id);
+    auto record = store.GetJob(*id);
     if (record && IsTerminal(record->state)) {
       auto json = ParseJson(record->details_json, "state store");
       auto previous = json ? JobReportFromJson(*json) : std::nullopt;
@@ -2048,7 +2082,7 @@ Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer)
   scheduler.Run();
 
   (void)RemoveAll(socket_dir);
-  report.seconds = SecondsSince(started);
+  report.seconds = std::chrono::duration<double>(clock.MonotonicNow() - started).count();
   if (auto wrote = WriteRunSummary(report); !wrote) return Fail(wrote.error());
   return report;
 }

@@ -17,6 +17,7 @@
 #include "gateway/gateway.h"
 #include "gateway/prices.h"
 #include "gateway/rate_governor.h"
+#include "fleet/run_deps.h"
 #include "spec/spec.h"
 #include "spec/targets.h"
 
@@ -121,6 +122,7 @@ enum class SandboxMode {
 };
 
 struct RunOptions {
+  // Read by the RunMigration that loads its input from files; the other is given it parsed.
   std::filesystem::path migration_file;
   std::filesystem::path repos_file;
   std::filesystem::path state_dir;  // Mirrors in state_dir/mirrors, runs in state_dir/runs.
@@ -194,12 +196,30 @@ class RunObserver {
   virtual void OnRunPaused(const std::string& /*why*/) {}
 };
 
-// Loads the spec and targets (errors: kInvalidArgument naming file, line and field; nothing
-// runs), resolves the forge (kInvalidArgument when its token is not set), probes the sandbox
-// (kPermissionDenied saying why, when it cannot isolate and the mode is kRequired), then runs every
-// job. A job's failure is a JobReport, never an error of the run. Errors: bad input, or a run
-// directory that cannot be created.
-Result<RunReport> RunMigration(const RunOptions& options, RunObserver& observer);
+// What a run works on, parsed: the spec, its text (a run is found again by the hash of this
+// text over the same targets) and the targets.
+struct RunInput {
+  MigrationSpec spec;
+  std::string spec_text;
+  std::vector<Target> targets;
+};
+
+// What identifies a spec's text in the state store (RunRecord::spec_hash): a run goes on with
+// the unfinished run of the same hash over the same targets.
+std::string SpecHash(std::string_view spec_text);
+
+// Resolves the forge (kInvalidArgument when its token is not set), probes the sandbox
+// (kPermissionDenied saying why, when it cannot isolate and the mode is kRequired), then runs
+// every target of `input` with `deps`. A job's failure is a JobReport, never an error of the
+// run. Errors: no targets (kInvalidArgument), or a run directory that cannot be created.
+// options.migration_file and options.repos_file are not read.
+Result<RunReport> RunMigration(const RunOptions& options, const RunInput& input,
+                               const RunDeps& deps, RunObserver& observer);
+
+// Loads the spec and targets from options.migration_file and options.repos_file (errors:
+// kInvalidArgument naming file, line and field; nothing runs), then runs them as above.
+Result<RunReport> RunMigration(const RunOptions& options, const RunDeps& deps,
+                               RunObserver& observer);
 
 // Writes run_dir/summary.json and run_dir/summary.md.
 Status WriteRunSummary(const RunReport& report);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "fleet/run_deps.h"
 #include "sandbox/process.h"
 #include "tests/testing/testing.h"
 
@@ -45,7 +46,9 @@ TEST(Runner, RefusesToRunAgentsWithoutASandbox) {
   TempDir dir;
   RunOptions options = OptionsWithoutSandbox(dir);
   CountingObserver observer;
-  auto report = RunMigration(options, observer);
+  auto deps = ProductionRunDeps::Open(options.state_dir);
+  ASSERT_OK(deps);
+  auto report = RunMigration(options, deps->deps(), observer);
   ASSERT_FALSE(report.has_value());
   EXPECT_EQ(report.error().code, ErrorCode::kPermissionDenied);
   EXPECT_NE(report.error().message.find("Operation not permitted"), std::string::npos)
@@ -60,7 +63,9 @@ TEST(Runner, SandboxNoneRunsAndRecordsIt) {
   RunOptions options = OptionsWithoutSandbox(dir);
   options.sandbox = SandboxMode::kNone;
   CountingObserver observer;
-  auto report = RunMigration(options, observer);
+  auto deps = ProductionRunDeps::Open(options.state_dir);
+  ASSERT_OK(deps);
+  auto report = RunMigration(options, deps->deps(), observer);
   ASSERT_OK(report);
   EXPECT_EQ(report->isolation, "none (--sandbox=none)");
   ASSERT_EQ(report->jobs.size(), 1u);
