@@ -18,6 +18,7 @@
 
 #include "llm/http_model_client.h"
 #include "llm/protocol.h"
+#include "llm/provider.h"
 #include "agent/task.h"
 #include "core/clock.h"
 #include "core/http.h"
@@ -1737,7 +1738,7 @@ Result<UpstreamConfig> ParseUpstream(std::string_view entry,
   UpstreamConfig upstream;
   upstream.provider = *provider;
   upstream.model = std::string(entry.substr(colon + 1));
-  std::string prefix = *provider == agent::Provider::kAnthropic ? "ANTHROPIC" : "OPENAI";
+  const std::string prefix(agent::TraitsOf(*provider).env_prefix);
   upstream.api_key = ReadCredential(env, prefix + "_API_KEY");
   upstream.base_url = get(prefix + "_BASE_URL");
   if (upstream.base_url.empty()) upstream.base_url = agent::DefaultBaseUrl(*provider);

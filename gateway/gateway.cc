@@ -12,6 +12,7 @@
 #include "agent/context.h"
 #include "llm/http_model_client.h"
 #include "llm/protocol.h"
+#include "llm/provider.h"
 #include "llm/stream.h"
 #include "core/fs.h"
 #include "core/http_server.h"
@@ -160,14 +161,7 @@ Json UpstreamRequestBody(const UpstreamConfig& upstream, const agent::ModelReque
     sent.max_output_tokens = agent::ModelRequest{}.max_output_tokens;
   }
   Json body = agent::EncodeRequest(upstream.provider, sent);
-  switch (upstream.provider) {
-    case agent::Provider::kOpenAiChat:
-      body["n"] = 1;
-      body["store"] = false;
-      break;
-    case agent::Provider::kOpenAiResponses: body["store"] = false; break;
-    case agent::Provider::kAnthropic: break;
-  }
+  agent::AddStatelessFields(upstream.provider, body);
   return body;
 }
 
@@ -532,19 +526,17 @@ HttpResponse Gateway::Handle(Job& job, const HttpRequest& http_request) {
   if (path == "/drover/capacity-wait") {
     return JsonResponse(Dump({{"waited_ms", job.Waited().count()}}));
   }
-  agent::Provider provider = agent::Provider::kOpenAiChat;
-  if (path == agent::RequestPath(agent::Provider::kOpenAiChat) || path == "/chat/completions") {
-    provider = agent::Provider::kOpenAiChat;
-  } else if (path == agent::RequestPath(agent::Provider::kOpenAiResponses) ||
-             path == "/responses") {
-    provider = agent::Provider::kOpenAiResponses;
-  } else if (path == agent::RequestPath(agent::Provider::kAnthropic)) {
-    provider = agent::Provider::kAnthropic;
-  } else {
-    return GatewayError(404, "not_found",
-                        "no model endpoint at " + path + " (use /v1/chat/completions, "
-                        "/v1/responses or /v1/messages)");
+  const agent::ProviderTraits* served = agent::ProviderForPath(path);
+  if (served == nullptr) {
+    std::string paths;
+    const auto rows = agent::AllProviderTraits();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      paths += i == 0 ? "" : (i + 1 == rows.size() ? " or " : ", ");
+      paths += rows[i].request_path;
+    }
+    return GatewayError(404, "not_found", "no model endpoint at " + path + " (use " + paths + ")");
   }
+  const agent::Provider provider = served->provider;
   if (http_request.method != "POST") {
     return GatewayError(405, "method_not_allowed", "model endpoints take POST");
   }
@@ -755,16 +747,7 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
   out.method = "POST";
   out.url = agent::UpstreamUrl(upstream.provider, upstream.base_url);
   out.headers["content-type"] = "application/json";
-  switch (upstream.provider) {
-    case agent::Provider::kOpenAiChat:
-    case agent::Provider::kOpenAiResponses:
-      if (!upstream.api_key.empty()) out.headers["authorization"] = "Bearer " + upstream.api_key;
-      break;
-    case agent::Provider::kAnthropic:
-      if (!upstream.api_key.empty()) out.headers["x-api-key"] = upstream.api_key;
-      out.headers["anthropic-version"] = "2023-06-01";
-      break;
-  }
+  agent::AddCredentialHeaders(upstream.provider, upstream.api_key, out.headers);
   // Always rebuilt from the decoded request (deterministically, so the prompt prefix stays
   // byte-stable across turns): the agent's own fields never reach the upstream.
   const bool stream = options_.stream_upstream;

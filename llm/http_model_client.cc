@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "llm/protocol.h"
+#include "llm/provider.h"
 #include "llm/stream.h"
 
 namespace drover::agent {
@@ -96,18 +97,7 @@ Result<ModelReply> HttpModelClient::Complete(const ModelRequest& request) {
   http_request.timeout = options_.timeout;
   http_request.max_body_bytes = options_.max_reply_bytes;
   http_request.headers["content-type"] = "application/json";
-  switch (options_.provider) {
-    case Provider::kOpenAiChat:
-    case Provider::kOpenAiResponses:
-      if (!options_.api_key.empty()) {
-        http_request.headers["authorization"] = "Bearer " + options_.api_key;
-      }
-      break;
-    case Provider::kAnthropic:
-      if (!options_.api_key.empty()) http_request.headers["x-api-key"] = options_.api_key;
-      http_request.headers["anthropic-version"] = "2023-06-01";
-      break;
-  }
+  AddCredentialHeaders(options_.provider, options_.api_key, http_request.headers);
   // Invalid UTF-8 (a binary file read by a tool) is replaced rather than thrown on.
   ModelRequest sent = request;
   sent.stream = options_.stream;

@@ -70,9 +70,10 @@ class ModelClient {
   virtual Result<ModelReply> Complete(const ModelRequest& request) = 0;
 };
 
+// Each has one row in the provider traits table (provider.h), in this order.
 enum class Provider { kOpenAiChat, kOpenAiResponses, kAnthropic };
 
-// "openai" (Chat Completions) / "openai-responses" / "anthropic".
+// "openai" (Chat Completions) / "openai-responses" / "anthropic": the table's names.
 std::string_view ProviderName(Provider provider);
 // Parses a ProviderName; kInvalidArgument otherwise.
 Result<Provider> ParseProvider(std::string_view name);

@@ -1,8 +1,9 @@
 // Codecs between the neutral model types (model.h) and the provider wire formats: OpenAI Chat
 // Completions, the OpenAI Responses API and Anthropic Messages, for requests and replies in
-// both directions. Thread-safe: pure functions. Encoders are deterministic (keys in a fixed
-// order, no per-call fields), so a conversation that grows keeps a byte-identical prefix for
-// the providers' prompt caches.
+// both directions, keyed by Provider through the traits table (provider.h); each protocol's
+// codec is its own file. Thread-safe: pure functions. Encoders are deterministic (keys in a
+// fixed order, no per-call fields), so a conversation that grows keeps a byte-identical prefix
+// for the providers' prompt caches.
 //
 // Usage convention: Usage.input_tokens counts every prompt token, cached ones included, and
 // cached_input_tokens is the cached part (OpenAI's prompt_tokens semantics; the Responses API's

@@ -1,16 +1,17 @@
 // Streamed model replies: a decoder that assembles a ModelReply from a provider's server-sent
 // events (OpenAI Chat Completions chunks, Responses API events, Anthropic Messages events),
-// and an encoder that renders a ModelReply as such a stream.
+// and an encoder that renders a ModelReply as such a stream. The events of each protocol are
+// read and written in its codec file (provider.h); this is the part they share.
 // Thread-compatible: one decoder per stream; EncodeStream is pure.
 #pragma once
 
-#include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "llm/model.h"
+#include "llm/provider.h"
 #include "llm/sse.h"
 #include "core/error.h"
 #include "core/json.h"
@@ -33,15 +34,10 @@ class StreamDecoder {
 
  private:
   Status Event(const SseEvent& event);
-  Status OpenAiChatEvent(const Json& data);
-  Status ResponsesEvent(const std::string& type, const Json& data);
-  Status AnthropicEvent(const std::string& type, const Json& data);
 
   Provider provider_;
   SseParser parser_;
-  ModelReply reply_;
-  std::map<int64_t, ToolCall> calls_;  // By the provider's index of the call or block.
-  std::optional<ModelReply> completed_;  // Responses API: the final response object's reply.
+  std::unique_ptr<ProtocolStreamDecoder> events_;
   bool done_ = false;
   std::optional<Error> error_;
 };

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "llm/protocol.h"
+#include "llm/provider.h"
 #include "llm/stream.h"
 #include "core/json.h"
 
@@ -144,16 +145,9 @@ HttpResponse ScriptedModelServer::Handle(const HttpRequest& request) {
   std::unique_lock lock(mutex_);
   received_.push_back(Received{request.method, request.url, request.headers, request.body, ""});
   std::string path = request.url.substr(0, request.url.find('?'));
-  agent::Provider provider = agent::Provider::kOpenAiChat;
-  if (path == "/v1/chat/completions" || path == "/chat/completions") {
-    provider = agent::Provider::kOpenAiChat;
-  } else if (path == "/v1/responses" || path == "/responses") {
-    provider = agent::Provider::kOpenAiResponses;
-  } else if (path == "/v1/messages") {
-    provider = agent::Provider::kAnthropic;
-  } else {
-    return TextResponse(404, "scripted model server: no endpoint " + path);
-  }
+  const agent::ProviderTraits* served = agent::ProviderForPath(path);
+  if (served == nullptr) return TextResponse(404, "scripted model server: no endpoint " + path);
+  const agent::Provider provider = served->provider;
   auto decoded = agent::DecodeRequest(provider, request.body);
   std::string model = "scripted";
   if (decoded) {
