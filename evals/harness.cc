@@ -1,7 +1,5 @@
 #include "evals/harness.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -14,6 +12,7 @@
 
 #include "core/fs.h"
 #include "core/json.h"
+#include "core/yaml.h"
 #include "fleet/run_deps.h"
 #include "spec/spec.h"
 #include "spec/targets.h"
@@ -445,25 +444,19 @@ TestEvidence InspectTestOutput(std::string_view output) {
 Result<std::string> OverrideLimits(const std::string& text, const std::string& file,
                                    std::optional<int> max_turns, std::optional<int> max_attempts) {
   if (!max_turns && !max_attempts) return text;
-  size_t end = text.starts_with("---\n") ? text.find("\n---", 3) : std::string::npos;
-  if (end == std::string::npos) {
-    return Fail(ErrorCode::kInvalidArgument, file + ": no YAML front matter to set limits in");
+  auto front = SplitFrontMatter(text, file);
+  if (!front) return Fail(front.error());
+  auto doc = ParseYaml(front->yaml, file, front->yaml_line);
+  if (!doc) return Fail(doc.error());
+  YamlNode root = doc->Root();
+  if (!root.IsMap()) return root.Fail("the front matter is not a mapping");
+  if (auto limits = root.Find("limits"); limits && !limits->IsMap() && !limits->IsNull()) {
+    return limits->Fail("expected a mapping, got " + limits->Describe());
   }
-  YAML::Node root;
-  try {
-    root = YAML::Load(text.substr(4, end - 3));
-  } catch (const YAML::Exception& e) {
-    return Fail(ErrorCode::kParse, file + ":" + std::to_string(e.mark.line + 2) + ": " + e.msg);
-  }
-  if (!root.IsMap())
-    return Fail(ErrorCode::kInvalidArgument, file + ": front matter is not a mapping");
-  if (max_turns) root["limits"]["max_turns"] = *max_turns;
-  if (max_attempts) root["limits"]["max_attempts"] = *max_attempts;
-  YAML::Emitter out;
-  out << root;
-  size_t body = text.find('\n', end + 1);
-  return "---\n" + std::string(out.c_str()) + "\n---\n" +
-         (body == std::string::npos ? "" : text.substr(body + 1));
+  YamlJson fields = doc->json();
+  if (max_turns) fields["limits"]["max_turns"] = std::to_string(*max_turns);
+  if (max_attempts) fields["limits"]["max_attempts"] = std::to_string(*max_attempts);
+  return "---\n" + WriteYaml(fields) + "\n---\n" + std::string(front->body);
 }
 
 Result<SuiteResult> RunSuite(const std::vector<EvalTask>& tasks, const EvalOptions& options,

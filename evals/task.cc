@@ -1,12 +1,11 @@
 #include "evals/task.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
+#include <climits>
 #include <set>
-#include <span>
 
 #include "core/fs.h"
+#include "core/yaml.h"
 #include "gateway/cassette.h"
 #include "spec/spec.h"
 
@@ -22,124 +21,59 @@ constexpr std::string_view kLimitFields[] = {"max_turns", "max_attempts"};
 constexpr std::string_view kLanguages[] = {"python", "java", "javascript", "typescript",
                                            "go",     "cpp",  "sql"};
 
-// Errors at a node of one task.yaml: "FILE:LINE: FIELD: message".
-class Reader {
- public:
-  explicit Reader(fs::path file) : file_(std::move(file)) {}
-
-  std::unexpected<Error> FailAt(const YAML::Node& node, std::string_view field,
-                                std::string_view message) const {
-    YAML::Mark mark = node.Mark();
-    int line = mark.is_null() ? 1 : mark.line + 1;
-    return Fail(ErrorCode::kInvalidArgument, file_.string() + ":" + std::to_string(line) + ": " +
-                                                 std::string(field) + ": " + std::string(message));
-  }
-
-  Status CheckKeys(const YAML::Node& map, std::string_view field,
-                   std::span<const std::string_view> known) const {
-    if (!map.IsMap()) return FailAt(map, field, "expected a mapping");
-    std::set<std::string> seen;
-    for (const auto& entry : map) {
-      std::string name = entry.first.Scalar();
-      std::string path = field.empty() ? name : std::string(field) + "." + name;
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        return FailAt(entry.first, path, "unknown field");
-      }
-      if (!seen.insert(name).second) return FailAt(entry.first, path, "given twice");
-    }
-    return {};
-  }
-
-  Result<std::string> String(const YAML::Node& node, std::string_view field) const {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      return FailAt(node, field, "expected a non-empty text");
-    }
-    return node.Scalar();
-  }
-
-  Result<int> PositiveInt(const YAML::Node& node, std::string_view field) const {
-    int value = 0;
-    if (!node.IsScalar() || !YAML::convert<int>::decode(node, value) || value <= 0) {
-      return FailAt(node, field, "expected a positive integer");
-    }
-    return value;
-  }
-
-  const fs::path& file() const { return file_; }
-
- private:
-  fs::path file_;
-};
-
-Result<std::vector<verifiers::VerifierSpec>> ReadChecks(const Reader& reader,
-                                                        const YAML::Node& node) {
-  if (!node.IsSequence() || node.size() == 0) {
-    return reader.FailAt(node, "checks", "expected a non-empty list of {name, command}");
+Result<std::vector<verifiers::VerifierSpec>> ReadChecks(const YamlNode& node) {
+  if (!node.IsList() || node.Items().empty()) {
+    return node.Fail("expected a non-empty list of {name, command}, got " + node.Describe());
   }
   std::vector<verifiers::VerifierSpec> checks;
   std::set<std::string> names;
-  for (size_t i = 0; i < node.size(); ++i) {
-    std::string field = "checks[" + std::to_string(i) + "]";
-    const YAML::Node& entry = node[i];
-    if (auto keys = reader.CheckKeys(entry, field, kCheckFields); !keys) return Fail(keys.error());
+  for (const YamlNode& entry : node.Items()) {
+    if (!entry.IsMap()) return entry.Fail("expected a mapping, got " + entry.Describe());
+    if (auto keys = entry.CheckFields(kCheckFields); !keys) return Fail(keys.error());
     verifiers::VerifierSpec check;
-    if (!entry["name"] || !entry["command"]) {
-      return reader.FailAt(entry, field, "needs a name and a command");
+    for (auto [field, target] :
+         {std::pair{"name", &check.name}, std::pair{"command", &check.command}}) {
+      auto field_node = entry.Require(field);
+      if (!field_node) return Fail(field_node.error());
+      auto value = field_node->ReadText();
+      if (!value) return Fail(value.error());
+      *target = std::move(*value);
     }
-    auto name = reader.String(entry["name"], field + ".name");
-    if (!name) return Fail(name.error());
-    auto command = reader.String(entry["command"], field + ".command");
-    if (!command) return Fail(command.error());
-    if (!names.insert(*name).second) {
-      return reader.FailAt(entry["name"], field + ".name", "'" + *name + "' is given twice");
+    if (!names.insert(check.name).second) {
+      return entry.Find("name")->Fail("'" + check.name + "' is given twice");
     }
-    check.name = *name;
-    check.command = *command;
-    if (entry["timeout_seconds"]) {
-      auto timeout = reader.PositiveInt(entry["timeout_seconds"], field + ".timeout_seconds");
-      if (!timeout) return Fail(timeout.error());
-      check.timeout = std::chrono::seconds(*timeout);
+    if (auto timeout = entry.Find("timeout_seconds")) {
+      auto seconds = timeout->ReadInteger(1, INT_MAX);
+      if (!seconds) return Fail(seconds.error());
+      check.timeout = std::chrono::seconds(*seconds);
     }
     checks.push_back(std::move(check));
   }
   return checks;
 }
 
-Result<std::vector<std::string>> ReadTags(const Reader& reader, const YAML::Node& node) {
-  if (!node.IsSequence()) return reader.FailAt(node, "tags", "expected a list of words");
-  std::vector<std::string> tags;
-  for (size_t i = 0; i < node.size(); ++i) {
-    auto tag = reader.String(node[i], "tags[" + std::to_string(i) + "]");
-    if (!tag) return Fail(tag.error());
-    tags.push_back(*tag);
-  }
-  return tags;
-}
-
-Status ReadLimits(const Reader& reader, const YAML::Node& node, EvalTask& task) {
-  if (auto keys = reader.CheckKeys(node, "limits", kLimitFields); !keys) return keys;
-  if (node["max_turns"]) {
-    auto turns = reader.PositiveInt(node["max_turns"], "limits.max_turns");
-    if (!turns) return Fail(turns.error());
-    task.max_turns = *turns;
-  }
-  if (node["max_attempts"]) {
-    auto attempts = reader.PositiveInt(node["max_attempts"], "limits.max_attempts");
-    if (!attempts) return Fail(attempts.error());
-    task.max_attempts = *attempts;
+Status ReadLimits(const YamlNode& node, EvalTask& task) {
+  if (!node.IsMap()) return node.Fail("expected a mapping, got " + node.Describe());
+  if (auto keys = node.CheckFields(kLimitFields); !keys) return keys;
+  for (auto [field, target] :
+       {std::pair{"max_turns", &task.max_turns}, std::pair{"max_attempts", &task.max_attempts}}) {
+    if (auto limit = node.Find(field)) {
+      auto value = limit->ReadInteger(1, INT_MAX);
+      if (!value) return Fail(value.error());
+      *target = static_cast<int>(*value);
+    }
   }
   return {};
 }
 
 // The fields that name a file or a folder relative to the task.
-Result<fs::path> ReadPath(const Reader& reader, const YAML::Node& node, std::string_view field,
-                          const fs::path& dir) {
-  auto text = reader.String(node, field);
+Result<fs::path> ReadPath(const YamlNode& node, const fs::path& dir) {
+  auto text = node.ReadText();
   if (!text) return Fail(text.error());
   fs::path path = fs::weakly_canonical(dir / *text);
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    return reader.FailAt(node, field, "'" + *text + "' does not exist (" + path.string() + ")");
+    return node.Fail("'" + *text + "' does not exist (" + path.string() + ")");
   }
   return path;
 }
@@ -147,24 +81,25 @@ Result<fs::path> ReadPath(const Reader& reader, const YAML::Node& node, std::str
 Result<EvalTask> LoadTaskAt(const fs::path& dir, int depth);
 
 // Fills the task from its parsed task.yaml.
-Status ReadTask(const Reader& reader, const YAML::Node& root, int depth, EvalTask& task) {
-  if (auto keys = reader.CheckKeys(root, "", kFields); !keys) return keys;
-  if (!root["id"]) return reader.FailAt(root, "id", "required");
-  auto id = reader.String(root["id"], "id");
+Status ReadTask(const YamlNode& root, int depth, EvalTask& task) {
+  if (!root.IsMap()) return root.Fail("expected a mapping of fields, got " + root.Describe());
+  if (auto keys = root.CheckFields(kFields); !keys) return keys;
+  auto id_node = root.Require("id");
+  if (!id_node) return Fail(id_node.error());
+  auto id = id_node->ReadText();
   if (!id) return Fail(id.error());
   if (*id != task.dir.filename().string()) {
-    return reader.FailAt(
-        root["id"], "id",
-        "'" + *id + "' must equal the folder's name '" + task.dir.filename().string() + "'");
+    return id_node->Fail("'" + *id + "' must equal the folder's name '" +
+                         task.dir.filename().string() + "'");
   }
   task.id = *id;
   task.source_dir = task.dir;
-  if (root["base"]) {
-    if (depth > 0) return reader.FailAt(root["base"], "base", "a base task cannot have a base");
-    auto base_dir = ReadPath(reader, root["base"], "base", task.dir);
+  if (auto base_node = root.Find("base")) {
+    if (depth > 0) return base_node->Fail("a base task cannot have a base");
+    auto base_dir = ReadPath(*base_node, task.dir);
     if (!base_dir) return Fail(base_dir.error());
     auto base = LoadTaskAt(*base_dir, depth + 1);
-    if (!base) return Fail(WithContext(base.error(), reader.file().string() + ": base"));
+    if (!base) return Fail(WithContext(base.error(), root.file_name() + ": base"));
     task.source_dir = base->source_dir;
     task.language = base->language;
     task.tags = base->tags;
@@ -173,54 +108,47 @@ Status ReadTask(const Reader& reader, const YAML::Node& root, int depth, EvalTas
     task.max_turns = base->max_turns;
     task.max_attempts = base->max_attempts;
   }
-  if (root["language"]) {
-    auto language = reader.String(root["language"], "language");
-    if (!language) return Fail(language.error());
-    if (std::find(std::begin(kLanguages), std::end(kLanguages), *language) ==
-        std::end(kLanguages)) {
-      return reader.FailAt(
-          root["language"], "language",
-          "'" + *language + "' is not one of python, java, javascript, typescript, go, cpp, sql");
-    }
-    task.language = *language;
+  if (auto language = root.Find("language")) {
+    auto name = language->ReadChoice(kLanguages);
+    if (!name) return Fail(name.error());
+    task.language = *name;
   } else if (task.language.empty()) {
-    return reader.FailAt(root, "language", "required");
+    return root.FailField("language", "required");
   }
-  if (root["tags"]) {
-    auto tags = ReadTags(reader, root["tags"]);
-    if (!tags) return Fail(tags.error());
-    task.tags = *tags;
+  if (auto tags = root.Find("tags")) {
+    if (!tags->IsList()) return tags->Fail("expected a list of words, got " + tags->Describe());
+    auto words = tags->ReadTextList();
+    if (!words) return Fail(words.error());
+    task.tags = *words;
   }
-  if (root["checks"]) {
-    auto checks = ReadChecks(reader, root["checks"]);
-    if (!checks) return Fail(checks.error());
-    task.checks = *checks;
+  if (auto checks = root.Find("checks")) {
+    auto read = ReadChecks(*checks);
+    if (!read) return Fail(read.error());
+    task.checks = *read;
   } else if (task.checks.empty()) {
-    return reader.FailAt(root, "checks", "required");
+    return root.FailField("checks", "required");
   }
-  if (root["migration"]) {
-    auto migration = ReadPath(reader, root["migration"], "migration", task.dir);
-    if (!migration) return Fail(migration.error());
-    task.migration = *migration;
+  if (auto migration = root.Find("migration")) {
+    auto path = ReadPath(*migration, task.dir);
+    if (!path) return Fail(path.error());
+    task.migration = *path;
   } else if (task.migration.empty()) {
     task.migration = task.source_dir / "migration.md";
   }
-  if (root["cassette"]) {
-    auto cassette = ReadPath(reader, root["cassette"], "cassette", task.dir);
-    if (!cassette) return Fail(cassette.error());
-    task.cassette = *cassette;
+  if (auto cassette = root.Find("cassette")) {
+    auto path = ReadPath(*cassette, task.dir);
+    if (!path) return Fail(path.error());
+    task.cassette = *path;
   } else if (std::error_code ec; fs::is_regular_file(task.dir / "cassettes/solve.json", ec)) {
     task.cassette = task.dir / "cassettes/solve.json";
   }
-  if (root["expect"]) {
-    auto expect = reader.String(root["expect"], "expect");
-    if (!expect) return Fail(expect.error());
-    if (*expect != "success" && *expect != "failure") {
-      return reader.FailAt(root["expect"], "expect", "expected success or failure");
-    }
-    task.expect_success = *expect == "success";
+  if (auto expect = root.Find("expect")) {
+    constexpr std::string_view kExpect[] = {"success", "failure"};
+    auto outcome = expect->ReadChoice(kExpect);
+    if (!outcome) return Fail(outcome.error());
+    task.expect_success = *outcome == "success";
   }
-  if (root["limits"]) return ReadLimits(reader, root["limits"], task);
+  if (auto limits = root.Find("limits")) return ReadLimits(*limits, task);
   return {};
 }
 
@@ -230,15 +158,9 @@ Result<EvalTask> LoadTaskAt(const fs::path& dir, int depth) {
   fs::path file = task.dir / "task.yaml";
   auto text = ReadFile(file);
   if (!text) return Fail(text.error());
-  Reader reader(file);
-  YAML::Node root;
-  try {
-    root = YAML::Load(*text);
-  } catch (const YAML::Exception& e) {
-    return Fail(ErrorCode::kParse, file.string() + ":" + std::to_string(e.mark.line + 1) +
-                                       ": not valid YAML: " + e.msg);
-  }
-  if (auto read = ReadTask(reader, root, depth, task); !read) return Fail(read.error());
+  auto doc = ParseYaml(*text, file.string());
+  if (!doc) return Fail(doc.error());
+  if (auto read = ReadTask(doc->Root(), depth, task); !read) return Fail(read.error());
   std::error_code ec;
   for (const auto& [path, what] :
        {std::pair{task.repo_dir(), "repo/"}, std::pair{task.migration, "the migration"}}) {

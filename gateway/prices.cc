@@ -1,29 +1,17 @@
 #include "gateway/prices.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
+#include <limits>
+#include <string_view>
+#include <utility>
 
 #include "core/fs.h"
+#include "core/yaml.h"
 
 namespace drover::fleet {
 namespace {
 
-std::unexpected<Error> FailAt(const std::string& file, const YAML::Node& node,
-                              const std::string& field, const std::string& message) {
-  int line = node.Mark().is_null() ? 1 : node.Mark().line + 1;
-  return Fail(ErrorCode::kInvalidArgument,
-              file + ":" + std::to_string(line) + ": " + field + ": " + message);
-}
-
-Result<double> ReadPrice(const std::string& file, const YAML::Node& node,
-                         const std::string& field) {
-  double value = -1;
-  if (!node.IsScalar() || !YAML::convert<double>::decode(node, value) || !(value >= 0)) {
-    return FailAt(file, node, field, "expected a price in USD per million tokens (>= 0)");
-  }
-  return value;
-}
+constexpr std::string_view kPriceFields[] = {"input", "cached_input", "output"};
 
 }  // namespace
 
@@ -36,48 +24,31 @@ std::optional<Price> PriceTable::Find(const std::string& model) const {
 }
 
 Result<PriceTable> ParsePriceTable(const std::string& text, const std::string& file_name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return Fail(ErrorCode::kParse,
-                file_name + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg);
-  }
+  auto doc = ParseYaml(text, file_name);
+  if (!doc) return Fail(doc.error());
+  YamlNode root = doc->Root();
   PriceTable table;
   if (root.IsNull()) return table;
-  if (!root.IsMap()) return FailAt(file_name, root, "(top)", "expected model: {input, output}");
-  for (const auto& entry : root) {
-    std::string model = entry.first.Scalar();
-    const YAML::Node& fields = entry.second;
-    if (!fields.IsMap()) return FailAt(file_name, fields, model, "expected {input, output}");
+  if (!root.IsMap()) return root.Fail("expected model: {input, output}, got " + root.Describe());
+  for (const auto& [model, fields] : root.Members()) {
+    if (!fields.IsMap()) return fields.Fail("expected {input, output}, got " + fields.Describe());
+    if (auto ok = fields.CheckFields(kPriceFields); !ok) return Fail(ok.error());
     Price price;
-    bool has_input = false, has_output = false, has_cached = false;
-    for (const auto& field : fields) {
-      std::string name = field.first.Scalar();
-      std::string path = model + "." + name;
-      auto value = ReadPrice(file_name, field.second, path);
+    for (auto [name, target] :
+         {std::pair{"input", &price.input}, std::pair{"cached_input", &price.cached_input},
+          std::pair{"output", &price.output}}) {
+      auto node = fields.Find(name);
+      if (!node) continue;
+      auto value = node->ReadNumber(0, std::numeric_limits<double>::infinity(),
+                                    "a price in USD per million tokens (>= 0)");
       if (!value) return Fail(value.error());
-      if (name == "input") {
-        price.input = *value;
-        has_input = true;
-      } else if (name == "cached_input") {
-        price.cached_input = *value;
-        has_cached = true;
-      } else if (name == "output") {
-        price.output = *value;
-        has_output = true;
-      } else {
-        return FailAt(file_name, field.first, path,
-                      "unknown field (input, cached_input and output are known)");
-      }
+      *target = *value;
     }
-    if (!has_input || !has_output) {
-      return FailAt(file_name, fields, model, "needs both input and output prices");
+    if (!fields.Find("input") || !fields.Find("output")) {
+      return fields.Fail("needs both input and output prices");
     }
-    if (!has_cached) price.cached_input = price.input;
-    if (!table.models.emplace(model, price).second) {
-      return FailAt(file_name, entry.first, model, "given twice");
-    }
+    if (!fields.Find("cached_input")) price.cached_input = price.input;
+    table.models.emplace(model, price);
   }
   return table;
 }

@@ -1,16 +1,12 @@
 #include "spec/repo_config.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
-#include <charconv>
 #include <climits>
 #include <cstdint>
-#include <span>
 #include <utility>
 
 #include "core/fs.h"
-#include "core/strings.h"
+#include "core/yaml.h"
 
 namespace drover::fleet {
 namespace {
@@ -21,179 +17,71 @@ constexpr std::string_view kTopFields[] = {"opt_out", "reason", "verifiers", "di
 constexpr std::string_view kVerifierFields[] = {"name", "command", "timeout",
                                                 "require_test_evidence"};
 
-std::string Describe(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Scalar: return "\"" + node.Scalar() + "\"";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Undefined: return "nothing";
-  }
-  return "nothing";
-}
-
-std::string Join(std::span<const std::string_view> words) {
-  std::string out;
-  for (std::string_view word : words) out += (out.empty() ? "" : ", ") + std::string(word);
-  return out;
-}
-
-// Errors that name the file, the line and the field. yaml-cpp marks an empty value where the
-// next token starts, so for those the key's line (the one a reader looks at) is passed in.
-class Reader {
- public:
-  explicit Reader(std::string_view file_name) : file_name_(file_name) {}
-
-  std::unexpected<Error> FailAt(int line, std::string_view path, std::string_view message) const {
-    std::string text = file_name_ + ":" + std::to_string(line) + ": ";
-    if (!path.empty()) text += std::string(path) + ": ";
-    text += message;
-    return Fail(ErrorCode::kInvalidArgument, std::move(text));
-  }
-
-  static int LineOf(const YAML::Node& node) {
-    YAML::Mark mark = node.Mark();
-    return mark.is_null() ? 1 : mark.line + 1;
-  }
-
-  // A mapping whose keys are all known and appear once.
-  Status CheckMapping(const YAML::Node& node, int line, std::string_view path,
-                      std::span<const std::string_view> known) const {
-    if (!node.IsMap()) return FailAt(line, path, "expected a mapping, got " + Describe(node));
-    std::vector<std::string> seen;
-    for (const auto& entry : node) {
-      const YAML::Node& key = entry.first;
-      if (!key.IsScalar()) return FailAt(LineOf(key), path, "field names must be plain words");
-      const std::string& name = key.Scalar();
-      std::string where = path.empty() ? name : std::string(path) + "." + name;
-      if (std::find(known.begin(), known.end(), name) == known.end()) {
-        return FailAt(LineOf(key), where, "unknown field (known: " + Join(known) + ")");
-      }
-      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
-        return FailAt(LineOf(key), where, "appears twice");
-      }
-      seen.push_back(name);
-    }
-    return {};
-  }
-
-  // The line of `parent[field]`'s key.
-  static int KeyLine(const YAML::Node& parent, std::string_view field) {
-    for (const auto& entry : parent) {
-      if (entry.first.IsScalar() && entry.first.Scalar() == field) return LineOf(entry.first);
-    }
-    return LineOf(parent);
-  }
-
-  Result<std::string> String(const YAML::Node& node, int line, std::string_view path) const {
-    if (!node.IsScalar()) return FailAt(line, path, "expected text, got " + Describe(node));
-    std::string value(Trim(node.Scalar()));
-    if (value.empty()) return FailAt(line, path, "must not be empty");
-    return value;
-  }
-
- private:
-  std::string file_name_;
-};
-
-Result<verifiers::VerifierSpec> ParseVerifier(const Reader& reader, const YAML::Node& item,
-                                              const std::string& path) {
-  int line = Reader::LineOf(item);
+Result<verifiers::VerifierSpec> ParseVerifier(const YamlNode& item) {
   if (!item.IsMap()) {
-    return reader.FailAt(line, path,
-                         "expected a mapping with name and command, got " + Describe(item));
+    return item.Fail("expected a mapping with name and command, got " + item.Describe());
   }
-  if (auto ok = reader.CheckMapping(item, line, path, kVerifierFields); !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (auto ok = item.CheckFields(kVerifierFields); !ok) return std::unexpected(ok.error());
   verifiers::VerifierSpec spec;
   for (auto [field, out] : {std::pair{"name", &spec.name}, std::pair{"command", &spec.command}}) {
-    const YAML::Node value = item[field];
-    if (!value.IsDefined()) {
-      return reader.FailAt(line, path, "missing field '" + std::string(field) + "'");
-    }
-    auto text = reader.String(value, Reader::KeyLine(item, field), path + "." + field);
+    auto value = item.Require(field);
+    if (!value) return std::unexpected(value.error());
+    auto text = value->ReadText();
     if (!text) return std::unexpected(text.error());
     *out = std::move(*text);
   }
-  const YAML::Node timeout = item["timeout"];
-  if (timeout.IsDefined()) {
-    std::string_view text = timeout.IsScalar() ? Trim(timeout.Scalar()) : std::string_view();
-    int64_t seconds = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || seconds <= 0 ||
-        seconds > INT_MAX) {
-      return reader.FailAt(Reader::KeyLine(item, "timeout"), path + ".timeout",
-                           "expected a positive number of seconds, got " + Describe(timeout));
-    }
-    spec.timeout = std::chrono::seconds(seconds);
+  if (auto timeout = item.Find("timeout")) {
+    auto seconds = timeout->ReadInteger(1, INT_MAX, "a positive number of seconds");
+    if (!seconds) return std::unexpected(seconds.error());
+    spec.timeout = std::chrono::seconds(*seconds);
   }
-  if (const YAML::Node flag = item["require_test_evidence"]; flag.IsDefined()) {
-    bool value = false;
-    if (!flag.IsScalar() || !YAML::convert<bool>::decode(flag, value)) {
-      return reader.FailAt(Reader::KeyLine(item, "require_test_evidence"),
-                           path + ".require_test_evidence",
-                           "expected true or false, got " + Describe(flag));
-    }
-    spec.require_test_evidence = value;
+  if (auto flag = item.Find("require_test_evidence")) {
+    auto value = flag->ReadBool();
+    if (!value) return std::unexpected(value.error());
+    spec.require_test_evidence = *value;
   }
   return spec;
 }
 
-Result<RepoConfig> ParseDocument(const Reader& reader, const YAML::Node& root) {
+Result<RepoConfig> ParseDocument(const YamlNode& root) {
   RepoConfig config;
   if (root.IsNull()) return config;
-  if (auto ok = reader.CheckMapping(root, Reader::LineOf(root), "", kTopFields); !ok) {
-    return std::unexpected(ok.error());
-  }
+  if (auto ok = root.CheckFields(kTopFields); !ok) return std::unexpected(ok.error());
 
-  const YAML::Node opt_out = root["opt_out"];
-  if (opt_out.IsDefined()) {
-    if (!opt_out.IsScalar() || !YAML::convert<bool>::decode(opt_out, config.opt_out)) {
-      return reader.FailAt(Reader::KeyLine(root, "opt_out"), "opt_out",
-                           "expected true or false, got " + Describe(opt_out));
-    }
+  if (auto opt_out = root.Find("opt_out")) {
+    auto value = opt_out->ReadBool();
+    if (!value) return std::unexpected(value.error());
+    config.opt_out = *value;
   }
-  const YAML::Node reason = root["reason"];
-  if (reason.IsDefined()) {
-    int line = Reader::KeyLine(root, "reason");
-    auto text = reader.String(reason, line, "reason");
+  if (auto reason = root.Find("reason")) {
+    auto text = reason->ReadText();
     if (!text) return std::unexpected(text.error());
-    if (!config.opt_out) return reader.FailAt(line, "reason", "only goes with opt_out: true");
+    if (!config.opt_out) return reason->Fail("only goes with opt_out: true");
     config.reason = std::move(*text);
   }
 
-  const YAML::Node list = root["verifiers"];
-  if (list.IsDefined() && !list.IsNull()) {
-    if (!list.IsSequence()) {
-      return reader.FailAt(Reader::KeyLine(root, "verifiers"), "verifiers",
-                           "expected a list of {name, command} entries, got " + Describe(list));
+  if (auto list = root.Get("verifiers")) {
+    if (!list->IsList()) {
+      return list->Fail("expected a list of {name, command} entries, got " + list->Describe());
     }
-    for (size_t i = 0; i < list.size(); ++i) {
-      std::string path = "verifiers[" + std::to_string(i) + "]";
-      auto spec = ParseVerifier(reader, list[i], path);
+    for (const YamlNode& item : list->Items()) {
+      auto spec = ParseVerifier(item);
       if (!spec) return std::unexpected(spec.error());
       auto same = [&](const auto& v) { return v.name == spec->name; };
       if (std::any_of(config.verifiers.begin(), config.verifiers.end(), same)) {
-        return reader.FailAt(Reader::KeyLine(list[i], "name"), path + ".name",
-                             "another verifier is already named '" + spec->name + "'");
+        return item.Find("name")->Fail("another verifier is already named '" + spec->name + "'");
       }
       config.verifiers.push_back(std::move(*spec));
     }
   }
 
-  const YAML::Node disabled = root["disable_verifiers"];
-  if (disabled.IsDefined() && !disabled.IsNull()) {
-    if (!disabled.IsSequence()) {
-      return reader.FailAt(Reader::KeyLine(root, "disable_verifiers"), "disable_verifiers",
-                           "expected a list of verifier names, got " + Describe(disabled));
+  if (auto disabled = root.Get("disable_verifiers")) {
+    if (!disabled->IsList()) {
+      return disabled->Fail("expected a list of verifier names, got " + disabled->Describe());
     }
-    for (size_t i = 0; i < disabled.size(); ++i) {
-      auto name = reader.String(disabled[i], Reader::LineOf(disabled[i]),
-                                "disable_verifiers[" + std::to_string(i) + "]");
-      if (!name) return std::unexpected(name.error());
-      config.disable_verifiers.push_back(std::move(*name));
-    }
+    auto names = disabled->ReadTextList();
+    if (!names) return std::unexpected(names.error());
+    config.disable_verifiers = std::move(*names);
   }
   return config;
 }
@@ -201,15 +89,10 @@ Result<RepoConfig> ParseDocument(const Reader& reader, const YAML::Node& root) {
 }  // namespace
 
 Result<RepoConfig> ParseRepoConfig(std::string_view text, std::string_view file_name) {
-  Reader reader(file_name);
-  // yaml-cpp reports malformed YAML and failed conversions by throwing; they stop here.
-  try {
-    YAML::Node root = YAML::Load(std::string(text));
-    return ParseDocument(reader, root);
-  } catch (const YAML::Exception& e) {
-    int line = e.mark.is_null() ? 1 : e.mark.line + 1;
-    return reader.FailAt(line, "", "not valid YAML: " + e.msg);
-  }
+  auto doc = ParseYaml(text, file_name);
+  // Malformed YAML is the file's bad input like any other field error.
+  if (!doc) return Fail(ErrorCode::kInvalidArgument, doc.error().message);
+  return ParseDocument(doc->Root());
 }
 
 Result<std::optional<RepoConfig>> LoadRepoConfig(const std::filesystem::path& repo_root) {

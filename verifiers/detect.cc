@@ -1,7 +1,6 @@
 #include "verifiers/detect.h"
 
 #include <sys/stat.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "core/fs.h"
+#include "core/yaml.h"
 
 namespace drover::verifiers {
 namespace {
@@ -751,21 +751,21 @@ void AddShellLines(std::string_view text, int first_line, std::vector<CiLine>& o
 }
 
 // The 1-based line where a YAML scalar's text starts: the line after a `|`/`>` indicator.
-int ScalarFirstLine(const YAML::Node& node, std::string_view text) {
-  int line = node.Mark().line;  // 0-based.
+int ScalarFirstLine(const YamlNode& node, std::string_view text) {
+  YamlMark mark = node.mark();
   size_t pos = 0;
-  for (int i = 0; i < line && pos != std::string_view::npos; ++i) {
+  for (int i = 1; i < mark.line && pos != std::string_view::npos; ++i) {
     pos = text.find('\n', pos);
     if (pos != std::string_view::npos) ++pos;
   }
-  if (pos == std::string_view::npos) return line + 1;
-  size_t at = pos + static_cast<size_t>(std::max(0, node.Mark().column));
-  if (at < text.size() && (text[at] == '|' || text[at] == '>')) return line + 2;
-  return line + 1;
+  if (pos == std::string_view::npos) return mark.line;
+  size_t at = pos + static_cast<size_t>(std::max(0, mark.column));
+  if (at < text.size() && (text[at] == '|' || text[at] == '>')) return mark.line + 1;
+  return mark.line;
 }
 
-std::string ScalarOr(const YAML::Node& node, std::string fallback = "") {
-  return node && node.IsScalar() ? node.Scalar() : fallback;
+std::string TextOr(const std::optional<YamlNode>& node, std::string fallback = "") {
+  return node && node->IsText() ? node->Text() : fallback;
 }
 
 bool OtherOs(std::string_view runs_on) {
@@ -773,92 +773,84 @@ bool OtherOs(std::string_view runs_on) {
          runs_on.find("macos") != std::string_view::npos;
 }
 
-void ReadGithubWorkflow(const std::string& file, const std::string& text, std::vector<CiJob>& out) {
-  YAML::Node root = YAML::Load(text);
-  if (!root.IsMap()) return;
-  const YAML::Node jobs = root["jobs"];
-  if (!jobs || !jobs.IsMap()) return;
-  for (const auto& entry : jobs) {
-    const YAML::Node job = entry.second;
+void ReadGithubWorkflow(const YamlNode& root, const std::string& text, std::vector<CiJob>& out) {
+  auto jobs = root.Find("jobs");
+  if (!jobs || !jobs->IsMap()) return;
+  for (const auto& [name, job] : jobs->Members()) {
     if (!job.IsMap()) continue;
-    if (OtherOs(ScalarOr(job["runs-on"]))) continue;
-    const YAML::Node steps = job["steps"];
-    if (!steps || !steps.IsSequence()) continue;
+    if (OtherOs(TextOr(job.Find("runs-on")))) continue;
+    auto steps = job.Find("steps");
+    if (!steps || !steps->IsList()) continue;
     std::string job_workdir;
-    if (const YAML::Node defaults = job["defaults"]; defaults && defaults.IsMap()) {
-      if (const YAML::Node run = defaults["run"]; run && run.IsMap()) {
-        job_workdir = ScalarOr(run["working-directory"]);
+    if (auto defaults = job.Find("defaults"); defaults && defaults->IsMap()) {
+      if (auto run = defaults->Find("run"); run && run->IsMap()) {
+        job_workdir = TextOr(run->Find("working-directory"));
       }
     }
-    CiJob ci{file, ScalarOr(entry.first), {}};
-    for (const auto& step : steps) {
-      if (!step.IsMap() || step["uses"]) continue;
-      const YAML::Node run = step["run"];
-      if (!run || !run.IsScalar()) continue;
-      std::string shell = ScalarOr(step["shell"], "bash");
+    CiJob ci{root.file_name(), name, {}};
+    for (const YamlNode& step : steps->Items()) {
+      if (!step.IsMap() || step.Find("uses")) continue;
+      auto run = step.Find("run");
+      if (!run || !run->IsText()) continue;
+      std::string shell = TextOr(step.Find("shell"), "bash");
       if (shell.find("pwsh") != std::string::npos ||
           shell.find("powershell") != std::string::npos || shell == "cmd" ||
           shell.starts_with("python")) {
         continue;
       }
       CiStep ci_step;
-      ci_step.workdir = ScalarOr(step["working-directory"], job_workdir);
+      ci_step.workdir = TextOr(step.Find("working-directory"), job_workdir);
       if (!ci_step.workdir.empty() && ci_step.workdir != "." &&
           !PlainRelativeDir(ci_step.workdir)) {
         continue;
       }
       if (ci_step.workdir == ".") ci_step.workdir.clear();
-      AddShellLines(run.Scalar(), ScalarFirstLine(run, text), ci_step.lines);
+      AddShellLines(run->Text(), ScalarFirstLine(*run, text), ci_step.lines);
       ci.steps.push_back(std::move(ci_step));
     }
     out.push_back(std::move(ci));
   }
 }
 
-void AddGitlabScript(const YAML::Node& script, const std::string& text, CiStep& step) {
+void AddGitlabScript(const std::optional<YamlNode>& script, const std::string& text, CiStep& step) {
   if (!script) return;
-  if (script.IsScalar()) {
-    AddShellLines(script.Scalar(), ScalarFirstLine(script, text), step.lines);
-  } else if (script.IsSequence()) {
-    for (const auto& item : script) {
-      if (item.IsScalar()) {
-        AddShellLines(item.Scalar(), ScalarFirstLine(item, text), step.lines);
-      } else if (item.IsSequence()) {  // Nested lists come from YAML anchors.
-        for (const auto& inner : item) {
-          if (inner.IsScalar())
-            AddShellLines(inner.Scalar(), ScalarFirstLine(inner, text), step.lines);
-        }
+  if (script->IsText()) {
+    AddShellLines(script->Text(), ScalarFirstLine(*script, text), step.lines);
+    return;
+  }
+  for (const YamlNode& item : script->Items()) {
+    if (item.IsText()) {
+      AddShellLines(item.Text(), ScalarFirstLine(item, text), step.lines);
+    } else {  // Nested lists come from YAML anchors.
+      for (const YamlNode& inner : item.Items()) {
+        if (inner.IsText()) AddShellLines(inner.Text(), ScalarFirstLine(inner, text), step.lines);
       }
     }
   }
 }
 
-void ReadGitlabCi(const std::string& text, std::vector<CiJob>& out) {
-  YAML::Node root = YAML::Load(text);
-  if (!root.IsMap()) return;
+void ReadGitlabCi(const YamlNode& root, const std::string& text, std::vector<CiJob>& out) {
   static const std::set<std::string, std::less<>> kKeywords = {
       "default",  "include",       "stages",       "variables", "workflow", "image",
       "services", "before_script", "after_script", "cache",     "pages"};
-  YAML::Node global_before = root["before_script"];
-  if (const YAML::Node defaults = root["default"];
-      defaults && defaults.IsMap() && defaults["before_script"]) {
-    global_before = defaults["before_script"];
+  auto global_before = root.Find("before_script");
+  if (auto defaults = root.Find("default"); defaults && defaults->Find("before_script")) {
+    global_before = defaults->Find("before_script");
   }
-  for (const auto& entry : root) {
-    std::string name = ScalarOr(entry.first);
+  for (const auto& [name, job] : root.Members()) {
     if (name.empty() || name.starts_with(".") || kKeywords.contains(name)) continue;
-    const YAML::Node job = entry.second;
-    if (!job.IsMap() || !job["script"]) continue;
-    if (const YAML::Node tags = job["tags"]; tags && tags.IsSequence()) {
+    if (!job.IsMap() || !job.Find("script")) continue;
+    if (auto tags = job.Find("tags"); tags && tags->IsList()) {
       bool other = false;
-      for (const auto& tag : tags) other = other || OtherOs(ScalarOr(tag));
+      for (const YamlNode& tag : tags->Items()) other = other || OtherOs(TextOr(tag));
       if (other) continue;
     }
     // One shell runs before_script and script, so a `cd` carries over.
     CiStep step;
-    AddGitlabScript(job["before_script"] ? job["before_script"] : global_before, text, step);
-    AddGitlabScript(job["script"], text, step);
-    out.push_back({".gitlab-ci.yml", name, {std::move(step)}});
+    auto before = job.Find("before_script");
+    AddGitlabScript(before ? before : global_before, text, step);
+    AddGitlabScript(job.Find("script"), text, step);
+    out.push_back({root.file_name(), name, {std::move(step)}});
   }
 }
 
@@ -1003,12 +995,11 @@ void ReadNoxfile(const std::string& text, std::vector<CiJob>& out) {
 
 std::vector<CiJob> ReadCiJobs(const fs::path& repo) {
   std::vector<CiJob> jobs;
-  // yaml-cpp throws on malformed YAML: a file that does not parse proposes nothing.
-  auto guarded = [&](auto&& read) {
-    try {
-      read();
-    } catch (const YAML::Exception&) {
-    }
+  // Read leniently: a file that does not parse proposes nothing, and what is not understood
+  // is left alone.
+  auto read_yaml = [&](const std::string& file, const std::string& text, auto read) {
+    auto doc = ParseYaml(text, file);
+    if (doc && doc->Root().IsMap()) read(doc->Root(), text, jobs);
   };
   if (IsDirectory(repo / ".github") && IsDirectory(repo / ".github" / "workflows")) {
     auto names = FileNames(repo / ".github" / "workflows");
@@ -1018,11 +1009,11 @@ std::vector<CiJob> ReadCiJobs(const fs::path& repo) {
       if (++files > kMaxWorkflowFiles) break;
       auto text = ReadRegularFile(repo / ".github" / "workflows" / name, kMaxCiBytes);
       if (!text) continue;
-      guarded([&] { ReadGithubWorkflow(".github/workflows/" + name, *text, jobs); });
+      read_yaml(".github/workflows/" + name, *text, ReadGithubWorkflow);
     }
   }
   if (auto text = ReadRegularFile(repo / ".gitlab-ci.yml", kMaxCiBytes); text) {
-    guarded([&] { ReadGitlabCi(*text, jobs); });
+    read_yaml(".gitlab-ci.yml", *text, ReadGitlabCi);
   }
   if (auto text = ReadRegularFile(repo / "tox.ini", kMaxCiBytes); text) ReadToxIni(*text, jobs);
   if (auto text = ReadRegularFile(repo / "noxfile.py", kMaxCiBytes); text) ReadNoxfile(*text, jobs);

@@ -210,6 +210,9 @@ TEST(OverrideLimitsTest, SetsLimitsInTheFrontMatter) {
   auto bad = OverrideLimits("no front matter\n", "m.md", 3, std::nullopt);
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message.find("m.md"), std::string::npos);
+  auto scalar = OverrideLimits("---\nid: m\nlimits: 5\n---\nBody\n", "m.md", 3, std::nullopt);
+  ASSERT_FALSE(scalar.has_value());
+  EXPECT_EQ(scalar.error().message, "m.md:3: limits: expected a mapping, got \"5\"");
 }
 
 }  // namespace

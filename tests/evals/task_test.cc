@@ -97,7 +97,9 @@ INSTANTIATE_TEST_SUITE_P(
                 "limits.max_turn: unknown field"},
         BadCase{std::string("id: t1\nlanguage: python\n") + kChecks + "cassette: none.json\n",
                 "cassette: 'none.json' does not exist"},
-        BadCase{"id: [t1\n", "not valid YAML"}));
+        BadCase{std::string("id: t1\nlanguage: python\n") + kChecks + "tags:\n  - a\n  -\n",
+                "task.yaml:7: tags[1]: expected text, got nothing"},
+        BadCase{"id: [t1\n", "invalid YAML"}));
 
 TEST(LoadTaskTest, MissingRepoIsNamed) {
   TempDir tmp;

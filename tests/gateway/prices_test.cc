@@ -31,6 +31,11 @@ TEST(PricesTest, ErrorsNameLineAndField) {
   auto negative = ParsePriceTable("m: {input: -1, output: 2}\n", "p.yaml");
   ASSERT_FALSE(negative.has_value());
   EXPECT_NE(negative.error().message.find("p.yaml:1: m.input"), std::string::npos);
+  auto nested = ParsePriceTable("m:\n  input: 1\n  output:\n    usd: 2\n", "p.yaml");
+  ASSERT_FALSE(nested.has_value());
+  EXPECT_EQ(nested.error().message,
+            "p.yaml:3: m.output: expected a price in USD per million tokens (>= 0), got a "
+            "mapping");
   auto missing = ParsePriceTable("m: {input: 1}\n", "p.yaml");
   ASSERT_FALSE(missing.has_value());
   EXPECT_NE(missing.error().message.find("needs both input and output"), std::string::npos);

@@ -60,10 +60,10 @@ TEST(RepoConfig, EmptyFileIsAllDefaults) {
 TEST(RepoConfig, ErrorsNameFileLineAndField) {
   EXPECT_EQ(ErrorOf("opt_out: false\nverifier:\n  - name: x\n"),
             ".drover.yml:2: verifier: unknown field (known: opt_out, reason, verifiers, "
-            "disable_verifiers)");
+            "disable_verifiers); did you mean 'verifiers'?");
   EXPECT_EQ(ErrorOf("verifiers:\n  - name: test\n    command: make test\n    timout: 5\n"),
             ".drover.yml:4: verifiers[0].timout: unknown field (known: name, command, timeout, "
-            "require_test_evidence)");
+            "require_test_evidence); did you mean 'timeout'?");
   EXPECT_EQ(ErrorOf("verifiers:\n  - name: test\n    command: make test\n"
                     "    require_test_evidence: often\n"),
             ".drover.yml:4: verifiers[0].require_test_evidence: expected true or false, got "
@@ -81,9 +81,11 @@ TEST(RepoConfig, ErrorsNameFileLineAndField) {
   EXPECT_EQ(ErrorOf("disable_verifiers: lint\n"),
             ".drover.yml:1: disable_verifiers: expected a list of verifier names, got \"lint\"");
   EXPECT_EQ(ErrorOf("opt_out: true\nopt_out: false\n"), ".drover.yml:2: opt_out: appears twice");
+  EXPECT_EQ(ErrorOf("verifiers:\n  - name: t\n    command:\n      - make\n"),
+            ".drover.yml:3: verifiers[0].command: expected text, got a list");
   std::string malformed = ErrorOf("verifiers:\n  - name: [unclosed\n");
   EXPECT_TRUE(malformed.starts_with(".drover.yml:")) << malformed;
-  EXPECT_NE(malformed.find("not valid YAML"), std::string::npos) << malformed;
+  EXPECT_NE(malformed.find("invalid YAML"), std::string::npos) << malformed;
 }
 
 TEST(RepoConfig, LoadIsNulloptWithoutAFile) {

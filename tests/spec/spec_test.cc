@@ -172,6 +172,15 @@ TEST(Spec, BadValueNamesFileLineAndField) {
             "migration.md:7: limits: expected a mapping, got \"5\"");
 }
 
+TEST(Spec, ABlockValueIsReportedAtItsKeysLine) {
+  // The list starts on line 9, but the field a reader looks for is on line 8.
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turns:\n    - 5\n---\nx\n"),
+            "migration.md:8: limits.max_turns: expected a positive integer, got a list");
+  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_hosts:\n    - a.org\n"
+                                                "    -\n---\nx\n"),
+            "migration.md:10: sandbox.allow_hosts[1]: expected text, got nothing");
+}
+
 TEST(Spec, VerifierErrorsNameTheEntry) {
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    command: c\n"
                     "  - name: u\n    timeout: soon\n    command: d\n---\nx\n"),
@@ -182,7 +191,8 @@ TEST(Spec, VerifierErrorsNameTheEntry) {
             "migration.md:4: verifiers: list at least one verifier, or write `auto` (detected per "
             "repository)");
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - name: t\n    comand: c\n---\nx\n"),
-            "migration.md:6: verifiers[0]: unknown field 'comand' (did you mean 'command'?)");
+            "migration.md:6: verifiers[0].comand: unknown field (known: name, command, timeout, "
+            "require_test_evidence); did you mean 'command'?");
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifiers:\n  - {name: t, command: c}\n"
                     "  - {name: t, command: d}\n---\nx\n"),
             "migration.md:6: verifiers[1].name: another verifier is already named 't'");
@@ -241,7 +251,9 @@ TEST(Spec, SandboxSection) {
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  read_only_paths: [opt]\n---\nx\n"),
             "migration.md:8: sandbox.read_only_paths[0]: must be an absolute path");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "sandbox:\n  allow_host: [a.org]\n---\nx\n"),
-            "migration.md:8: sandbox: unknown field 'allow_host' (did you mean 'allow_hosts'?)");
+            "migration.md:8: sandbox.allow_host: unknown field (known: allow_hosts, "
+            "read_only_paths, memory_mb, max_processes, disk_mb, setup_hosts); did you mean "
+            "'allow_hosts'?");
 }
 
 TEST(Spec, ForgeSection) {
@@ -267,7 +279,8 @@ TEST(Spec, ForgeSection) {
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token_env: \"ghp_abc-def\"\n---\nx\n"),
             "migration.md:8: forge.token_env: \"ghp_abc-def\" is not an environment variable name");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "forge:\n  token: x\n---\nx\n"),
-            "migration.md:8: forge: unknown field 'token'");
+            "migration.md:8: forge.token: unknown field (known: kind, base_url, token_env, "
+            "push_to, fork_owner)");
 }
 
 TEST(Spec, ForgePushToFork) {
@@ -297,19 +310,26 @@ TEST(Spec, ForgePushToFork) {
 }
 
 TEST(Spec, UnknownFieldSuggestsTheClosestName) {
+  constexpr std::string_view kTopKnown =
+      "(known: id, title, verifiers, limits, baseline, policy, pr, author, sandbox, judge, "
+      "forge, rollout, setup)";
   EXPECT_EQ(ErrorOf("---\nid: x\ntitle: X\nverifers:\n  - name: t\n    command: c\n---\nDo.\n"),
-            "migration.md:4: unknown field 'verifers' (did you mean 'verifiers'?)");
-  EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turn: 3\n---\nx\n"),
-            "migration.md:8: limits: unknown field 'max_turn' (did you mean 'max_turns'?)");
+            "migration.md:4: verifers: unknown field " + std::string(kTopKnown) +
+                "; did you mean 'verifiers'?");
+  std::string limits = ErrorOf(std::string(kMinimalHead) + "limits:\n  max_turn: 3\n---\nx\n");
+  EXPECT_TRUE(limits.starts_with("migration.md:8: limits.max_turn: unknown field (known: "
+                                 "max_turns, max_tokens, "))
+      << limits;
+  EXPECT_TRUE(limits.ends_with(", max_attempts); did you mean 'max_turns'?")) << limits;
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "schedule: fast\n---\nx\n"),
-            "migration.md:7: unknown field 'schedule'");
+            "migration.md:7: schedule: unknown field " + std::string(kTopKnown));
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "title: Y\n---\nx\n"),
-            "migration.md:7: field 'title' appears twice");
+            "migration.md:7: title: appears twice");
 }
 
 TEST(Spec, MissingAndInvalidRequiredFields) {
   EXPECT_EQ(ErrorOf("---\nid: x\nverifiers:\n  - {name: t, command: c}\n---\nx\n"),
-            "migration.md:2: missing required field 'title'");
+            "migration.md:2: missing field 'title'");
   // Without verifiers (or with `auto`) each repository's checks are detected.
   for (const char* text :
        {"---\nid: x\ntitle: X\n---\nx\n", "---\nid: x\ntitle: X\nverifiers: auto\n---\nx\n"}) {
@@ -323,7 +343,8 @@ TEST(Spec, MissingAndInvalidRequiredFields) {
   ASSERT_OK(judged);
   EXPECT_TRUE(judged->judge.enabled);
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "judge: {enabeld: true}\n---\nx\n"),
-            "migration.md:7: judge: unknown field 'enabeld' (did you mean 'enabled'?)");
+            "migration.md:7: judge.enabeld: unknown field (known: enabled); did you mean "
+            "'enabled'?");
   EXPECT_EQ(ErrorOf("---\nid: Bad_Id\ntitle: X\nverifiers:\n  - {name: t, command: c}\n---\nx\n")
                 .substr(0, 34),
             "migration.md:2: id: \"Bad_Id\" is no");
@@ -472,9 +493,11 @@ TEST(Spec, PolicyFields) {
             "are relative to the repository root (src/**, not /src/**)");
   EXPECT_EQ(error("  max_file_bytes: -1\n"),
             "migration.md:8: policy.max_file_bytes: expected a positive integer, got \"-1\"");
-  EXPECT_EQ(error("  allowed_path: [src/**]\n"),
-            "migration.md:8: policy: unknown field 'allowed_path' (did you mean "
-            "'allowed_paths'?)");
+  std::string unknown = error("  allowed_path: [src/**]\n");
+  EXPECT_TRUE(unknown.starts_with("migration.md:8: policy.allowed_path: unknown field (known: "
+                                  "max_files_changed, "))
+      << unknown;
+  EXPECT_TRUE(unknown.ends_with(", weakened_tests); did you mean 'allowed_paths'?")) << unknown;
 }
 
 TEST(Targets, ParsesPathsUrlsAndComments) {
@@ -579,7 +602,8 @@ TEST(SpecRollout, BadValuesNameLineAndField) {
             "migration.md:8: rollout.min_success: needs rollout.canary (how many targets go "
             "first)");
   EXPECT_EQ(ErrorOf(std::string(kMinimalHead) + "rollout:\n  canry: 5\n---\nx\n"),
-            "migration.md:8: rollout: unknown field 'canry' (did you mean 'canary'?)");
+            "migration.md:8: rollout.canry: unknown field (known: canary, min_success); did you "
+            "mean 'canary'?");
 }
 
 }  // namespace

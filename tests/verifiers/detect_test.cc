@@ -341,6 +341,19 @@ TEST(Detect, UnreadableCiConfigurationFallsBackToMarkerFiles) {
   EXPECT_EQ(Detect(dir.path())["test"], "go test ./...  [go.mod]");
 }
 
+TEST(Detect, CiConfigurationThatAliasesMultiplyIsReadAsNothing) {
+  TempDir dir;
+  WriteTestFile(dir.path(), "go.mod", "module x\n");
+  // Thirty aliases, each doubling the last: a billion values from a page of text.
+  std::string bomb = "a0: &a0 [go test ./..., go vet ./...]\n";
+  for (int i = 1; i <= 30; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" +
+            std::to_string(i - 1) + ", *a" + std::to_string(i - 1) + "]\n";
+  }
+  WriteTestFile(dir.path(), ".gitlab-ci.yml", bomb + "unit:\n  script: *a30\n");
+  EXPECT_EQ(Detect(dir.path())["test"], "go test ./...  [go.mod]");
+}
+
 TEST(DetectSetup, EachEcosystemFromItsLockOrRequirementFiles) {
   TempDir dir;
   EXPECT_TRUE(DetectSetup(dir.path()).commands.empty());
