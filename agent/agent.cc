@@ -4,6 +4,7 @@
 #include <thread>
 #include <utility>
 
+#include "agent/messages.h"
 #include "prompts/prompts.h"
 
 namespace drover::agent {
@@ -85,6 +86,7 @@ Status Agent::Start() {
   }
   auto system = prompts::Render("agent_system.md", {});
   if (!system) return Fail(WithContext(system.error(), "prompt"));
+  if (auto tools = Tools::LoadSchemas(); !tools) return Fail(WithContext(tools.error(), "prompt"));
   std::string checks;
   for (const auto& spec : task_.verifiers) {
     checks += (checks.empty() ? "- " : "\n- ") + spec.name + ": `" + spec.command + "`";
@@ -92,8 +94,10 @@ Status Agent::Start() {
   if (checks.empty()) checks = "(none configured)";
   std::string feedback;
   if (!task_.previous_attempt_feedback.empty()) {
-    feedback = "\n## Previous attempt\n\nAn earlier attempt did not succeed:\n\n" +
-               task_.previous_attempt_feedback + "\n";
+    auto rendered = prompts::RenderEntry(kMessagesTemplate, "previous_attempt",
+                                         {{"feedback", task_.previous_attempt_feedback}});
+    if (!rendered) return Fail(WithContext(rendered.error(), "prompt"));
+    feedback = std::move(*rendered);
   }
   auto user = prompts::Render("agent_task.md", {{"title", task_.title},
                                                 {"instructions", task_.instructions},
@@ -131,10 +135,7 @@ std::string Agent::RepoMapSection() {
                                        {"cache_rejected", stats.cache_rejected},
                                        {"bytes", text.size()}});
   if (text.empty()) return "";
-  return "\n## Where the migration likely applies\n\nFiles ranked by their use of the names in "
-         "the migration, each with its main definitions and the lines naming those terms "
-         "(line: text):\n\n" +
-         text;
+  return ModelMessage("repo_map", {{"map", text}});
 }
 
 std::optional<std::string> Agent::LimitReached() {
@@ -217,12 +218,7 @@ void Agent::Step() {
   if (assistant.tool_calls.empty()) {
     last_error_ = "the reply called no tool";
     last_refused_checks_.clear();
-    context_.Add(Message{Role::kUser,
-                         "Your reply called no tool. Continue by calling a tool; call "
-                         "finish when the work is done.",
-                         {},
-                         "",
-                         false});
+    context_.Add(Message{Role::kUser, ModelMessage("no_tool_call"), {}, "", false});
   }
   for (const auto& call : assistant.tool_calls) {
     ToolResult result = Execute(call);

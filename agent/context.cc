@@ -6,8 +6,10 @@
 #include <set>
 #include <utility>
 
-#include "llm/protocol.h"
+#include "agent/messages.h"
+#include "agent/tools.h"
 #include "core/json.h"
+#include "llm/protocol.h"
 
 namespace drover::agent {
 namespace {
@@ -75,17 +77,17 @@ std::string StringArg(const Json& args, const char* key) {
 std::string Gist(const ToolCall& call) {
   Json args = Arguments(call);
   std::string gist;
-  if (call.name == "run") {
+  if (call.name == tool_name::kRun) {
     gist = "`" + StringArg(args, "command") + "`";
-  } else if (call.name == "search") {
+  } else if (call.name == tool_name::kSearch) {
     gist = "`" + StringArg(args, "pattern") + "`";
     if (std::string path = StringArg(args, "path"); !path.empty()) gist += " in " + path;
-  } else if (call.name == "list_files") {
+  } else if (call.name == tool_name::kListFiles) {
     gist = StringArg(args, "path") + " " + StringArg(args, "glob");
   } else {
     gist = StringArg(args, "path");
   }
-  if (call.name == "read_file" && args.contains("start_line")) {
+  if (call.name == tool_name::kReadFile && args.contains("start_line")) {
     gist += " from line " + args["start_line"].dump();
   }
   auto first = gist.find_first_not_of(' ');
@@ -108,7 +110,8 @@ const ToolCall* CallOf(const Message& result, const std::map<std::string, const 
 // verify results and refused finishes carry the verifiers' report.
 bool IsReport(const Message& message, const ToolCall* call) {
   return message.role == Role::kTool && call != nullptr &&
-         (call->name == "verify" || (call->name == "finish" && message.is_error));
+         (call->name == tool_name::kVerify ||
+          (call->name == tool_name::kFinish && message.is_error));
 }
 
 std::optional<size_t> LatestReport(const std::vector<Message>& messages,
@@ -143,9 +146,9 @@ class Digest {
   void Add(const ToolCall& call, const Message* result) {
     bool ok = result != nullptr && !result->is_error;
     Json args = Arguments(call);
-    if (call.name == "read_file" && ok) {
+    if (call.name == tool_name::kReadFile && ok) {
       Note(files_read_, StringArg(args, "path"));
-    } else if (call.name == "edit" && ok) {
+    } else if (call.name == tool_name::kEdit && ok) {
       auto list = args.find("edits");
       if (list != args.end() && list->is_array()) {
         for (const auto& item : *list) {
@@ -154,11 +157,11 @@ class Digest {
       } else {
         ++Change(StringArg(args, "path")).edits;
       }
-    } else if (call.name == "write_file" && ok) {
+    } else if (call.name == tool_name::kWriteFile && ok) {
       ++Change(StringArg(args, "path")).writes;
-    } else if (call.name == "search") {
+    } else if (call.name == tool_name::kSearch) {
       Note(searches_, "`" + Clip(StringArg(args, "pattern"), kMaxGistBytes) + "`");
-    } else if (call.name == "run") {
+    } else if (call.name == tool_name::kRun) {
       std::string status = result == nullptr ? "no result" : FirstLine(result->text);
       status = status.substr(0, status.find(" ("));
       commands_.push_back("`" + Clip(StringArg(args, "command"), kMaxGistBytes) +
@@ -273,10 +276,9 @@ std::string TruncateToolOutput(std::string_view text, int64_t max_tokens) {
 
   std::string out(text.substr(0, head));
   if (!out.empty() && out.back() != '\n') out += "\n";
-  out += "[... " + std::to_string(lines) + (lines == 1 ? " line" : " lines") + " (" +
-         std::to_string(cut.size()) +
-         " bytes) cut here; see them with read_file start_line/end_line, search, or a narrower "
-         "command ...]\n";
+  out += ModelMessage("output_cut_here",
+                      {{"lines", std::to_string(lines) + (lines == 1 ? " line" : " lines")},
+                       {"bytes", std::to_string(cut.size())}});
   out += text.substr(tail);
   return out;
 }
@@ -354,19 +356,20 @@ std::vector<Message> Compact(const std::vector<Message>& history, int64_t keep_r
       digest.Add(call, found == results.end() ? nullptr : found->second);
     }
   }
-  std::string text = std::string(kDigestPrefix) + std::to_string(recent - prefix) +
-                     " earlier messages (about " +
-                     std::to_string(EstimateTokens(RangeBytes(history, prefix, recent))) +
-                     " tokens) were replaced by this summary to stay within the context window. "
-                     "The task above and the latest turns below are unchanged.]\n";
+  std::string text =
+      std::string(kDigestPrefix) +
+      ModelMessage("digest_header",
+                   {{"messages", std::to_string(recent - prefix)},
+                    {"tokens",
+                     std::to_string(EstimateTokens(RangeBytes(history, prefix, recent)))}});
   text += earlier + digest.Text();
   std::optional<size_t> report = LatestReport(history, calls);
   if (!report) {
-    text += "No verifier has run yet.\n";
+    text += ModelMessage("digest_no_report");
   } else if (*report < recent) {
-    text += "Latest verifier report:\n" + history[*report].text;
+    text += ModelMessage("digest_report", {{"report", history[*report].text}});
   } else {
-    text += "The latest verifier report is in the turns below.\n";
+    text += ModelMessage("digest_report_below");
   }
 
   std::vector<Message> out(history.begin(), history.begin() + static_cast<ptrdiff_t>(prefix));

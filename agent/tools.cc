@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "agent/edit.h"
+#include "agent/messages.h"
+#include "prompts/prompts.h"
 
 namespace drover::agent {
 namespace {
@@ -51,48 +53,28 @@ void MakeDirectoriesWritable(const std::filesystem::path& path) {
   }
 }
 
-struct ToolSpec {
-  const char* name;
-  const char* usage;  // Shown when the arguments are wrong.
-};
-
-constexpr ToolSpec kSpecs[] = {
-    {"read_file", R"({"path": string, "start_line"?: integer, "end_line"?: integer})"},
-    {"list_files", R"({"path"?: string, "glob"?: string})"},
-    {"search", R"({"pattern": string, "path"?: string, "glob"?: string})"},
-    {"edit",
-     R"({"path": string, "search": string, "replace": string} or {"edits": [{"path": string, "search": string, "replace": string}, ...]})"},
-    {"write_file", R"({"path": string, "content": string})"},
-    {"run", R"({"command": string, "timeout_seconds"?: integer})"},
-    {"find_symbol", R"({"name": string})"},
-    {"references", R"({"name": string})"},
-    {"verify", "{}"},
-    {"finish", R"({"summary": string, "not_applicable_reason"?: string})"},
-};
+// What a call with wrong arguments is shown as expected, per tool (agent_tools.json's "usage").
+// Empty when the template does not load (Agent::Run then refuses to start).
+const std::map<std::string, std::string, std::less<>>& Usages() {
+  static const std::map<std::string, std::string, std::less<>> kUsages = [] {
+    std::map<std::string, std::string, std::less<>> usages;
+    auto text = prompts::TemplateText(kToolsTemplate);
+    if (!text) return usages;
+    auto json = ParseJson(*text, kToolsTemplate);
+    if (!json || !json->is_object()) return usages;
+    for (const auto& [name, tool] : json->items()) {
+      if (tool.is_object() && tool.contains("usage") && tool["usage"].is_string()) {
+        usages[name] = tool["usage"].get<std::string>();
+      }
+    }
+    return usages;
+  }();
+  return kUsages;
+}
 
 std::string_view UsageOf(std::string_view tool) {
-  for (const auto& spec : kSpecs) {
-    if (tool == spec.name) return spec.usage;
-  }
-  return "{}";
-}
-
-Json StringProp(const char* description = nullptr) {
-  Json prop = {{"type", "string"}};
-  if (description != nullptr) prop["description"] = description;
-  return prop;
-}
-
-Json IntegerProp(const char* description = nullptr) {
-  Json prop = {{"type", "integer"}};
-  if (description != nullptr) prop["description"] = description;
-  return prop;
-}
-
-Json Object(Json properties, std::vector<std::string> required) {
-  Json schema = {{"type", "object"}, {"properties", std::move(properties)}};
-  if (!required.empty()) schema["required"] = std::move(required);
-  return schema;
+  auto it = Usages().find(tool);
+  return it == Usages().end() ? std::string_view("{}") : std::string_view(it->second);
 }
 
 // Replaces bytes that are not valid UTF-8 with U+FFFD, so protocol encoders never choke.
@@ -130,9 +112,16 @@ ToolResult Error(std::string text) {
   return result;
 }
 
+// "read_file: ", the start of a tool's error.
+std::string Label(std::string_view tool) {
+  return std::string(tool) + ": ";
+}
+
 ToolResult Malformed(std::string_view tool, std::string_view problem) {
-  ToolResult result = Error(std::string(tool) + ": " + std::string(problem) +
-                            ". Expected arguments: " + std::string(UsageOf(tool)));
+  ToolResult result =
+      Error(ModelMessage("malformed_call", {{"tool", std::string(tool)},
+                                            {"problem", std::string(problem)},
+                                            {"usage", std::string(UsageOf(tool))}}));
   result.malformed = true;
   return result;
 }
@@ -237,56 +226,48 @@ Status Tools::RemoveBuildOutputs() {
   return {};
 }
 
+Result<std::vector<ToolSchema>> Tools::LoadSchemas() {
+  auto text = prompts::TemplateText(kToolsTemplate);
+  if (!text) return Fail(text.error());
+  auto json = ParseJson(*text, kToolsTemplate);
+  if (!json) return Fail(json.error());
+  std::string where = "template " + std::string(kToolsTemplate);
+  if (!json->is_object()) return Fail(ErrorCode::kParse, where + " is not a JSON object");
+  std::vector<ToolSchema> schemas;
+  for (std::string_view name : kToolNames) {
+    auto tool = json->find(name);
+    if (tool == json->end() || !tool->is_object() || !tool->contains("description") ||
+        !(*tool)["description"].is_string() || !tool->contains("parameters") ||
+        !(*tool)["parameters"].is_object()) {
+      return Fail(ErrorCode::kInvalidArgument,
+                  where + ": tool '" + std::string(name) + "' needs a description and parameters");
+    }
+    schemas.push_back(
+        {std::string(name), (*tool)["description"].get<std::string>(), (*tool)["parameters"]});
+  }
+  for (const auto& [name, tool] : json->items()) {
+    if (std::find(std::begin(kToolNames), std::end(kToolNames), name) == std::end(kToolNames)) {
+      return Fail(ErrorCode::kInvalidArgument, where + ": no tool is named '" + name + "'");
+    }
+  }
+  return schemas;
+}
+
 const std::vector<ToolSchema>& Tools::Schemas() {
-  static const std::vector<ToolSchema> kSchemas = {
-      {"read_file", "Read a text file as numbered lines. Long files come in parts.",
-       Object({{"path", StringProp()}, {"start_line", IntegerProp()}, {"end_line", IntegerProp()}},
-              {"path"})},
-      {"list_files",
-       "List files, skipping .gitignored ones. A glob without '/' matches names at any depth.",
-       Object({{"path", StringProp("Folder, default the root")}, {"glob", StringProp()}}, {})},
-      {"search", "Search file contents with a regex (ECMAScript). Prints path:line: text.",
-       Object({{"pattern", StringProp()}, {"path", StringProp()}, {"glob", StringProp()}},
-              {"pattern"})},
-      {"edit",
-       "Replace text. search must match exactly once: copy it from the file without line "
-       "numbers. Use edits for several changes, applied all or none.",
-       Object(
-           {{"path", StringProp()},
-            {"search", StringProp()},
-            {"replace", StringProp()},
-            {"edits",
-             {{"type", "array"},
-              {"items",
-               Object({{"path", StringProp()}, {"search", StringProp()}, {"replace", StringProp()}},
-                      {"path", "search", "replace"})}}}},
-           {})},
-      {"write_file", "Create or overwrite a file with the whole content.",
-       Object({{"path", StringProp()}, {"content", StringProp()}}, {"path", "content"})},
-      {"run",
-       "Run a shell command in the repository root. Long output is cut. New files it makes "
-       "are kept, except .gitignored ones: those are build outputs, removed before verify.",
-       Object({{"command", StringProp()}, {"timeout_seconds", IntegerProp()}}, {"command"})},
-      {"find_symbol", "Where a name is defined: path:line: signature.",
-       Object({{"name", StringProp()}}, {"name"})},
-      {"references", "Where a name is used, in code, strings and config files: path:line: text.",
-       Object({{"name", StringProp()}}, {"name"})},
-      {"verify", "Run the repository's checks (build, tests) and report failures.",
-       Object(Json::object(), {})},
-      {"finish",
-       "End the task with a summary for the pull request. Checks must pass, unless "
-       "not_applicable_reason says why the migration does not apply to this repository.",
-       Object({{"summary", StringProp()}, {"not_applicable_reason", StringProp()}}, {"summary"})},
-  };
+  static const std::vector<ToolSchema> kSchemas = [] {
+    auto loaded = LoadSchemas();
+    return loaded ? std::move(*loaded) : std::vector<ToolSchema>();
+  }();
   return kSchemas;
 }
 
 ToolResult Tools::Execute(const ToolCall& call) {
-  bool known = std::any_of(std::begin(kSpecs), std::end(kSpecs),
-                           [&](const ToolSpec& spec) { return call.name == spec.name; });
+  bool known =
+      std::find(std::begin(kToolNames), std::end(kToolNames), call.name) != std::end(kToolNames);
   if (!known) {
     std::string names;
-    for (const auto& spec : kSpecs) names += (names.empty() ? "" : ", ") + std::string(spec.name);
+    for (std::string_view name : kToolNames)
+      names += (names.empty() ? "" : ", ") + std::string(name);
     ToolResult result =
         Error("unknown tool '" + ValidUtf8(call.name) + "'; the tools are: " + names);
     result.malformed = true;
@@ -310,23 +291,23 @@ ToolResult Tools::Execute(const ToolCall& call) {
                      std::string("arguments must be a JSON object, not ") + args.type_name());
   }
   ToolResult result;
-  if (call.name == "read_file") {
+  if (call.name == tool_name::kReadFile) {
     result = ReadFile(args);
-  } else if (call.name == "list_files") {
+  } else if (call.name == tool_name::kListFiles) {
     result = ListFiles(args);
-  } else if (call.name == "search") {
+  } else if (call.name == tool_name::kSearch) {
     result = Search(args);
-  } else if (call.name == "edit") {
+  } else if (call.name == tool_name::kEdit) {
     result = Edit(args);
-  } else if (call.name == "write_file") {
+  } else if (call.name == tool_name::kWriteFile) {
     result = WriteFile(args);
-  } else if (call.name == "run") {
+  } else if (call.name == tool_name::kRun) {
     result = Run(args);
-  } else if (call.name == "find_symbol") {
+  } else if (call.name == tool_name::kFindSymbol) {
     result = FindSymbol(args);
-  } else if (call.name == "references") {
+  } else if (call.name == tool_name::kReferences) {
     result = References(args);
-  } else if (call.name == "verify") {
+  } else if (call.name == tool_name::kVerify) {
     result = Verify();
   } else {
     result = Finish(args);
@@ -337,18 +318,18 @@ ToolResult Tools::Execute(const ToolCall& call) {
 
 ToolResult Tools::ReadFile(const Json& args) {
   auto path = RequiredString(args, "path");
-  if (!path) return Malformed("read_file", path.error().message);
+  if (!path) return Malformed(tool_name::kReadFile, path.error().message);
   auto start = OptionalInt(args, "start_line");
-  if (!start) return Malformed("read_file", start.error().message);
+  if (!start) return Malformed(tool_name::kReadFile, start.error().message);
   auto end = OptionalInt(args, "end_line");
-  if (!end) return Malformed("read_file", end.error().message);
+  if (!end) return Malformed(tool_name::kReadFile, end.error().message);
 
   auto content = workspace_.ReadText(*path);
-  if (!content) return Error("read_file: " + content.error().message);
+  if (!content) return Error(Label(tool_name::kReadFile) + content.error().message);
   std::string_view text = *content;
   if (text.substr(0, 8192).find('\0') != std::string_view::npos) {
-    return Error("read_file: " + *path + " is a binary file (" + std::to_string(text.size()) +
-                 " bytes); not shown");
+    return Error(Label(tool_name::kReadFile) + *path + " is a binary file (" +
+                 std::to_string(text.size()) + " bytes); not shown");
   }
   if (text.empty()) return Ok("(empty file)");
   std::vector<std::string_view> lines;
@@ -362,13 +343,13 @@ ToolResult Tools::ReadFile(const Json& args) {
   int64_t first = start->value_or(1);
   if (first < 1) first = 1;
   if (first > total) {
-    return Error("read_file: start_line " + std::to_string(first) + " is past the end of " + *path +
-                 " (" + std::to_string(total) + " lines)");
+    return Error(Label(tool_name::kReadFile) + "start_line " + std::to_string(first) +
+                 " is past the end of " + *path + " (" + std::to_string(total) + " lines)");
   }
   int64_t last = std::min(total, end->value_or(first + kMaxReadLines - 1));
   if (last < first) {
-    return Error("read_file: end_line " + std::to_string(last) + " is before start_line " +
-                 std::to_string(first));
+    return Error(Label(tool_name::kReadFile) + "end_line " + std::to_string(last) +
+                 " is before start_line " + std::to_string(first));
   }
   last = std::min(last, first + kMaxReadLines - 1);
   std::string out;
@@ -388,7 +369,7 @@ ToolResult Tools::ReadFile(const Json& args) {
   if (first > 1 || shown < total) {
     out += "[lines " + std::to_string(first) + "-" + std::to_string(shown) + " of " +
            std::to_string(total);
-    if (shown < total) out += "; use start_line=" + std::to_string(shown + 1) + " to read on";
+    if (shown < total) out += ModelMessage("read_on", {{"line", std::to_string(shown + 1)}});
     out += "]\n";
   }
   return Ok(std::move(out));
@@ -396,41 +377,39 @@ ToolResult Tools::ReadFile(const Json& args) {
 
 ToolResult Tools::ListFiles(const Json& args) {
   auto path = OptionalString(args, "path");
-  if (!path) return Malformed("list_files", path.error().message);
+  if (!path) return Malformed(tool_name::kListFiles, path.error().message);
   auto glob = OptionalString(args, "glob");
-  if (!glob) return Malformed("list_files", glob.error().message);
+  if (!glob) return Malformed(tool_name::kListFiles, glob.error().message);
   auto listing = workspace_.List(path->value_or(""), glob->value_or(""), kMaxListEntries);
-  if (!listing) return Error("list_files: " + listing.error().message);
+  if (!listing) return Error(Label(tool_name::kListFiles) + listing.error().message);
   if (listing->paths.empty()) return Ok("no files match");
   std::string out;
   for (const auto& file : listing->paths) out += file + "\n";
   if (listing->truncated) {
-    out += "[listing cut at " + std::to_string(kMaxListEntries) +
-           " files; narrow it with path or glob]\n";
+    out += ModelMessage("listing_cut", {{"max", std::to_string(kMaxListEntries)}});
   }
   return Ok(std::move(out));
 }
 
 ToolResult Tools::Search(const Json& args) {
   auto pattern = RequiredString(args, "pattern");
-  if (!pattern) return Malformed("search", pattern.error().message);
+  if (!pattern) return Malformed(tool_name::kSearch, pattern.error().message);
   auto path = OptionalString(args, "path");
-  if (!path) return Malformed("search", path.error().message);
+  if (!path) return Malformed(tool_name::kSearch, path.error().message);
   auto glob = OptionalString(args, "glob");
-  if (!glob) return Malformed("search", glob.error().message);
+  if (!glob) return Malformed(tool_name::kSearch, glob.error().message);
   auto found = workspace_.Search(*pattern, path->value_or(""), glob->value_or(""), kMaxSearchHits);
-  if (!found) return Error("search: " + found.error().message);
+  if (!found) return Error(Label(tool_name::kSearch) + found.error().message);
   std::string out;
   for (const auto& hit : found->hits) {
     out += hit.path + ":" + std::to_string(hit.line) + ": " + hit.text + "\n";
   }
   if (found->hits.empty()) out = "no matches\n";
   if (found->truncated) {
-    out += "[more than " + std::to_string(kMaxSearchHits) +
-           " matches; narrow it with path, glob or a tighter pattern]\n";
+    out += ModelMessage("search_cut", {{"max", std::to_string(kMaxSearchHits)}});
   }
   if (found->skipped_files > 0) {
-    out += "[" + std::to_string(found->skipped_files) + " binary or large files not searched]\n";
+    out += ModelMessage("search_skipped", {{"count", std::to_string(found->skipped_files)}});
   }
   return Ok(std::move(out));
 }
@@ -449,21 +428,22 @@ ToolResult Tools::Edit(const Json& args) {
   };
   if (auto list = args.find("edits"); list != args.end() && !list->is_null()) {
     if (!list->is_array() || list->empty()) {
-      return Malformed("edit", "field 'edits' must be a non-empty array of objects");
+      return Malformed(tool_name::kEdit, "field 'edits' must be a non-empty array of objects");
     }
     for (size_t i = 0; i < list->size(); ++i) {
       const Json& item = (*list)[i];
       if (!item.is_object()) {
-        return Malformed("edit", "edits[" + std::to_string(i) + "] must be an object");
+        return Malformed(tool_name::kEdit, "edits[" + std::to_string(i) + "] must be an object");
       }
       auto edit = read_one(item);
       if (!edit)
-        return Malformed("edit", "edits[" + std::to_string(i) + "]: " + edit.error().message);
+        return Malformed(tool_name::kEdit,
+                         "edits[" + std::to_string(i) + "]: " + edit.error().message);
       edits.push_back(std::move(*edit));
     }
   } else {
     auto edit = read_one(args);
-    if (!edit) return Malformed("edit", edit.error().message);
+    if (!edit) return Malformed(tool_name::kEdit, edit.error().message);
     edits.push_back(std::move(*edit));
   }
   if (auto applied = ApplyEdits(workspace_, edits); !applied) {
@@ -484,11 +464,11 @@ ToolResult Tools::Edit(const Json& args) {
 
 ToolResult Tools::WriteFile(const Json& args) {
   auto path = RequiredString(args, "path");
-  if (!path) return Malformed("write_file", path.error().message);
+  if (!path) return Malformed(tool_name::kWriteFile, path.error().message);
   auto content = RequiredString(args, "content");
-  if (!content) return Malformed("write_file", content.error().message);
+  if (!content) return Malformed(tool_name::kWriteFile, content.error().message);
   if (auto wrote = workspace_.WriteText(*path, *content); !wrote) {
-    return Error("write_file: " + wrote.error().message);
+    return Error(Label(tool_name::kWriteFile) + wrote.error().message);
   }
   NoteWritten(*path);
   changed_since_verify_ = true;
@@ -498,9 +478,9 @@ ToolResult Tools::WriteFile(const Json& args) {
 
 ToolResult Tools::Run(const Json& args) {
   auto command = RequiredString(args, "command");
-  if (!command) return Malformed("run", command.error().message);
+  if (!command) return Malformed(tool_name::kRun, command.error().message);
   auto timeout = OptionalInt(args, "timeout_seconds");
-  if (!timeout) return Malformed("run", timeout.error().message);
+  if (!timeout) return Malformed(tool_name::kRun, timeout.error().message);
   int64_t limit = task_.limits.command_timeout_seconds;
   int64_t seconds = std::clamp<int64_t>(timeout->value_or(limit), 1, std::max<int64_t>(limit, 1));
 
@@ -525,13 +505,13 @@ ToolResult Tools::Run(const Json& args) {
       if (!before.contains(path)) NoteWritten(path);
     }
   }
-  if (!ran) return Error("run: could not start the command: " + ran.error().message);
+  if (!ran)
+    return Error(Label(tool_name::kRun) + "could not start the command: " + ran.error().message);
   // No duration: what the model reads stays the same from run to run.
   std::string out = ran->Describe() + "\n" + ran->output;
   if (!out.empty() && out.back() != '\n') out += "\n";
   if (ran->output_bytes > ran->output.size()) {
-    out += "[output cut: " + std::to_string(ran->output_bytes) +
-           " bytes in all, the middle was dropped]\n";
+    out += ModelMessage("output_cut", {{"bytes", std::to_string(ran->output_bytes)}});
   }
   return Ok(std::move(out));
 }
@@ -550,14 +530,12 @@ Result<const RepoMap*> Tools::Map() {
 
 ToolResult Tools::FindSymbol(const Json& args) {
   auto name = RequiredString(args, "name");
-  if (!name) return Malformed("find_symbol", name.error().message);
+  if (!name) return Malformed(tool_name::kFindSymbol, name.error().message);
   auto map = Map();
-  if (!map) return Error("find_symbol: " + map.error().message);
+  if (!map) return Error(Label(tool_name::kFindSymbol) + map.error().message);
   auto found = (*map)->Definitions(*name);
   if (found.empty()) {
-    return Ok("no definition of " + *name +
-              " found (only files in languages with a parser are indexed); try references or "
-              "search\n");
+    return Ok(ModelMessage("no_definition", {{"name", *name}}));
   }
   std::string out;
   for (size_t i = 0; i < found.size() && i < kMaxSymbolHits; ++i) {
@@ -572,11 +550,11 @@ ToolResult Tools::FindSymbol(const Json& args) {
 
 ToolResult Tools::References(const Json& args) {
   auto name = RequiredString(args, "name");
-  if (!name) return Malformed("references", name.error().message);
+  if (!name) return Malformed(tool_name::kReferences, name.error().message);
   auto map = Map();
-  if (!map) return Error("references: " + map.error().message);
+  if (!map) return Error(Label(tool_name::kReferences) + map.error().message);
   auto found = (*map)->References(*name);
-  if (found.empty()) return Ok("no references to " + *name + " found\n");
+  if (found.empty()) return Ok(ModelMessage("no_references", {{"name", *name}}));
   std::string out;
   std::string path;
   std::string content;
@@ -590,8 +568,8 @@ ToolResult Tools::References(const Json& args) {
            "\n";
   }
   if (found.size() > kMaxReferenceHits) {
-    out += "[" + std::to_string(found.size()) + " references, first " +
-           std::to_string(kMaxReferenceHits) + " shown; narrow it with search]\n";
+    out += ModelMessage("references_cut", {{"count", std::to_string(found.size())},
+                                           {"max", std::to_string(kMaxReferenceHits)}});
   }
   return Ok(std::move(out));
 }
@@ -600,23 +578,22 @@ ToolResult Tools::Verify() {
   // Each run starts from the commit plus the edits, never from a previous run's outputs (a
   // Makefile's `ln -s` fails on the link its last run made).
   if (auto cleaned = RemoveBuildOutputs(); !cleaned) {
-    return Error("verify: " + cleaned.error().message);
+    return Error(Label(tool_name::kVerify) + cleaned.error().message);
   }
   verifiers::VerifierReport report =
       verifiers::RunVerifiers(processes_, task_.verifiers, workspace_.root(), command_env_);
   changed_since_verify_ = false;
   last_report_ = report;
-  std::string text = task_.verifiers.empty() ? "no checks are configured for this repository"
-                                             : report.ForModel(kVerifyBudgetBytes);
+  std::string text =
+      task_.verifiers.empty() ? ModelMessage("no_checks") : report.ForModel(kVerifyBudgetBytes);
   if (task_.judge_mode == verifiers::JudgeMode::kNoNewFailures && task_.baseline) {
     // The repository was red before the change: say which failures are the agent's.
     auto fresh = verifiers::NewFailures(*task_.baseline, report);
-    std::string note = "\nThis repository already failed its checks before your change (" +
-                       task_.baseline->Summary(false) + "); only failures it did not have count. ";
+    std::string note = ModelMessage("red_baseline", {{"baseline", task_.baseline->Summary(false)}});
     if (fresh.empty()) {
-      note += "No new failures: you may finish.\n";
+      note += ModelMessage("no_new_failures");
     } else {
-      note += "New failures (" + std::to_string(fresh.size()) + "):\n";
+      note += ModelMessage("new_failures", {{"count", std::to_string(fresh.size())}});
       for (size_t i = 0; i < fresh.size() && i < 20; ++i) note += "- " + fresh[i] + "\n";
     }
     text += note;
@@ -628,9 +605,9 @@ ToolResult Tools::Verify() {
 
 ToolResult Tools::Finish(const Json& args) {
   auto summary = OptionalString(args, "summary");
-  if (!summary) return Malformed("finish", summary.error().message);
+  if (!summary) return Malformed(tool_name::kFinish, summary.error().message);
   auto not_applicable = OptionalString(args, "not_applicable_reason");
-  if (!not_applicable) return Malformed("finish", not_applicable.error().message);
+  if (!not_applicable) return Malformed(tool_name::kFinish, not_applicable.error().message);
   if (*not_applicable && !(*not_applicable)->empty()) {
     ToolResult result = Ok("Finished: the migration does not apply.");
     result.finished = true;
@@ -640,7 +617,7 @@ ToolResult Tools::Finish(const Json& args) {
     return result;
   }
   if (!*summary || (*summary)->empty()) {
-    return Malformed("finish", "missing required string field 'summary'");
+    return Malformed(tool_name::kFinish, "missing required string field 'summary'");
   }
   std::optional<verifiers::VerifierReport> report;
   std::string verify_text;  // What verify would have said, when finish ran the checks.
@@ -653,10 +630,7 @@ ToolResult Tools::Finish(const Json& args) {
   }
   const verifiers::VerifierReport* baseline = task_.baseline ? &*task_.baseline : nullptr;
   if (!verifiers::Acceptable(task_.judge_mode, baseline, *last_report_)) {
-    std::string text = "finish refused: the checks failed (" + last_report_->Summary(false) + ")";
-    text +=
-        ". Fix the problems and call verify; if the migration cannot apply to this repository, "
-        "call finish with not_applicable_reason.";
+    std::string text = ModelMessage("finish_refused", {{"checks", last_report_->Summary(false)}});
     if (report) text += "\n" + verify_text;
     ToolResult result = Error(std::move(text));
     result.malformed = true;
@@ -666,7 +640,7 @@ ToolResult Tools::Finish(const Json& args) {
   }
   // The tree handed back is what gets committed: the checks' outputs are not part of it.
   if (auto cleaned = RemoveBuildOutputs(); !cleaned) {
-    return Error("finish: " + cleaned.error().message);
+    return Error(Label(tool_name::kFinish) + cleaned.error().message);
   }
   ToolResult result = Ok("Finished.");
   result.finished = true;

@@ -1,23 +1,47 @@
 // The tools the model may call (read_file, list_files, search, edit, write_file, run,
-// find_symbol, references, verify, finish): their schemas and their execution, confined to the
-// task's workspace.
+// find_symbol, references, verify, finish): their names, their schemas (texts in the prompts
+// template agent_tools.json) and their execution, confined to the task's workspace.
 // Not thread-safe: one agent loop owns its Tools.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "llm/model.h"
 #include "agent/repomap.h"
 #include "agent/task.h"
 #include "agent/workspace.h"
+#include "llm/model.h"
 #include "sandbox/process.h"
 #include "verifiers/verifier.h"
 
 namespace drover::agent {
+
+// The tools' names: the one place code spells them.
+namespace tool_name {
+inline constexpr std::string_view kReadFile = "read_file";
+inline constexpr std::string_view kListFiles = "list_files";
+inline constexpr std::string_view kSearch = "search";
+inline constexpr std::string_view kEdit = "edit";
+inline constexpr std::string_view kWriteFile = "write_file";
+inline constexpr std::string_view kRun = "run";
+inline constexpr std::string_view kFindSymbol = "find_symbol";
+inline constexpr std::string_view kReferences = "references";
+inline constexpr std::string_view kVerify = "verify";
+inline constexpr std::string_view kFinish = "finish";
+}  // namespace tool_name
+
+// Every tool, in the order the model is offered them.
+inline constexpr std::string_view kToolNames[] = {
+    tool_name::kReadFile,  tool_name::kListFiles, tool_name::kSearch,     tool_name::kEdit,
+    tool_name::kWriteFile, tool_name::kRun,       tool_name::kFindSymbol, tool_name::kReferences,
+    tool_name::kVerify,    tool_name::kFinish};
+
+inline constexpr std::string_view kToolsTemplate = "agent_tools.json";
 
 struct ToolResult {
   std::string text;       // What the model sees (valid UTF-8).
@@ -43,7 +67,11 @@ class Tools {
   Tools(const AgentTask& task, Workspace& workspace, sandbox::ProcessRunner& processes,
         std::map<std::string, std::string> command_env);
 
-  // The schemas offered to the model on every call, in a stable order.
+  // The schemas offered to the model on every call, in the order of kToolNames: each tool's
+  // description and parameters from the template agent_tools.json. Errors: the template's
+  // (kNotFound, kParse), kInvalidArgument naming a tool it lacks or one it has in excess.
+  static Result<std::vector<ToolSchema>> LoadSchemas();
+  // LoadSchemas() once, cached; empty when it failed (Agent::Run then ends on that error).
   static const std::vector<ToolSchema>& Schemas();
 
   // Runs one call. Never fails: every problem is an is_error result the model can act on.

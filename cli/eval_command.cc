@@ -1,9 +1,12 @@
 #include "cli/eval_command.h"
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <mutex>
 
+#include "cli/command.h"
 #include "cli/exit_code.h"
 #include "core/fs.h"
 #include "evals/harness.h"
@@ -14,6 +17,29 @@ namespace drover::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+struct EvalFlags {
+  std::string suite;
+  std::string model;  // Default: $DROVER_MODEL, else replay of each task's cassette.
+  int attempts = 1;
+  std::string tasks;  // Glob over task ids; empty: all.
+  int jobs = 1;
+  std::string record;  // Live only: save cassettes here.
+  std::string out = "eval-results";
+  std::string baseline;  // results.json to compare against; a regression exits 1.
+  std::string prices;    // Default: evals/prices.yaml when present.
+  std::string sandbox = "required";
+  // Keep OUT/work: each run's scratch repository and run directory (job.json,
+  // exchanges.jsonl, transcripts) under work/<task>/attempt-K/. Default: removed.
+  bool keep_work = false;
+  std::string compare_a, compare_b;
+};
+
+// `eval`'s own subcommands, to tell after parsing which one ran.
+struct EvalCommands {
+  CLI::App* compare = nullptr;
+  CLI::App* verify_tasks = nullptr;
+};
 
 // Progress on stderr, one line per finished run.
 class ProgressObserver : public evals::EvalObserver {
@@ -174,6 +200,21 @@ int VerifyTasks(const fs::path& self, const EvalFlags& flags,
   return ToInt(broken == 0 ? ExitCode::kOk : ExitCode::kJobsFailed);
 }
 
+// Exit codes: kOk; kJobsFailed when a task dropped against --baseline, a negative control
+// scored a success, compare found a significant drop, or verify-tasks found a broken task;
+// kInvalidInput for a bad task.yaml, price table, results file or model setting;
+// kEnvironment when the sandbox or the output folder does not work.
+int EvalCommand(const EvalCommands& commands, const fs::path& self, const EvalFlags& flags,
+                bool json, const std::map<std::string, std::string>& env) {
+  if (*commands.compare) return CompareResults(flags, json);
+  if (*commands.verify_tasks) return VerifyTasks(self, flags, env);
+  if (flags.suite.empty()) {
+    std::fprintf(stderr, "drover eval: give a suite folder (or compare, verify-tasks)\n");
+    return ToInt(ExitCode::kUsage);
+  }
+  return RunEval(self, flags, json, env);
+}
+
 }  // namespace
 
 Result<std::optional<fleet::PriceTable>> LoadPrices(const std::string& explicit_file) {
@@ -193,11 +234,11 @@ Result<std::optional<fleet::PriceTable>> LoadPrices(const std::string& explicit_
   return std::optional<fleet::PriceTable>();
 }
 
-EvalCommands AddEvalCommand(CLI::App& app, EvalFlags& flags) {
-  EvalCommands commands;
-  auto* eval = app.add_subcommand(
-      "eval", "Run an eval suite through the pipeline of `drover run`; score hidden checks");
-  commands.eval = eval;
+CommandRun AddEvalCommand(CLI::App& cmd, Invocation&) {
+  auto state = std::make_shared<std::pair<EvalFlags, EvalCommands>>();
+  EvalFlags& flags = state->first;
+  EvalCommands& commands = state->second;
+  CLI::App* eval = &cmd;
   eval->add_option("suite", flags.suite, "A folder of tasks (each with a task.yaml)");
   eval->add_option("--model", flags.model,
                    "openai:MODEL or anthropic:MODEL (default: $DROVER_MODEL; without one, each "
@@ -226,18 +267,11 @@ EvalCommands AddEvalCommand(CLI::App& app, EvalFlags& flags) {
       ->check(CLI::Range(1, 256));
   commands.verify_tasks->add_option("--sandbox", flags.sandbox, "required (default) or none")
       ->check(CLI::IsMember({"required", "none"}));
-  return commands;
-}
-
-int EvalCommand(const EvalCommands& commands, const fs::path& self, const EvalFlags& flags,
-                bool json, const std::map<std::string, std::string>& env) {
-  if (*commands.compare) return CompareResults(flags, json);
-  if (*commands.verify_tasks) return VerifyTasks(self, flags, env);
-  if (flags.suite.empty()) {
-    std::fprintf(stderr, "drover eval: give a suite folder (or compare, verify-tasks)\n");
-    return ToInt(ExitCode::kUsage);
-  }
-  return RunEval(self, flags, json, env);
+  return [state](const Invocation& parsed) {
+    (void)SetUpLogging(parsed.log_level, std::nullopt);
+    return EvalCommand(state->second, parsed.self, state->first, parsed.json,
+                       parsed.env);
+  };
 }
 
 }  // namespace drover::cli

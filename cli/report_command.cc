@@ -1,15 +1,20 @@
-#include "cli/report_command.h"
-
+// `drover report [RUN] --format md|json|html [--output FILE]`: a run's funnel, failure
+// reasons, slowest jobs, tokens, PRs and burndown (fleet/report.h), on stdout or into a file.
+// `drover track RUN`: refreshes the state of every PR the run published through its forge
+// (tokens from the environment, by the name each PR was published with) and prints changes.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
+#include "cli/command.h"
 #include "cli/exit_code.h"
 #include "core/fs.h"
 #include "core/http.h"
+#include "fleet/report.h"
 #include "forge/forge_governor.h"
 #include "git/git.h"
-#include "fleet/report.h"
 #include "store/state_store.h"
 
 namespace drover::cli {
@@ -42,28 +47,20 @@ int ExitFor(const Error& error) {
                                                   : ExitCode::kEnvironment);
 }
 
-}  // namespace
+struct ReportFlags {
+  std::string run;  // Default: the latest run.
+  std::string format = "md";
+  std::string output;  // Default: stdout.
+  std::string state_dir;
+};
 
-CLI::App* AddReportCommand(CLI::App& app, ReportFlags& flags,
-                           const std::string& default_state_dir) {
-  flags.state_dir = default_state_dir;
-  auto* cmd = app.add_subcommand("report", "A run's funnel, failures, PRs and burndown");
-  cmd->add_option("run", flags.run, "Run id (default: the latest)");
-  cmd->add_option("--format", flags.format, "md (default), json or html")
-      ->check(CLI::IsMember({"md", "json", "html"}));
-  cmd->add_option("--output", flags.output, "Write the report here instead of stdout");
-  cmd->add_option("--state-dir", flags.state_dir, "Where the runs are (default: .drover)");
-  return cmd;
-}
+struct TrackFlags {
+  std::string run;
+  std::string state_dir;
+};
 
-CLI::App* AddTrackCommand(CLI::App& app, TrackFlags& flags, const std::string& default_state_dir) {
-  flags.state_dir = default_state_dir;
-  auto* cmd = app.add_subcommand("track", "Refresh the state of a run's pull requests");
-  cmd->add_option("run", flags.run, "Run id")->required();
-  cmd->add_option("--state-dir", flags.state_dir, "Where the runs are (default: .drover)");
-  return cmd;
-}
-
+// Exit codes: kOk; kInvalidInput for an unknown run; kEnvironment when the state store or the
+// output file cannot be used.
 int ReportCommand(const ReportFlags& flags) {
   auto opened = OpenRun(std::filesystem::absolute(flags.state_dir), flags.run);
   if (!opened) {
@@ -71,14 +68,14 @@ int ReportCommand(const ReportFlags& flags) {
     return ExitFor(opened.error());
   }
   auto report =
-      fleet::BuildRunReport(*opened->store, opened->run_id, std::chrono::system_clock::now());
+      fleet::BuildRunSummary(*opened->store, opened->run_id, std::chrono::system_clock::now());
   if (!report) {
     std::fprintf(stderr, "drover report: %s\n", report.error().message.c_str());
     return ExitFor(report.error());
   }
-  std::string text = flags.format == "json"   ? fleet::ReportToJson(*report).dump(2) + "\n"
-                     : flags.format == "html" ? fleet::RenderReportHtml(*report)
-                                              : fleet::RenderReportMarkdown(*report);
+  std::string text = flags.format == "json"   ? fleet::RenderSummaryJson(*report).dump(2) + "\n"
+                     : flags.format == "html" ? fleet::RenderSummaryHtml(*report)
+                                              : fleet::RenderSummaryMarkdown(*report);
   if (flags.output.empty()) {
     std::cout << text;
     return ToInt(ExitCode::kOk);
@@ -90,6 +87,8 @@ int ReportCommand(const ReportFlags& flags) {
   return ToInt(ExitCode::kOk);
 }
 
+// Exit codes: kOk when every PR was read; kJobsFailed when some could not be (each named on
+// stderr); kInvalidInput for an unknown run; kEnvironment for the state store.
 int TrackCommand(const TrackFlags& flags, bool json,
                  const std::map<std::string, std::string>& env) {
   std::filesystem::path state_dir = std::filesystem::absolute(flags.state_dir);
@@ -136,6 +135,31 @@ int TrackCommand(const TrackFlags& flags, bool json,
     std::printf("%zu pull request(s) tracked, %zu changed state.\n", changes->size(), moved);
   }
   return ToInt(all_read ? ExitCode::kOk : ExitCode::kJobsFailed);
+}
+
+}  // namespace
+
+CommandRun AddReportCommand(CLI::App& cmd, Invocation& invocation) {
+  auto flags = std::make_shared<ReportFlags>();
+  flags->state_dir = invocation.state_dir;
+  cmd.add_option("run", flags->run, "Run id (default: the latest)");
+  cmd.add_option("--format", flags->format, "md (default), json or html")
+      ->check(CLI::IsMember({"md", "json", "html"}));
+  cmd.add_option("--output", flags->output, "Write the report here instead of stdout");
+  cmd.add_option("--state-dir", flags->state_dir, "Where the runs are (default: .drover)");
+  return [flags](const Invocation&) { return ReportCommand(*flags); };
+}
+
+CommandRun AddTrackCommand(CLI::App& cmd, Invocation& invocation) {
+  auto flags = std::make_shared<TrackFlags>();
+  flags->state_dir = invocation.state_dir;
+  cmd.add_option("run", flags->run, "Run id")->required();
+  cmd.add_option("--state-dir", flags->state_dir, "Where the runs are (default: .drover)");
+  cmd.add_flag("--json", invocation.json, "Machine-readable output on stdout");
+  return [flags](const Invocation& parsed) {
+    (void)SetUpLogging(parsed.log_level, std::nullopt);
+    return TrackCommand(*flags, parsed.json, parsed.env);
+  };
 }
 
 }  // namespace drover::cli

@@ -1,7 +1,10 @@
-#include "cli/verify_command.h"
-
+// `drover verify --repo PATH [--dry-run] [--sandbox required|none] [--json]`: shows the
+// verifiers drover would judge a repository by (detected, then its .drover.yml applied) and
+// runs them there, isolated as in a run. They run in the repository itself, so build outputs
+// (build/, target/, node_modules/.cache, ...) land in it; --dry-run only shows the detection.
 #include <stdlib.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -9,13 +12,14 @@
 #include <system_error>
 #include <vector>
 
+#include "cli/command.h"
 #include "cli/exit_code.h"
 #include "core/json.h"
-#include "spec/repo_config.h"
 #include "sandbox/isolated_runner.h"
 #include "sandbox/probe.h"
 #include "sandbox/process.h"
 #include "sandbox/toolchains.h"
+#include "spec/repo_config.h"
 #include "verifiers/detect.h"
 #include "verifiers/verifier.h"
 
@@ -23,6 +27,12 @@ namespace drover::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+struct VerifyFlags {
+  std::string repo = ".";
+  bool dry_run = false;
+  std::string sandbox = "required";  // Or "none": plain processes.
+};
 
 void PrintPlan(const fs::path& repo, const std::vector<verifiers::DetectedVerifier>& detected,
                const std::optional<fleet::RepoConfig>& config,
@@ -52,22 +62,9 @@ void PrintPlan(const fs::path& repo, const std::vector<verifiers::DetectedVerifi
   }
 }
 
-}  // namespace
-
-CLI::App* AddVerifyCommand(CLI::App& app, VerifyFlags& flags) {
-  auto* cmd = app.add_subcommand(
-      "verify",
-      "Show the verifiers drover would judge a repository by, and run them in it (build "
-      "outputs land in the repository; --dry-run only shows them)");
-  cmd->add_option("--repo", flags.repo, "The repository's working tree (default: .)");
-  cmd->add_flag("--dry-run", flags.dry_run, "Only show what was detected and configured");
-  cmd->add_option("--sandbox", flags.sandbox,
-                  "required (default): run the verifiers isolated as in a run; none: plain "
-                  "processes with your HOME")
-      ->check(CLI::IsMember({"required", "none"}));
-  return cmd;
-}
-
+// Exit codes: kOk when every verifier passed (or --dry-run), kJobsFailed when any failed or
+// there was none to run, kInvalidInput for a bad .drover.yml or a missing repository,
+// kEnvironment when the sandbox does not work here.
 int VerifyCommand(const fs::path& self, const VerifyFlags& flags, bool json,
                   const std::map<std::string, std::string>& env) {
   std::error_code ec;
@@ -151,6 +148,22 @@ int VerifyCommand(const fs::path& self, const VerifyFlags& flags, bool json,
     std::printf("\n%s", report.ForModel().c_str());
   }
   return ToInt(report.passed() ? ExitCode::kOk : ExitCode::kJobsFailed);
+}
+
+}  // namespace
+
+CommandRun AddVerifyCommand(CLI::App& cmd, Invocation&) {
+  auto flags = std::make_shared<VerifyFlags>();
+  cmd.add_option("--repo", flags->repo, "The repository's working tree (default: .)");
+  cmd.add_flag("--dry-run", flags->dry_run, "Only show what was detected and configured");
+  cmd.add_option("--sandbox", flags->sandbox,
+                 "required (default): run the verifiers isolated as in a run; none: plain "
+                 "processes with your HOME")
+      ->check(CLI::IsMember({"required", "none"}));
+  return [flags](const Invocation& parsed) {
+    (void)SetUpLogging(parsed.log_level, std::nullopt);
+    return VerifyCommand(parsed.self, *flags, parsed.json, parsed.env);
+  };
 }
 
 }  // namespace drover::cli

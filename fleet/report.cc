@@ -1,12 +1,14 @@
 #include "fleet/report.h"
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <ctime>
 #include <set>
 
-#include "forge/forges.h"
+#include "core/fs.h"
 #include "fleet/runner.h"
+#include "forge/forges.h"
 
 namespace drover::fleet {
 namespace {
@@ -57,6 +59,33 @@ std::string Cell(std::string_view text) {
     }
   }
   return out;
+}
+
+// printf onto the end of `out`.
+__attribute__((format(printf, 2, 3))) void AppendF(std::string& out, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  va_list again;
+  va_copy(again, args);
+  int size = std::vsnprintf(nullptr, 0, format, args);
+  va_end(args);
+  if (size > 0) {
+    size_t at = out.size();
+    out.resize(at + static_cast<size_t>(size) + 1);
+    std::vsnprintf(out.data() + at, static_cast<size_t>(size) + 1, format, again);
+    out.resize(at + static_cast<size_t>(size));
+  }
+  va_end(again);
+}
+
+std::string Truncate(std::string text, size_t width) {
+  if (text.size() <= width) return text;
+  return text.substr(0, width - 3) + "...";
+}
+
+int CountWith(const std::vector<SummaryJob>& jobs, JobStatus status) {
+  return static_cast<int>(std::count_if(jobs.begin(), jobs.end(),
+                                        [&](const auto& job) { return job.status == status; }));
 }
 
 std::string BurndownSvg(const std::vector<BurndownPoint>& points) {
@@ -157,7 +186,22 @@ std::vector<BurndownPoint> ComputeBurndown(const std::vector<PullRequestTransiti
   return points;
 }
 
-Result<RunSummaryReport> BuildRunReport(StateStore& store, std::string_view run_id, StoreTime now) {
+RunSummary SummarizeRun(const RunReport& report) {
+  RunSummary summary;
+  summary.run_id = report.run_id;
+  summary.migration_id = report.migration_id;
+  summary.run = RunFacts{report.model,  report.isolation, report.replayed,
+                         report.paused, report.seconds,   report.run_dir};
+  for (const auto& job : report.jobs) {
+    summary.jobs.push_back({job.repository, job.status, job.turns, job.model, job.fallbacks,
+                            job.input_tokens, job.output_tokens, job.cached_input_tokens,
+                            job.baseline, job.verifier, job.pr_url, job.reason, job.checks,
+                            job.job_dir});
+  }
+  return summary;
+}
+
+Result<RunSummary> BuildRunSummary(StateStore& store, std::string_view run_id, StoreTime now) {
   auto run = store.GetRun(run_id);
   if (!run) return Fail(run.error());
   auto jobs = store.ListJobs(run_id, std::nullopt);
@@ -169,9 +213,10 @@ Result<RunSummaryReport> BuildRunReport(StateStore& store, std::string_view run_
   auto slowest = store.SlowestJobs(run_id, 5, now);
   if (!slowest) return Fail(slowest.error());
 
-  RunSummaryReport report;
-  report.run_id = run->run_id;
-  report.migration_id = run->migration_id;
+  RunSummary summary;
+  summary.run_id = run->run_id;
+  summary.migration_id = run->migration_id;
+  RunHistory& report = summary.history.emplace();
   report.funnel = ComputeFunnel(*jobs, *prs);
   report.pull_requests = *prs;
   report.burndown = ComputeBurndown(*transitions);
@@ -198,24 +243,64 @@ Result<RunSummaryReport> BuildRunReport(StateStore& store, std::string_view run_
     report.slowest.push_back({slow.job.repository, std::string(JobStateName(slow.job.state)),
                               std::chrono::duration<double>(slow.elapsed).count()});
   }
-  return report;
+  return summary;
 }
 
-std::string RenderReportMarkdown(const RunSummaryReport& report) {
-  std::string md = "# drover report: " + Cell(report.run_id) + "\n\nMigration `" +
-                   Cell(report.migration_id) +
-                   "`.\n\n## Jobs by status\n\n| status | jobs |\n|---|---:|\n";
-  for (const auto& [status, count] : report.counts) {
+std::string RenderSummaryMarkdown(const RunSummary& summary) {
+  std::string md;
+  if (summary.run) {
+    // summary.md: written once at the end of the run, as the runner's own record; its cells
+    // are the report's texts as they are (masked, not escaped).
+    const RunFacts& run = *summary.run;
+    md = "# drover run " + summary.run_id + "\n\n";
+    md += "Migration `" + summary.migration_id + "`, model " + run.model + ", isolation " +
+          run.isolation + ".\n\n";
+    if (!run.paused.empty()) md += "> **Paused:** " + run.paused + "\n\n";
+    if (run.replayed) {
+      md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
+    }
+    md +=
+        "| repository | status | turns | model | tokens (in/out, cached in) | verifier | PR / "
+        "reason |\n";
+    md += "|---|---|---:|---|---:|---|---|\n";
+    for (const auto& job : summary.jobs) {
+      std::string last = job.status == JobStatus::kPublished ? job.pr_url : job.reason;
+      std::string model = job.model;
+      if (job.fallbacks > 0) {
+        model += " (after " + std::to_string(job.fallbacks) +
+                 (job.fallbacks == 1 ? " fallback)" : " fallbacks)");
+      }
+      md += "| " + job.repository + " | " + std::string(JobStatusName(job.status)) + " | " +
+            std::to_string(job.turns) + " | " + model + " | " + std::to_string(job.input_tokens) +
+            "/" + std::to_string(job.output_tokens) + ", " +
+            std::to_string(job.cached_input_tokens) + " | " +
+            (job.verifier.empty() ? (job.baseline.empty() ? "" : "baseline: " + job.baseline)
+                                  : "final check: " + job.verifier) +
+            " | " + last + " |\n";
+    }
+    std::string chosen;
+    for (const auto& job : summary.jobs) {
+      if (!job.checks.empty()) chosen += "- " + job.repository + ": " + job.checks + "\n";
+    }
+    if (!chosen.empty()) md += "\n## Checks chosen by detection\n\n" + chosen;
+  } else {
+    md = "# drover report: " + Cell(summary.run_id) + "\n\nMigration `" +
+         Cell(summary.migration_id) + "`.\n\n";
+  }
+  if (!summary.history) return md;
+  const RunHistory& history = *summary.history;
+  md += "## Jobs by status\n\n| status | jobs |\n|---|---:|\n";
+  for (const auto& [status, count] : history.counts) {
     md += "| " + status + " | " + std::to_string(count) + " |\n";
   }
   md += "\n## Funnel\n\n| stage | jobs | of targeted |\n|---|---:|---:|\n";
-  for (const auto& stage : report.funnel) {
+  for (const auto& stage : history.funnel) {
     md += "| " + stage.name + " | " + std::to_string(stage.count) + " | " + Percent(stage.percent) +
           " |\n";
   }
   md += "\n## Failure reasons\n\n";
-  if (report.reasons.empty()) md += "None.\n";
-  for (const auto& group : report.reasons) {
+  if (history.reasons.empty()) md += "None.\n";
+  for (const auto& group : history.reasons) {
     md += "- **" + Cell(group.category) + "** (" + group.status + ", " +
           std::to_string(group.count) + "): " + Cell(group.example) + " — ";
     for (size_t i = 0; i < group.repositories.size(); ++i) {
@@ -224,25 +309,53 @@ std::string RenderReportMarkdown(const RunSummaryReport& report) {
     md += "\n";
   }
   md += "\n## Slowest jobs\n\n| repository | state | time |\n|---|---|---:|\n";
-  for (const auto& job : report.slowest) {
+  for (const auto& job : history.slowest) {
     md += "| " + Cell(job.repository) + " | " + job.state + " | " + Seconds(job.seconds) + " |\n";
   }
-  md += "\n## Usage\n\n" + std::to_string(report.input_tokens) + " input and " +
-        std::to_string(report.output_tokens) + " output tokens; cost not known.\n";
+  md += "\n## Usage\n\n" + std::to_string(history.input_tokens) + " input and " +
+        std::to_string(history.output_tokens) + " output tokens; cost not known.\n";
   md += "\n## Pull requests\n\n| repository | state | checks | PR |\n|---|---|---|---|\n";
-  for (const auto& pr : report.pull_requests) {
+  for (const auto& pr : history.pull_requests) {
     md += "| " + Cell(pr.repository) + " | " + std::string(PrStateName(pr.state)) + " | " +
           Cell(pr.checks) + " | " + Cell(pr.url) + " |\n";
   }
   md += "\n## Burndown\n\n| time (UTC) | open | merged | closed |\n|---|---:|---:|---:|\n";
-  for (const auto& point : report.burndown) {
+  for (const auto& point : history.burndown) {
     md += "| " + IsoTime(point.at) + " | " + std::to_string(point.open) + " | " +
           std::to_string(point.merged) + " | " + std::to_string(point.closed) + " |\n";
   }
   return md;
 }
 
-Json ReportToJson(const RunSummaryReport& report) {
+Json RenderSummaryJson(const RunSummary& summary) {
+  Json out{{"run_id", summary.run_id}, {"migration", summary.migration_id}};
+  if (summary.run) {
+    out["model"] = summary.run->model;
+    out["isolation"] = summary.run->isolation;
+    out["replayed"] = summary.run->replayed;
+    out["paused"] = summary.run->paused;
+    out["seconds"] = summary.run->seconds;
+    out["run_dir"] = summary.run->run_dir.string();
+    Json jobs = Json::array();
+    for (const auto& job : summary.jobs) {
+      jobs.push_back({{"repository", job.repository},
+                      {"status", JobStatusName(job.status)},
+                      {"turns", job.turns},
+                      {"model", job.model},
+                      {"fallbacks", job.fallbacks},
+                      {"input_tokens", job.input_tokens},
+                      {"output_tokens", job.output_tokens},
+                      {"cached_input_tokens", job.cached_input_tokens},
+                      {"baseline", job.baseline},
+                      {"verifier", job.verifier},
+                      {"pr_url", job.pr_url},
+                      {"reason", job.reason},
+                      {"checks", job.checks}});
+    }
+    out["jobs"] = jobs;
+  }
+  if (!summary.history) return out;
+  const RunHistory& report = *summary.history;
   Json funnel = Json::array();
   for (const auto& stage : report.funnel) {
     funnel.push_back({{"stage", stage.name}, {"count", stage.count}, {"percent", stage.percent}});
@@ -277,16 +390,15 @@ Json ReportToJson(const RunSummaryReport& report) {
                         {"merged", point.merged},
                         {"closed", point.closed}});
   }
-  return Json{{"run_id", report.run_id},
-              {"migration", report.migration_id},
-              {"counts", report.counts},
-              {"funnel", funnel},
-              {"failure_reasons", reasons},
-              {"slowest", slowest},
-              {"tokens", {{"input", report.input_tokens}, {"output", report.output_tokens}}},
-              {"cost_usd", nullptr},
-              {"pull_requests", prs},
-              {"burndown", burndown}};
+  out["counts"] = report.counts;
+  out["funnel"] = funnel;
+  out["failure_reasons"] = reasons;
+  out["slowest"] = slowest;
+  out["tokens"] = {{"input", report.input_tokens}, {"output", report.output_tokens}};
+  out["cost_usd"] = nullptr;
+  out["pull_requests"] = prs;
+  out["burndown"] = burndown;
+  return out;
 }
 
 std::string EscapeHtml(std::string_view text) {
@@ -305,21 +417,45 @@ std::string EscapeHtml(std::string_view text) {
   return out;
 }
 
-std::string RenderReportHtml(const RunSummaryReport& report) {
+std::string RenderSummaryHtml(const RunSummary& summary) {
   auto row = [](const std::vector<std::string>& cells) {
     std::string tr = "<tr>";
     for (const auto& cell : cells) tr += "<td>" + cell + "</td>";
     return tr + "</tr>\n";
   };
+  std::string title =
+      (summary.run ? "drover run " : "drover report: ") + EscapeHtml(summary.run_id);
   std::string html =
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>drover report: " +
-      EscapeHtml(report.run_id) +
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" + title +
       "</title>\n<style>body{font-family:sans-serif;margin:2em;max-width:60em}"
       "table{border-collapse:collapse;margin-bottom:1em}td,th{border:1px solid #ccc;"
       "padding:.2em .6em;text-align:left}.bar{background:#2563eb;height:.8em}</style>\n"
-      "</head><body>\n<h1>drover report: " +
-      EscapeHtml(report.run_id) + "</h1>\n<p>Migration <code>" + EscapeHtml(report.migration_id) +
-      "</code>.</p>\n";
+      "</head><body>\n<h1>" +
+      title + "</h1>\n<p>Migration <code>" + EscapeHtml(summary.migration_id) + "</code>.</p>\n";
+  if (summary.run) {
+    const RunFacts& run = *summary.run;
+    html += "<p>Model " + EscapeHtml(run.model) + ", isolation " + EscapeHtml(run.isolation) +
+            ".</p>\n";
+    if (!run.paused.empty()) html += "<p><b>Paused:</b> " + EscapeHtml(run.paused) + "</p>\n";
+    if (run.replayed) {
+      html +=
+          "<p>This run replayed recorded model exchanges: it tests the pipeline, not a "
+          "model.</p>\n";
+    }
+    html +=
+        "<h2>Jobs</h2>\n<table><tr><th>repository</th><th>status</th><th>turns</th>"
+        "<th>tokens in/out</th><th>verifier</th><th>PR / reason</th></tr>\n";
+    for (const auto& job : summary.jobs) {
+      html += row({EscapeHtml(job.repository), std::string(JobStatusName(job.status)),
+                   std::to_string(job.turns),
+                   std::to_string(job.input_tokens) + "/" + std::to_string(job.output_tokens),
+                   EscapeHtml(job.verifier.empty() ? job.baseline : job.verifier),
+                   EscapeHtml(job.status == JobStatus::kPublished ? job.pr_url : job.reason)});
+    }
+    html += "</table>\n";
+  }
+  if (!summary.history) return html + "</body></html>\n";
+  const RunHistory& report = *summary.history;
   html += "<h2>Jobs by status</h2>\n<table><tr><th>status</th><th>jobs</th></tr>\n";
   for (const auto& [status, count] : report.counts) {
     html += row({EscapeHtml(status), std::to_string(count)});
@@ -367,6 +503,56 @@ std::string RenderReportHtml(const RunSummaryReport& report) {
     html += BurndownSvg(report.burndown);
   }
   return html + "</body></html>\n";
+}
+
+std::string RenderSummaryText(const RunSummary& summary) {
+  std::string out;
+  AppendF(out, "\n%-18s %-15s %5s %15s  %-34s %s\n", "REPOSITORY", "STATUS", "TURNS",
+          "TOKENS in/out", "VERIFIER", "PR / REASON");
+  std::filesystem::path run_dir = summary.run ? summary.run->run_dir : std::filesystem::path();
+  for (const auto& job : summary.jobs) {
+    std::string tokens = std::to_string(job.input_tokens) + "/" + std::to_string(job.output_tokens);
+    std::string verifier = job.verifier.empty() ? "baseline: " + job.baseline : job.verifier;
+    std::string last = job.reason;
+    if (job.status == JobStatus::kPublished) {
+      // Local PRs are files in the run directory; the path below it is what fits a table.
+      auto relative = std::filesystem::path(job.pr_url).lexically_relative(run_dir);
+      last =
+          relative.empty() || relative.string().starts_with("..") ? job.pr_url : relative.string();
+    }
+    AppendF(out, "%-18s %-15s %5d %15s  %-34s %s\n", Truncate(job.repository, 18).c_str(),
+            std::string(JobStatusName(job.status)).c_str(), job.turns, tokens.c_str(),
+            Truncate(verifier, 34).c_str(), Truncate(last, 90).c_str());
+  }
+  AppendF(out, "\n%d published, %d failed, %d skipped, %d not applicable in %.1fs\n",
+          CountWith(summary.jobs, JobStatus::kPublished),
+          CountWith(summary.jobs, JobStatus::kFailed), CountWith(summary.jobs, JobStatus::kSkipped),
+          CountWith(summary.jobs, JobStatus::kNotApplicable),
+          summary.run ? summary.run->seconds : 0.0);
+  if (summary.run && summary.run->replayed) {
+    out += "Model: recorded exchanges replayed (a test of the pipeline, not of a model).\n";
+  }
+  out += "Isolation: " + (summary.run ? summary.run->isolation : std::string()) + "\n";
+  bool any_pr = false;
+  for (const auto& job : summary.jobs) {
+    if (job.status != JobStatus::kPublished) continue;
+    if (!any_pr) out += "\nPull requests to look at:\n";
+    any_pr = true;
+    out += "  " + (job.job_dir / "pr.md").string() + "\n  " + (job.job_dir / "pr.patch").string() +
+           "\n";
+  }
+  out +=
+      "\nRun directory: " + run_dir.string() + " (summary.md, jobs/*/attempt-*/transcript.jsonl)\n";
+  return out;
+}
+
+Status WriteRunSummary(const RunReport& report) {
+  if (auto wrote = WriteFileAtomic(report.run_dir / "summary.json", report.ToJson().dump(2) + "\n");
+      !wrote) {
+    return wrote;
+  }
+  return WriteFileAtomic(report.run_dir / "summary.md",
+                         RenderSummaryMarkdown(SummarizeRun(report)));
 }
 
 Result<std::vector<PullRequestChange>> TrackPullRequests(

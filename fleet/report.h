@@ -1,11 +1,14 @@
-// A run's report for people and programs: counts by status, the funnel (targeted → attempted
-// → verified → PR opened → merged), failure reasons grouped, the slowest jobs, tokens, the
-// PRs as last tracked and a burndown of open/merged PRs over time; rendered as Markdown, JSON
-// or one self-contained HTML page. Also `drover track`: refreshing PR states from the forges.
+// A run's summary, one model whichever way it is read: from the run's own report at the end of
+// `drover run` (the jobs table, summary.md and the terminal's table) or from the state store
+// for `drover report` (counts by status, the funnel targeted → attempted → verified → PR
+// opened → merged, failure reasons grouped, the slowest jobs, tokens, the PRs as last tracked
+// and a burndown of open/merged PRs over time); rendered as Markdown, JSON, HTML or the
+// terminal's text. Also `drover track`: refreshing PR states from the forges.
 // Thread-safe: free functions; the store and clients passed in are.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +18,7 @@
 #include "core/error.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "fleet/runner.h"
 #include "forge/forge_governor.h"
 #include "git/git.h"
 #include "store/state_store.h"
@@ -48,9 +52,36 @@ struct BurndownPoint {
   int64_t closed = 0;
 };
 
-struct RunSummaryReport {
-  std::string run_id;
-  std::string migration_id;
+// What the process that ran knows and the store does not.
+struct RunFacts {
+  std::string model;      // RunReport::model.
+  std::string isolation;  // RunReport::isolation.
+  bool replayed = false;
+  std::string paused;  // Why the run paused itself; empty when it did not.
+  double seconds = 0;
+  std::filesystem::path run_dir;
+};
+
+// One row of the jobs table: what a job came to.
+struct SummaryJob {
+  std::string repository;
+  JobStatus status = JobStatus::kFailed;
+  int turns = 0;
+  std::string model;  // The upstream that served its last request; empty when replayed.
+  int fallbacks = 0;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cached_input_tokens = 0;
+  std::string baseline;  // Verifier summaries: on the untouched tree, and the final check's.
+  std::string verifier;
+  std::string pr_url;  // Published jobs.
+  std::string reason;  // The others.
+  std::string checks;  // How detection chose its checks; empty when the spec named them.
+  std::filesystem::path job_dir;
+};
+
+// What the state store knows of a run, jobs finished or not.
+struct RunHistory {
   std::map<std::string, int64_t> counts;  // By job state name.
   std::vector<FunnelStage> funnel;
   std::vector<ReasonGroup> reasons;
@@ -61,6 +92,19 @@ struct RunSummaryReport {
   std::vector<BurndownPoint> burndown;
 };
 
+// Each renderer shows the parts a summary has, in one order: the run's facts and its jobs
+// table (SummarizeRun), then the store's sections (BuildRunSummary).
+struct RunSummary {
+  std::string run_id;
+  std::string migration_id;
+  std::optional<RunFacts> run;
+  std::vector<SummaryJob> jobs;
+  std::optional<RunHistory> history;
+};
+
+// The summary of a run that just ended, from its report (already masked by the runner).
+RunSummary SummarizeRun(const RunReport& report);
+
 // The funnel over the run's jobs (their stored JobReport details) and PRs. A job counts as
 // attempted once an agent attempt ran, verified once it passed the runner's final check.
 std::vector<FunnelStage> ComputeFunnel(const std::vector<JobRecord>& jobs,
@@ -69,13 +113,18 @@ std::vector<FunnelStage> ComputeFunnel(const std::vector<JobRecord>& jobs,
 // One point per transition time: how many PRs were open, merged and closed right after it.
 std::vector<BurndownPoint> ComputeBurndown(const std::vector<PullRequestTransition>& transitions);
 
-// Reads everything from the store. Errors: the store's (kNotFound for an unknown run).
-Result<RunSummaryReport> BuildRunReport(StateStore& store, std::string_view run_id, StoreTime now);
+// Reads everything from the store (the summary's history). Errors: the store's (kNotFound for
+// an unknown run).
+Result<RunSummary> BuildRunSummary(StateStore& store, std::string_view run_id, StoreTime now);
 
-std::string RenderReportMarkdown(const RunSummaryReport& report);
-Json ReportToJson(const RunSummaryReport& report);
-// One page with no external asset (inline CSS and SVG); every text from the run is escaped.
-std::string RenderReportHtml(const RunSummaryReport& report);
+// The renderers. Markdown: summary.md of a run, `drover report`'s default. JSON: `drover report
+// --format json` (a run's summary.json is RunReport::ToJson: every job's whole report).
+// HTML: one page with no external asset (inline CSS and SVG); every text from the run is
+// escaped. Text: the table `drover run` prints on a terminal.
+std::string RenderSummaryMarkdown(const RunSummary& summary);
+Json RenderSummaryJson(const RunSummary& summary);
+std::string RenderSummaryHtml(const RunSummary& summary);
+std::string RenderSummaryText(const RunSummary& summary);
 
 // "&", "<", ">", '"' and "'" as HTML entities.
 std::string EscapeHtml(std::string_view text);

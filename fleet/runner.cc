@@ -2088,42 +2088,4 @@ Result<RunReport> RunMigration(const RunOptions& options, const RunInput& input,
   return report;
 }
 
-Status WriteRunSummary(const RunReport& report) {
-  if (auto wrote = WriteFileAtomic(report.run_dir / "summary.json", report.ToJson().dump(2) + "\n");
-      !wrote) {
-    return wrote;
-  }
-  std::string md = "# drover run " + report.run_id + "\n\n";
-  md += "Migration `" + report.migration_id + "`, model " + report.model + ", isolation " +
-        report.isolation + ".\n\n";
-  if (!report.paused.empty()) md += "> **Paused:** " + report.paused + "\n\n";
-  if (report.replayed) {
-    md += "> This run replayed recorded model exchanges: it tests the pipeline, not a model.\n\n";
-  }
-  md += "| repository | status | turns | model | tokens (in/out, cached in) | verifier | PR / "
-        "reason |\n";
-  md += "|---|---|---:|---|---:|---|---|\n";
-  for (const auto& job : report.jobs) {
-    std::string last = job.status == JobStatus::kPublished ? job.pr_url : job.reason;
-    std::string model = job.model;
-    if (job.fallbacks > 0) {
-      model += " (after " + std::to_string(job.fallbacks) +
-               (job.fallbacks == 1 ? " fallback)" : " fallbacks)");
-    }
-    md += "| " + job.repository + " | " + std::string(JobStatusName(job.status)) + " | " +
-          std::to_string(job.turns) + " | " + model + " | " + std::to_string(job.input_tokens) +
-          "/" + std::to_string(job.output_tokens) + ", " +
-          std::to_string(job.cached_input_tokens) + " | " +
-          (job.verifier.empty() ? (job.baseline.empty() ? "" : "baseline: " + job.baseline)
-                                : "final check: " + job.verifier) +
-          " | " + last + " |\n";
-  }
-  std::string chosen;
-  for (const auto& job : report.jobs) {
-    if (!job.checks.empty()) chosen += "- " + job.repository + ": " + job.checks + "\n";
-  }
-  if (!chosen.empty()) md += "\n## Checks chosen by detection\n\n" + chosen;
-  return WriteFileAtomic(report.run_dir / "summary.md", md);
-}
-
 }  // namespace drover::fleet

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/fs.h"
+#include "core/json.h"
 
 namespace drover::prompts {
 namespace {
@@ -59,11 +60,11 @@ Result<std::string> RenderText(std::string_view text, const Variables& vars,
   return out;
 }
 
-Result<std::string> Render(std::string_view name, const Variables& vars) {
+Result<std::string> TemplateText(std::string_view name) {
   std::string key(name);
   if (!OverrideDir().empty()) {
     auto text = ReadFile(OverrideDir() / key);
-    if (text) return RenderText(*text, vars, key);
+    if (text) return text;
     if (text.error().code != ErrorCode::kNotFound) return Fail(text.error());
   }
   const auto& embedded = EmbeddedTemplates();
@@ -71,7 +72,31 @@ Result<std::string> Render(std::string_view name, const Variables& vars) {
   if (it == embedded.end()) {
     return Fail(ErrorCode::kNotFound, "no prompt template named '" + key + "'");
   }
-  return RenderText(it->second, vars, key);
+  return it->second;
+}
+
+Result<std::string> Render(std::string_view name, const Variables& vars) {
+  auto text = TemplateText(name);
+  if (!text) return Fail(text.error());
+  return RenderText(*text, vars, name);
+}
+
+Result<std::string> RenderEntry(std::string_view name, std::string_view key,
+                                const Variables& vars) {
+  auto text = TemplateText(name);
+  if (!text) return Fail(text.error());
+  auto json = ParseJson(*text, std::string(name));
+  if (!json) return Fail(json.error());
+  std::string label = std::string(name) + ":" + std::string(key);
+  if (!json->is_object()) {
+    return Fail(ErrorCode::kParse, "template " + std::string(name) + " is not a JSON object");
+  }
+  auto entry = json->find(key);
+  if (entry == json->end()) return Fail(ErrorCode::kNotFound, "template " + label + " is missing");
+  if (!entry->is_string()) {
+    return Fail(ErrorCode::kParse, "template " + label + " is not a string");
+  }
+  return RenderText(entry->get_ref<const std::string&>(), vars, label);
 }
 
 }  // namespace drover::prompts

@@ -1,6 +1,7 @@
 // Prompt templates: text files in prompts/templates, embedded at build time, overridable from
-// a folder (DROVER_PROMPTS_DIR or SetOverrideDir). Rendering is strict: a {{name}} with no
-// value, or a value the template never uses, is an error. Thread-safe after start-up.
+// a folder (DROVER_PROMPTS_DIR or SetOverrideDir): every text the model reads that is not the
+// repository's or the user's. Rendering is strict: a {{name}} with no value, or a value the
+// template never uses, is an error. Thread-safe after start-up.
 #pragma once
 
 #include <filesystem>
@@ -18,6 +19,15 @@ using Variables = std::map<std::string, std::string>;
 // Errors: kNotFound (no such template), kInvalidArgument (missing or unused variable; the
 // message names it and the template).
 Result<std::string> Render(std::string_view name, const Variables& vars);
+
+// The text of template `name`, unrendered: the override folder's file when it has one, else
+// the embedded one. Errors: kNotFound (no such template), the override file's read error.
+Result<std::string> TemplateText(std::string_view name);
+
+// Renders entry `key` of template `name`, a JSON object of strings ("agent_messages.json"),
+// as Render does; the errors name "name:key". Errors: as Render; kParse when the template is
+// not such an object; kNotFound when it has no `key`.
+Result<std::string> RenderEntry(std::string_view name, std::string_view key, const Variables& vars);
 
 // Renders template text directly (used by Render and by tests).
 Result<std::string> RenderText(std::string_view text, const Variables& vars,

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "agent/tree_sitter_langs.h"
+#include "prompts/prompts.h"
 #include "tests/testing/testing.h"
 
 namespace drover::agent {
@@ -59,6 +60,71 @@ TEST_F(ToolsTest, SchemasAreObjectsWithUniqueNames) {
   EXPECT_EQ(names, (std::set<std::string>{"read_file", "list_files", "search", "edit", "write_file",
                                           "run", "find_symbol", "references", "verify",
                                           "finish"}));
+}
+
+// The schemas come from the template agent_tools.json; what the model is offered is the very
+// JSON it was offered when they were written in code (cassettes and cache prefixes hold it).
+TEST(ToolSchemas, TemplateGivesTheOfferedBytesInTheTableOrder) {
+  auto loaded = Tools::LoadSchemas();
+  ASSERT_OK(loaded);
+  ASSERT_EQ(loaded->size(), std::size(kToolNames));
+  for (size_t i = 0; i < loaded->size(); ++i) EXPECT_EQ((*loaded)[i].name, kToolNames[i]);
+  Json offered = Json::array();
+  for (const auto& schema : Tools::Schemas()) {
+    offered.push_back({schema.name, schema.description, schema.parameters});
+  }
+  EXPECT_EQ(
+      offered.dump(),
+      R"([["read_file","Read a text file as numbered lines. Long files come in parts.",)"
+      R"({"properties":{"end_line":{"type":"integer"},"path":{"type":"string"},"start_line":)"
+      R"({"type":"integer"}},"required":["path"],"type":"object"}],["list_files","List files, )"
+      R"(skipping .gitignored ones. A glob without '/' matches names at any depth.",)"
+      R"({"properties":{"glob":{"type":"string"},"path":{"description":"Folder, default the )"
+      R"(root","type":"string"}},"type":"object"}],["search","Search file contents with a regex )"
+      R"((ECMAScript). Prints path:line: text.",{"properties":{"glob":{"type":"string"},"path":)"
+      R"({"type":"string"},"pattern":{"type":"string"}},"required":["pattern"],"type":"object"}],)"
+      R"(["edit","Replace text. search must match exactly once: copy it from the file without )"
+      R"(line numbers. Use edits for several changes, applied all or none.",{"properties":)"
+      R"({"edits":{"items":{"properties":{"path":{"type":"string"},"replace":{"type":"string"},)"
+      R"("search":{"type":"string"}},"required":["path","search","replace"],"type":"object"},)"
+      R"("type":"array"},"path":{"type":"string"},"replace":{"type":"string"},"search":)"
+      R"({"type":"string"}},"type":"object"}],["write_file","Create or overwrite a file with )"
+      R"(the whole content.",{"properties":{"content":{"type":"string"},"path":{"type":)"
+      R"("string"}},"required":["path","content"],"type":"object"}],["run","Run a shell command )"
+      R"(in the repository root. Long output is cut. New files it makes are kept, except )"
+      R"(.gitignored ones: those are build outputs, removed before verify.",{"properties":)"
+      R"({"command":{"type":"string"},"timeout_seconds":{"type":"integer"}},"required":)"
+      R"(["command"],"type":"object"}],["find_symbol","Where a name is defined: path:line: )"
+      R"(signature.",{"properties":{"name":{"type":"string"}},"required":["name"],"type":)"
+      R"("object"}],["references","Where a name is used, in code, strings and config files: )"
+      R"(path:line: text.",{"properties":{"name":{"type":"string"}},"required":["name"],"type":)"
+      R"("object"}],["verify","Run the repository's checks (build, tests) and report )"
+      R"(failures.",{"properties":{},"type":"object"}],["finish","End the task with a summary )"
+      R"(for the pull request. Checks must pass, unless not_applicable_reason says why the )"
+      R"(migration does not apply to this repository.",{"properties":{"not_applicable_reason":)"
+      R"({"type":"string"},"summary":{"type":"string"}},"required":["summary"],"type":)"
+      R"("object"}]])");
+}
+
+// A template that lacks a tool, or names one the code does not have, is refused by name.
+TEST(ToolSchemas, OverrideMustNameEveryToolAndNoOther) {
+  TempDir dir;
+  WriteTestFile(dir.path(), std::string(kToolsTemplate), R"({"read_file": {}})");
+  prompts::SetOverrideDir(dir.path());
+  auto lacking = Tools::LoadSchemas();
+  Json full = Json::object();
+  for (std::string_view name : kToolNames) {
+    full[std::string(name)] = {{"description", "d"}, {"parameters", Json::object()}};
+  }
+  full["rm_rf"] = {{"description", "d"}, {"parameters", Json::object()}};
+  WriteTestFile(dir.path(), std::string(kToolsTemplate), full.dump());
+  auto excess = Tools::LoadSchemas();
+  prompts::SetOverrideDir({});
+  ASSERT_FALSE(lacking.has_value());
+  EXPECT_NE(lacking.error().message.find("'read_file'"), std::string::npos)
+      << lacking.error().message;
+  ASSERT_FALSE(excess.has_value());
+  EXPECT_NE(excess.error().message.find("'rm_rf'"), std::string::npos) << excess.error().message;
 }
 
 TEST_F(ToolsTest, InvalidJsonArgumentsSayWhatWasExpected) {

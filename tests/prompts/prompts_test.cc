@@ -1,5 +1,6 @@
 #include "prompts/prompts.h"
 
+#include "core/json.h"
 #include "tests/testing/testing.h"
 
 namespace drover::prompts {
@@ -65,6 +66,46 @@ TEST(Render, OverrideDirWins) {
   SetOverrideDir({});
   ASSERT_OK(out);
   EXPECT_EQ(*out, "custom 1");
+}
+
+TEST(RenderEntry, RendersOneEntryOfAJsonTemplate) {
+  drover::testing::TempDir dir;
+  drover::testing::WriteTestFile(dir.path(), "messages.json",
+                                 R"({"hello": "Hello {{name}}.\n", "list": [1]})");
+  SetOverrideDir(dir.path());
+  auto hello = RenderEntry("messages.json", "hello", {{"name", "Ada"}});
+  auto missing = RenderEntry("messages.json", "bye", {});
+  auto not_text = RenderEntry("messages.json", "list", {});
+  auto unused = RenderEntry("messages.json", "hello", {{"name", "Ada"}, {"typo", "x"}});
+  SetOverrideDir({});
+  ASSERT_OK(hello);
+  EXPECT_EQ(*hello, "Hello Ada.\n");
+  EXPECT_EQ(missing.error().code, ErrorCode::kNotFound);
+  EXPECT_NE(missing.error().message.find("messages.json:bye"), std::string::npos);
+  EXPECT_EQ(not_text.error().code, ErrorCode::kParse);
+  EXPECT_NE(unused.error().message.find("messages.json:hello"), std::string::npos);
+}
+
+// The agent's sentences: every entry is text, and each renders with the variables it names.
+TEST(RenderEntry, AgentMessagesAreAnObjectOfTexts) {
+  auto text = TemplateText("agent_messages.json");
+  ASSERT_OK(text);
+  auto json = ParseJson(*text, "agent_messages.json");
+  ASSERT_OK(json);
+  ASSERT_TRUE(json->is_object());
+  EXPECT_GT(json->size(), 10u);
+  for (const auto& [key, value] : json->items()) {
+    ASSERT_TRUE(value.is_string()) << key;
+    Variables vars;
+    const std::string& entry = value.get_ref<const std::string&>();
+    for (size_t pos = 0; (pos = entry.find("{{", pos)) != std::string::npos;) {
+      size_t close = entry.find("}}", pos);
+      vars[entry.substr(pos + 2, close - pos - 2)] = "v";
+      pos = close + 2;
+    }
+    auto rendered = RenderEntry("agent_messages.json", key, vars);
+    EXPECT_TRUE(rendered.has_value()) << key << ": " << rendered.error().message;
+  }
 }
 
 }  // namespace
