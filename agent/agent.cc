@@ -66,10 +66,10 @@ AgentOutcome Agent::Run() {
                                    {"model", task_.model},
                                    {"verifiers", verifier_names},
                                    {"limits", ToJson(task_)["limits"]}});
-  if (auto started = Start(); !started) End(AgentStatus::kFailed, started.error().message);
+  if (auto started = Start(); !started) EndFailed(AgentFailure::kStart, started.error().message);
   while (!done_) {
     if (auto limit = LimitReached()) {
-      End(AgentStatus::kFailed, *limit);
+      EndFailed(UnlessEditsFailed(AgentFailure::kLimit), *limit);
       break;
     }
     Step();
@@ -188,7 +188,9 @@ std::optional<std::string> Agent::LimitReached() {
 void Agent::Step() {
   auto reply = Query();
   if (!reply) {
-    End(AgentStatus::kFailed, reply.error().message);
+    EndFailed(reply.error().code == ErrorCode::kBudgetExhausted ? AgentFailure::kBudgetExhausted
+                                                                : AgentFailure::kModelError,
+              reply.error().message);
     return;
   }
   ++outcome_.turns;
@@ -247,13 +249,15 @@ void Agent::Step() {
   if (error_turns_ >= task_.limits.max_consecutive_errors) {
     if (!last_refused_checks_.empty()) {
       // The model kept asking to finish: what stopped it is the checks, not its replies.
-      End(AgentStatus::kFailed, "the checks failed (finish refused; " +
-                                    std::to_string(error_turns_) +
-                                    " unusable calls in a row): " + last_refused_checks_);
+      EndFailed(AgentFailure::kChecksFailed, "the checks failed (finish refused; " +
+                                                 std::to_string(error_turns_) +
+                                                 " unusable calls in a row): " +
+                                                 last_refused_checks_);
       return;
     }
-    End(AgentStatus::kFailed, std::to_string(error_turns_) +
-                                  " malformed or refused model replies in a row: " + last_error_);
+    EndFailed(AgentFailure::kMalformedReplies,
+              std::to_string(error_turns_) +
+                  " malformed or refused model replies in a row: " + last_error_);
   }
 }
 
@@ -322,8 +326,9 @@ ToolResult Agent::Execute(const ToolCall& call) {
                                           {"text", result.text}});
   context_.Add(Message{Role::kTool, result.text, {}, call.id, result.is_error});
   if (repeats_ >= kStuckFailRepeats) {
-    End(AgentStatus::kFailed,
-        "stuck: the same " + call.name + " call " + std::to_string(repeats_) + " times in a row");
+    EndFailed(UnlessEditsFailed(AgentFailure::kStuck),
+              "stuck: the same " + call.name + " call " + std::to_string(repeats_) +
+                  " times in a row");
   }
   return result;
 }
@@ -333,6 +338,19 @@ void Agent::End(AgentStatus status, std::string reason) {
   done_ = true;
   outcome_.status = status;
   outcome_.reason = std::move(reason);
+}
+
+void Agent::EndFailed(AgentFailure failure, std::string reason) {
+  if (done_) return;
+  End(AgentStatus::kFailed, std::move(reason));
+  outcome_.failure = failure;
+}
+
+AgentFailure Agent::UnlessEditsFailed(AgentFailure failure) const {
+  if (outcome_.tool_errors > 0 && outcome_.tool_errors * 2 >= outcome_.tool_calls) {
+    return AgentFailure::kEditErrors;
+  }
+  return failure;
 }
 
 }  // namespace drover::agent

@@ -32,7 +32,7 @@ class Agent {
         std::function<std::chrono::milliseconds()> capacity_wait = {});
 
   // Runs the attempt to its end and returns how it ended. Never fails: limits, model errors
-  // and repeated malformed replies end it with kFailed and a reason.
+  // and repeated malformed replies end it with kFailed, a reason and what failed.
   AgentOutcome Run();
 
  private:
@@ -43,7 +43,11 @@ class Agent {
   void Step();
   Result<ModelReply> Query();
   ToolResult Execute(const ToolCall& call);
+  // REQUIRES: status is not kFailed (EndFailed says what failed).
   void End(AgentStatus status, std::string reason);
+  void EndFailed(AgentFailure failure, std::string reason);
+  // A limit or being stuck while most tool calls failed: the edits did not apply.
+  AgentFailure UnlessEditsFailed(AgentFailure failure) const;
 
   const AgentTask& task_;
   ModelClient& model_;

@@ -140,6 +140,20 @@ std::string_view AgentStatusName(AgentStatus status) {
   return "failed";
 }
 
+std::string_view AgentFailureName(AgentFailure failure) {
+  switch (failure) {
+    case AgentFailure::kLimit: return "limit";
+    case AgentFailure::kStuck: return "stuck";
+    case AgentFailure::kEditErrors: return "edit_errors";
+    case AgentFailure::kChecksFailed: return "checks_failed";
+    case AgentFailure::kMalformedReplies: return "malformed_replies";
+    case AgentFailure::kModelError: return "model_error";
+    case AgentFailure::kBudgetExhausted: return "budget_exhausted";
+    case AgentFailure::kStart: return "start";
+  }
+  return "limit";
+}
+
 Json ToJson(const AgentTask& task) {
   Json verifier_list = Json::array();
   for (const auto& spec : task.verifiers) verifier_list.push_back(verifiers::ToJson(spec));
@@ -225,19 +239,21 @@ Result<AgentTask> AgentTaskFromJson(const Json& json) {
 }
 
 Json ToJson(const AgentOutcome& outcome) {
-  return Json{{"version", kFormatVersion},
-              {"status", AgentStatusName(outcome.status)},
-              {"reason", outcome.reason},
-              {"model_error", outcome.model_error},
-              {"summary", outcome.summary},
-              {"turns", outcome.turns},
-              {"usage",
-               {{"input_tokens", outcome.usage.input_tokens},
-                {"output_tokens", outcome.usage.output_tokens},
-                {"cached_input_tokens", outcome.usage.cached_input_tokens}}},
-              {"tool_calls", outcome.tool_calls},
-              {"tool_errors", outcome.tool_errors},
-              {"wall_seconds", outcome.wall_seconds}};
+  Json json{{"version", kFormatVersion},
+            {"status", AgentStatusName(outcome.status)},
+            {"reason", outcome.reason},
+            {"model_error", outcome.model_error},
+            {"summary", outcome.summary},
+            {"turns", outcome.turns},
+            {"usage",
+             {{"input_tokens", outcome.usage.input_tokens},
+              {"output_tokens", outcome.usage.output_tokens},
+              {"cached_input_tokens", outcome.usage.cached_input_tokens}}},
+            {"tool_calls", outcome.tool_calls},
+            {"tool_errors", outcome.tool_errors},
+            {"wall_seconds", outcome.wall_seconds}};
+  if (outcome.failure) json["failure_kind"] = AgentFailureName(*outcome.failure);
+  return json;
 }
 
 Result<AgentOutcome> AgentOutcomeFromJson(const Json& json) {
@@ -248,8 +264,10 @@ Result<AgentOutcome> AgentOutcomeFromJson(const Json& json) {
   AgentOutcome outcome;
   FieldReader in(json, "outcome");
   std::string status;
+  std::string failure;
   for (auto read :
        {in.String("status", true, status), in.String("reason", false, outcome.reason),
+        in.String("failure_kind", false, failure),
         in.String("model_error", false, outcome.model_error),
         in.String("summary", false, outcome.summary), in.Integer("turns", false, outcome.turns),
         in.Integer("tool_calls", false, outcome.tool_calls),
@@ -267,6 +285,23 @@ Result<AgentOutcome> AgentOutcomeFromJson(const Json& json) {
     return Fail(
         ErrorCode::kInvalidArgument,
         "field 'outcome.status' must be finished, not_applicable or failed, not '" + status + "'");
+  }
+  if (outcome.status == AgentStatus::kFailed) {
+    if (failure.empty()) {
+      // Written before the field: the error code is all that says what ended the attempt.
+      outcome.failure = outcome.model_error == ErrorCodeName(ErrorCode::kBudgetExhausted)
+                            ? AgentFailure::kBudgetExhausted
+                        : !outcome.model_error.empty() ? AgentFailure::kModelError
+                                                       : AgentFailure::kLimit;
+    } else {
+      for (AgentFailure known : kAgentFailures) {
+        if (AgentFailureName(known) == failure) outcome.failure = known;
+      }
+      if (!outcome.failure) {
+        return Fail(ErrorCode::kInvalidArgument,
+                    "field 'outcome.failure_kind' is not a known failure: '" + failure + "'");
+      }
+    }
   }
   auto usage = in.Member("usage", false, /*array=*/false);
   if (!usage) return Fail(usage.error());

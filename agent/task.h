@@ -68,9 +68,33 @@ enum class AgentStatus {
 
 std::string_view AgentStatusName(AgentStatus status);  // "finished", "not_applicable", "failed"
 
+// What ended a failed attempt, set where it ended; result.json's "failure_kind".
+enum class AgentFailure {
+  kLimit,             // "limit": the attempt's turn, token or wall-clock limit.
+  kStuck,             // "stuck": the same tool call, repeated until the agent gave up.
+  kEditErrors,        // "edit_errors": a limit or stuck, while most tool calls had failed.
+  kChecksFailed,      // "checks_failed": finish refused by the checks until the error limit.
+  kMalformedReplies,  // "malformed_replies": unusable model replies, too many in a row.
+  kModelError,        // "model_error": the model or the gateway answered with an error.
+  kBudgetExhausted,   // "budget_exhausted": the gateway refused for the job's or run's budget.
+  kStart,             // "start": the attempt could not begin (its workspace, its prompts).
+};
+inline constexpr AgentFailure kAgentFailures[] = {AgentFailure::kLimit,
+                                                  AgentFailure::kStuck,
+                                                  AgentFailure::kEditErrors,
+                                                  AgentFailure::kChecksFailed,
+                                                  AgentFailure::kMalformedReplies,
+                                                  AgentFailure::kModelError,
+                                                  AgentFailure::kBudgetExhausted,
+                                                  AgentFailure::kStart};
+std::string_view AgentFailureName(AgentFailure failure);
+
 struct AgentOutcome {
   AgentStatus status = AgentStatus::kFailed;
   std::string reason;   // Why it failed / why not applicable; empty when finished.
+  // Set exactly when status is kFailed. A result.json without it (written before the field
+  // existed) reads as budget_exhausted or model_error from `model_error`, else as kLimit.
+  std::optional<AgentFailure> failure;
   // Set when a model or gateway error ended the attempt (ErrorCodeName: "unavailable",
   // "budget_exhausted", "protocol", ...): a new attempt would meet the same error.
   std::string model_error;

@@ -349,7 +349,11 @@ class TaskRun {
       case fleet::JobStatus::kNotApplicable: Score("not_applicable", job.reason); return {};
       case fleet::JobStatus::kSkipped: Score("infrastructure", "skipped: " + job.reason); return {};
       case fleet::JobStatus::kFailed:
-        Score(job.failure_kind.empty() ? "infrastructure" : job.failure_kind, job.reason);
+        // The runner names what failed where it failed; a report without a kind is one only
+        // an older runner wrote.
+        Score(std::string(fleet::FailureKindName(
+                  job.failure_kind.value_or(fleet::FailureKind::kInfrastructure))),
+              job.reason);
         return {};
     }
     return {};

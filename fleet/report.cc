@@ -42,8 +42,15 @@ std::optional<JobReport> DetailsOf(const JobRecord& job) {
 }
 
 // Steps from the runner's final check on: the change was verified.
-bool ReachedVerified(std::string_view step) {
-  return step == "verified" || step == "publishing" || step == "published";
+bool ReachedVerified(std::optional<JobStep> step) {
+  return step == JobStep::kVerified || step == JobStep::kPublishing ||
+         step == JobStep::kPublished;
+}
+
+// The store's step of `job`; none before its first (or for a name no step has).
+std::optional<JobStep> StepOf(const JobRecord& job) {
+  auto step = JobStepFromName(job.step);
+  return step ? std::optional<JobStep>(*step) : std::nullopt;
 }
 
 // Markdown table cells: one line, no column breaks.
@@ -141,11 +148,13 @@ std::vector<FunnelStage> ComputeFunnel(const std::vector<JobRecord>& jobs,
   int64_t attempted = 0, verified = 0;
   for (const auto& job : jobs) {
     auto details = DetailsOf(job);
-    bool reached_verified = job.state == JobState::kPublished || ReachedVerified(job.step) ||
+    std::optional<JobStep> step = StepOf(job);
+    bool reached_verified = job.state == JobState::kPublished || ReachedVerified(step) ||
                             (details && ReachedVerified(details->step));
     verified += reached_verified ? 1 : 0;
-    attempted += reached_verified || (details && details->attempts > 0) || job.step == "agent" ||
-                         job.step == "verifying" || job.step == "judging"
+    attempted += reached_verified || (details && details->attempts > 0) ||
+                         step == JobStep::kAgent || step == JobStep::kVerifying ||
+                         step == JobStep::kJudging
                      ? 1
                      : 0;
   }

@@ -175,27 +175,19 @@ class MirrorUse {
   std::string location_;
 };
 
-// What ended a failed agent attempt, for JobReport::failure_kind.
-std::string_view AgentFailureKind(const agent::AgentOutcome& outcome) {
-  if (outcome.model_error == "budget_exhausted") return "budget_exhausted";
-  if (!outcome.model_error.empty()) return "model_error";
-  if (outcome.reason.starts_with("the checks failed (finish refused")) return "verifier_failed";
-  if (outcome.reason.find("malformed or refused") != std::string::npos) return "model_error";
-  // Limits reached while most tool calls failed: the edits did not apply.
-  if (outcome.tool_errors > 0 && outcome.tool_errors * 2 >= outcome.tool_calls) {
-    return "edit_errors";
+// The job's failure kind for what the agent said ended its attempt.
+FailureKind FailureOf(agent::AgentFailure failure) {
+  switch (failure) {
+    case agent::AgentFailure::kLimit:
+    case agent::AgentFailure::kStuck:
+    case agent::AgentFailure::kBudgetExhausted: return FailureKind::kBudgetExhausted;
+    case agent::AgentFailure::kEditErrors: return FailureKind::kEditErrors;
+    case agent::AgentFailure::kChecksFailed: return FailureKind::kVerifierFailed;
+    case agent::AgentFailure::kMalformedReplies:
+    case agent::AgentFailure::kModelError: return FailureKind::kModelError;
+    case agent::AgentFailure::kStart: return FailureKind::kInfrastructure;
   }
-  return "budget_exhausted";
-}
-
-JobState StoreState(JobStatus status) {
-  switch (status) {
-    case JobStatus::kPublished: return JobState::kPublished;
-    case JobStatus::kFailed: return JobState::kFailed;
-    case JobStatus::kSkipped: return JobState::kSkipped;
-    case JobStatus::kNotApplicable: return JobState::kNotApplicable;
-  }
-  return JobState::kFailed;
+  return FailureKind::kInfrastructure;
 }
 
 // The first file of a unified diff whose section (name, header or any line) carries one of
@@ -240,7 +232,11 @@ bool HasExecutable(const std::map<std::string, std::string>& env, std::string_vi
 class Job {
  public:
   Job(RunContext& run, const Target& target, size_t index, int64_t job_id)
-      : run_(run), target_(target), index_(index), job_id_(job_id) {
+      : run_(run),
+        target_(target),
+        index_(index),
+        job_id_(job_id),
+        machine_(std::max(1, run.spec.max_attempts)) {
     report_.repository = target.name;
     report_.location = target.location;
     report_.branch = run.spec.pr.branch;
@@ -255,17 +251,19 @@ class Job {
     // That record is never moved or rewritten here: a kill at any moment must leave it.
     Status made = ClearJobDir();
     if (!made) {
-      Finish(JobStatus::kFailed, made.error().ToString());
+      FailWith(FailureKind::kInfrastructure, made.error().ToString());
     } else {
       Execute();
     }
+    // Every other end was written where it happened: a job still going failed.
+    if (!machine_.end()) Finish(JobStatus::kFailed, failure_ ? failure_->reason : "");
     report_.seconds = std::chrono::duration<double>(run_.clock.MonotonicNow() - started).count();
     if (worktree_ && !run_.options.keep_workspaces) (void)run_.git.RemoveWorktree(*worktree_);
     // The job's build caches serve its own runs only: they go with it.
     if (!run_.options.keep_workspaces) (void)RemoveAll(report_.job_dir / "cache");
-    (void)Save(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+    (void)Save(report_.job_dir / "job.json", ReportJson().dump(2) + "\n");
     // Last: once the store says the job is finished, a resumed run never touches it again.
-    Record(report_.step, StoreState(report_.status), report_.reason, report_.ToJson().dump());
+    Record(machine_.step(), machine_.state(), report_.reason, ReportJson().dump());
     return report_;
   }
 
@@ -284,7 +282,7 @@ class Job {
 
   void Execute() {
     if (auto on_forge = CheckTargetOnForge(*run_.forge_setup, target_.location); !on_forge) {
-      Finish(JobStatus::kFailed, "forge: " + on_forge.error().message);
+      FailWith(FailureKind::kInfrastructure, "forge: " + on_forge.error().message);
       return;
     }
     if (!Prepare() || !ChooseVerifiers() || !Setup("setup-") || !Baseline()) return;
@@ -298,32 +296,64 @@ class Job {
   }
 
   // Writes the job's state to the store before the job moves on, masked.
-  void Record(std::string_view step, JobState state, std::string_view reason,
-              std::string_view details) {
+  void Record(JobStep step, JobState state, std::string_view reason, std::string_view details) {
     if (run_.store == nullptr) return;
     if (auto recorded = run_.store->AdvanceJob(
-            job_id_, step.empty() ? "started" : step, state, run_.redactor.Redact(reason),
-            run_.redactor.Redact(details), std::chrono::system_clock::now());
+            job_id_, JobStepName(step), state, run_.redactor.Redact(reason),
+            run_.redactor.Redact(details), run_.clock.Now());
         !recorded) {
       spdlog::error("{}: state store: {}", target_.name, recorded.error().message);
     }
   }
 
-  void Step(std::string_view step) {
+  // Moves the job to `step` of attempt report_.attempts, written to the store and job.json
+  // first. A move the machine refuses is logged and not written.
+  void Step(JobStep step) {
+    if (auto moved = machine_.Advance(step, report_.attempts); !moved) {
+      spdlog::error("{}: {}", target_.name, moved.error().message);
+      return;
+    }
     Record(step, JobState::kRunning, "", "");
-    report_.step = std::string(step);
-    spdlog::info("{}: {}", target_.name, step);
-    run_.observer.OnJobStep(target_.name, step);
-    (void)Save(report_.job_dir / "job.json", report_.ToJson().dump(2) + "\n");
+    report_.step = step;
+    std::string_view name = JobStepName(step);
+    spdlog::info("{}: {}", target_.name, name);
+    run_.observer.OnJobStep(target_.name, name);
+    (void)Save(report_.job_dir / "job.json", ReportJson().dump(2) + "\n");
   }
 
-  void Finish(JobStatus status, std::string reason,
-              std::string_view failure_kind = "infrastructure") {
+  // The report with the machine's state as its status: "running" until the job ends (an
+  // attempt that failed is not the job's failure while another may follow), then its end.
+  Json ReportJson() const {
+    Json json = report_.ToJson();
+    json["status"] = JobStateName(machine_.state());
+    return json;
+  }
+
+  // Records what failed, where it failed. The job ends failed with the last one recorded (in
+  // Run) unless a later attempt succeeds or the job ends otherwise.
+  void FailWith(FailureKind kind, std::string reason) {
+    spdlog::info("{}: {}: {}", target_.name, FailureKindName(kind), reason);
+    failure_ = Failure{kind, std::move(reason)};
+  }
+
+  // Ends the job; for kFailed with the failure recorded last (FailWith). An end the machine
+  // refuses is logged and not written.
+  void Finish(JobStatus status, std::string reason) {
+    if (auto ended = machine_.End(status); !ended) {
+      spdlog::error("{}: {}", target_.name, ended.error().message);
+      return;
+    }
     report_.status = status;
     // The report is what job.json, state.db, summary.json/md and the command's output show:
     // a credential an error message quoted is masked here, once, for all of them.
     report_.reason = run_.redactor.Redact(reason);
-    report_.failure_kind = status == JobStatus::kFailed ? std::string(failure_kind) : "";
+    report_.failure_kind.reset();
+    if (status == JobStatus::kFailed) {
+      // Every failure site says what failed; only a job that stopped without saying why (a
+      // refused end) reaches here without one.
+      report_.failure_kind = failure_ ? failure_->kind : FailureKind::kInfrastructure;
+      if (report_.reason.empty()) report_.reason = "the job stopped without a reason";
+    }
     spdlog::info("{}: {}{}{}", target_.name, JobStatusName(status),
                  report_.reason.empty() ? "" : ": ", report_.reason);
   }
@@ -445,7 +475,7 @@ class Job {
       std::snprintf(hash, sizeof hash, "%016zx", std::hash<std::string>{}(key));
       deps_dir_ = report_.job_dir / "deps" / hash;
       if (auto made = CreateDirectories(deps_dir_); !made) {
-        Finish(JobStatus::kFailed, "setup: " + made.error().message);
+        FailWith(FailureKind::kInfrastructure, "setup: " + made.error().message);
         return false;
       }
       setup_why_ = run_.spec.setup ? "spec" : "detected: " + detected.why;
@@ -471,7 +501,7 @@ class Job {
         };
         auto started = sandbox::EgressProxy::Start(options);
         if (!started) {
-          Finish(JobStatus::kFailed, "setup: egress proxy: " + started.error().message);
+          FailWith(FailureKind::kInfrastructure, "setup: egress proxy: " + started.error().message);
           return false;
         }
         proxy = std::move(*started);
@@ -512,9 +542,9 @@ class Job {
     if (prefix == "setup-") {
       Finish(JobStatus::kSkipped, reason);
     } else if (prefix == "agent-setup-") {
-      Finish(JobStatus::kFailed, reason);
+      FailWith(FailureKind::kInfrastructure, reason);
     } else {
-      Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
+      FailWith(FailureKind::kVerifierFailed, "final check failed: " + reason);
     }
     return false;
   }
@@ -578,19 +608,19 @@ class Job {
   }
 
   bool Prepare() {
-    Step("preparing");
+    Step(JobStep::kPreparing);
     // Clones and fetches fail for passing reasons (network) too: try those again.
     mirror_use_.emplace(run_, target_.location);  // Before the mirror exists: see EvictMirrors.
     Result<Mirror> mirror = WithInfrastructureRetries(
         target_.name, [&] { return run_.git.UpdateMirror(target_.location); });
     if (!mirror) {
-      Finish(JobStatus::kFailed, "clone failed: " + mirror.error().message);
+      FailWith(FailureKind::kInfrastructure, "clone failed: " + mirror.error().message);
       return false;
     }
     mirror_ = *mirror;
     if (!ResetWorktree()) return false;
     (void)CreateDirectories(report_.job_dir / "home");
-    Step("prepared");
+    Step(JobStep::kPrepared);
     return true;
   }
 
@@ -608,7 +638,7 @@ class Job {
     }
     auto config = LoadRepoConfig(worktree_->workspace);
     if (!config) {
-      Finish(JobStatus::kFailed, config.error().message);
+      FailWith(FailureKind::kInfrastructure, config.error().message);
       return false;
     }
     if (*config && (*config)->opt_out) {
@@ -656,9 +686,9 @@ class Job {
                        .dump(2) +
                    "\n");
     if (verifiers_.empty()) {
-      Finish(JobStatus::kFailed,
-             "no checks: the spec lists no verifiers and none were detected in the repository "
-             "(add verifiers to the spec or a .drover.yml)");
+      FailWith(FailureKind::kInfrastructure,
+               "no checks: the spec lists no verifiers and none were detected in the repository "
+               "(add verifiers to the spec or a .drover.yml)");
       return false;
     }
     return true;
@@ -667,7 +697,7 @@ class Job {
   bool ResetWorktree() {
     auto worktree = run_.git.CreateWorktree(mirror_, report_.job_dir);
     if (!worktree) {
-      Finish(JobStatus::kFailed, "worktree: " + worktree.error().message);
+      FailWith(FailureKind::kInfrastructure, "worktree: " + worktree.error().message);
       return false;
     }
     worktree_ = *worktree;
@@ -679,7 +709,7 @@ class Job {
   bool ResetWorktreeForAgent() { return ResetWorktree() && Setup("agent-setup-"); }
 
   bool Baseline() {
-    Step("baseline");
+    Step(JobStep::kBaseline);
     auto cache = BaselineCachePath();
     std::optional<verifiers::VerifierReport> cached;
     if (auto text = ReadFile(cache); text) {
@@ -759,13 +789,13 @@ class Job {
     if (run_.options.model.replay_dir) {
       auto cassette = FindCassette(*run_.options.model.replay_dir, target_.name);
       if (!cassette) {
-        Finish(JobStatus::kFailed, "replay: " + cassette.error().message);
+        FailWith(FailureKind::kInfrastructure, "replay: " + cassette.error().message);
         return false;
       }
       gateway_job.cassette = *cassette;
     }
     if (auto opened = run_.gateway.OpenJob(gateway_job); !opened) {
-      Finish(JobStatus::kFailed, "gateway: " + opened.error().message);
+      FailWith(FailureKind::kInfrastructure, "gateway: " + opened.error().message);
       return false;
     }
     // The agent's caches start from the baseline's and are kept across its attempts.
@@ -774,18 +804,16 @@ class Job {
     std::string feedback;
     // The last final check that failed, and why: a later attempt that ends without a change
     // to check does not hide it.
-    std::string check_failure;
-    std::string check_failure_kind;
+    std::optional<Failure> check_failure;
     int check_attempt = 0;
-    auto fail_after_check = [&](const std::string& reason, std::string_view kind) {
-      if (check_failure.empty()) {
-        Finish(JobStatus::kFailed, reason, kind);
+    auto fail_after_check = [&](FailureKind kind, const std::string& reason) {
+      if (!check_failure) {
+        FailWith(kind, reason);
         return;
       }
-      Finish(JobStatus::kFailed,
-             check_failure + " (attempt " + std::to_string(check_attempt) + "); then attempt " +
-                 std::to_string(report_.attempts) + " ended: " + reason,
-             check_failure_kind);
+      FailWith(check_failure->kind, check_failure->reason + " (attempt " +
+                                        std::to_string(check_attempt) + "); then attempt " +
+                                        std::to_string(report_.attempts) + " ended: " + reason);
     };
     for (int attempt = 1; attempt <= spec.max_attempts && !verified; ++attempt) {
       if (attempt > 1 && !ResetWorktreeForAgent()) break;
@@ -793,7 +821,7 @@ class Job {
       auto outcome = RunAttempt(gateway_job.socket_path.string(), attempt, feedback);
       if (!outcome) {
         feedback = outcome.error().message;
-        fail_after_check(outcome.error().message, "infrastructure");
+        fail_after_check(FailureKind::kInfrastructure, outcome.error().message);
         continue;
       }
       report_.turns += outcome->turns;
@@ -803,7 +831,9 @@ class Job {
       }
       if (outcome->status == agent::AgentStatus::kFailed) {
         feedback = "The previous attempt failed: " + outcome->reason;
-        fail_after_check("agent: " + outcome->reason, AgentFailureKind(*outcome));
+        // The agent says what ended its attempt (result.json's failure_kind).
+        fail_after_check(FailureOf(outcome->failure.value_or(agent::AgentFailure::kLimit)),
+                         "agent: " + outcome->reason);
         // A model or gateway failure (already retried by the gateway) or a spent budget would
         // repeat itself; a fresh attempt helps only when the agent's own work went wrong.
         if (!outcome->model_error.empty()) break;
@@ -811,9 +841,8 @@ class Job {
       }
       summary_ = run_.redactor.Redact(outcome->summary);
       verified = FinalCheck(feedback);
-      if (!verified && report_.status == JobStatus::kFailed) {
-        check_failure = report_.reason;
-        check_failure_kind = report_.failure_kind;
+      if (!verified) {
+        check_failure = failure_;
         check_attempt = attempt;
       }
       if (verified && spec.judge.enabled) {
@@ -828,11 +857,11 @@ class Job {
     report_.fallbacks = usage.fallbacks;
     report_.capacity_wait_seconds =
         std::chrono::duration<double>(run_.gateway.CapacityWait(gateway_job.job_id)).count();
-    if (!verified && report_.status == JobStatus::kFailed &&
-        report_.failure_kind == "budget_exhausted" && usage.run_budget_refusals > 0) {
+    if (!verified && !machine_.end() && failure_ &&
+        failure_->kind == FailureKind::kBudgetExhausted && usage.run_budget_refusals > 0) {
       // Stopped by the run's budget, not by its own: like the jobs the run no longer starts, it
       // is skipped, and `drover retry --status skipped` puts it back.
-      Finish(JobStatus::kSkipped, report_.reason);
+      Finish(JobStatus::kSkipped, failure_->reason);
     }
     (void)run_.gateway.CloseJob(gateway_job.job_id);
     // CloseJob waited for the job's requests: a slot granted to an agent that was gone by then
@@ -844,7 +873,7 @@ class Job {
   Result<agent::AgentOutcome> RunAttempt(const std::string& socket, int attempt,
                                          const std::string& feedback) {
     // "agent" once an agent slot is held: until then the job waits its turn.
-    Step("waiting");
+    Step(JobStep::kWaiting);
     const auto& spec = run_.spec;
     std::filesystem::path dir = report_.job_dir / ("attempt-" + std::to_string(attempt));
     if (auto made = CreateDirectories(dir); !made) return Fail(made.error());
@@ -905,7 +934,7 @@ class Job {
       // Only the agent holds an agent slot: preparing, checking and publishing happen beside
       // the agents, so that the model-bound slots are never idle while a job does CPU work.
       SlotPool::Scoped agent_slot(run_.agent_slots, target_.name);
-      Step("agent");
+      Step(JobStep::kAgent);
       ++run_.agents_running;
       ran = (isolated ? *isolated : run_.processes).Run(process);
       --run_.agents_running;
@@ -929,7 +958,7 @@ class Job {
 
   // The runner never trusts the agent: verifiers again in a fresh process, then the diff.
   bool FinalCheck(std::string& feedback) {
-    Step("verifying");
+    Step(JobStep::kVerifying);
     // The check runs on exactly what is pushed: the workspace is committed, then replaced by a
     // fresh checkout of that commit (ignored and untracked files, nested repositories and
     // anything else the commit does not carry are gone); the diff and the push come from the
@@ -939,12 +968,12 @@ class Job {
     if (!commit) {
       report_.verifier = "not run (the change could not be committed)";
       feedback = "The runner could not commit your change: " + commit.error().message;
-      Finish(JobStatus::kFailed, "final check failed: " + commit.error().message, "diff_policy");
+      FailWith(FailureKind::kDiffPolicy, "final check failed: " + commit.error().message);
       return false;
     }
     if (auto fresh = run_.git.CheckOut(*worktree_, *commit); !fresh) {
       report_.verifier = "not run (the commit could not be checked out)";
-      Finish(JobStatus::kFailed, "final check: " + fresh.error().message);
+      FailWith(FailureKind::kInfrastructure, "final check: " + fresh.error().message);
       return false;
     }
     commit_ = *commit;
@@ -974,12 +1003,12 @@ class Job {
         feedback += "\nFailures the untouched tree did not have:\n";
         for (size_t i = 0; i < fresh.size() && i < 20; ++i) feedback += "- " + fresh[i] + "\n";
       }
-      Finish(JobStatus::kFailed, "final check failed: " + reason, "verifier_failed");
+      FailWith(FailureKind::kVerifierFailed, "final check failed: " + reason);
       return false;
     }
     auto diff = run_.git.Diff(*worktree_, commit_);
     if (!diff) {
-      Finish(JobStatus::kFailed, "diff: " + diff.error().message);
+      FailWith(FailureKind::kInfrastructure, "diff: " + diff.error().message);
       return false;
     }
     report_.files_changed = diff->files_changed;
@@ -990,21 +1019,20 @@ class Job {
     if (auto file = FileWithCredential(diff->patch, run_.redactor)) {
       feedback = "The previous change wrote a credential of this run into " + *file +
                  "; a change must never contain one.";
-      Finish(JobStatus::kFailed,
-             "the change contains a credential of this run in " + *file + "; not published",
-             "diff_policy");
+      FailWith(FailureKind::kDiffPolicy,
+               "the change contains a credential of this run in " + *file + "; not published");
       return false;
     }
     if (diff->empty()) {
       feedback = "The previous attempt finished without changing any file.";
-      Finish(JobStatus::kFailed, "final check failed: the agent changed nothing", "diff_policy");
+      FailWith(FailureKind::kDiffPolicy, "final check failed: the agent changed nothing");
       return false;
     }
     // The diff policy: paths, size, no deleted or newly skipped tests, patterns that must be
     // gone (from the whole tree) or must appear.
     auto parsed = verifiers::ParseDiff(diff->patch);
     if (!parsed) {
-      Finish(JobStatus::kFailed, "diff: " + parsed.error().message);
+      FailWith(FailureKind::kInfrastructure, "diff: " + parsed.error().message);
       return false;
     }
     // The verifier commands (the spec's and the repository's) say which recipes, scripts and
@@ -1014,7 +1042,7 @@ class Job {
     auto verdict = verifiers::CheckDiff(*parsed, rules);
     if (auto checked = verifiers::CheckRemaining(worktree_->workspace, *parsed, rules, verdict);
         !checked) {
-      Finish(JobStatus::kFailed, "diff policy: " + checked.error().message);
+      FailWith(FailureKind::kInfrastructure, "diff policy: " + checked.error().message);
       return false;
     }
     Gate("diff_policy", {{"accepted", verdict.ok()},
@@ -1026,12 +1054,11 @@ class Job {
                          {"lines_changed", diff->lines_added + diff->lines_removed}});
     if (!verdict.ok()) {
       feedback = "The previous change broke this migration's diff policy:\n" + verdict.Bullets();
-      Finish(JobStatus::kFailed, "diff policy: " + verdict.violations.front() +
-                                     (verdict.violations.size() > 1
-                                          ? " (and " + std::to_string(verdict.violations.size() - 1) +
-                                                " more)"
-                                          : ""),
-             "diff_policy");
+      FailWith(FailureKind::kDiffPolicy,
+               "diff policy: " + verdict.violations.front() +
+                   (verdict.violations.size() > 1
+                        ? " (and " + std::to_string(verdict.violations.size() - 1) + " more)"
+                        : ""));
       return false;
     }
     // Green is not enough: the tests the untouched tree ran must have run again. A shadowed
@@ -1045,10 +1072,9 @@ class Job {
       feedback = "The runner's own verifier run did not run the tests the untouched tree ran:\n";
       for (const auto& line : missing) feedback += "- " + line + "\n";
       Gate("test_evidence", {{"accepted", false}, {"missing", missing}});
-      Finish(JobStatus::kFailed,
-             "final check failed: the tests the baseline ran did not run (" + missing.front() +
-                 ")",
-             "verifier_failed");
+      FailWith(FailureKind::kVerifierFailed,
+               "final check failed: the tests the baseline ran did not run (" + missing.front() +
+                   ")");
       return false;
     }
     gate_notes_.push_back(PolicyNote(*diff));
@@ -1056,7 +1082,7 @@ class Job {
     report_.verification_changes = verdict.verification_changes;
     report_.weakened_tests = verdict.weakened_tests;
     patch_ = diff->patch;
-    Step("verified");
+    Step(JobStep::kVerified);
     return true;
   }
 
@@ -1108,7 +1134,7 @@ class Job {
   }
 
   void Publish() {
-    Step("publishing");
+    Step(JobStep::kPublishing);
     const auto& spec = run_.spec;
     // The commit the final check ran on (FinalCheck made it): what is pushed and reviewed.
     const std::string* commit = &commit_;
@@ -1142,26 +1168,26 @@ class Job {
       auto location =
           WithInfrastructureRetries(target_.name, [&] { return run_.forge.PushLocation(draft); });
       if (!location) {
-        Finish(JobStatus::kFailed, "publish: " + location.error().message);
+        FailWith(FailureKind::kInfrastructure, "publish: " + location.error().message);
         return;
       }
       auto pushed = WithInfrastructureRetries(target_.name, [&] {
         return run_.git.Push(*worktree_, *location, draft.head_branch);
       });
       if (!pushed) {
-        Finish(JobStatus::kFailed, "publish: " + pushed.error().message);
+        FailWith(FailureKind::kInfrastructure, "publish: " + pushed.error().message);
         return;
       }
     }
     auto pr = WithInfrastructureRetries(target_.name,
                                         [&] { return run_.forge.OpenOrUpdate(draft, *worktree_); });
     if (!pr) {
-      Finish(JobStatus::kFailed, "publish: " + pr.error().message);
+      FailWith(FailureKind::kInfrastructure, "publish: " + pr.error().message);
       return;
     }
     if (run_.store != nullptr) RecordPullRequest(draft, *pr, *commit);
     report_.pr_url = pr->url;
-    Step("published");
+    Step(JobStep::kPublished);
     Finish(JobStatus::kPublished, "");
   }
 
@@ -1187,16 +1213,24 @@ class Job {
     }
   }
 
+  // What failed and why, as the failure site said.
+  struct Failure {
+    FailureKind kind;
+    std::string reason;
+  };
+
   RunContext& run_;
   const Target& target_;
   size_t index_;
   int64_t job_id_;
+  JobMachine machine_;
+  std::optional<Failure> failure_;  // The last failure recorded (FailWith).
   JobReport report_;
   Mirror mirror_;
   // The optional judge on the verified change, through the job's gateway socket (its tokens
   // count against the job). A reply that cannot be read does not block: the PR says so.
   bool Judge(const std::string& socket, int attempt, std::string& feedback) {
-    Step("judging");
+    Step(JobStep::kJudging);
     auto http = MakeCurlHttpClient();
     agent::HttpModelClientOptions options;
     options.provider = run_.options.model.provider;
@@ -1233,7 +1267,7 @@ class Job {
     feedback = "A reviewer vetoed your previous change. Its reasons:\n";
     for (const auto& reason : verdict->reasons) feedback += "- " + reason + "\n";
     feedback += "Do what the migration asks, and only that.";
-    Finish(JobStatus::kFailed, "judge vetoed the change: " + reasons, "judge_veto");
+    FailWith(FailureKind::kJudgeVeto, "judge vetoed the change: " + reasons);
     return false;
   }
 
@@ -1503,8 +1537,8 @@ class Scheduler {
       skipped.location = targets_[i].location;
       skipped.status = JobStatus::kSkipped;
       skipped.reason = spent;
-      (void)store.AdvanceJob(job_ids_[i], "not started", JobState::kSkipped, skipped.reason,
-                             skipped.ToJson().dump(), run_.clock.Now());
+      (void)store.AdvanceJob(job_ids_[i], JobStepName(JobStep::kNotStarted), JobState::kSkipped,
+                             skipped.reason, skipped.ToJson().dump(), run_.clock.Now());
       return;
     }
     if (control && *control == RunControl::kCancelled) {
@@ -1593,23 +1627,13 @@ class Scheduler {
 
 }  // namespace
 
-std::string_view JobStatusName(JobStatus status) {
-  switch (status) {
-    case JobStatus::kPublished: return "published";
-    case JobStatus::kFailed: return "failed";
-    case JobStatus::kSkipped: return "skipped";
-    case JobStatus::kNotApplicable: return "not_applicable";
-  }
-  return "unknown";
-}
-
 Json JobReport::ToJson() const {
   return Json{{"repository", repository},
               {"location", location},
               {"status", JobStatusName(status)},
-              {"step", step},
+              {"step", step ? JobStepName(*step) : ""},
               {"reason", reason},
-              {"failure_kind", failure_kind},
+              {"failure_kind", failure_kind ? FailureKindName(*failure_kind) : ""},
               {"attempts", attempts},
               {"turns", turns},
               {"input_tokens", input_tokens},
@@ -1633,24 +1657,25 @@ Json JobReport::ToJson() const {
               {"weakened_tests", weakened_tests}};
 }
 
-std::optional<JobReport> JobReportFromJson(const Json& json) {
-  if (!json.is_object()) return std::nullopt;
+Result<JobReport> ParseJobReport(const Json& json) {
+  if (!json.is_object()) return Fail(ErrorCode::kParse, "job report: expected a JSON object");
   JobReport job;
-  std::string status = json.value("status", "");
-  bool known = false;
-  for (auto s : {JobStatus::kPublished, JobStatus::kFailed, JobStatus::kSkipped,
-                 JobStatus::kNotApplicable}) {
-    if (JobStatusName(s) == status) {
-      job.status = s;
-      known = true;
-    }
+  auto status = JobStatusFromName(json.value("status", ""));
+  if (!status) return Fail(WithContext(status.error(), "job report"));
+  job.status = *status;
+  if (std::string step = json.value("step", ""); !step.empty()) {
+    auto known = JobStepFromName(step);
+    if (!known) return Fail(WithContext(known.error(), "job report"));
+    job.step = *known;
   }
-  if (!known) return std::nullopt;
+  if (std::string kind = json.value("failure_kind", ""); !kind.empty()) {
+    auto known = FailureKindFromName(kind);
+    if (!known) return Fail(WithContext(known.error(), "job report"));
+    job.failure_kind = *known;
+  }
   job.repository = json.value("repository", "");
   job.location = json.value("location", "");
-  job.step = json.value("step", "");
   job.reason = json.value("reason", "");
-  job.failure_kind = json.value("failure_kind", "");
   job.attempts = json.value("attempts", 0);
   job.turns = json.value("turns", 0);
   job.input_tokens = json.value("input_tokens", int64_t{0});
@@ -1679,6 +1704,12 @@ std::optional<JobReport> JobReportFromJson(const Json& json) {
     }
   }
   return job;
+}
+
+std::optional<JobReport> JobReportFromJson(const Json& json) {
+  auto job = ParseJobReport(json);
+  if (!job) return std::nullopt;
+  return *job;
 }
 
 int RunReport::CountWith(JobStatus status) const {

@@ -17,30 +17,24 @@
 #include "gateway/gateway.h"
 #include "gateway/prices.h"
 #include "gateway/rate_governor.h"
+#include "fleet/job_state.h"
 #include "fleet/run_deps.h"
 #include "spec/spec.h"
 #include "spec/targets.h"
 
 namespace drover::fleet {
 
-enum class JobStatus {
-  kPublished,      // Verified and the PR is written/opened.
-  kFailed,         // Clone, agent, final check or publish failed; `reason` says which.
-  kSkipped,        // Baseline red (on_red: skip) or the repository opted out.
-  kNotApplicable,  // The agent showed the migration does not apply here.
-};
-std::string_view JobStatusName(JobStatus status);  // "published", "failed", ...
-
 struct JobReport {
   std::string repository;
   std::string location;
   JobStatus status = JobStatus::kFailed;
-  std::string step;    // Last step reached: prepared, baseline, waiting (for an agent slot),
-                       // agent, verified, published.
+  // Last step reached (JobStep: preparing, prepared, baseline, waiting for an agent slot,
+  // agent, verifying, verified, judging, publishing, published); none ("" in job.json) when the
+  // job ended before its first.
+  std::optional<JobStep> step;
   std::string reason;  // Why it failed or was skipped; empty when published.
-  // For a failed job, what failed: infrastructure, verifier_failed, diff_policy, judge_veto,
-  // budget_exhausted (limits, stuck), edit_errors, model_error; empty otherwise.
-  std::string failure_kind;
+  // For a failed job, what failed, as decided where it failed ("" in job.json otherwise).
+  std::optional<FailureKind> failure_kind;
   int attempts = 0;
   int turns = 0;       // Over all attempts.
   int64_t input_tokens = 0;
@@ -73,7 +67,10 @@ struct JobReport {
   Json ToJson() const;
 };
 
-// Reads what JobReport::ToJson wrote; nullopt when it is not a finished job's report.
+// Reads what JobReport::ToJson wrote. kParse naming the field when "status" is not an end (a
+// running job's job.json says "running") or "step" or "failure_kind" is not a known name.
+Result<JobReport> ParseJobReport(const Json& json);
+// ParseJobReport, nullopt when it is not a finished job's report.
 std::optional<JobReport> JobReportFromJson(const Json& json);
 
 struct RunReport {

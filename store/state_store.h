@@ -69,7 +69,7 @@ enum class JobState {
   kPending,      // Upserted, no step recorded yet.
   kRunning,      // A step was recorded and its work may be under way.
   kInterrupted,  // Was kRunning when its run stopped (MarkInterrupted); to be resumed.
-  kPublished,    // Terminal from here on; these four mirror JobStatus (runner.h).
+  kPublished,    // Terminal from here on; these four mirror JobStatus (fleet/job_state.h).
   kFailed,
   kSkipped,
   kNotApplicable,

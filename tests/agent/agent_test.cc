@@ -107,6 +107,7 @@ TEST_F(AgentTest, FinishesAfterEditAndVerify) {
   ScriptSuccess();
   AgentOutcome outcome = RunAgent();
   EXPECT_EQ(outcome.status, AgentStatus::kFinished) << outcome.reason;
+  EXPECT_FALSE(outcome.failure.has_value());
   EXPECT_EQ(outcome.summary, "Renamed compute_total.");
   EXPECT_EQ(outcome.turns, 3);
   EXPECT_EQ(outcome.tool_calls, 3);
@@ -165,6 +166,7 @@ TEST_F(AgentTest, RepeatedMalformedRepliesFailCleanlyWithTheLastError) {
                                  0),
             0u)
       << outcome.reason;
+  EXPECT_EQ(outcome.failure, AgentFailure::kMalformedReplies);
   EXPECT_EQ(Events().back()["type"], "outcome");
 }
 
@@ -213,6 +215,7 @@ TEST_F(AgentTest, FinishIsRefusedWhileTestsFail) {
   EXPECT_EQ(outcome.reason.rfind("the checks failed (finish refused", 0), 0u) << outcome.reason;
   EXPECT_EQ(outcome.reason.find("malformed"), std::string::npos) << outcome.reason;
   EXPECT_NE(outcome.reason.find("test: FAILED"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(outcome.failure, AgentFailure::kChecksFailed);
   EXPECT_NE(outcome.reason.find("failed"), std::string::npos) << outcome.reason;
   EXPECT_TRUE(LastMessage(2).is_error);
   EXPECT_NE(LastMessage(2).text.find("finish refused"), std::string::npos);
@@ -238,6 +241,7 @@ TEST_F(AgentTest, TurnLimitIsCheckedBeforeEachModelCall) {
   EXPECT_EQ(model_.requests.size(), 2u);
   EXPECT_EQ(outcome.turns, 2);
   EXPECT_NE(outcome.reason.find("turn limit"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(outcome.failure, AgentFailure::kLimit);
   bool limit_event = false;
   for (const auto& e : Events()) limit_event |= e["type"] == "limit" && e["limit"] == "turns";
   EXPECT_TRUE(limit_event);
@@ -253,6 +257,7 @@ TEST_F(AgentTest, TokenLimitIsCheckedBeforeEachModelCall) {
   EXPECT_EQ(model_.requests.size(), 2u);  // 550 after one call, 1100 after two.
   EXPECT_NE(outcome.reason.find("token limit reached: 1100 of 1000"), std::string::npos)
       << outcome.reason;
+  EXPECT_EQ(outcome.failure, AgentFailure::kLimit);
 }
 
 TEST_F(AgentTest, WallClockLimitIsCheckedBeforeEachModelCall) {
@@ -305,6 +310,7 @@ TEST_F(AgentTest, BudgetExhaustedFromTheGatewayFails) {
   AgentOutcome outcome = RunAgent();
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_EQ(outcome.reason, "token budget exhausted: job spent 2000 of 2000 tokens");
+  EXPECT_EQ(outcome.failure, AgentFailure::kBudgetExhausted);
   EXPECT_EQ(model_.requests.size(), 1u);
 }
 
@@ -316,6 +322,7 @@ TEST_F(AgentTest, UnreachableModelFailsAtOnceWithItsErrorCode) {
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_EQ(model_.requests.size(), 1u);
   EXPECT_EQ(outcome.model_error, "unavailable");
+  EXPECT_EQ(outcome.failure, AgentFailure::kModelError);
   EXPECT_EQ(outcome.reason.rfind("model unreachable: ", 0), 0u) << outcome.reason;
   EXPECT_NE(outcome.reason.find("connection refused"), std::string::npos);
 }
@@ -325,6 +332,7 @@ TEST_F(AgentTest, OwnFailuresCarryNoModelError) {
   AgentOutcome outcome = RunAgent();
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_TRUE(outcome.model_error.empty()) << outcome.model_error;
+  EXPECT_EQ(outcome.failure, AgentFailure::kMalformedReplies);
 }
 
 TEST_F(AgentTest, ProtocolErrorsFailAtOnce) {
@@ -333,6 +341,7 @@ TEST_F(AgentTest, ProtocolErrorsFailAtOnce) {
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_EQ(model_.requests.size(), 1u);
   EXPECT_NE(outcome.reason.find("400 bad request"), std::string::npos);
+  EXPECT_EQ(outcome.failure, AgentFailure::kModelError);
 }
 
 TEST_F(AgentTest, RepeatedIdenticalCallsWarnThenFail) {
@@ -341,6 +350,7 @@ TEST_F(AgentTest, RepeatedIdenticalCallsWarnThenFail) {
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
   EXPECT_EQ(model_.requests.size(), 6u);
   EXPECT_NE(outcome.reason.find("stuck"), std::string::npos) << outcome.reason;
+  EXPECT_EQ(outcome.failure, AgentFailure::kStuck);
   EXPECT_EQ(LastMessage(3).text.find("same call"), std::string::npos);
   EXPECT_NE(LastMessage(4).text.find("same call 4 times"), std::string::npos)
       << LastMessage(4).text;
@@ -357,6 +367,7 @@ TEST_F(AgentTest, MissingWorkspaceFailsWithAnOutcome) {
   task_.workspace = tmp_.path() / "nowhere";
   AgentOutcome outcome = RunAgent();
   EXPECT_EQ(outcome.status, AgentStatus::kFailed);
+  EXPECT_EQ(outcome.failure, AgentFailure::kStart);
   EXPECT_NE(outcome.reason.find("workspace"), std::string::npos) << outcome.reason;
   EXPECT_TRUE(model_.requests.empty());
   EXPECT_EQ(Events().back()["type"], "outcome");
@@ -477,6 +488,44 @@ TEST(AgentOutcomeJson, RoundTrips) {
   auto bad = AgentOutcomeFromJson(Json{{"status", "done"}});
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().message.find("outcome.status"), std::string::npos);
+}
+
+TEST(AgentOutcomeJson, CarriesWhatEndedAFailedAttempt) {
+  AgentOutcome outcome;
+  outcome.status = AgentStatus::kFailed;
+  outcome.reason = "the checks failed (finish refused; 3 unusable calls in a row): test: FAILED";
+  outcome.failure = AgentFailure::kChecksFailed;
+  Json json = ToJson(outcome);
+  EXPECT_EQ(json["failure_kind"], "checks_failed");
+  auto back = AgentOutcomeFromJson(json);
+  ASSERT_OK(back);
+  EXPECT_EQ(back->failure, AgentFailure::kChecksFailed);
+  for (AgentFailure failure : kAgentFailures) {
+    outcome.failure = failure;
+    auto again = AgentOutcomeFromJson(ToJson(outcome));
+    ASSERT_OK(again);
+    EXPECT_EQ(again->failure, failure) << AgentFailureName(failure);
+  }
+
+  json["failure_kind"] = "tired";
+  auto unknown = AgentOutcomeFromJson(json);
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message.find("outcome.failure_kind"), std::string::npos)
+      << unknown.error().message;
+
+  // A result written before the field: its error code is what it has, never its reason.
+  json.erase("failure_kind");
+  auto old = AgentOutcomeFromJson(json);
+  ASSERT_OK(old);
+  EXPECT_EQ(old->failure, AgentFailure::kLimit);
+  json["model_error"] = "budget_exhausted";
+  EXPECT_EQ(AgentOutcomeFromJson(json)->failure, AgentFailure::kBudgetExhausted);
+  json["model_error"] = "unavailable";
+  EXPECT_EQ(AgentOutcomeFromJson(json)->failure, AgentFailure::kModelError);
+
+  // Only a failed attempt has one.
+  json["status"] = "finished";
+  EXPECT_FALSE(AgentOutcomeFromJson(json)->failure.has_value());
 }
 
 }  // namespace

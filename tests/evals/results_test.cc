@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "evals/harness.h"
 #include "tests/testing/testing.h"
 
@@ -21,6 +23,16 @@ RunResult Run(int attempt, const std::string& category, double wall = 1.5) {
   run.turns = 3;
   run.wall_seconds = wall;
   return run;
+}
+
+// A failed job is scored by the runner's failure kind: each one is a category of the taxonomy.
+TEST(Categories, HoldEveryFailureKindOfTheRunner) {
+  for (fleet::FailureKind kind : fleet::kFailureKinds) {
+    EXPECT_NE(
+        std::find(std::begin(kCategories), std::end(kCategories), fleet::FailureKindName(kind)),
+        std::end(kCategories))
+        << fleet::FailureKindName(kind);
+  }
 }
 
 TaskResult Task(const std::string& id, std::vector<std::string> categories, bool expect = true) {

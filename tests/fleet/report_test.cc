@@ -23,7 +23,7 @@ JobRecord Job(std::string repository, JobState state, std::string step, int atte
   job.reason = std::move(reason);
   JobReport details;
   details.repository = job.repository;
-  details.step = job.step;
+  if (auto known = JobStepFromName(job.step)) details.step = *known;
   details.attempts = attempts;
   details.input_tokens = 100;
   details.output_tokens = 10;
