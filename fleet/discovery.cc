@@ -9,7 +9,7 @@
 #include <tuple>
 #include <utility>
 
-#include "llm/http_model_client.h"
+#include "core/http_status.h"
 #include "core/json.h"
 #include "core/strings.h"
 
@@ -119,8 +119,9 @@ class TargetList {
   std::set<std::string> names_;
 };
 
-// Maps a non-2xx reply to an error; a 403 is a rate limit when the quota is used up or the
-// server asks for a delay (GitHub's primary and secondary limits). `token_hint`, when given,
+// Maps a non-2xx reply to an error (ErrorFromHttpStatus, IsRateLimitAnswer: a 403 is a rate
+// limit when the quota is used up or the server asks for a delay, GitHub's primary and
+// secondary limits), with the catalog's own hints. `token_hint`, when given,
 // is said on a 400 as on a 401: a catalog answers a malformed Authorization header with 400.
 Error HttpError(const HttpResponse& response, const std::string& what, const Json& body,
                 std::string not_found, const std::string& token_hint) {
@@ -131,34 +132,20 @@ Error HttpError(const HttpResponse& response, const std::string& what, const Jso
   }
   std::string detail =
       what + ": HTTP " + std::to_string(response.status) + (message.empty() ? "" : ": " + message);
-  auto retry_after = agent::RetryAfterFromHeaders(response.headers);
-  auto remaining = response.headers.find("x-ratelimit-remaining");
-  bool exhausted = remaining != response.headers.end() && remaining->second == "0";
-  if (!retry_after && exhausted) {
-    if (auto reset = response.headers.find("x-ratelimit-reset"); reset != response.headers.end()) {
-      char* end = nullptr;
-      long long epoch = std::strtoll(reset->second.c_str(), &end, 10);
-      if (end != reset->second.c_str() && *end == '\0') {
-        auto at = std::chrono::system_clock::time_point(std::chrono::seconds(epoch));
-        auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(
-            at - std::chrono::system_clock::now());
-        retry_after = std::max(delta, std::chrono::milliseconds(0));
-      }
-    }
+  RateLimitInfo limits = ParseRateLimitHeaders(response.headers);
+  std::optional<std::chrono::milliseconds> retry_after = limits.retry_after;
+  if (!retry_after && limits.Exhausted() && limits.reset) {
+    retry_after = std::max(std::chrono::milliseconds(0),
+                           std::chrono::duration_cast<std::chrono::milliseconds>(
+                               *limits.reset - std::chrono::system_clock::now()));
   }
-  ErrorCode code = ErrorCode::kProtocol;
-  if (response.status == 429 || (response.status == 403 && (exhausted || retry_after))) {
+  ErrorCode code = ErrorFromHttpStatus(response.status, what, message).code;
+  if (IsRateLimitAnswer(response.status, limits, message)) {
     code = ErrorCode::kRateLimited;
   } else if (response.status == 401 || (response.status == 400 && !token_hint.empty())) {
-    code = response.status == 401 ? ErrorCode::kPermissionDenied : ErrorCode::kProtocol;
     detail += token_hint.empty() ? " (check the token)" : " (" + token_hint + ")";
-  } else if (response.status == 403) {
-    code = ErrorCode::kPermissionDenied;
   } else if (response.status == 404) {
-    code = ErrorCode::kNotFound;
     detail = not_found + " (" + detail + ")";
-  } else if (response.status == 408 || response.status >= 500) {
-    code = ErrorCode::kUnavailable;
   }
   return Error{code, detail, retry_after};
 }

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/markdown.h"
 #include "core/redact.h"
+#include "core/retry.h"
 #include "core/strings.h"
 #include "gateway/cassette.h"
 #include "forge/forge.h"
@@ -97,22 +98,18 @@ constexpr size_t kMaxSummaryBytes = 6000;
 // OpenOrUpdate (it finds an existing PR by head branch first).
 template <typename Fn>
 auto WithInfrastructureRetries(std::string_view what, Fn&& fn) -> decltype(fn()) {
-  constexpr int kTries = 3;
-  auto result = fn();
-  for (int attempt = 1; !result && IsRetryable(result.error()) && attempt < kTries; ++attempt) {
-    std::chrono::milliseconds wait = std::min<std::chrono::milliseconds>(
-        result.error().retry_after.value_or(std::chrono::seconds(attempt)),
-        std::chrono::seconds(30));
-    if (wait.count() % 1000 == 0) {
-      spdlog::info("{}: {}; trying again in {} s", what, result.error().message,
-                   wait.count() / 1000);
-    } else {
-      spdlog::info("{}: {}; trying again in {} ms", what, result.error().message, wait.count());
-    }
-    std::this_thread::sleep_for(wait);
-    result = fn();
-  }
-  return result;
+  static const RetryPolicy kInfrastructure{.max_attempts = 3,
+                                           .base_delay = std::chrono::seconds(1),
+                                           .max_delay = std::chrono::seconds(30)};
+  return Retry(
+      kInfrastructure, [](std::chrono::milliseconds wait) { std::this_thread::sleep_for(wait); },
+      std::forward<Fn>(fn), [what](const Error& error, std::chrono::milliseconds wait) {
+        if (wait.count() % 1000 == 0) {
+          spdlog::info("{}: {}; trying again in {} s", what, error.message, wait.count() / 1000);
+        } else {
+          spdlog::info("{}: {}; trying again in {} ms", what, error.message, wait.count());
+        }
+      });
 }
 
 using SteadyClock = std::chrono::steady_clock;

@@ -1,26 +1,15 @@
 #include "forge/forge_governor.h"
 
 #include <algorithm>
-#include <charconv>
 #include <string>
 #include <thread>
+
+#include "core/http_status.h"
 
 namespace drover::fleet {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::optional<long long> HeaderNumber(const HttpHeaders& headers, const std::string& name) {
-  auto it = headers.find(name);
-  if (it == headers.end()) return std::nullopt;
-  const std::string& text = it->second;
-  size_t begin = text.find_first_not_of(" \t");
-  if (begin == std::string::npos) return std::nullopt;
-  long long value = 0;
-  auto [end, error] = std::from_chars(text.data() + begin, text.data() + text.size(), value);
-  if (error != std::errc{}) return std::nullopt;
-  return value;
-}
 
 milliseconds CeilMillis(std::chrono::steady_clock::duration duration) {
   return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(duration));
@@ -84,17 +73,16 @@ milliseconds ForgeGovernor::Acquire(bool creates_content, milliseconds max_wait)
 std::optional<milliseconds> ForgeGovernor::OnResponse(int status, const HttpHeaders& headers,
                                                       bool rate_limited) {
   bool limit_status = status == 403 || status == 429;
+  auto wall_now = clock_.wall_now();
+  RateLimitInfo info = ParseRateLimitHeaders(headers, wall_now);
   std::optional<milliseconds> pause;
-  if (auto seconds = HeaderNumber(headers, "retry-after"); seconds && limit_status) {
-    pause = milliseconds(std::max(0LL, *seconds) * 1000);
-  } else if (auto remaining = HeaderNumber(headers, "x-ratelimit-remaining");
-             remaining && *remaining <= 0) {
-    if (auto reset = HeaderNumber(headers, "x-ratelimit-reset")) {
-      auto reset_at = std::chrono::system_clock::time_point(std::chrono::seconds(*reset));
+  if (info.retry_after && limit_status) {
+    pause = *info.retry_after;
+  } else if (info.Exhausted()) {
+    if (info.reset) {
       // One extra second: the reset is whole seconds and clocks drift.
-      pause =
-          std::max(milliseconds(0), std::chrono::ceil<milliseconds>(reset_at - clock_.wall_now())) +
-          milliseconds(1000);
+      pause = std::max(milliseconds(0), std::chrono::ceil<milliseconds>(*info.reset - wall_now)) +
+              milliseconds(1000);
     } else if (limit_status) {
       pause = options_.default_backoff;
     }

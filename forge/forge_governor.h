@@ -47,8 +47,9 @@ class ForgeGovernor {
   std::chrono::milliseconds Acquire(
       bool creates_content, std::chrono::milliseconds max_wait = std::chrono::milliseconds::max());
 
-  // Reacts to a response: a 403/429 with `retry-after`, or any response with
-  // `x-ratelimit-remaining: 0` and `x-ratelimit-reset`, pauses every caller until then.
+  // Reacts to a response: a 403/429 with `retry-after`, or any response whose quota is used up
+  // (`x-ratelimit-remaining: 0` or GitLab's `ratelimit-remaining`) with a reset time, pauses
+  // every caller until then (headers read by ParseRateLimitHeaders).
   // A 403/429 the caller knows is a rate limit but that names no delay should be passed
   // with `rate_limited` = true (GitHub's secondary limits sometimes say so only in the body).
   // Returns the pause now in force, if this response caused or extended one.
@@ -57,6 +58,10 @@ class ForgeGovernor {
 
   // Remaining pause; zero when none.
   std::chrono::milliseconds PauseRemaining();
+
+  // Waits `duration` on the governor's clock (fake time in tests), for callers that wait out a
+  // pause this governor announced.
+  void Sleep(std::chrono::milliseconds duration) { clock_.sleep(duration); }
 
  private:
   using TimePoint = std::chrono::steady_clock::time_point;

@@ -101,20 +101,16 @@ std::unique_ptr<Forge> MakeForge(const ForgeSetup& forge, GitRepos& git, HttpCli
                                  ForgeGovernor& governor) {
   switch (forge.kind) {
     case ForgeKind::kLocal: return std::make_unique<LocalForge>(git);
-    case ForgeKind::kGitHub: {
-      GitHubForgeOptions options;
-      options.api_base_url = forge.api_url;
-      options.token = forge.token;
-      options.push_to_fork = forge.push_to_fork;
-      options.fork_owner = forge.fork_owner;
-      return std::make_unique<GitHubForge>(options, http, governor);
-    }
+    case ForgeKind::kGitHub:
     case ForgeKind::kGitLab: {
-      GitLabForgeOptions options;
+      RestForgeOptions options;
       options.api_base_url = forge.api_url;
       options.token = forge.token;
       options.push_to_fork = forge.push_to_fork;
       options.fork_owner = forge.fork_owner;
+      if (forge.kind == ForgeKind::kGitHub) {
+        return std::make_unique<GitHubForge>(options, http, governor);
+      }
       return std::make_unique<GitLabForge>(options, http, governor);
     }
   }

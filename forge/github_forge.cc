@@ -89,54 +89,6 @@ bool CodeOwnersMatch(std::string_view pattern, std::string_view path) {
   return false;
 }
 
-std::string GitHubMessage(const HttpResponse& response) {
-  auto json = ParseJson(response.body, "GitHub error");
-  if (!json || !json->is_object()) {
-    std::string body(Trim(response.body).substr(0, 200));
-    return body.empty() ? "(no body)" : body;
-  }
-  std::string message = json->value("message", std::string("(no message)"));
-  auto errors = json->find("errors");
-  if (errors != json->end() && errors->is_array() && !errors->empty()) {
-    std::string summary;
-    for (const Json& error : *errors) {
-      std::string item;
-      if (error.is_string()) {
-        item = error.get<std::string>();
-      } else if (error.is_object()) {
-        if (error.contains("message") && error["message"].is_string()) {
-          item = error["message"].get<std::string>();
-        } else {
-          for (const char* key : {"resource", "field", "code"}) {
-            if (error.contains(key) && error[key].is_string()) {
-              if (!item.empty()) item += ' ';
-              item += error[key].get<std::string>();
-            }
-          }
-        }
-      }
-      if (item.empty()) continue;
-      if (!summary.empty()) summary += "; ";
-      summary += item;
-    }
-    if (!summary.empty()) message += " (" + summary + ")";
-  }
-  return message;
-}
-
-bool LooksRateLimited(const HttpResponse& response, std::string_view message) {
-  if (response.status == 429) return true;
-  if (response.status != 403) return false;
-  auto remaining = response.headers.find("x-ratelimit-remaining");
-  return response.headers.contains("retry-after") ||
-         (remaining != response.headers.end() && Trim(remaining->second) == "0") ||
-         Lower(message).find("rate limit") != std::string::npos;
-}
-
-bool CreatesContent(std::string_view method) {
-  return method == "POST" || method == "PATCH" || method == "PUT" || method == "DELETE";
-}
-
 Result<int> NumberOf(const Json& pr) {
   if (!pr.is_object() || !pr.contains("number") || !pr["number"].is_number_integer()) {
     return Fail(ErrorCode::kProtocol, "GitHub answered without a pull request number");
@@ -310,9 +262,13 @@ std::vector<std::string> ChangedPathsOfPatch(std::string_view patch) {
 
 GitHubForge::GitHubForge(GitHubForgeOptions options, HttpClient& http, ForgeGovernor& governor)
     : options_(std::move(options)),
-      http_(http),
-      governor_(governor),
-      redactor_(std::vector<std::string>{options_.token}) {}
+      rest_(ForgeRestClientOptions(options_, "GitHub", RestAuth::kBearer,
+                                   {{"accept", "application/vnd.github+json"},
+                                    {"x-github-api-version", std::string(kApiVersion)}}),
+            http, governor),
+      forks_(ForkOptions{.forge = "GitHub",
+                         .fork_owner = options_.fork_owner,
+                         .resolve_token_user = true}) {}
 
 std::string GitHubForge::ApiBase(const GitHubRepoRef& repo) const {
   std::string base = options_.api_base_url;
@@ -326,65 +282,7 @@ std::string GitHubForge::ApiBase(const GitHubRepoRef& repo) const {
 
 Result<Json> GitHubForge::Call(const GitHubRepoRef& repo, std::string_view method,
                                const std::string& path, const std::optional<Json>& body) {
-  std::string what = "GitHub " + std::string(method) + " " + path;
-  bool creates = CreatesContent(method);
-  HttpRequest request;
-  request.method = std::string(method);
-  request.url = ApiBase(repo) + path;
-  request.timeout = options_.request_timeout;
-  request.headers["accept"] = "application/vnd.github+json";
-  request.headers["authorization"] = "Bearer " + options_.token;
-  request.headers["x-github-api-version"] = std::string(kApiVersion);
-  request.headers["user-agent"] = options_.user_agent;
-  if (body) {
-    request.headers["content-type"] = "application/json";
-    request.body = body->dump();
-  }
-
-  int attempts = std::max(1, options_.max_attempts);
-  for (int attempt = 1;; ++attempt) {
-    if (auto wait = governor_.Acquire(creates, options_.max_wait); wait.count() > 0) {
-      Error error{
-          ErrorCode::kRateLimited,
-          what + ": held back by the request governor for " + std::to_string(wait.count()) + " ms",
-          wait};
-      return Fail(std::move(error));
-    }
-    auto response = http_.Send(request);
-    if (!response) {
-      return Fail(
-          WithContext(Error{response.error().code, redactor_.Redact(response.error().message),
-                            response.error().retry_after},
-                      what));
-    }
-    std::string message;
-    bool ok = response->status >= 200 && response->status < 300;
-    if (!ok) message = GitHubMessage(*response);
-    bool rate_limited = !ok && LooksRateLimited(*response, message);
-    auto pause = governor_.OnResponse(response->status, response->headers, rate_limited);
-    if (ok) {
-      if (Trim(response->body).empty()) return Json();
-      auto json = ParseJson(response->body, what);
-      if (!json) return Fail(ErrorCode::kProtocol, json.error().message);
-      return std::move(*json);
-    }
-
-    std::string text =
-        redactor_.Redact(what + ": " + std::to_string(response->status) + " " + message);
-    if (rate_limited) {
-      Error error{ErrorCode::kRateLimited, text, pause};
-      if (attempt < attempts && (!pause || *pause <= options_.max_wait)) continue;
-      return Fail(std::move(error));
-    }
-    switch (response->status) {
-      case 401:
-      case 403: return Fail(ErrorCode::kPermissionDenied, text);
-      case 404: return Fail(ErrorCode::kNotFound, text);
-      case 422: return Fail(ErrorCode::kInvalidArgument, text);
-      default: break;
-    }
-    return Fail(response->status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kProtocol, text);
-  }
+  return rest_.Call(ApiBase(repo), method, path, body);
 }
 
 Result<std::vector<std::string>> GitHubForge::AddLabels(const GitHubRepoRef& repo, int number,
@@ -504,67 +402,63 @@ Result<PullRequest> GitHubForge::OpenOrUpdate(const PullRequestDraft& draft, con
 }
 
 Result<std::string> GitHubForge::PushLocation(const PullRequestDraft& draft) {
-  if (!options_.push_to_fork) return draft.target_location;
-  auto fork = EnsureFork(draft.target_location);
-  if (!fork) {
-    return Fail(
-        WithContext(fork.error(), "publishing " + draft.head_branch + " of " + draft.repository));
-  }
-  return fork->push_location;
+  return PushLocationFor(draft, options_.push_to_fork,
+                         [this](std::string_view target) { return EnsureFork(target); });
 }
 
-Result<GitHubFork> GitHubForge::EnsureFork(std::string_view target_location) {
-  std::string key(target_location);
-  {
-    std::lock_guard lock(forks_mutex_);
-    if (auto it = forks_.find(key); it != forks_.end()) return it->second;
+class GitHubForge::ForkCalls final : public ForkApi {
+ public:
+  ForkCalls(GitHubForge& forge, GitHubRepoRef repo) : forge_(forge), repo_(std::move(repo)) {}
+
+  Result<std::string> TokenUser() override {
+    auto user = forge_.Call(repo_, "GET", "/user", std::nullopt);
+    if (!user) return Fail(user.error());
+    return StringField(*user, "login");
   }
-  std::string context = "the fork of " + key;
-  auto repo = ParseGitHubLocation(target_location);
-  if (!repo) return Fail(WithContext(repo.error(), context));
-  std::string upstream = repo->owner + "/" + repo->repo;
-  // The token's user: the fork's owner unless fork_owner names another (an organisation).
-  auto user = Call(*repo, "GET", "/user", std::nullopt);
-  if (!user) return Fail(WithContext(user.error(), context));
-  std::string login = StringField(*user, "login");
-  std::string owner = options_.fork_owner.empty() ? login : options_.fork_owner;
-  if (owner.empty()) {
-    return Fail(ErrorCode::kProtocol, context + ": GitHub did not name the token's user");
+
+  Result<ForgeRepository> Repository(const std::string& path) override {
+    return Read(forge_.Call(repo_, "GET", "/repos/" + path, std::nullopt), path);
   }
-  if (Lower(owner) == Lower(repo->owner)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                context + ": the fork owner " + owner + " owns the target itself");
-  }
-  // A fork of the target with the owner and the target's name, or one GitHub makes now.
-  auto is_fork_of_target = [&](const Json& found) {
-    return found.is_object() && found.contains("fork") && found["fork"].is_boolean() &&
-           found["fork"].get<bool>() && found.contains("parent") &&
-           Lower(StringField(found["parent"], "full_name")) == Lower(upstream);
-  };
-  Result<Json> fork = Call(*repo, "GET", "/repos/" + owner + "/" + repo->repo, std::nullopt);
-  if (!fork && fork.error().code == ErrorCode::kNotFound) {
+
+  Result<ForgeRepository> CreateFork(const std::string& target_path, const std::string& owner,
+                                     bool owner_is_token_user) override {
     Json body = {{"default_branch_only", true}};
-    if (Lower(owner) != Lower(login)) body["organization"] = owner;
-    fork = Call(*repo, "POST", "/repos/" + upstream + "/forks", body);
+    if (!owner_is_token_user) body["organization"] = owner;
+    return Read(forge_.Call(repo_, "POST", "/repos/" + target_path + "/forks", body),
+                owner + "/" + repo_.repo);
   }
-  if (!fork) return Fail(WithContext(fork.error(), context));
-  if (!is_fork_of_target(*fork)) {
-    return Fail(ErrorCode::kInvalidArgument, context + ": " + owner + "/" + repo->repo +
-                                                 " exists and is not a fork of " + upstream +
-                                                 "; the branch is not pushed there");
+
+ private:
+  // GitHub names the fork's owner and name (it renames a fork on a clash); `path` stands in for
+  // what it leaves out.
+  static Result<ForgeRepository> Read(Result<Json> answer, const std::string& path) {
+    if (!answer) return Fail(answer.error());
+    const Json& found = *answer;
+    ForgeRepository repository;
+    std::string owner =
+        found.is_object() && found.contains("owner") ? StringField(found["owner"], "login") : "";
+    std::string name = StringField(found, "name");
+    size_t slash = path.rfind('/');
+    repository.path = (owner.empty() ? path.substr(0, slash) : owner) + "/" +
+                      (name.empty() ? path.substr(slash + 1) : name);
+    if (found.is_object() && found.contains("fork") && found["fork"].is_boolean() &&
+        found["fork"].get<bool>() && found.contains("parent")) {
+      repository.parent = StringField(found["parent"], "full_name");
+    }
+    return repository;
   }
-  GitHubFork result;
-  result.owner = fork->contains("owner") ? StringField((*fork)["owner"], "login") : owner;
-  if (result.owner.empty()) result.owner = owner;
-  result.name = StringField(*fork, "name");
-  if (result.name.empty()) result.name = repo->repo;
-  auto location =
-      ReplaceRepositoryPath(target_location, upstream, result.owner + "/" + result.name);
-  if (!location) return Fail(WithContext(location.error(), context));
-  result.push_location = *location;
-  std::lock_guard lock(forks_mutex_);
-  forks_[key] = result;
-  return result;
+
+  GitHubForge& forge_;
+  GitHubRepoRef repo_;
+};
+
+Result<ForgeFork> GitHubForge::EnsureFork(std::string_view target_location) {
+  auto repo = ParseGitHubLocation(target_location);
+  if (!repo) {
+    return Fail(WithContext(repo.error(), "the fork of " + std::string(target_location)));
+  }
+  ForkCalls calls(*this, *repo);
+  return forks_.Ensure(calls, target_location, repo->owner + "/" + repo->repo);
 }
 
 Result<PullRequestState> GitHubForge::ReadState(std::string_view target_location, int number) {

@@ -9,8 +9,6 @@
 #pragma once
 
 #include <chrono>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,9 +17,10 @@
 #include "core/error.h"
 #include "core/http.h"
 #include "core/json.h"
-#include "core/redact.h"
 #include "forge/forge.h"
 #include "forge/forge_governor.h"
+#include "forge/fork.h"
+#include "forge/rest_client.h"
 
 namespace drover::fleet {
 
@@ -73,36 +72,8 @@ struct PullRequestState {
   CheckState checks = CheckState::kNone;
 };
 
-struct GitHubForgeOptions {
-  // REST root without a trailing slash. Empty (default): https://api.github.com for
-  // github.com targets, https://HOST/api/v3 for Enterprise hosts.
-  std::string api_base_url;
-  // Sent as `Authorization: Bearer`; never logged and removed from every error message.
-  std::string token;
-  std::string user_agent = "drover";
-  // Per-request deadline. Default 60 s.
-  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
-  // Tries per request when GitHub answers with a rate limit (the governor waits in
-  // between). Default 3.
-  int max_attempts = 3;
-  // A rate-limit pause longer than this is returned as kRateLimited (with retry_after)
-  // instead of being waited out on the job's thread. Default 5 minutes.
-  std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
-  // Request reviewers from the worktree's CODEOWNERS for the patch's paths. Default true.
-  bool request_codeowners = true;
-  // Push the head branch to a fork of the target and open the PR from FORK_OWNER:branch
-  // (PushLocation makes the fork when it is missing). Default false: push to the target.
-  bool push_to_fork = false;
-  // The user or organisation that owns the fork. Empty: the token's user (GET /user).
-  std::string fork_owner;
-};
-
-// A fork of a target: where the head branch goes when pushing to a fork.
-struct GitHubFork {
-  std::string owner;  // Login of the user or organisation.
-  std::string name;   // Usually the target's name; GitHub renames a fork on a clash.
-  std::string push_location;
-};
+// With push_to_fork, the PR is opened from FORK_OWNER:branch.
+using GitHubForgeOptions = RestForgeOptions;
 
 // Input to OpenOrUpdatePullRequest beyond the draft.
 struct ReviewerRequest {
@@ -127,19 +98,20 @@ class GitHubForge : public Forge {
   // sets the draft flag at creation). Then adds draft.labels and requests `reviewers`
   // (minus the PR's author, whom GitHub refuses; a 422 for reviewers GitHub will not accept
   // is ignored). PullRequest.id is "OWNER/REPO#N".
-  // Errors: kInvalidArgument (bad location; GitHub's 422, errors summarised),
+  // Errors: kInvalidArgument (bad location; GitHub's 400/409/422, errors summarised),
   // kPermissionDenied (401/403), kNotFound (404), kRateLimited (retry_after set),
-  // kUnavailable (5xx, network), kProtocol (other statuses, unexpected JSON).
+  // kUnavailable (408, 5xx, network), kProtocol (other statuses, unexpected JSON).
   Result<PullRequest> OpenOrUpdatePullRequest(const PullRequestDraft& draft,
                                               const ReviewerRequest& reviewers = {});
 
   // With push_to_fork: the fork's location (EnsureFork); else the target's.
   Result<std::string> PushLocation(const PullRequestDraft& draft) override;
 
-  // The fork of `target_location` owned by fork_owner (or the token's user): found with
-  // GET /repos/OWNER/NAME, else made with POST .../forks. An existing repository there that
-  // is not a fork of the target is refused (kInvalidArgument). Remembered per target.
-  Result<GitHubFork> EnsureFork(std::string_view target_location);
+  // The fork of `target_location` owned by fork_owner (or the token's user), through
+  // ForkFinder: found with GET /repos/OWNER/NAME, else made with POST .../forks. An existing
+  // repository there that is not a fork of the target is refused (kInvalidArgument).
+  // Remembered per target.
+  Result<ForgeFork> EnsureFork(std::string_view target_location);
 
   // State of PR `number` and the combined checks of its head commit. Errors: as above.
   Result<PullRequestState> ReadState(std::string_view target_location, int number);
@@ -151,18 +123,16 @@ class GitHubForge : public Forge {
   Status RequestReviewers(const GitHubRepoRef& repo, int number, const ReviewerRequest& reviewers);
 
  private:
-  // Sends one request through the governor, retrying rate limits; returns the parsed JSON
-  // body (null for an empty body) of a 2xx answer.
+  // RestClient::Call at this repository's API root.
   Result<Json> Call(const GitHubRepoRef& repo, std::string_view method, const std::string& path,
                     const std::optional<Json>& body);
   std::string ApiBase(const GitHubRepoRef& repo) const;
 
+  class ForkCalls;  // ForkApi over this forge's REST calls, for one target.
+
   GitHubForgeOptions options_;
-  std::mutex forks_mutex_;
-  std::map<std::string, GitHubFork> forks_;  // By target location; guarded by forks_mutex_.
-  HttpClient& http_;
-  ForgeGovernor& governor_;
-  Redactor redactor_;
+  RestClient rest_;
+  ForkFinder forks_;
 };
 
 }  // namespace drover::fleet

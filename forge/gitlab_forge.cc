@@ -27,43 +27,6 @@ std::string Escape(std::string_view value) {
   return out;
 }
 
-// GitLab's "message" is a string, a list, or an object of field → list of problems.
-std::string GitLabMessage(const HttpResponse& response) {
-  auto json = ParseJson(response.body, "GitLab error");
-  if (!json || !json->is_object()) {
-    std::string body(Trim(response.body).substr(0, 200));
-    return body.empty() ? "(no body)" : body;
-  }
-  const Json* message = json->contains("message") ? &(*json)["message"]
-                        : json->contains("error") ? &(*json)["error"]
-                                                  : nullptr;
-  if (message == nullptr) return "(no message)";
-  if (message->is_string()) return message->get<std::string>();
-  std::string text;
-  auto append = [&](const std::string& item) {
-    if (!text.empty()) text += "; ";
-    text += item;
-  };
-  if (message->is_array()) {
-    for (const Json& item : *message)
-      append(item.is_string() ? item.get<std::string>() : item.dump());
-  } else if (message->is_object()) {
-    for (auto& [field, problems] : message->items()) {
-      if (problems.is_array()) {
-        for (const Json& item : problems) {
-          append(field + " " + (item.is_string() ? item.get<std::string>() : item.dump()));
-        }
-      } else {
-        append(field + " " +
-               (problems.is_string() ? problems.get<std::string>() : problems.dump()));
-      }
-    }
-  } else {
-    text = message->dump();
-  }
-  return text;
-}
-
 std::string StringField(const Json& object, const char* key) {
   if (!object.is_object()) return {};
   auto it = object.find(key);
@@ -114,69 +77,17 @@ Result<GitLabProjectRef> ParseGitLabLocation(std::string_view location) {
 
 GitLabForge::GitLabForge(GitLabForgeOptions options, HttpClient& http, ForgeGovernor& governor)
     : options_(std::move(options)),
-      http_(http),
-      governor_(governor),
-      redactor_(std::vector<std::string>{options_.token}) {}
+      rest_(ForgeRestClientOptions(options_, "GitLab", RestAuth::kPrivateToken,
+                                   {{"accept", "application/json"}}),
+            http, governor),
+      forks_(ForkOptions{.forge = "GitLab", .fork_owner = options_.fork_owner}) {}
 
 Result<Json> GitLabForge::Call(const GitLabProjectRef& project, std::string_view method,
                                const std::string& path, const std::optional<Json>& body) {
-  std::string what = "GitLab " + std::string(method) + " " + path;
   std::string base =
       options_.api_base_url.empty() ? "https://" + project.host + "/api/v4" : options_.api_base_url;
   while (base.ends_with('/')) base.pop_back();
-  bool creates = method != "GET";
-  HttpRequest request;
-  request.method = std::string(method);
-  request.url = base + path;
-  request.timeout = options_.request_timeout;
-  request.headers["accept"] = "application/json";
-  request.headers["private-token"] = options_.token;
-  request.headers["user-agent"] = options_.user_agent;
-  if (body) {
-    request.headers["content-type"] = "application/json";
-    request.body = body->dump();
-  }
-  int attempts = std::max(1, options_.max_attempts);
-  for (int attempt = 1;; ++attempt) {
-    if (auto wait = governor_.Acquire(creates, options_.max_wait); wait.count() > 0) {
-      return Fail(Error{
-          ErrorCode::kRateLimited,
-          what + ": held back by the request governor for " + std::to_string(wait.count()) + " ms",
-          wait});
-    }
-    auto response = http_.Send(request);
-    if (!response) {
-      return Fail(
-          WithContext(Error{response.error().code, redactor_.Redact(response.error().message),
-                            response.error().retry_after},
-                      what));
-    }
-    bool ok = response->status >= 200 && response->status < 300;
-    bool rate_limited = response->status == 429;
-    auto pause = governor_.OnResponse(response->status, response->headers, rate_limited);
-    if (ok) {
-      if (Trim(response->body).empty()) return Json();
-      auto json = ParseJson(response->body, what);
-      if (!json) return Fail(ErrorCode::kProtocol, json.error().message);
-      return std::move(*json);
-    }
-    std::string text = redactor_.Redact(what + ": " + std::to_string(response->status) + " " +
-                                        GitLabMessage(*response));
-    if (rate_limited) {
-      if (attempt < attempts && (!pause || *pause <= options_.max_wait)) continue;
-      return Fail(Error{ErrorCode::kRateLimited, text, pause});
-    }
-    switch (response->status) {
-      case 401:
-      case 403: return Fail(ErrorCode::kPermissionDenied, text);
-      case 404: return Fail(ErrorCode::kNotFound, text);
-      case 400:
-      case 409:
-      case 422: return Fail(ErrorCode::kInvalidArgument, text);
-      default: break;
-    }
-    return Fail(response->status >= 500 ? ErrorCode::kUnavailable : ErrorCode::kProtocol, text);
-  }
+  return rest_.Call(base, method, path, body);
 }
 
 Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(
@@ -188,7 +99,7 @@ Result<PullRequest> GitLabForge::OpenOrUpdateMergeRequest(
   std::string title = draft.title;
   if (draft.draft && !title.starts_with(kDraftPrefix)) title = std::string(kDraftPrefix) + title;
 
-  std::optional<GitLabFork> fork;
+  std::optional<ForgeFork> fork;
   if (options_.push_to_fork) {
     auto found = EnsureFork(draft.target_location);
     if (!found) return Fail(WithContext(found.error(), context));
@@ -296,72 +207,64 @@ Result<PullRequest> GitLabForge::OpenOrUpdate(const PullRequestDraft& draft, con
 }
 
 Result<std::string> GitLabForge::PushLocation(const PullRequestDraft& draft) {
-  if (!options_.push_to_fork) return draft.target_location;
-  auto fork = EnsureFork(draft.target_location);
-  if (!fork) {
-    return Fail(
-        WithContext(fork.error(), "publishing " + draft.head_branch + " of " + draft.repository));
-  }
-  return fork->push_location;
+  return PushLocationFor(draft, options_.push_to_fork,
+                         [this](std::string_view target) { return EnsureFork(target); });
 }
 
-Result<GitLabFork> GitLabForge::EnsureFork(std::string_view target_location) {
-  std::string key(target_location);
-  {
-    std::lock_guard lock(forks_mutex_);
-    if (auto it = forks_.find(key); it != forks_.end()) return it->second;
+class GitLabForge::ForkCalls final : public ForkApi {
+ public:
+  ForkCalls(GitLabForge& forge, GitLabProjectRef project)
+      : forge_(forge), project_(std::move(project)) {}
+
+  Result<std::string> TokenUser() override {
+    auto user = forge_.Call(project_, "GET", "/user", std::nullopt);
+    if (!user) return Fail(user.error());
+    return StringField(*user, "username");
   }
-  std::string context = "the fork of " + key;
-  auto project = ParseGitLabLocation(target_location);
-  if (!project) return Fail(WithContext(project.error(), context));
-  std::string space = options_.fork_owner;
-  if (space.empty()) {
-    auto user = Call(*project, "GET", "/user", std::nullopt);
-    if (!user) return Fail(WithContext(user.error(), context));
-    space = StringField(*user, "username");
-    if (space.empty()) {
-      return Fail(ErrorCode::kProtocol, context + ": GitLab did not name the token's user");
+
+  Result<ForgeRepository> Repository(const std::string& path) override {
+    return Read(forge_.Call(project_, "GET", "/projects/" + Escape(path), std::nullopt));
+  }
+
+  Result<ForgeRepository> CreateFork(const std::string& target_path, const std::string& owner,
+                                     bool /*owner_is_token_user*/) override {
+    return Read(forge_.Call(project_, "POST", "/projects/" + Escape(target_path) + "/fork",
+                            Json{{"namespace_path", owner}}));
+  }
+
+ private:
+  // The merge request from a fork names both projects by id, so a fork without them is no use.
+  static Result<ForgeRepository> Read(Result<Json> answer) {
+    if (!answer) return Fail(answer.error());
+    const Json& found = *answer;
+    ForgeRepository project;
+    project.path = StringField(found, "path_with_namespace");
+    if (!found.is_object() || !found.contains("forked_from_project") ||
+        !found["forked_from_project"].is_object()) {
+      return project;
     }
+    const Json& parent = found["forked_from_project"];
+    project.parent = StringField(parent, "path_with_namespace");
+    if (!found.contains("id") || !found["id"].is_number_integer() || !parent.contains("id") ||
+        !parent["id"].is_number_integer()) {
+      return Fail(ErrorCode::kProtocol, "GitLab's project has no id");
+    }
+    project.id = found["id"].get<int64_t>();
+    project.parent_id = parent["id"].get<int64_t>();
+    return project;
   }
-  std::string name = project->path.substr(project->path.rfind('/') + 1);
-  std::string wanted = space + "/" + name;
-  if (Lower(project->path.substr(0, project->path.rfind('/'))) == Lower(space)) {
-    return Fail(ErrorCode::kInvalidArgument,
-                context + ": the fork namespace " + space + " holds the target itself");
+
+  GitLabForge& forge_;
+  GitLabProjectRef project_;
+};
+
+Result<ForgeFork> GitLabForge::EnsureFork(std::string_view target_location) {
+  auto project = ParseGitLabLocation(target_location);
+  if (!project) {
+    return Fail(WithContext(project.error(), "the fork of " + std::string(target_location)));
   }
-  auto forked_from_target = [&](const Json& found) {
-    return found.is_object() && found.contains("forked_from_project") &&
-           found["forked_from_project"].is_object() &&
-           Lower(StringField(found["forked_from_project"], "path_with_namespace")) ==
-               Lower(project->path);
-  };
-  Result<Json> fork = Call(*project, "GET", "/projects/" + Escape(wanted), std::nullopt);
-  if (!fork && fork.error().code == ErrorCode::kNotFound) {
-    fork = Call(*project, "POST", "/projects/" + Escape(project->path) + "/fork",
-                Json{{"namespace_path", space}});
-  }
-  if (!fork) return Fail(WithContext(fork.error(), context));
-  if (!forked_from_target(*fork)) {
-    return Fail(ErrorCode::kInvalidArgument, context + ": " + wanted +
-                                                 " exists and is not a fork of " + project->path +
-                                                 "; the branch is not pushed there");
-  }
-  const Json& parent = (*fork)["forked_from_project"];
-  if (!fork->contains("id") || !(*fork)["id"].is_number_integer() || !parent.contains("id") ||
-      !parent["id"].is_number_integer()) {
-    return Fail(ErrorCode::kProtocol, context + ": GitLab's project has no id");
-  }
-  GitLabFork result;
-  result.id = (*fork)["id"].get<int64_t>();
-  result.target_id = parent["id"].get<int64_t>();
-  result.path = StringField(*fork, "path_with_namespace");
-  if (result.path.empty()) result.path = wanted;
-  auto location = ReplaceRepositoryPath(target_location, project->path, result.path);
-  if (!location) return Fail(WithContext(location.error(), context));
-  result.push_location = *location;
-  std::lock_guard lock(forks_mutex_);
-  forks_[key] = result;
-  return result;
+  ForkCalls calls(*this, *project);
+  return forks_.Ensure(calls, target_location, project->path);
 }
 
 Result<PullRequestState> GitLabForge::ReadState(std::string_view target_location, int iid) {

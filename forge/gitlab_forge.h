@@ -19,9 +19,10 @@
 #include "core/error.h"
 #include "core/http.h"
 #include "core/json.h"
-#include "core/redact.h"
 #include "forge/forge.h"
 #include "forge/forge_governor.h"
+#include "forge/fork.h"
+#include "forge/rest_client.h"
 #include "forge/github_forge.h"
 
 namespace drover::fleet {
@@ -35,34 +36,8 @@ struct GitLabProjectRef {
 // git@HOST:GROUP/.../PROJECT.git. Errors: kInvalidArgument naming the location.
 Result<GitLabProjectRef> ParseGitLabLocation(std::string_view location);
 
-struct GitLabForgeOptions {
-  // API root without a trailing slash. Empty (default): https://HOST/api/v4.
-  std::string api_base_url;
-  // Sent as `PRIVATE-TOKEN`; never logged and removed from every error message.
-  std::string token;
-  std::string user_agent = "drover";
-  // Per-request deadline. Default 60 s.
-  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
-  // Tries per request on 429 (the governor waits in between). Default 3.
-  int max_attempts = 3;
-  // A rate-limit pause longer than this is returned as kRateLimited. Default 5 minutes.
-  std::chrono::milliseconds max_wait{std::chrono::minutes(5)};
-  // Ask the worktree's CODEOWNERS users for review of the patch's paths. Default true.
-  bool request_codeowners = true;
-  // Push the head branch to a fork of the target project and open the merge request from
-  // the fork (PushLocation makes the fork when it is missing). Default false.
-  bool push_to_fork = false;
-  // The namespace (user or group path) that holds the fork. Empty: the token's user.
-  std::string fork_owner;
-};
-
-// A fork of a target project.
-struct GitLabFork {
-  int64_t id = 0;         // The fork's project id.
-  int64_t target_id = 0;  // The target project's id.
-  std::string path;       // "namespace/project".
-  std::string push_location;
-};
+// fork_owner is a namespace path (a user's or a group's).
+using GitLabForgeOptions = RestForgeOptions;
 
 class GitLabForge : public Forge {
  public:
@@ -83,7 +58,7 @@ class GitLabForge : public Forge {
   // prefix. `reviewer_ids` are added to the MR's reviewers (those already there stay).
   // PullRequest.id is "PROJECT!IID".
   // Errors: kInvalidArgument (bad location; 400/409/422), kPermissionDenied (401/403),
-  // kNotFound (404), kRateLimited (retry_after set), kUnavailable (5xx, network),
+  // kNotFound (404), kRateLimited (retry_after set), kUnavailable (408, 5xx, network),
   // kProtocol (other statuses, unexpected JSON).
   Result<PullRequest> OpenOrUpdateMergeRequest(const PullRequestDraft& draft,
                                                const std::vector<int64_t>& reviewer_ids = {});
@@ -96,25 +71,26 @@ class GitLabForge : public Forge {
   // With push_to_fork: the fork's location (EnsureFork); else the target's.
   Result<std::string> PushLocation(const PullRequestDraft& draft) override;
 
-  // The fork of `target_location` in fork_owner's namespace (or the token user's): found with
-  // GET /projects/NAMESPACE%2FPROJECT, else made with POST /projects/TARGET/fork. A project
-  // there that is not a fork of the target is refused (kInvalidArgument). Remembered.
-  Result<GitLabFork> EnsureFork(std::string_view target_location);
+  // The fork of `target_location` in fork_owner's namespace (or the token user's), through
+  // ForkFinder: found with GET /projects/NAMESPACE%2FPROJECT, else made with POST
+  // /projects/TARGET/fork. A project there that is not a fork of the target is refused
+  // (kInvalidArgument). Remembered. ForgeFork::id and target_id are the project ids.
+  Result<ForgeFork> EnsureFork(std::string_view target_location);
 
   // State of MR `iid` (opened → kOpen, merged, closed/locked → kClosed) and its head
   // pipeline as the check state. Errors: as above.
   Result<PullRequestState> ReadState(std::string_view target_location, int iid);
 
  private:
+  // RestClient::Call at the project's API root.
   Result<Json> Call(const GitLabProjectRef& project, std::string_view method,
                     const std::string& path, const std::optional<Json>& body);
 
+  class ForkCalls;  // ForkApi over this forge's REST calls, for one target.
+
   GitLabForgeOptions options_;
-  HttpClient& http_;
-  ForgeGovernor& governor_;
-  Redactor redactor_;
-  std::mutex forks_mutex_;
-  std::map<std::string, GitLabFork> forks_;  // By target location; guarded by forks_mutex_.
+  RestClient rest_;
+  ForkFinder forks_;
   std::mutex users_mutex_;
   std::map<std::string, std::optional<int64_t>> users_;  // "host username" → id.
 };

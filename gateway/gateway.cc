@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <ctime>
-#include <random>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -16,6 +15,7 @@
 #include "llm/stream.h"
 #include "core/fs.h"
 #include "core/http_server.h"
+#include "core/http_status.h"
 #include "core/json.h"
 #include "core/redact.h"
 #include "gateway/cassette.h"
@@ -755,12 +755,10 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
   if (stream) out.inactivity_timeout = options_.stall_timeout;
 
   Outcome outcome;
-  const int max_attempts = std::max(1, options_.retry.max_attempts);
   int attempt = 0;
   while (true) {
     ++attempt;
     entry["attempts"] = attempt;
-    std::optional<std::chrono::milliseconds> retry_after;
     agent::StreamDecoder decoder(upstream.provider);
     std::string body;
     bool too_large = false;
@@ -817,54 +815,45 @@ Gateway::Outcome Gateway::CallUpstream(Job& job, const UpstreamConfig& upstream,
         return outcome;
       }
     }
+    Error failure;
     if (!response) {
       outcome.error = Truncate(job.redactor.Redact(response.error().ToString()), kLogTextChars);
-      if (!IsRetryable(response.error())) break;
-    } else if (response->status == 429 || response->status == 408 || response->status >= 500) {
+      failure = response.error();
+    } else {
+      failure = ErrorFromHttpStatus(response->status, "upstream " + out.url, "");
+      if (!IsRetryable(failure)) {
+        // The request itself is wrong (4xx): repeating it, or sending it to another model,
+        // cannot help. The agent gets the gateway's own error with the status and a bounded,
+        // masked excerpt of the provider's message, never the provider's body.
+        std::string excerpt = Truncate(
+            job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
+        entry["error"] = {{"status", response->status}, {"message", excerpt}};
+        job.Log(std::move(entry));
+        outcome.final = GatewayError(
+            response->status, "upstream_rejected",
+            "upstream answered HTTP " + std::to_string(response->status) + ": " + excerpt);
+        return outcome;
+      }
       outcome.error =
           "HTTP " + std::to_string(response->status) + ": " +
           Truncate(job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
-      retry_after = agent::RetryAfterFromHeaders(response->headers);
+      failure.retry_after = ParseRateLimitHeaders(response->headers).retry_after;
       // The provider's limit is everyone's: hold every job, not only this one.
-      if (retry_after && response->status == 429 && options_.governor != nullptr) {
-        options_.governor->PauseFor(*retry_after);
+      if (failure.retry_after && response->status == 429 && options_.governor != nullptr) {
+        options_.governor->PauseFor(*failure.retry_after);
       }
-    } else {
-      // The request itself is wrong (4xx): repeating it, or sending it to another model,
-      // cannot help. The agent gets the gateway's own error with the status and a bounded,
-      // masked excerpt of the provider's message, never the provider's body.
-      std::string excerpt =
-          Truncate(job.redactor.Redact(agent::ErrorMessageFromBody(response->body)), kLogTextChars);
-      entry["error"] = {{"status", response->status}, {"message", excerpt}};
-      job.Log(std::move(entry));
-      outcome.final = GatewayError(
-          response->status, "upstream_rejected",
-          "upstream answered HTTP " + std::to_string(response->status) + ": " + excerpt);
-      return outcome;
     }
-    if (attempt >= max_attempts) break;
-    std::chrono::milliseconds delay =
-        retry_after ? std::min(*retry_after, options_.retry.max_delay) : Backoff(attempt - 1);
+    auto delay = options_.retry.DelayBefore(attempt, failure, RetryJitterSample());
+    if (!delay) break;
     {
       std::lock_guard lock(job.mutex);
       ++job.usage.upstream_retries;
     }
-    options_.sleep(delay);
+    options_.sleep(*delay);
   }
   outcome.error = "upstream " + out.url + " failed after " + std::to_string(attempt) +
                   (attempt == 1 ? " attempt" : " attempts") + "; last error: " + outcome.error;
   return outcome;
-}
-
-std::chrono::milliseconds Gateway::Backoff(int retry) const {
-  const int64_t cap = std::max<int64_t>(0, options_.retry.max_delay.count());
-  int64_t delay = std::max<int64_t>(0, options_.retry.base_delay.count());
-  for (int i = 0; i < retry && delay < cap; ++i) delay *= 2;
-  delay = std::min(delay, cap);
-  // Half fixed, half random: spreads retries of many jobs hitting the same limit.
-  thread_local std::mt19937_64 random(std::random_device{}());
-  std::uniform_int_distribution<int64_t> jitter(0, delay / 2);
-  return std::chrono::milliseconds(delay - delay / 2 + jitter(random));
 }
 
 }  // namespace drover::fleet

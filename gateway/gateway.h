@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/http.h"
 #include "core/json.h"
+#include "core/retry.h"
 #include "gateway/prices.h"
 #include "gateway/slot_pool.h"
 #include "gateway/rate_governor.h"
@@ -34,18 +35,18 @@ struct UpstreamConfig {
   std::string model;     // Sent upstream in place of the agent's model name; empty: the agent's.
 };
 
-struct RetryPolicy {
-  int max_attempts = 5;                           // Upstream tries per request, first included.
-  std::chrono::milliseconds base_delay{500};      // Backoff before try k+2: base * 2^k, jittered.
-  std::chrono::milliseconds max_delay{30000};     // Cap for backoff and for Retry-After.
-};
-
 struct GatewayOptions {
   // The real models, in order of preference; empty: jobs must replay a cassette. A request
   // that has used up its retries on one with a provider error (5xx, 429, transport, stall)
   // goes to the next, and so does the rest of that job; a 4xx other than 429 does not.
   std::vector<UpstreamConfig> upstreams;
-  RetryPolicy retry;
+  // Upstream tries per request: transport errors, stalls, 408, 429 and 5xx are tried again.
+  // Default 5 tries, backoff 500 ms * 2^k jittered by half, Retry-After honoured; both capped
+  // at 30 s.
+  RetryPolicy retry{.max_attempts = 5,
+                    .base_delay = std::chrono::milliseconds(500),
+                    .max_delay = std::chrono::milliseconds(30000),
+                    .jitter = 0.5};
   // Ask upstream for server-sent events and assemble the reply. Default true.
   bool stream_upstream = true;
   // An upstream reply (body or stream) larger than this is refused with a 502 naming the cap
@@ -206,7 +207,6 @@ class Gateway {
   // Tries one upstream with retries; `entry` is the exchange's log entry.
   Outcome CallUpstream(Job& job, const UpstreamConfig& upstream, const agent::ModelRequest& request,
                        Json& entry);
-  std::chrono::milliseconds Backoff(int retry) const;
 
   GatewayOptions options_;
   mutable std::mutex mutex_;  // Guards jobs_ and closed_usage_.

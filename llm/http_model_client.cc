@@ -1,10 +1,8 @@
 #include "llm/http_model_client.h"
 
-#include <charconv>
-#include <cmath>
-#include <ctime>
 #include <utility>
 
+#include "core/http_status.h"
 #include "llm/protocol.h"
 #include "llm/provider.h"
 #include "llm/stream.h"
@@ -14,38 +12,11 @@ namespace {
 
 constexpr size_t kStreamPieceBytes = 64 * 1024;
 
-std::optional<double> ParseNumber(std::string_view text) {
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  double value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value)) {
-    return std::nullopt;
-  }
-  return value;
-}
-
-std::chrono::milliseconds NonNegative(double ms) {
-  return std::chrono::milliseconds(ms <= 0 ? 0 : static_cast<int64_t>(std::ceil(ms)));
-}
-
 }  // namespace
 
 std::optional<std::chrono::milliseconds> RetryAfterFromHeaders(
     const HttpHeaders& headers, std::chrono::system_clock::time_point now) {
-  if (auto it = headers.find("retry-after-ms"); it != headers.end()) {
-    if (auto ms = ParseNumber(it->second)) return NonNegative(*ms);
-  }
-  auto it = headers.find("retry-after");
-  if (it == headers.end()) return std::nullopt;
-  if (auto seconds = ParseNumber(it->second)) return NonNegative(*seconds * 1000);
-  // IMF-fixdate: "Wed, 21 Oct 2015 07:28:00 GMT".
-  std::tm tm{};
-  const char* end = ::strptime(it->second.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr) return std::nullopt;
-  auto when = std::chrono::system_clock::from_time_t(::timegm(&tm));
-  auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
-  return delta.count() < 0 ? std::chrono::milliseconds(0) : delta;
+  return ParseRateLimitHeaders(headers, now).retry_after;
 }
 
 Result<ModelReply> ReplyFromHttpResponse(Provider provider, const HttpResponse& response) {

@@ -15,6 +15,7 @@
 #include "core/http_server.h"
 #include "forge/forge_governor.h"
 #include "tests/testing/fake_github.h"
+#include "tests/testing/fake_governor_clock.h"
 #include "tests/testing/testing.h"
 
 namespace drover::fleet {
@@ -31,42 +32,7 @@ using std::chrono::seconds;
 constexpr char kToken[] = "ghp_testtoken0123456789abcdef";
 constexpr char kTarget[] = "https://github.com/acme/widgets.git";
 
-// Time that moves only when something sleeps.
-struct FakeClock {
-  std::mutex mutex;
-  std::chrono::steady_clock::time_point now{std::chrono::hours(1000)};
-  std::chrono::system_clock::time_point wall{seconds(1'700'000'000)};
-  std::vector<milliseconds> sleeps;
-
-  void Advance(milliseconds by) {
-    std::lock_guard lock(mutex);
-    now += by;
-    wall += by;
-  }
-  long long WallEpoch() {
-    std::lock_guard lock(mutex);
-    return std::chrono::duration_cast<seconds>(wall.time_since_epoch()).count();
-  }
-  GovernorClock Clock() {
-    return GovernorClock{
-        [this] {
-          std::lock_guard lock(mutex);
-          return now;
-        },
-        [this] {
-          std::lock_guard lock(mutex);
-          return wall;
-        },
-        [this](milliseconds duration) {
-          {
-            std::lock_guard lock(mutex);
-            sleeps.push_back(duration);
-          }
-          Advance(duration);
-        },
-    };
-  }
-};
+using FakeClock = drover::testing::FakeGovernorClock;
 
 PullRequestDraft MakeDraft() {
   PullRequestDraft draft;

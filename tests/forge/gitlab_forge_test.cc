@@ -7,6 +7,7 @@
 
 #include "core/http_server.h"
 #include "tests/testing/fake_gitlab.h"
+#include "tests/testing/fake_governor_clock.h"
 #include "tests/testing/testing.h"
 
 namespace drover::fleet {
@@ -20,20 +21,6 @@ using std::chrono::milliseconds;
 constexpr char kToken[] = "glpat-testtoken0123456789";
 constexpr char kTarget[] = "https://gitlab.example.com/acme/platform/widgets.git";
 constexpr char kProject[] = "/projects/acme%2Fplatform%2Fwidgets";
-
-struct InstantClock {
-  std::vector<milliseconds> sleeps;
-  std::chrono::steady_clock::time_point now{};
-  GovernorClock Clock() {
-    return {
-        [this] { return now; },
-        [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); },
-        [this](milliseconds duration) {
-          sleeps.push_back(duration);
-          now += duration;
-        }};
-  }
-};
 
 PullRequestDraft MakeDraft() {
   PullRequestDraft draft;
@@ -58,7 +45,7 @@ class GitLabForgeTest : public ::testing::Test {
   }
 
   FakeGitLab gitlab_;
-  InstantClock clock_;
+  drover::testing::FakeGovernorClock clock_;
   ForgeGovernor governor_{ForgeGovernorOptions{}, clock_.Clock()};
   std::unique_ptr<HttpClient> http_ = MakeCurlHttpClient();
   std::unique_ptr<GitLabForge> forge_;
