@@ -20,6 +20,11 @@ namespace drover::fleet {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The failure kind as job.json spells it ("" when the job did not fail).
+std::string KindOf(const JobReport& job) {
+  return job.failure_kind ? std::string(FailureKindName(*job.failure_kind)) : "";
+}
 using drover::testing::CommandReply;
 using drover::testing::ScriptedProcessRunner;
 using drover::testing::TempDir;
@@ -196,7 +201,7 @@ class RunnerDecisions : public ::testing::Test {
 TEST_F(RunnerDecisions, AVerifiedChangeIsPublished) {
   JobReport job = RunOne();
   EXPECT_EQ(job.status, JobStatus::kPublished) << job.reason;
-  EXPECT_EQ(job.step, "published");
+  EXPECT_EQ(job.step, JobStep::kPublished);
   EXPECT_EQ(job.attempts, 1);
   EXPECT_EQ(job.files_changed, 1);
   EXPECT_TRUE(fs::exists(job.job_dir / "pr.md"));
@@ -249,7 +254,7 @@ TEST_F(RunnerDecisions, ARedBaselineSkipsTheRepository) {
   JobReport job = RunOne();
   EXPECT_EQ(job.status, JobStatus::kSkipped);
   EXPECT_TRUE(job.reason.starts_with("baseline red before any change")) << job.reason;
-  EXPECT_EQ(job.failure_kind, "");
+  EXPECT_EQ(KindOf(job), "");
   EXPECT_EQ(processes_.Calls("agent"), 0);
   EXPECT_EQ(processes_.Calls("check"), 2);  // Run again at once, as it might be flaky.
 }
@@ -279,7 +284,7 @@ TEST_F(RunnerDecisions, ASteadyVerifierThatFailsAfterTheChangeIsNotRunAgain) {
   });
   JobReport job = RunOne(Spec("limits:\n  max_attempts: 1\n"));
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "verifier_failed");
+  EXPECT_EQ(KindOf(job), "verifier_failed");
   EXPECT_TRUE(job.reason.starts_with("final check failed")) << job.reason;
   EXPECT_EQ(processes_.Calls("check"), 2);
   EXPECT_FALSE(HasBranch(repos_[0], "drover/m"));
@@ -318,7 +323,7 @@ TEST_F(RunnerDecisions, NotApplicableIsTheAgentsFinding) {
   JobReport job = RunOne(Spec("limits:\n  max_attempts: 3\n"));
   EXPECT_EQ(job.status, JobStatus::kNotApplicable);
   EXPECT_EQ(job.reason, "the repository has no old");
-  EXPECT_EQ(job.failure_kind, "");
+  EXPECT_EQ(KindOf(job), "");
   EXPECT_EQ(processes_.Calls("agent"), 1);
   EXPECT_EQ(processes_.Calls("check"), 1);  // No final check.
 }
@@ -329,7 +334,7 @@ TEST_F(RunnerDecisions, AModelErrorFailsTheJobWithoutAnotherAttempt) {
   });
   JobReport job = RunOne(Spec("limits:\n  max_attempts: 3\n"));
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "model_error");
+  EXPECT_EQ(KindOf(job), "model_error");
   EXPECT_EQ(job.reason, "agent: model: upstream unavailable");
   EXPECT_EQ(job.attempts, 1);
 }
@@ -340,7 +345,7 @@ TEST_F(RunnerDecisions, SpentLimitsAreABudgetFailureAndAreTriedAgain) {
   });
   JobReport job = RunOne(Spec("limits:\n  max_attempts: 2\n"));
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "budget_exhausted");
+  EXPECT_EQ(KindOf(job), "budget_exhausted");
   EXPECT_EQ(job.attempts, 2);
   EXPECT_EQ(processes_.Calls("agent"), 2);
 }
@@ -350,11 +355,13 @@ TEST_F(RunnerDecisions, MostlyFailingEditsAreEditErrors) {
     auto outcome = Failed("turn limit reached (8)");
     outcome.tool_calls = 8;
     outcome.tool_errors = 6;
+    // The agent names the kind where the attempt ended; the runner never reads it from counts.
+    outcome.failure = agent::AgentFailure::kEditErrors;
     return outcome;
   });
   JobReport job = RunOne();
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "edit_errors");
+  EXPECT_EQ(KindOf(job), "edit_errors");
 }
 
 TEST_F(RunnerDecisions, AnAgentThatLeavesNoResultIsAnInfrastructureFailure) {
@@ -362,7 +369,7 @@ TEST_F(RunnerDecisions, AnAgentThatLeavesNoResultIsAnInfrastructureFailure) {
       [](const agent::AgentTask&) -> std::optional<agent::AgentOutcome> { return std::nullopt; });
   JobReport job = RunOne();
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "infrastructure");
+  EXPECT_EQ(KindOf(job), "infrastructure");
   EXPECT_NE(job.reason.find("without a result"), std::string::npos) << job.reason;
 }
 
@@ -373,14 +380,14 @@ TEST_F(RunnerDecisions, AnEmptyChangeIsNotPublished) {
   JobReport job = RunOne();
   EXPECT_EQ(job.status, JobStatus::kFailed);
   EXPECT_EQ(job.reason, "final check failed: the agent changed nothing");
-  EXPECT_EQ(job.failure_kind, "diff_policy");
+  EXPECT_EQ(KindOf(job), "diff_policy");
   EXPECT_EQ(CountingForge::opened, 0);
 }
 
 TEST_F(RunnerDecisions, AForbiddenPathFailsTheDiffPolicy) {
   JobReport job = RunOne(Spec("policy:\n  forbidden_paths: [app.txt]\n"));
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "diff_policy");
+  EXPECT_EQ(KindOf(job), "diff_policy");
   EXPECT_TRUE(job.reason.starts_with("diff policy: ")) << job.reason;
   EXPECT_FALSE(HasBranch(repos_[0], "drover/m"));
 }
@@ -392,7 +399,7 @@ TEST_F(RunnerDecisions, AMustBeGonePatternThatStaysFailsTheDiffPolicy) {
   });
   JobReport job = RunOne(Spec("policy:\n  must_be_gone: [old]\n"));
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "diff_policy");
+  EXPECT_EQ(KindOf(job), "diff_policy");
   EXPECT_NE(job.reason.find("old"), std::string::npos) << job.reason;
 }
 
@@ -404,7 +411,7 @@ TEST_F(RunnerDecisions, AChangeCarryingACredentialIsRefused) {
   });
   JobReport job = RunOne();
   EXPECT_EQ(job.status, JobStatus::kFailed);
-  EXPECT_EQ(job.failure_kind, "diff_policy");
+  EXPECT_EQ(KindOf(job), "diff_policy");
   EXPECT_EQ(job.reason,
             "the change contains a credential of this run in config.ini; not published");
   EXPECT_FALSE(HasBranch(repos_[0], "drover/m"));
@@ -437,7 +444,7 @@ TEST_F(RunnerDecisions, AMissingRepositoryFailsItsJobOnly) {
   ASSERT_EQ(report->jobs.size(), 2u);
   EXPECT_EQ(report->jobs[0].status, JobStatus::kFailed);
   EXPECT_TRUE(report->jobs[0].reason.starts_with("clone failed")) << report->jobs[0].reason;
-  EXPECT_EQ(report->jobs[0].failure_kind, "infrastructure");
+  EXPECT_EQ(KindOf(report->jobs[0]), "infrastructure");
   EXPECT_EQ(report->jobs[1].status, JobStatus::kPublished) << report->jobs[1].reason;
 }
 

@@ -99,7 +99,9 @@ TEST(Runner, AFailedAttemptIsNotTheJobsEndWhileAnotherRuns) {
   TempDir dir;
   RunOptions options = OptionsWithFailingAgent(dir);
   CountingObserver observer;
-  auto report = RunMigration(options, observer);
+  auto deps = ProductionRunDeps::Open(options.state_dir);
+  ASSERT_OK(deps);
+  auto report = RunMigration(options, deps->deps(), observer);
   ASSERT_OK(report);
   ASSERT_EQ(report->jobs.size(), 1u);
   const JobReport& job = report->jobs[0];
